@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine:
+#   make pipeline   build .venv from requirements.lock, run the retraining flow, register a model
+#   make test       build .venv the same way, run the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export DVC_NO_ANALYTICS := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: pipeline test lock ui clean
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+# ARGS passes options to the flow, e.g. make pipeline ARGS="--profile tiny --set train.epochs=2"
+pipeline: $(VENV)/.installed
+	$(BIN)/python -m flows.retrain $(ARGS)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q $(ARGS)
+
+# The MLflow UI over the embedded store: http://127.0.0.1:5000
+ui: $(VENV)/.installed
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
+
+# Re-resolve the pins from pyproject.toml's ranges (then review and commit requirements.lock).
+lock:
+	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv
+	/tmp/lock-venv/bin/pip install --quiet -e '.[test]'
+	{ head -2 requirements.lock; /tmp/lock-venv/bin/pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,78 @@
+"""Token arrays on disk -> padded batches, vectorised so the training loop does no per-sentence Python work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class TokenArrays:
+    """One split in CSR layout: sentence i is ids[offsets[i]:offsets[i+1]]."""
+
+    ids: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def load(cls, directory: str | Path, split: str) -> "TokenArrays":
+        directory = Path(directory)
+        ids_path, off_path = directory / f"{split}.ids.npy", directory / f"{split}.offsets.npy"
+        for path in (ids_path, off_path):
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: token array not found (run the tokenize stage)")
+        # allow_pickle=False: these files must be plain arrays, never objects.
+        ids = np.load(ids_path, mmap_mode="r", allow_pickle=False)
+        offsets = np.load(off_path, allow_pickle=False)
+        if offsets.ndim != 1 or len(offsets) < 1 or offsets[-1] != len(ids):
+            raise ValueError(f"{off_path}: offsets do not match {ids_path}")
+        return cls(ids=ids, offsets=offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def head(self, n: int) -> "TokenArrays":
+        n = min(n, len(self)) if n > 0 else len(self)
+        return TokenArrays(ids=self.ids[: self.offsets[n]], offsets=self.offsets[: n + 1])
+
+
+def pad_batch(arrays: TokenArrays, index: np.ndarray, max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tokens of the chosen sentences as a (B, T) tensor padded with PAD_ID, truncated to max_len, plus lengths."""
+    starts = arrays.offsets[index]
+    lengths = np.minimum(arrays.lengths[index], max_len)
+    width = max(int(lengths.max()), 1)
+    cols = np.arange(width)
+    mask = cols[None, :] < lengths[:, None]
+    gather = np.where(mask, starts[:, None] + cols[None, :], 0)
+    tokens = np.where(mask, np.asarray(arrays.ids)[gather], PAD_ID).astype(np.int64)
+    return torch.from_numpy(tokens), torch.from_numpy(lengths.astype(np.int64))
+
+
+def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
+                     bucket_batches: int = 50) -> list[np.ndarray]:
+    """Shuffle, sort by length inside pools of `bucket_batches` batches, then shuffle the batches.
+
+    Sentences of similar length share a batch (little padding) while each epoch still sees
+    a different order.
+    """
+    order = rng.permutation(len(lengths))
+    pool = batch_size * bucket_batches
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = order[start:start + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def sequential_batches(n: int, batch_size: int) -> list[np.ndarray]:
+    return [np.arange(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]

@@ -1,0 +1,34 @@
+"""Shared entry-point behaviour: one clear error line and a non-zero exit, never a traceback wall."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from components.params import ParamsError
+
+
+class StageError(RuntimeError):
+    """A stage met input it cannot use; the message names the file, row or parameter."""
+
+
+EXPECTED_ERRORS = (StageError, ParamsError, FileNotFoundError, NotADirectoryError, PermissionError)
+
+
+def stage_main(name: str, run: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser) -> None:
+    """Parse arguments, run the stage and turn expected failures into `error: <stage>: ...` and exit 1."""
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s")
+    args = parser.parse_args()
+    try:
+        run(args)
+    except EXPECTED_ERRORS as err:
+        print(f"error: {name}: {err}", file=sys.stderr)
+        sys.exit(1)
+
+
+def stage_parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
+    return parser

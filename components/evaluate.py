@@ -1,0 +1,152 @@
+"""Evaluate stage: held-out likelihood and latent-usage metrics of the trained model, plus samples.
+
+The NLL is the importance-weighted bound of Burda et al. (2016) with K samples from
+q(z|x) as the proposal; it tightens towards log p(x) as K grows, so it is the number
+that compares latent models with a plain language model. KL, mutual information and
+active units say whether the latent is used at all (a collapsed VAE has all three near 0).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import torch
+
+from components import atomic
+from components.batches import TokenArrays, pad_batch, sequential_batches
+from components.cli import stage_main, stage_parser
+from components.generation import TextGenerator
+from components.models.bsvae import BSVAE, with_bos_eos
+from components.params import EvaluateParams, load_params
+
+log = logging.getLogger(__name__)
+LOG_2PI = math.log(2 * math.pi)
+
+
+def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, diag(exp(logvar))) summed over the last dimension."""
+    return -0.5 * (((z - mu) ** 2) / logvar.exp() + logvar + LOG_2PI).sum(dim=-1)
+
+
+@torch.no_grad()
+def importance_weighted_nll(model: BSVAE, tokens: torch.Tensor, lengths: torch.Tensor, samples: int,
+                            chunk: int = 50) -> torch.Tensor:
+    """-log (1/K sum_k p(x, z_k) / q(z_k|x)) per sentence, z_k ~ q(z|x); shape (B,)."""
+    mu, logvar = model.encode(tokens, lengths)
+    inputs, targets = with_bos_eos(tokens, lengths)
+    log_weights = []
+    for start in range(0, samples, chunk):
+        k = min(chunk, samples - start)
+        mu_k, logvar_k = mu.repeat(k, 1), logvar.repeat(k, 1)
+        z = mu_k + torch.randn_like(mu_k) * (0.5 * logvar_k).exp()
+        log_px_z = model.log_likelihood(z, inputs.repeat(k, 1), targets.repeat(k, 1))
+        log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
+        log_qz = log_normal(z, mu_k, logvar_k)
+        log_weights.append((log_px_z + log_pz - log_qz).view(k, -1))
+    log_weights = torch.cat(log_weights, dim=0)
+    return -(torch.logsumexp(log_weights, dim=0) - math.log(samples))
+
+
+def mutual_information(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None,
+                       chunk: int = 256) -> float:
+    """I(x; z) under q(z|x) and the empirical data distribution (Hoffman & Johnson 2016; He et al. 2019).
+
+    MI = E_x E_q(z|x)[log q(z|x)] - E_q(z)[log q(z)], with the aggregate posterior q(z)
+    approximated by the mixture of all evaluated sentences' posteriors.
+    """
+    n, d = mu.shape
+    neg_entropy = (-0.5 * d * LOG_2PI - 0.5 * (1 + logvar).sum(dim=-1)).mean()
+    z = mu + torch.randn(mu.shape, generator=generator, device=mu.device) * (0.5 * logvar).exp()
+    log_qz = []
+    for start in range(0, n, chunk):
+        zi = z[start:start + chunk].unsqueeze(1)  # (c, 1, D) against every posterior (1, N, D)
+        log_q = log_normal(zi, mu.unsqueeze(0), logvar.unsqueeze(0))  # (c, N)
+        log_qz.append(torch.logsumexp(log_q, dim=1) - math.log(n))
+    return float(neg_entropy - torch.cat(log_qz).mean())
+
+
+def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, list[float]]:
+    """Dimensions whose posterior mean varies across sentences (Burda et al. 2016): Cov_x(E_q[z_d]) > threshold."""
+    variance = mu.var(dim=0, unbiased=True) if len(mu) > 1 else torch.zeros(mu.shape[1])
+    return int((variance > threshold).sum()), variance.tolist()
+
+
+@torch.no_grad()
+def evaluate_model(model: BSVAE, data: TokenArrays, p: EvaluateParams, max_len: int) -> dict:
+    """All held-out metrics for `data` (per sentence, nats; the end token counts as a token)."""
+    model.eval()
+    torch.manual_seed(p.seed)
+    device = next(model.parameters()).device
+    nll = kl = correct = 0.0
+    tokens_total = 0
+    mus, logvars = [], []
+    for index in sequential_batches(len(data), p.batch_size):
+        tokens, lengths = pad_batch(data, index, max_len)
+        tokens, lengths = tokens.to(device), lengths.to(device)
+        nll += importance_weighted_nll(model, tokens, lengths, p.iw_samples).sum().item()
+        out = model(tokens, lengths, sample=False)
+        kl += out.kl.sum().item()
+        mus.append(out.mu)
+        logvars.append(out.logvar)
+        inputs, targets = with_bos_eos(tokens, lengths)
+        logits, _ = model.decode_logits(out.mu, inputs)
+        mask = targets != 0
+        correct += ((logits.argmax(-1) == targets) & mask).sum().item()
+        tokens_total += int(mask.sum())
+    n = len(data)
+    mu, logvar = torch.cat(mus), torch.cat(logvars)
+    au, variances = active_units(mu)
+    generator = torch.Generator(device=mu.device).manual_seed(p.seed)
+    return {
+        "sentences": n,
+        "tokens": tokens_total,
+        "iw_samples": p.iw_samples,
+        "nll": nll / n,
+        "ppl": math.exp(nll / tokens_total),
+        "kl": kl / n,
+        "mutual_information": mutual_information(mu, logvar, generator),
+        "active_units": au,
+        "latent_dim": mu.shape[1],
+        "reconstruction_token_accuracy": correct / tokens_total,
+        "posterior_mean_variance": variances,
+    }
+
+
+def samples_report(generator: TextGenerator, test: TokenArrays, p: EvaluateParams) -> str:
+    """Markdown a person reads: prior samples, reconstructions beside their inputs, one interpolation."""
+    originals = generator.decode([list(map(int, test.ids[test.offsets[i]:test.offsets[i + 1]]))
+                                  for i in range(min(5, len(test)))])
+    lines = ["# Samples", "", "## From the prior (temperature 1, top-p 0.9)", ""]
+    lines += [f"{i + 1}. {s}" for i, s in enumerate(generator.sample(p.num_samples, seed=p.seed))]
+    lines += ["", "## Reconstructions (greedy, from the posterior mean)", "", "| input | reconstruction |", "|---|---|"]
+    lines += [f"| {a} | {b} |" for a, b in zip(originals, generator.reconstruct(originals))]
+    if len(originals) >= 2:
+        lines += ["", f"## Interpolation: {originals[0]!r} -> {originals[1]!r}", ""]
+        lines += [f"{i}. {s}" for i, s in enumerate(generator.interpolate(originals[0], originals[1], steps=5))]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = stage_parser(__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", default="models/bsvae")
+    parser.add_argument("--tokenizer", default="data/tokenizer/tokenizer.json")
+    parser.add_argument("--tokens", default="data/tokens")
+    parser.add_argument("--metrics", default="metrics/eval.json")
+    parser.add_argument("--samples", default="reports/samples.md")
+
+    def run(args):
+        params = load_params(args.params)
+        p = params.evaluate
+        generator = TextGenerator.from_files(args.model_dir, args.tokenizer)
+        test = TokenArrays.load(args.tokens, "test").head(p.max_sentences)
+        metrics = evaluate_model(generator.model, test, p, params.train.max_len)
+        atomic.write_json(args.metrics, metrics)
+        atomic.write_text(args.samples, samples_report(generator, test, p))
+        log.info("evaluated: %s", {k: v for k, v in metrics.items() if not isinstance(v, list)})
+
+    stage_main("evaluate", run, parser)
+
+
+if __name__ == "__main__":
+    main()

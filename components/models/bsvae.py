@@ -1,0 +1,139 @@
+"""BS-VAE: a Gaussian sentence VAE (Bowman et al. 2016) whose KL weight beta follows a schedule.
+
+Encoder: bidirectional LSTM over the sentence -> q(z|x) = N(mu, diag(sigma^2)).
+Decoder: LSTM language model whose initial state comes from z and which sees z at every
+step, so the latent cannot be ignored merely because the state forgot it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from components.batches import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+
+
+@dataclass(frozen=True)
+class BSVAEConfig:
+    vocab_size: int
+    embed_dim: int = 128
+    hidden_dim: int = 256
+    latent_dim: int = 32
+    word_dropout: float = 0.3
+
+    def to_dict(self) -> dict:
+        return {"family": "bsvae", **asdict(self)}
+
+
+@dataclass
+class VAEOutput:
+    rec_nll: torch.Tensor
+    """-log p(x|z) per sentence (nats, end token included), shape (B,)."""
+    kl: torch.Tensor
+    """KL(q(z|x) || p(z)) per sentence and latent dimension, shape (B, D)."""
+    mu: torch.Tensor
+    logvar: torch.Tensor
+
+
+def with_bos_eos(tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decoder input (<bos> x) and target (x <eos>), both (B, T+1) and PAD-filled after the end."""
+    batch = tokens.shape[0]
+    bos = torch.full((batch, 1), BOS_ID, dtype=tokens.dtype, device=tokens.device)
+    pad = torch.full((batch, 1), PAD_ID, dtype=tokens.dtype, device=tokens.device)
+    inputs = torch.cat([bos, tokens], dim=1)
+    targets = torch.cat([tokens, pad], dim=1)
+    targets.scatter_(1, lengths.unsqueeze(1), EOS_ID)
+    return inputs, targets
+
+
+class BSVAE(nn.Module):
+    def __init__(self, config: BSVAEConfig):
+        super().__init__()
+        self.config = c = config
+        self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_ID)
+        self.encoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True, bidirectional=True)
+        self.to_posterior = nn.Linear(2 * c.hidden_dim, 2 * c.latent_dim)
+        self.z_to_state = nn.Linear(c.latent_dim, 2 * c.hidden_dim)
+        self.decoder = nn.LSTM(c.embed_dim + c.latent_dim, c.hidden_dim, batch_first=True)
+        self.out = nn.Linear(c.hidden_dim, c.vocab_size)
+
+    # --- inference network -------------------------------------------------
+    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior parameters (mu, logvar), each (B, D)."""
+        packed = nn.utils.rnn.pack_padded_sequence(self.embed(tokens), lengths.clamp(min=1).cpu(),
+                                                   batch_first=True, enforce_sorted=False)
+        _, (h, _) = self.encoder(packed)
+        mu, logvar = self.to_posterior(torch.cat([h[0], h[1]], dim=-1)).chunk(2, dim=-1)
+        return mu, logvar.clamp(-10.0, 10.0)
+
+    # --- generative network ------------------------------------------------
+    def initial_state(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h, c = torch.tanh(self.z_to_state(z)).chunk(2, dim=-1)
+        return h.unsqueeze(0).contiguous(), c.unsqueeze(0).contiguous()
+
+    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None):
+        emb = self.embed(inputs)
+        emb = torch.cat([emb, z.unsqueeze(1).expand(-1, emb.shape[1], -1)], dim=-1)
+        out, state = self.decoder(emb, state if state is not None else self.initial_state(z))
+        return self.out(out), state
+
+    def log_likelihood(self, z: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) per sentence, shape (B,)."""
+        logits, _ = self.decode_logits(z, inputs)
+        nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD_ID, reduction="none")
+        return -nll.sum(dim=1)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> VAEOutput:
+        """Reconstruction NLL from z ~ q(z|x) (or z = mu with sample=False) and the analytic KL."""
+        mu, logvar = self.encode(tokens, lengths)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
+        inputs, targets = with_bos_eos(tokens, lengths)
+        if self.training and self.config.word_dropout > 0:
+            drop = torch.rand(inputs.shape, device=inputs.device) < self.config.word_dropout
+            drop[:, 0] = False  # keep <bos>
+            inputs = inputs.masked_fill(drop & (inputs != PAD_ID), UNK_ID)
+        rec_nll = -self.log_likelihood(z, inputs, targets)
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+        return VAEOutput(rec_nll=rec_nll, kl=kl, mu=mu, logvar=logvar)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
+                 generator: torch.Generator | None = None, greedy: bool = False) -> list[list[int]]:
+        """Decode token ids for each row of z, stopping at <eos> or max_len (ids exclude bos/eos)."""
+        batch = z.shape[0]
+        token = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=z.device)
+        state = self.initial_state(z)
+        done = torch.zeros(batch, dtype=torch.bool, device=z.device)
+        out: list[torch.Tensor] = []
+        for _ in range(max_len + 1):
+            logits, state = self.decode_logits(z, token, state)
+            logits = logits[:, -1]
+            logits[:, PAD_ID] = -math.inf
+            logits[:, BOS_ID] = -math.inf
+            if greedy:
+                nxt = logits.argmax(dim=-1)
+            else:
+                nxt = sample_top_p(logits / max(temperature, 1e-6), top_p, generator)
+            nxt = nxt.masked_fill(done, PAD_ID)
+            out.append(nxt)
+            done |= nxt == EOS_ID
+            if bool(done.all()):
+                break
+            token = nxt.unsqueeze(1)
+        rows = torch.stack(out, dim=1).tolist()
+        return [(row[: row.index(EOS_ID)] if EOS_ID in row else row)[:max_len] for row in rows]
+
+
+def sample_top_p(logits: torch.Tensor, top_p: float, generator: torch.Generator | None) -> torch.Tensor:
+    """Nucleus sampling: draw from the smallest set of tokens whose probability reaches top_p."""
+    probs = torch.softmax(logits.float(), dim=-1)
+    if top_p < 1.0:
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        keep = sorted_probs.cumsum(dim=-1) - sorted_probs < top_p
+        sorted_probs = sorted_probs * keep
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1)

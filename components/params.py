@@ -1,0 +1,337 @@
+"""Typed, strict views of params.yaml.
+
+Every stage reads its section through these dataclasses, so a typo in params.yaml
+(an unknown key, a string where a number belongs, an absurd value) fails at load
+time with the key's full path instead of surfacing as a strange model later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PARAMS_FILE = "params.yaml"
+
+
+class ParamsError(ValueError):
+    """A parameter is missing, unknown, mistyped or out of range."""
+
+
+@dataclass(frozen=True)
+class DataParams:
+    corpus: str = "data/raw/wordnet_glosses.txt"
+    """Path of the raw corpus: a text file of one sentence per line, CSV/TSV, JSONL or Parquet."""
+    format: str = "auto"
+    """auto (by file suffix), lines, csv, tsv, jsonl or parquet."""
+    text_column: str = "text"
+    """Column holding the sentence in tabular sources."""
+
+    def check(self) -> None:
+        _one_of("data.format", self.format, ("auto", "lines", "csv", "tsv", "jsonl", "parquet"))
+
+
+@dataclass(frozen=True)
+class ValidateParams:
+    min_chars: int = 1
+    max_chars: int = 1000
+    min_tokens: int = 1
+    """Bounds on whitespace-separated tokens, checked before the tokenizer exists."""
+    max_tokens: int = 64
+    max_quarantine_fraction: float = 0.05
+    """Fail the stage instead of training on the rest when more than this is quarantined."""
+
+    def check(self) -> None:
+        _positive("validate.min_chars", self.min_chars)
+        _at_least("validate.max_chars", self.max_chars, self.min_chars)
+        _positive("validate.min_tokens", self.min_tokens)
+        _at_least("validate.max_tokens", self.max_tokens, self.min_tokens)
+        _fraction("validate.max_quarantine_fraction", self.max_quarantine_fraction)
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    valid_fraction: float = 0.05
+    test_fraction: float = 0.05
+    salt: str = "split-v1"
+    """Part of the hash that assigns splits; changing it reshuffles every sentence."""
+
+    def check(self) -> None:
+        _fraction("split.valid_fraction", self.valid_fraction, open_zero=True)
+        _fraction("split.test_fraction", self.test_fraction, open_zero=True)
+        if self.valid_fraction + self.test_fraction >= 0.5:
+            raise ParamsError("split: valid_fraction + test_fraction must be below 0.5")
+
+
+@dataclass(frozen=True)
+class TokenizeParams:
+    kind: str = "word"
+    """word (word-level vocabulary) or bpe (byte-pair merges)."""
+    vocab_size: int = 10000
+    min_frequency: int = 2
+    lowercase: bool = True
+    pre_tokenizer: str = "punct"
+    """punct splits words from punctuation; whitespace keeps pre-tokenised corpora (PTB) as they are."""
+
+    def check(self) -> None:
+        _one_of("tokenize.kind", self.kind, ("word", "bpe"))
+        _one_of("tokenize.pre_tokenizer", self.pre_tokenizer, ("punct", "whitespace"))
+        _at_least("tokenize.vocab_size", self.vocab_size, 8)
+        _positive("tokenize.min_frequency", self.min_frequency)
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    family: str = "bsvae"
+    embed_dim: int = 128
+    hidden_dim: int = 256
+    latent_dim: int = 32
+    word_dropout: float = 0.3
+    """Probability of replacing a decoder input token by <unk>, forcing use of z."""
+
+    def check(self) -> None:
+        _one_of("model.family", self.family, ("bsvae",))
+        for name in ("embed_dim", "hidden_dim", "latent_dim"):
+            _positive(f"model.{name}", getattr(self, name))
+        _fraction("model.word_dropout", self.word_dropout, closed_one=False)
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    seed: int = 1234
+    epochs: int = 4
+    max_steps: int = 0
+    """Stop after this many optimiser steps; 0 means train all epochs."""
+    batch_size: int = 64
+    max_len: int = 48
+    """Longer sentences are truncated (tokens, before the end token)."""
+    lr: float = 0.001
+    lr_schedule: str = "cosine"
+    warmup_steps: int = 100
+    grad_clip: float = 5.0
+    beta_schedule: str = "cyclical"
+    """constant (beta-VAE), monotonic (linear warm-up) or cyclical annealing."""
+    beta_max: float = 1.0
+    beta_cycles: int = 4
+    beta_warmup_fraction: float = 0.5
+    """Share of each cycle (or of training, for monotonic) spent raising beta to beta_max."""
+    free_bits: float = 0.1
+    """KL floor per latent dimension in nats (0 disables)."""
+    device: str = "auto"
+    """auto (CUDA when present), cpu or cuda."""
+    threads: int = 0
+    """CPU threads for torch; 0 keeps torch's default."""
+
+    def check(self) -> None:
+        for name in ("epochs", "batch_size", "max_len"):
+            _positive(f"train.{name}", getattr(self, name))
+        _at_least("train.max_steps", self.max_steps, 0)
+        _at_least("train.warmup_steps", self.warmup_steps, 0)
+        _at_least("train.threads", self.threads, 0)
+        if not (0 < self.lr <= 1):
+            raise ParamsError(f"train.lr must be in (0, 1], got {self.lr}")
+        _positive("train.grad_clip", self.grad_clip)
+        _one_of("train.lr_schedule", self.lr_schedule, ("constant", "cosine"))
+        _one_of("train.beta_schedule", self.beta_schedule, ("constant", "monotonic", "cyclical"))
+        _at_least("train.beta_max", self.beta_max, 0.0)
+        _positive("train.beta_cycles", self.beta_cycles)
+        _fraction("train.beta_warmup_fraction", self.beta_warmup_fraction)
+        _at_least("train.free_bits", self.free_bits, 0.0)
+        _one_of("train.device", self.device, ("auto", "cpu", "cuda"))
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    iw_samples: int = 50
+    """Importance samples per sentence for the NLL bound (500 for reported figures)."""
+    max_sentences: int = 0
+    """Evaluate on the first N test sentences; 0 means all."""
+    batch_size: int = 64
+    num_samples: int = 20
+    """Sentences sampled from the prior for the report."""
+    seed: int = 0
+
+    def check(self) -> None:
+        _positive("evaluate.iw_samples", self.iw_samples)
+        _at_least("evaluate.max_sentences", self.max_sentences, 0)
+        _positive("evaluate.batch_size", self.batch_size)
+        _positive("evaluate.num_samples", self.num_samples)
+
+
+@dataclass(frozen=True)
+class GateParams:
+    max_nll: float = 60.0
+    """Upper bound on the importance-weighted NLL per test sentence (nats)."""
+    max_ppl: float = 1000.0
+    min_kl: float = 0.0
+    """Lower bounds that reject collapsed models; 0 disables."""
+    min_active_units: int = 0
+
+    def check(self) -> None:
+        _positive("gate.max_nll", self.max_nll)
+        _positive("gate.max_ppl", self.max_ppl)
+        _at_least("gate.min_kl", self.min_kl, 0.0)
+        _at_least("gate.min_active_units", self.min_active_units, 0)
+
+
+@dataclass(frozen=True)
+class RegisterParams:
+    model_name: str = "bsvae-wordnet"
+    experiment: str = "retrain"
+    alias: str = "challenger"
+
+    def check(self) -> None:
+        for name in ("model_name", "experiment", "alias"):
+            if not getattr(self, name).strip():
+                raise ParamsError(f"register.{name} must not be empty")
+
+
+@dataclass(frozen=True)
+class Params:
+    data: DataParams = field(default_factory=DataParams)
+    validate: ValidateParams = field(default_factory=ValidateParams)
+    split: SplitParams = field(default_factory=SplitParams)
+    tokenize: TokenizeParams = field(default_factory=TokenizeParams)
+    model: ModelParams = field(default_factory=ModelParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    gate: GateParams = field(default_factory=GateParams)
+    register: RegisterParams = field(default_factory=RegisterParams)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Presets of size knobs that `flows.retrain --profile` writes into the sections above."""
+
+
+def load_params(path: str | Path = PARAMS_FILE) -> Params:
+    """Read and check params.yaml; raise ParamsError naming the file and key on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: parameters file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {err}") from err
+    try:
+        return params_from_dict(raw)
+    except ParamsError as err:
+        raise ParamsError(f"{path}: {err}") from err
+
+
+def params_from_dict(raw: dict[str, Any]) -> Params:
+    params = _build(Params, raw, "")
+    for section in dataclasses.fields(Params):
+        value = getattr(params, section.name)
+        if hasattr(value, "check"):
+            value.check()
+    check_profiles(params.profiles)
+    return params
+
+
+def check_profiles(profiles: dict[str, dict[str, Any]]) -> None:
+    """Every profile must set the same knobs, so switching between profiles is reversible."""
+    keysets = {name: frozenset(flatten(p or {})) for name, p in profiles.items()}
+    if len(set(keysets.values())) > 1:
+        ref_name, ref = next(iter(keysets.items()))
+        for name, keys in keysets.items():
+            if keys != ref:
+                diff = sorted(keys ^ ref)
+                raise ParamsError(f"profiles: {name!r} and {ref_name!r} set different keys: {diff}")
+    for name, keys in keysets.items():
+        for key in keys:
+            params_from_dict_partial(key, flatten(profiles[name])[key], where=f"profiles.{name}")
+
+
+def params_from_dict_partial(dotted: str, value: Any, where: str) -> None:
+    """Type-check one dotted key against the dataclasses without building the rest."""
+    section, _, name = dotted.partition(".")
+    cls = _section_types().get(section)
+    if cls is None or name not in {f.name for f in dataclasses.fields(cls)}:
+        raise ParamsError(f"{where}: unknown parameter {dotted!r}")
+    _build(cls, {name: value}, section)
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def _section_types() -> dict[str, type]:
+    hints = typing.get_type_hints(Params)
+    return {name: t for name, t in hints.items() if dataclasses.is_dataclass(t)}
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{where or 'top level'}: expected a mapping, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ParamsError(f"{where or 'top level'}: unknown parameter(s) {unknown}")
+    values = {}
+    for name, value in raw.items():
+        key = f"{where}.{name}" if where else name
+        values[name] = _coerce(hints[name], value, key)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, key: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value or {}, key)
+    origin = typing.get_origin(hint)
+    if origin is dict or hint is dict:
+        if not isinstance(value, dict):
+            raise ParamsError(f"{key}: expected a mapping")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ParamsError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamsError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ParamsError(f"{key}: expected a finite number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ParamsError(f"{key}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ParamsError(f"{key} must be one of {list(allowed)}, got {value!r}")
+
+
+def _positive(key: str, value: float) -> None:
+    if value <= 0:
+        raise ParamsError(f"{key} must be positive, got {value}")
+
+
+def _at_least(key: str, value: float, low: float) -> None:
+    if value < low:
+        raise ParamsError(f"{key} must be at least {low}, got {value}")
+
+
+def _fraction(key: str, value: float, open_zero: bool = False, closed_one: bool = True) -> None:
+    low_ok = value > 0 if open_zero else value >= 0
+    high_ok = value <= 1 if closed_one else value < 1
+    if not (low_ok and high_ok):
+        raise ParamsError(f"{key} must be a fraction in {'(' if open_zero else '['}0, 1{']' if closed_one else ')'}, got {value}")

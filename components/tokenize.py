@@ -1,0 +1,99 @@
+"""Tokenize stage: train a HuggingFace tokenizer on the train split only, then encode every split.
+
+Encoded splits are stored as one flat token array plus offsets per split (CSR layout),
+which the trainer memory-maps: no per-sentence Python objects on the training path.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+from components import atomic
+from components.cli import StageError, stage_main, stage_parser
+from components.params import TokenizeParams, load_params
+from components.split import SPLITS
+
+log = logging.getLogger(__name__)
+
+PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
+SPECIAL_TOKENS = [PAD, UNK, BOS, EOS]  # ids 0..3 in this order
+
+
+def build_tokenizer(p: TokenizeParams) -> tuple[Tokenizer, trainers.Trainer]:
+    norm = [normalizers.NFKC()] + ([normalizers.Lowercase()] if p.lowercase else [])
+    if p.kind == "word":
+        tok = Tokenizer(models.WordLevel(unk_token=UNK))
+        tok.pre_tokenizer = pre_tokenizers.Whitespace() if p.pre_tokenizer == "punct" else pre_tokenizers.WhitespaceSplit()
+        trainer = trainers.WordLevelTrainer(vocab_size=p.vocab_size, min_frequency=p.min_frequency,
+                                            special_tokens=SPECIAL_TOKENS)
+    else:
+        tok = Tokenizer(models.BPE(unk_token=UNK))
+        splits = [pre_tokenizers.Punctuation()] if p.pre_tokenizer == "punct" else []
+        tok.pre_tokenizer = pre_tokenizers.Sequence(splits + [pre_tokenizers.Metaspace()])
+        tok.decoder = decoders.Metaspace()
+        trainer = trainers.BpeTrainer(vocab_size=p.vocab_size, min_frequency=p.min_frequency,
+                                      special_tokens=SPECIAL_TOKENS)
+    tok.normalizer = normalizers.Sequence(norm)
+    return tok, trainer
+
+
+def train_tokenizer(train_texts: list[str], p: TokenizeParams) -> Tokenizer:
+    """Fit the vocabulary on the train split; valid/test never leak into it."""
+    if not train_texts:
+        raise StageError("train split is empty: nothing to train the tokenizer on")
+    tok, trainer = build_tokenizer(p)
+    # Registered before training so a literal "<unk>" in the text (PTB has many) is the special token.
+    tok.add_special_tokens(SPECIAL_TOKENS)
+    tok.train_from_iterator(train_texts, trainer=trainer, length=len(train_texts))
+    for index, token in enumerate(SPECIAL_TOKENS):
+        if tok.token_to_id(token) != index:
+            raise StageError(f"tokenizer put special token {token} at id {tok.token_to_id(token)}, expected {index}")
+    return tok
+
+
+def encode(tok: Tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Encode with the library's batch API; return (flat ids, offsets) with offsets[i]:offsets[i+1] for sentence i."""
+    encodings = tok.encode_batch(texts, add_special_tokens=False)
+    lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    dtype = np.uint16 if tok.get_vocab_size() <= np.iinfo(np.uint16).max else np.int32
+    ids = np.fromiter((i for e in encodings for i in e.ids), dtype=dtype, count=int(offsets[-1]))
+    return ids, offsets
+
+
+def main() -> None:
+    parser = stage_parser(__doc__.splitlines()[0])
+    parser.add_argument("--splits", default="data/processed/splits.parquet")
+    parser.add_argument("--tokenizer", default="data/tokenizer/tokenizer.json")
+    parser.add_argument("--out-dir", default="data/tokens")
+    parser.add_argument("--metrics", default="metrics/tokenize.json")
+
+    def run(args):
+        p = load_params(args.params).tokenize
+        frame = pd.read_parquet(args.splits)
+        tok = train_tokenizer(frame.loc[frame["split"] == "train", "text"].tolist(), p)
+        with atomic.atomic_path(args.tokenizer) as tmp:
+            tok.save(str(tmp))
+        out_dir = Path(args.out_dir)
+        summary = {"vocab_size": tok.get_vocab_size()}
+        for split in SPLITS:
+            ids, offsets = encode(tok, frame.loc[frame["split"] == split, "text"].tolist())
+            atomic.write_npy(out_dir / f"{split}.ids.npy", ids)
+            atomic.write_npy(out_dir / f"{split}.offsets.npy", offsets)
+            summary[f"{split}_sentences"] = len(offsets) - 1
+            summary[f"{split}_tokens"] = int(len(ids))
+            summary[f"{split}_unk_rate"] = float((ids == SPECIAL_TOKENS.index(UNK)).mean()) if len(ids) else 0.0
+        atomic.write_json(args.metrics, summary)
+        log.info("tokenizer %s: %s", p.kind, summary)
+
+    stage_main("tokenize", run, parser)
+
+
+if __name__ == "__main__":
+    main()

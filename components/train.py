@@ -1,0 +1,172 @@
+"""Train stage: fit a BS-VAE on the train split, keeping the weights with the best validation ELBO.
+
+The cures for posterior collapse are all here and all in params.yaml: a beta schedule
+(constant, monotonic or cyclical annealing), free bits per latent dimension, word
+dropout in the decoder, an LR schedule with warm-up, and gradient clipping.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from components import atomic
+from components.batches import TokenArrays, bucketed_batches, pad_batch, sequential_batches
+from components.cli import StageError, stage_main, stage_parser
+from components.models.bsvae import BSVAE, BSVAEConfig, VAEOutput
+from components.models.store import save_model
+from components.params import ModelParams, TrainParams, load_params
+
+log = logging.getLogger(__name__)
+
+
+def beta_at(step: int, total_steps: int, p: TrainParams) -> float:
+    """KL weight at `step`: constant, one linear ramp (monotonic) or repeated ramps (cyclical, Fu et al. 2019)."""
+    if p.beta_schedule == "constant":
+        return p.beta_max
+    period = total_steps if p.beta_schedule == "monotonic" else max(total_steps / p.beta_cycles, 1.0)
+    position = (step % period) / period if p.beta_schedule == "cyclical" else min(step / period, 1.0)
+    ramp = max(p.beta_warmup_fraction, 1e-9)
+    return p.beta_max * min(position / ramp, 1.0)
+
+
+def lr_factor(step: int, total_steps: int, p: TrainParams) -> float:
+    """Linear warm-up, then constant or cosine decay to 10% of the base LR."""
+    if step < p.warmup_steps:
+        return (step + 1) / p.warmup_steps
+    if p.lr_schedule == "constant":
+        return 1.0
+    progress = min((step - p.warmup_steps) / max(total_steps - p.warmup_steps, 1), 1.0)
+    return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def vae_loss(out: VAEOutput, beta: float, free_bits: float) -> tuple[torch.Tensor, dict[str, float]]:
+    """Per-sentence loss: reconstruction + beta * KL, with each dimension's batch-mean KL floored at free_bits."""
+    kl_per_dim = out.kl.mean(dim=0)
+    kl_term = torch.clamp(kl_per_dim, min=free_bits).sum() if free_bits > 0 else kl_per_dim.sum()
+    rec = out.rec_nll.mean()
+    loss = rec + beta * kl_term
+    return loss, {"rec": rec.item(), "kl": kl_per_dim.sum().item()}
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise StageError("train.device is cuda but no CUDA device is available")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+@torch.no_grad()
+def validation_elbo(model: BSVAE, data: TokenArrays, batch_size: int, max_len: int, device: torch.device) -> dict:
+    """Per-sentence negative ELBO (beta = 1, one posterior sample) and its parts on `data`."""
+    model.eval()
+    rec = kl = 0.0
+    for index in sequential_batches(len(data), batch_size):
+        tokens, lengths = pad_batch(data, index, max_len)
+        out = model(tokens.to(device), lengths.to(device), sample=True)
+        rec += out.rec_nll.sum().item()
+        kl += out.kl.sum().item()
+    n = max(len(data), 1)
+    return {"valid_rec": rec / n, "valid_kl": kl / n, "valid_nelbo": (rec + kl) / n}
+
+
+@dataclass
+class TrainResult:
+    model: BSVAE
+    history: list[dict]
+    best_epoch: int
+
+
+def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: ModelParams, p: TrainParams,
+                device: torch.device) -> TrainResult:
+    """Train and return the model at its best validation ELBO, with one history row per epoch."""
+    torch.manual_seed(p.seed)
+    rng = np.random.default_rng(p.seed)
+    model = BSVAE(BSVAEConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim, hidden_dim=mp.hidden_dim,
+                              latent_dim=mp.latent_dim, word_dropout=mp.word_dropout)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=p.lr)
+    steps_per_epoch = math.ceil(len(train) / p.batch_size)
+    total = steps_per_epoch * p.epochs if p.max_steps == 0 else min(p.max_steps, steps_per_epoch * p.epochs)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, p))
+    lengths = train.lengths
+    history: list[dict] = []
+    best, best_state, best_epoch, step = math.inf, None, 0, 0
+    for epoch in range(1, p.epochs + 1):
+        model.train()
+        started, sums, count = time.perf_counter(), {"loss": 0.0, "rec": 0.0, "kl": 0.0}, 0
+        for index in bucketed_batches(lengths, p.batch_size, rng):
+            if step >= total:
+                break
+            tokens, lens = pad_batch(train, index, p.max_len)
+            beta = beta_at(step, total, p)
+            loss, parts = vae_loss(model(tokens.to(device), lens.to(device)), beta, p.free_bits)
+            if not torch.isfinite(loss):
+                raise StageError(f"loss became {loss.item()} at step {step} (epoch {epoch}); "
+                                 f"try a lower train.lr or train.grad_clip")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), p.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            count += 1
+            sums["loss"] += loss.item()
+            sums["rec"] += parts["rec"]
+            sums["kl"] += parts["kl"]
+        if count == 0:
+            break
+        row = {"epoch": epoch, "step": step, "beta": beta, "lr": scheduler.get_last_lr()[0],
+               "seconds": time.perf_counter() - started,
+               **{f"train_{k}": v / count for k, v in sums.items()},
+               **validation_elbo(model, valid, p.batch_size * 2, p.max_len, device)}
+        history.append(row)
+        log.info("epoch %d step %d: %s", epoch, step, {k: round(v, 3) for k, v in row.items()})
+        if row["valid_nelbo"] < best:
+            best, best_epoch = row["valid_nelbo"], epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    if best_state is None:
+        raise StageError("no training step ran: the train split or train.max_steps is empty")
+    model.load_state_dict(best_state)
+    return TrainResult(model=model.eval(), history=history, best_epoch=best_epoch)
+
+
+def main() -> None:
+    parser = stage_parser(__doc__.splitlines()[0])
+    parser.add_argument("--tokens", default="data/tokens")
+    parser.add_argument("--tokenizer", default="data/tokenizer/tokenizer.json")
+    parser.add_argument("--out-dir", default="models/bsvae")
+    parser.add_argument("--metrics", default="metrics/train.json")
+    parser.add_argument("--history", default="metrics/train_history.json")
+
+    def run(args):
+        params = load_params(args.params)
+        p = params.train
+        if p.threads:
+            torch.set_num_threads(p.threads)
+        device = pick_device(p.device)
+        from tokenizers import Tokenizer  # only to read the vocabulary size the arrays were made with
+
+        vocab_size = Tokenizer.from_file(args.tokenizer).get_vocab_size()
+        train, valid = TokenArrays.load(args.tokens, "train"), TokenArrays.load(args.tokens, "valid")
+        started = time.perf_counter()
+        result = train_bsvae(train, valid, vocab_size, params.model, p, device)
+        best = result.history[result.best_epoch - 1]
+        summary = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
+                   "steps": result.history[-1]["step"], "train_seconds": time.perf_counter() - started,
+                   "device": device.type, **{k: best[k] for k in ("valid_nelbo", "valid_rec", "valid_kl")}}
+        save_model(result.model, args.out_dir)
+        atomic.write_json(args.history, result.history)
+        atomic.write_json(args.metrics, summary)
+        log.info("trained: %s", summary)
+
+    stage_main("train", run, parser)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Shared fixtures: real corpus slices and throwaway git+DVC workspaces holding a copy of the project."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GLOSSES = ROOT / "data" / "raw" / "wordnet_glosses.txt"
+PTB_SLICE = ROOT / "tests" / "data" / "ptb_valid_head.txt"
+PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvc/config", ".dvc/.gitignore"]
+
+
+def glosses(n: int) -> list[str]:
+    """The first n WordNet glosses shipped with the repo: real text nobody here wrote."""
+    with open(GLOSSES, encoding="utf-8") as fh:
+        return [next(fh).rstrip("\n") for _ in range(n)]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_services(monkeypatch):
+    # MLflow exports MLFLOW_TRACKING_URI once set; each test must choose its own store.
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.email=tests@example.invalid", "-c", "user.name=tests", *args],
+                          cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def make_workspace(path: Path, corpus_lines: list[str]) -> Path:
+    """A git + DVC repository with this project's code and params, and `corpus_lines` as the corpus."""
+    for name in PROJECT_FILES:
+        src, dst = ROOT / name, path / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dst)
+    corpus = path / "data" / "raw" / "wordnet_glosses.txt"
+    corpus.parent.mkdir(parents=True, exist_ok=True)
+    corpus.write_text("\n".join(corpus_lines) + "\n", encoding="utf-8")
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "workspace")
+    return path
+
+
+@pytest.fixture
+def workspace(tmp_path) -> Path:
+    return make_workspace(tmp_path / "ws", glosses(2500))

@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+import torch
+
+from components.batches import EOS_ID, TokenArrays
+from components.models.bsvae import BSVAE, BSVAEConfig, with_bos_eos
+from components.models.store import ModelFileError, load_model, save_model
+from components.params import ModelParams, TrainParams
+from components.train import beta_at, lr_factor, train_bsvae, vae_loss
+
+
+def tiny_model(vocab=50) -> BSVAE:
+    torch.manual_seed(0)
+    return BSVAE(BSVAEConfig(vocab_size=vocab, embed_dim=8, hidden_dim=16, latent_dim=4))
+
+
+def toy_arrays(n=64, vocab=50, seed=0) -> TokenArrays:
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(2, 9, size=n)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    return TokenArrays(ids=rng.integers(4, vocab, size=int(offsets[-1])).astype(np.uint16), offsets=offsets)
+
+
+def test_targets_end_with_eos_after_each_sentence():
+    tokens = torch.tensor([[5, 6, 7], [8, 0, 0]])
+    inputs, targets = with_bos_eos(tokens, torch.tensor([3, 1]))
+    assert inputs[:, 0].tolist() == [2, 2]
+    assert targets.tolist() == [[5, 6, 7, EOS_ID], [8, EOS_ID, 0, 0]]
+
+
+def test_forward_gives_per_sentence_nll_and_per_dimension_kl():
+    model = tiny_model()
+    out = model(torch.randint(4, 50, (3, 6)), torch.tensor([6, 4, 2]))
+    assert out.rec_nll.shape == (3,) and out.kl.shape == (3, 4)
+    assert (out.kl >= 0).all()
+    loss, parts = vae_loss(out, beta=0.5, free_bits=0.1)
+    assert torch.isfinite(loss) and parts["kl"] >= 0
+
+
+def test_free_bits_floor_each_dimension():
+    model = tiny_model()
+    out = model(torch.randint(4, 50, (3, 6)), torch.tensor([6, 4, 2]))
+    out.kl = torch.zeros_like(out.kl)
+    loss, _ = vae_loss(out, beta=1.0, free_bits=0.5)
+    assert loss.item() == pytest.approx(out.rec_nll.mean().item() + 4 * 0.5, rel=1e-5)
+
+
+@pytest.mark.parametrize("schedule,expected", [
+    ("constant", [1.0, 1.0, 1.0, 1.0]),
+    ("monotonic", [0.0, 0.5, 1.0, 1.0]),
+    ("cyclical", [0.0, 1.0, 0.0, 1.0]),
+])
+def test_beta_schedules(schedule, expected):
+    p = TrainParams(beta_schedule=schedule, beta_cycles=2, beta_warmup_fraction=0.5)
+    assert [beta_at(s, 100, p) for s in (0, 25, 50, 75)] == pytest.approx(expected)
+
+
+def test_lr_warms_up_then_decays():
+    p = TrainParams(warmup_steps=10, lr_schedule="cosine")
+    assert lr_factor(0, 100, p) == pytest.approx(0.1)
+    assert lr_factor(9, 100, p) == pytest.approx(1.0)
+    assert lr_factor(100, 100, p) == pytest.approx(0.1)
+
+
+def test_training_lowers_the_validation_bound_and_is_seeded():
+    p = TrainParams(epochs=3, batch_size=16, warmup_steps=2, beta_schedule="monotonic", seed=3)
+    mp = ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4)
+    data = toy_arrays()
+    first = train_bsvae(data, data, 50, mp, p, torch.device("cpu"))
+    second = train_bsvae(data, data, 50, mp, p, torch.device("cpu"))
+    assert first.history[-1]["valid_nelbo"] < first.history[0]["valid_nelbo"] + 1.0
+    assert first.history == [dict(r, seconds=first.history[i]["seconds"]) for i, r in enumerate(second.history)]
+
+
+def test_nan_loss_stops_with_the_step(monkeypatch):
+    from components.cli import StageError
+
+    p = TrainParams(epochs=1, batch_size=16, lr=1.0)
+    monkeypatch.setattr("components.train.vae_loss", lambda out, beta, fb: (torch.tensor(float("nan")), {}))
+    with pytest.raises(StageError, match="at step 0"):
+        train_bsvae(toy_arrays(), toy_arrays(), 50, ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4), p,
+                    torch.device("cpu"))
+
+
+def test_generate_stops_at_eos_and_respects_max_len():
+    model = tiny_model()
+    rows = model.generate(torch.zeros(4, 4), max_len=5, generator=torch.Generator().manual_seed(0))
+    assert len(rows) == 4 and all(len(r) <= 5 for r in rows)
+    assert all(EOS_ID not in r and 0 not in r for r in rows)
+
+
+def test_save_and_load_round_trip_and_reject_tampering(tmp_path):
+    model = tiny_model()
+    save_model(model, tmp_path)
+    loaded = load_model(tmp_path)
+    for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), k
+    (tmp_path / "model.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(ModelFileError, match="model.safetensors"):
+        load_model(tmp_path)
+    (tmp_path / "config.json").unlink()
+    with pytest.raises(ModelFileError, match="not found"):
+        load_model(tmp_path)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_forward_on_cuda():
+    model = tiny_model().cuda()
+    out = model(torch.randint(4, 50, (3, 6), device="cuda"), torch.tensor([6, 4, 2], device="cuda"))
+    assert out.rec_nll.is_cuda and torch.isfinite(out.rec_nll).all()

@@ -1,0 +1,67 @@
+import gzip
+import json
+
+import pandas as pd
+import pytest
+
+from components.cli import StageError
+from components.ingest import ingest, lines_to_frame
+from components.params import DataParams
+from tests.conftest import PTB_SLICE, glosses
+
+
+def test_real_glosses_keep_every_line_in_order(tmp_path):
+    lines = glosses(500)
+    path = tmp_path / "g.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    frame = ingest(DataParams(corpus=str(path)))
+    assert len(frame) == 500
+    assert frame["text"].tolist() == [line.strip() for line in lines]
+    assert frame["line"].tolist() == list(range(1, 501))
+    assert frame["id"].is_unique and frame["error"].isna().all()
+
+
+def test_ptb_slice_strips_the_surrounding_spaces():
+    frame = ingest(DataParams(corpus=str(PTB_SLICE)))
+    assert not frame["text"].str.startswith(" ").any()
+    assert "<unk>" in " ".join(frame["text"].head(50))
+
+
+def test_invalid_utf8_is_kept_with_its_reason_and_line_number():
+    frame = lines_to_frame(b"good line\r\nbad \xff\xfe line\nlast", "x.txt")
+    assert frame["text"].tolist()[0] == "good line"  # Windows line ending removed
+    assert pd.isna(frame["text"][1]) and "invalid UTF-8" in frame["error"][1]
+    assert frame["line"].tolist() == [1, 2, 3]
+
+
+def test_gzip_csv_and_jsonl(tmp_path):
+    gz = tmp_path / "c.txt.gz"
+    gz.write_bytes(gzip.compress("one\ntwo\n".encode()))
+    assert ingest(DataParams(corpus=str(gz)))["text"].tolist() == ["one", "two"]
+    csv = tmp_path / "c.csv"
+    pd.DataFrame({"id": ["a", "b"], "sentence": ["x y", "z"]}).to_csv(csv, index=False)
+    frame = ingest(DataParams(corpus=str(csv), text_column="sentence"))
+    assert frame["id"].tolist() == ["a", "b"]
+    jsonl = tmp_path / "c.jsonl"
+    jsonl.write_text("\n".join(json.dumps({"text": t}) for t in ["p q", "r"]) + "\n")
+    assert ingest(DataParams(corpus=str(jsonl)))["text"].tolist() == ["p q", "r"]
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("empty.txt", b"", "corpus is empty"),
+    ("missing.txt", None, "not found"),
+    ("data.bin", b"x\n", "cannot tell the format"),
+])
+def test_unusable_files_raise_one_clear_error(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(StageError, match=message):
+        ingest(DataParams(corpus=str(path)))
+
+
+def test_missing_text_column_names_the_columns(tmp_path):
+    path = tmp_path / "c.csv"
+    pd.DataFrame({"body": ["x"]}).to_csv(path, index=False)
+    with pytest.raises(StageError, match="no column 'text'.*body"):
+        ingest(DataParams(corpus=str(path)))

@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.params import ParamsError, load_params, params_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shipped() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def test_shipped_params_load_and_every_profile_sets_the_same_knobs():
+    params = load_params(ROOT / "params.yaml")
+    assert set(params.profiles) == {"default", "tiny", "gpu"}
+
+
+def test_default_profile_matches_the_sections():
+    raw = shipped()
+    for section, knobs in raw["profiles"]["default"].items():
+        for key, value in knobs.items():
+            assert raw[section][key] == value, f"{section}.{key}"
+
+
+@pytest.mark.parametrize("section,key,value,message", [
+    ("train", "epochs", "three", "train.epochs: expected an integer"),
+    ("train", "lr", 0.0, "train.lr must be in"),
+    ("train", "beta_schedule", "sometimes", "train.beta_schedule must be one of"),
+    ("train", "epoch", 3, "unknown parameter"),
+    ("split", "test_fraction", 0.6, "split"),
+    ("evaluate", "iw_samples", 0, "evaluate.iw_samples must be positive"),
+    ("train", "lr", float("nan"), "expected a finite number"),
+])
+def test_bad_values_name_their_key(section, key, value, message):
+    raw = shipped()
+    raw[section][key] = value
+    with pytest.raises(ParamsError, match=message):
+        params_from_dict(raw)
+
+
+def test_profiles_with_different_knobs_are_refused():
+    raw = shipped()
+    raw["profiles"]["tiny"]["train"]["lr"] = 0.1
+    with pytest.raises(ParamsError, match="set different keys"):
+        params_from_dict(raw)
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ParamsError, match="not found"):
+        load_params(tmp_path / "nope.yaml")
+    bad = tmp_path / "params.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(bad)

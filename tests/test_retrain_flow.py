@@ -1,0 +1,93 @@
+"""End to end on the real stack: Prefect (test harness), DVC (a real repo) and MLflow (a real SQLite store)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from prefect.testing.utilities import prefect_test_harness
+
+from flows.retrain import StageFailed, apply_overrides, dvc_stage_order, resolve_overrides, retrain, stage_env
+
+pytestmark = pytest.mark.slow
+STAGES = ["ingest", "validate", "split", "tokenize", "train", "evaluate"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_api():
+    with prefect_test_harness():
+        yield
+
+
+def tracking(ws):
+    uri = f"sqlite:///{ws / 'mlruns' / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(uri)
+
+
+def test_flow_trains_registers_and_the_challenger_generates(workspace):
+    result = retrain(workspace=str(workspace), profile="tiny")
+
+    assert list(result["stages"]) == STAGES
+    assert set(result["stages"].values()) == {"ran"}
+    registered = result["registered"]
+    client = tracking(workspace)
+    version = client.get_model_version_by_alias(registered["name"], "challenger")
+    assert str(version.version) == registered["version"]
+    run = client.get_run(version.run_id)
+    assert {"nll", "ppl", "kl", "mutual_information", "active_units"} <= set(run.data.metrics)
+    assert run.data.params["train.epochs"] == "1"  # the tiny profile was written and recorded
+    assert len(run.data.tags["git.commit"]) == 40
+    assert run.data.tags["data.splits_md5"] and run.data.tags["tokenizer.md5"]
+    assert len(client.get_metric_history(run.info.run_id, "train_rec")) >= 1
+
+    model = mlflow.pyfunc.load_model(f"models:/{registered['name']}@challenger")
+    sentences = model.predict(pd.DataFrame({"n": [5]}))
+    assert len(sentences) == 5 and all(isinstance(s, str) for s in sentences["text"])
+
+    # Nothing changed: DVC skips every stage, and a rerun registers a second version cleanly.
+    again = retrain(workspace=str(workspace))
+    assert set(again["stages"].values()) == {"skipped"}
+
+
+def test_failing_stage_fails_the_flow_with_its_message_and_registers_nothing(workspace):
+    corpus = workspace / "bad.txt"
+    corpus.write_bytes(b"   \n\t\n" * 50 + b"one good line here\n")
+    with pytest.raises(StageFailed, match=r"validate.*quarantined"):
+        retrain(workspace=str(workspace), corpus=str(corpus), profile="tiny")
+    client = tracking(workspace)
+    with pytest.raises(MlflowException):
+        client.get_registered_model("bsvae-wordnet")
+
+
+def test_cli_reports_one_error_line_and_exits_non_zero(workspace):
+    proc = subprocess.run([sys.executable, "-m", "flows.retrain", "--workspace", str(workspace),
+                           "--corpus", str(workspace / "missing.txt")], capture_output=True, text=True,
+                          cwd=workspace)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"error: retrain: {workspace / 'missing.txt'}: corpus file not found"]
+
+
+def test_stage_order_comes_from_dvc_yaml(workspace):
+    assert dvc_stage_order(workspace) == STAGES
+
+
+def test_dvc_repro_rebuilds_every_stage_then_does_nothing(workspace):
+    params = workspace / "params.yaml"
+    apply_overrides(params, resolve_overrides(yaml.safe_load(params.read_text()), None, "tiny", []))
+    dvc = [sys.executable, "-m", "dvc"]
+    first = subprocess.run([*dvc, "repro"], cwd=workspace, capture_output=True, text=True, env=stage_env())
+    assert first.returncode == 0, first.stdout + first.stderr
+    for stage in STAGES:
+        assert f"Running stage '{stage}'" in first.stdout
+    second = subprocess.run([*dvc, "repro"], cwd=workspace, capture_output=True, text=True, env=stage_env())
+    assert second.returncode == 0
+    assert "Data and pipelines are up to date" in second.stdout
+    status = subprocess.run([*dvc, "status"], cwd=workspace, capture_output=True, text=True)
+    assert "up to date" in status.stdout

@@ -1,0 +1,48 @@
+import pandas as pd
+import pytest
+
+from components.cli import StageError
+from components.ingest import lines_to_frame
+from components.params import ValidateParams
+from components.validate import quarantine_rows, summarize
+from tests.conftest import glosses
+
+BAD_LINES = [b"", b"   ", b"tab\x01control", b"bad \xff utf8", b"x", " ".join(["w"] * 100).encode()]
+
+
+def corpus_with_bad_rows() -> pd.DataFrame:
+    raw = b"\n".join([line.encode() for line in glosses(300)] + BAD_LINES) + b"\n"
+    frame = lines_to_frame(raw, "mixed.txt")
+    frame["id"] = [f"mixed.txt:{n}" for n in frame["line"]]
+    frame["source"] = "mixed.txt"
+    frame["split"] = None
+    return frame.astype({"id": "string", "text": "string", "error": "string", "split": "string"})
+
+
+def test_rows_in_equal_rows_kept_plus_quarantined_with_reasons():
+    frame = corpus_with_bad_rows()
+    kept, quarantined = quarantine_rows(frame, ValidateParams(min_chars=2, max_tokens=48))
+    assert len(kept) + len(quarantined) == len(frame)
+    assert len(quarantined) == len(BAD_LINES)
+    reasons = dict(zip(quarantined["line"], quarantined["reason"]))
+    assert "not_blank" in reasons[301] and "not_blank" in reasons[302]
+    assert "no_control_characters" in reasons[303]
+    assert "decodes_as_utf8" in reasons[304]
+    assert "str_length" in reasons[305]
+    assert "tokens_between" in reasons[306]
+    summary = summarize(kept, quarantined)
+    assert summary["rows_in"] == len(frame) and summary["rows_quarantined"] == len(BAD_LINES)
+
+
+def test_duplicate_ids_quarantine_all_but_the_first():
+    frame = corpus_with_bad_rows().head(5).copy()
+    frame.loc[3, "id"] = frame.loc[1, "id"]
+    kept, quarantined = quarantine_rows(frame, ValidateParams())
+    assert quarantined["line"].tolist() == [4]
+    assert "id_unique" in quarantined["reason"][0]
+
+
+def test_a_missing_column_fails_the_whole_table():
+    frame = corpus_with_bad_rows().drop(columns=["text"])
+    with pytest.raises(StageError, match="as a whole"):
+        quarantine_rows(frame, ValidateParams())
