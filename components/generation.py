@@ -29,7 +29,8 @@ class TextGenerator:
         return cls(load_model(model_dir, device), Tokenizer.from_file(str(tokenizer_path)))
 
     def decode(self, rows: list[list[int]]) -> list[str]:
-        return self.tokenizer.decode_batch(rows, skip_special_tokens=True)
+        # <unk> stays visible: hiding it would make reconstructions look worse-formed than they are.
+        return self.tokenizer.decode_batch(rows, skip_special_tokens=False)
 
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]

@@ -23,6 +23,7 @@ from components.models.store import save_model
 from components.params import ModelParams, TrainParams, load_params
 
 log = logging.getLogger(__name__)
+LOG_EVERY = 200  # optimiser steps between progress lines
 
 
 def beta_at(step: int, total_steps: int, p: TrainParams) -> float:
@@ -119,6 +120,9 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
             sums["loss"] += loss.item()
             sums["rec"] += parts["rec"]
             sums["kl"] += parts["kl"]
+            if step % LOG_EVERY == 0:
+                log.info("step %d/%d loss %.2f rec %.2f kl %.2f beta %.2f", step, total, loss.item(),
+                         parts["rec"], parts["kl"], beta)
         if count == 0:
             break
         row = {"epoch": epoch, "step": step, "beta": beta, "lr": scheduler.get_last_lr()[0],

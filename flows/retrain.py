@@ -118,11 +118,17 @@ def stage_error(stage: str, output: str) -> str:
 
 @task(name="dvc-stage")
 def run_stage(workspace: str, stage: str) -> str:
+    """`dvc repro --single-item STAGE`, its output streamed into the Prefect log line by line."""
     logger = get_run_logger()
-    proc = subprocess.run([sys.executable, "-m", "dvc", "repro", "--single-item", stage], cwd=workspace,
-                          env=stage_env(), capture_output=True, text=True)
-    output = proc.stdout + proc.stderr
-    logger.info("dvc repro %s:\n%s", stage, output[-4000:])
+    lines: list[str] = []
+    with subprocess.Popen([sys.executable, "-m", "dvc", "repro", "--single-item", stage], cwd=workspace,
+                          env=stage_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        for line in proc.stdout:
+            line = line.rstrip()
+            if line:
+                lines.append(line)
+                logger.info("%s", line)
+    output = "\n".join(lines)
     if proc.returncode != 0:
         raise StageFailed(f"stage {stage!r} failed: {stage_error(stage, output)}")
     return "skipped" if "didn't change, skipping" in output else "ran"

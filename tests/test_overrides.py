@@ -1,0 +1,57 @@
+"""The flow's parameter handling: profiles, --set and --corpus written into params.yaml safely."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.params import ParamsError, load_params
+from flows.retrain import apply_overrides, parse_assignment, resolve_overrides
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def params_copy(tmp_path) -> Path:
+    path = tmp_path / "params.yaml"
+    shutil.copy(ROOT / "params.yaml", path)
+    return path
+
+
+def test_values_are_read_as_yaml():
+    assert parse_assignment("train.epochs=3") == ("train.epochs", 3)
+    assert parse_assignment("tokenize.lowercase=false") == ("tokenize.lowercase", False)
+    with pytest.raises(ParamsError, match="KEY=VALUE"):
+        parse_assignment("train.epochs")
+
+
+def test_profile_then_set_wins_and_comments_survive(params_copy):
+    raw = yaml.safe_load(params_copy.read_text())
+    apply_overrides(params_copy, resolve_overrides(raw, "corpus.txt", "tiny", ["train.epochs=2"]))
+    params = load_params(params_copy)
+    assert params.model.hidden_dim == raw["profiles"]["tiny"]["model"]["hidden_dim"]
+    assert params.train.epochs == 2
+    assert params.data.corpus == "corpus.txt"
+    assert "# 0: all epochs" in params_copy.read_text()
+    # Switching back restores every knob the profile touched.
+    apply_overrides(params_copy, resolve_overrides(raw, None, "default", []))
+    assert load_params(params_copy).model.hidden_dim == raw["model"]["hidden_dim"]
+
+
+@pytest.mark.parametrize("sets,message", [
+    (["train.epochz=2"], "unknown parameter 'train.epochz'"),
+    (["train.epochs=-1"], "train.epochs must be positive"),
+    (["nothing.here=1"], "unknown parameter"),
+])
+def test_invalid_overrides_leave_the_file_untouched(params_copy, sets, message):
+    before = params_copy.read_bytes()
+    raw = yaml.safe_load(before)
+    with pytest.raises(ParamsError, match=message):
+        apply_overrides(params_copy, resolve_overrides(raw, None, None, sets))
+    assert params_copy.read_bytes() == before
+
+
+def test_unknown_profile_lists_the_known_ones(params_copy):
+    with pytest.raises(ParamsError, match="no profile 'huge'.*tiny"):
+        resolve_overrides(yaml.safe_load(params_copy.read_text()), None, "huge", [])
