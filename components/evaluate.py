@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 
+import numpy as np
 import torch
 
 from components import atomic
@@ -78,15 +79,18 @@ def evaluate_model(model: BSVAE, data: TokenArrays, p: EvaluateParams, max_len: 
     model.eval()
     torch.manual_seed(p.seed)
     device = next(model.parameters()).device
-    nll = kl = correct = 0.0
+    nll = nelbo = kl = correct = 0.0
+    kl_dims = torch.zeros(model.config.latent_dim, device=device)
     tokens_total = 0
     mus, logvars = [], []
     for index in sequential_batches(len(data), p.batch_size):
         tokens, lengths = pad_batch(data, index, max_len)
         tokens, lengths = tokens.to(device), lengths.to(device)
         nll += importance_weighted_nll(model, tokens, lengths, p.iw_samples).sum().item()
+        nelbo += model(tokens, lengths, sample=True).rec_nll.sum().item()
         out = model(tokens, lengths, sample=False)
         kl += out.kl.sum().item()
+        kl_dims += out.kl.sum(dim=0)
         mus.append(out.mu)
         logvars.append(out.logvar)
         inputs, targets = with_bos_eos(tokens, lengths)
@@ -105,22 +109,62 @@ def evaluate_model(model: BSVAE, data: TokenArrays, p: EvaluateParams, max_len: 
         "nll": nll / n,
         "ppl": math.exp(nll / tokens_total),
         "kl": kl / n,
+        "nelbo": (nelbo + kl) / n,
         "mutual_information": mutual_information(mu, logvar, generator),
         "active_units": au,
         "latent_dim": mu.shape[1],
         "reconstruction_token_accuracy": correct / tokens_total,
         "posterior_mean_variance": variances,
+        "kl_per_dim": (kl_dims / n).tolist(),
     }
 
 
-def samples_report(generator: TextGenerator, test: TokenArrays, p: EvaluateParams) -> str:
+def distinct_n(sentences: list[str], n: int) -> float:
+    """Distinct n-grams over all n-grams in the samples (Li et al. 2016): 1.0 means no repetition."""
+    grams = [tuple(words[i:i + n]) for words in (s.split() for s in sentences) for i in range(len(words) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def self_bleu(sentences: list[str], limit: int = 100) -> float:
+    """Mean BLEU of each sample against the others (Zhu et al. 2018): high means the samples look alike."""
+    import sacrebleu
+
+    sentences = [s for s in sentences[:limit] if s.strip()]
+    if len(sentences) < 2:
+        return 0.0
+    scores = [sacrebleu.sentence_bleu(s, sentences[:i] + sentences[i + 1:]).score for i, s in enumerate(sentences)]
+    return float(np.mean(scores))
+
+
+def reconstruction_scores(references: list[str], reconstructions: list[str]) -> dict[str, float]:
+    """Corpus BLEU (0-100) and exact-match rate of reconstructions against their inputs."""
+    import sacrebleu
+
+    bleu = sacrebleu.corpus_bleu(reconstructions, [references]).score
+    exact = float(np.mean([a.strip() == b.strip() for a, b in zip(references, reconstructions)]))
+    return {"recon_bleu": bleu, "recon_exact_match": exact}
+
+
+def sample_scores(samples: list[str], test_lengths: np.ndarray) -> dict[str, float]:
+    lengths = np.array([len(s.split()) for s in samples])
+    return {"distinct_1": distinct_n(samples, 1), "distinct_2": distinct_n(samples, 2),
+            "self_bleu": self_bleu(samples), "sample_len_mean": float(lengths.mean()),
+            "sample_len_std": float(lengths.std()), "test_len_mean": float(np.mean(test_lengths))}
+
+
+def decode_split(generator: TextGenerator, data: TokenArrays, n: int) -> list[str]:
+    """The first n sentences of a split as the model sees them (after tokenization, <unk> included)."""
+    n = min(n, len(data))
+    return generator.decode([np.asarray(data.ids[data.offsets[i]:data.offsets[i + 1]]).tolist() for i in range(n)])
+
+
+def samples_report(generator: TextGenerator, samples: list[str], originals: list[str],
+                   reconstructions: list[str]) -> str:
     """Markdown a person reads: prior samples, reconstructions beside their inputs, one interpolation."""
-    originals = generator.decode([list(map(int, test.ids[test.offsets[i]:test.offsets[i + 1]]))
-                                  for i in range(min(5, len(test)))])
     lines = ["# Samples", "", "## From the prior (temperature 1, top-p 0.9)", ""]
-    lines += [f"{i + 1}. {s}" for i, s in enumerate(generator.sample(p.num_samples, seed=p.seed))]
+    lines += [f"{i + 1}. {s}" for i, s in enumerate(samples[:20])]
     lines += ["", "## Reconstructions (greedy, from the posterior mean)", "", "| input | reconstruction |", "|---|---|"]
-    lines += [f"| {a} | {b} |" for a, b in zip(originals, generator.reconstruct(originals))]
+    lines += [f"| {a} | {b} |" for a, b in zip(originals[:10], reconstructions[:10])]
     if len(originals) >= 2:
         lines += ["", f"## Interpolation: {originals[0]!r} -> {originals[1]!r}", ""]
         lines += [f"{i}. {s}" for i, s in enumerate(generator.interpolate(originals[0], originals[1], steps=5))]
@@ -134,6 +178,7 @@ def main() -> None:
     parser.add_argument("--tokens", default="data/tokens")
     parser.add_argument("--metrics", default="metrics/eval.json")
     parser.add_argument("--samples", default="reports/samples.md")
+    parser.add_argument("--latent", default="metrics/latent_dims.json")
 
     def run(args):
         params = load_params(args.params)
@@ -141,8 +186,17 @@ def main() -> None:
         generator = TextGenerator.from_files(args.model_dir, args.tokenizer)
         test = TokenArrays.load(args.tokens, "test").head(p.max_sentences)
         metrics = evaluate_model(generator.model, test, p, params.train.max_len)
+        originals = decode_split(generator, test, p.reconstruct_sentences)
+        reconstructions = [r for i in range(0, len(originals), p.batch_size)
+                           for r in generator.reconstruct(originals[i:i + p.batch_size])]
+        samples = generator.sample(p.num_samples, seed=p.seed)
+        metrics.update(reconstruction_scores(originals, reconstructions))
+        metrics.update(sample_scores(samples, test.lengths))
+        latent = [{"dim": d, "kl": kl, "posterior_mean_variance": var} for d, (kl, var)
+                  in enumerate(zip(metrics.pop("kl_per_dim"), metrics.pop("posterior_mean_variance")))]
         atomic.write_json(args.metrics, metrics)
-        atomic.write_text(args.samples, samples_report(generator, test, p))
+        atomic.write_json(args.latent, latent)
+        atomic.write_text(args.samples, samples_report(generator, samples, originals, reconstructions))
         log.info("evaluated: %s", {k: v for k, v in metrics.items() if not isinstance(v, list)})
 
     stage_main("evaluate", run, parser)

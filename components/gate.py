@@ -25,22 +25,42 @@ class Check:
     op: str  # "<=" or ">="
     threshold: float
     passed: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The model holding the `champion` alias, as the gate needs to see it."""
+
+    version: str
+    metrics: dict[str, float]
+    lineage: dict[str, str]
 
 
 @dataclass(frozen=True)
 class GateReport:
     passed: bool
     checks: list[Check]
+    beats_champion_by: float | None = None
+    """Champion NLL minus candidate NLL (nats) when they were compared; None otherwise."""
+    champion: str | None = None
+    """Version holding @champion when the gate ran; None if there was none."""
 
     def to_dict(self) -> dict:
-        return {"passed": self.passed, "checks": [asdict(c) for c in self.checks]}
+        return {"passed": self.passed, "beats_champion_by": self.beats_champion_by, "champion": self.champion,
+                "checks": [asdict(c) for c in self.checks]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GateReport":
+        return cls(passed=data["passed"], checks=[Check(**c) for c in data["checks"]],
+                   beats_champion_by=data.get("beats_champion_by"), champion=data.get("champion"))
 
     def to_markdown(self) -> str:
         lines = [f"# Gate: {'PASSED' if self.passed else 'FAILED'}", "",
-                 "| check | metric | value | threshold | result |", "|---|---|---|---|---|"]
+                 "| check | metric | value | threshold | result | note |", "|---|---|---|---|---|---|"]
         for c in self.checks:
             lines.append(f"| {c.name} | {c.metric} | {c.value:.4g} | {c.op} {c.threshold:.4g} | "
-                         f"{'pass' if c.passed else '**FAIL**'} |")
+                         f"{'pass' if c.passed else '**FAIL**'} | {c.note} |")
         return "\n".join(lines) + "\n"
 
 
@@ -52,23 +72,41 @@ class GateFailed(StageError):
         self.report = report
 
 
-def _check(name: str, metrics: dict, metric: str, op: str, threshold: float) -> Check:
+def _check(name: str, metrics: dict, metric: str, op: str, threshold: float, note: str = "") -> Check:
     if metric not in metrics:
         raise StageError(f"gate: metric {metric!r} missing from the evaluation metrics")
     value = float(metrics[metric])
     ok = math.isfinite(value) and (value <= threshold if op == "<=" else value >= threshold)
-    return Check(name=name, metric=metric, value=value, op=op, threshold=threshold, passed=ok)
+    return Check(name=name, metric=metric, value=value, op=op, threshold=threshold, passed=ok, note=note)
 
 
-def gate_metrics(metrics: dict, p: GateParams) -> GateReport:
-    """Apply every threshold; a NaN or infinite metric fails its check."""
+COMPARABLE_LINEAGE = ("data.splits_md5", "tokenizer.md5")
+
+
+def gate_metrics(metrics: dict, p: GateParams, lineage: dict[str, str] | None = None,
+                 champion: Champion | None = None) -> GateReport:
+    """Apply every threshold, then the no-regression check against the champion; NaN fails its check."""
     checks = [
         _check("held-out likelihood", metrics, "nll", "<=", p.max_nll),
         _check("held-out perplexity", metrics, "ppl", "<=", p.max_ppl),
         _check("latent in use (KL)", metrics, "kl", ">=", p.min_kl),
+        _check("latent in use (mutual information)", metrics, "mutual_information", ">=", p.min_mi),
         _check("latent in use (active units)", metrics, "active_units", ">=", p.min_active_units),
+        _check("reconstruction", metrics, "recon_bleu", ">=", p.min_recon_bleu),
     ]
-    return GateReport(passed=all(c.passed for c in checks), checks=checks)
+    beats_by = None
+    if champion is not None:
+        same_data = all((lineage or {}).get(k) == champion.lineage.get(k) for k in COMPARABLE_LINEAGE)
+        limit = champion.metrics["nll"] + p.max_nll_regression
+        if same_data or p.compare_across_data:
+            note = f"champion v{champion.version}" + ("" if same_data else " (other data/tokenizer)")
+            checks.append(_check("no regression vs champion", metrics, "nll", "<=", limit, note))
+            beats_by = champion.metrics["nll"] - float(metrics["nll"])
+        else:
+            checks.append(Check("no regression vs champion", "nll", float(metrics["nll"]), "<=", limit, True,
+                                f"skipped: champion v{champion.version} was scored on other data or tokenizer"))
+    return GateReport(passed=all(c.passed for c in checks), checks=checks, beats_champion_by=beats_by,
+                      champion=champion.version if champion else None)
 
 
 def write_report(report: GateReport, out_dir: str | Path) -> None:
@@ -86,6 +124,7 @@ def main() -> None:
         path = Path(args.metrics)
         if not path.is_file():
             raise StageError(f"{path}: evaluation metrics not found (run the evaluate stage)")
+        # Without MLflow at hand this entry point checks thresholds only; the flow adds the champion.
         report = gate_metrics(json.loads(path.read_text(encoding="utf-8")), p)
         write_report(report, args.out_dir)
         print(report.to_markdown())

@@ -153,15 +153,18 @@ class EvaluateParams:
     max_sentences: int = 0
     """Evaluate on the first N test sentences; 0 means all."""
     batch_size: int = 64
-    num_samples: int = 20
-    """Sentences sampled from the prior for the report."""
+    num_samples: int = 200
+    """Sentences sampled from the prior for diversity metrics; the report shows the first 20."""
+    reconstruct_sentences: int = 500
+    """Test sentences decoded greedily for reconstruction BLEU and exact match."""
     seed: int = 0
 
     def check(self) -> None:
         _positive("evaluate.iw_samples", self.iw_samples)
         _at_least("evaluate.max_sentences", self.max_sentences, 0)
         _positive("evaluate.batch_size", self.batch_size)
-        _positive("evaluate.num_samples", self.num_samples)
+        _at_least("evaluate.num_samples", self.num_samples, 2)
+        _positive("evaluate.reconstruct_sentences", self.reconstruct_sentences)
 
 
 @dataclass(frozen=True)
@@ -170,14 +173,24 @@ class GateParams:
     """Upper bound on the importance-weighted NLL per test sentence (nats)."""
     max_ppl: float = 1000.0
     min_kl: float = 0.0
-    """Lower bounds that reject collapsed models; 0 disables."""
+    """Lower bounds that reject collapsed models (KL, mutual information, active units); 0 disables."""
+    min_mi: float = 0.0
     min_active_units: int = 0
+    min_recon_bleu: float = 0.0
+    """Reconstruction BLEU (0-100) of greedy decoding from the posterior mean."""
+    max_nll_regression: float = 0.5
+    """The candidate's NLL may exceed the champion's by at most this many nats per sentence."""
+    compare_across_data: bool = False
+    """Compare with a champion scored on other data or another tokenizer (their NLLs are not like for like)."""
 
     def check(self) -> None:
         _positive("gate.max_nll", self.max_nll)
         _positive("gate.max_ppl", self.max_ppl)
         _at_least("gate.min_kl", self.min_kl, 0.0)
+        _at_least("gate.min_mi", self.min_mi, 0.0)
         _at_least("gate.min_active_units", self.min_active_units, 0)
+        _at_least("gate.min_recon_bleu", self.min_recon_bleu, 0.0)
+        _at_least("gate.max_nll_regression", self.max_nll_regression, 0.0)
 
 
 @dataclass(frozen=True)
@@ -185,11 +198,17 @@ class RegisterParams:
     model_name: str = "bsvae-wordnet"
     experiment: str = "retrain"
     alias: str = "challenger"
+    auto_promote: bool = False
+    """Move `champion` to the new version when it beats the champion's NLL by promote_margin."""
+    promote_margin: float = 0.5
 
     def check(self) -> None:
         for name in ("model_name", "experiment", "alias"):
             if not getattr(self, name).strip():
                 raise ParamsError(f"register.{name} must not be empty")
+        if self.alias in ("champion", "previous-champion"):
+            raise ParamsError(f"register.alias {self.alias!r} is reserved for promotion")
+        _at_least("register.promote_margin", self.promote_margin, 0.0)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,16 @@
 """Register: log a gated model to MLflow with its lineage and point an alias at the new version.
 
-MLflow is imported here and only here (plus the pyfunc file MLflow loads), so the
-training code runs on machines that have torch but no MLflow. The tracking URI
-defaults to a SQLite database under mlruns/; set MLFLOW_TRACKING_URI for a server.
+MLflow is imported inside the functions here (and in the pyfunc file MLflow loads), so the
+training code runs on machines that have torch but no MLflow. The tracking URI defaults
+to a SQLite database under mlruns/; set MLFLOW_TRACKING_URI for a server.
+
+Registering is idempotent: a version is keyed by the content hash of its weights, so
+re-running the registration of the same trained model re-uses its version.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -15,10 +19,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from components.cli import StageError, stage_main, stage_parser
+from components.gate import Champion, GateReport
+from components.models.store import WEIGHTS_FILE
 from components.params import Params, flatten, load_params
 
 log = logging.getLogger(__name__)
@@ -26,7 +31,8 @@ log = logging.getLogger(__name__)
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 MODEL_DIR = "models/bsvae"
 TOKENIZER = "data/tokenizer/tokenizer.json"
-RUNTIME_PACKAGES = ("mlflow", "torch", "tokenizers", "safetensors", "numpy", "pandas")
+CHAMPION, PREVIOUS_CHAMPION = "champion", "previous-champion"
+RUNTIME_PACKAGES = ("mlflow", "torch", "tokenizers", "safetensors", "numpy", "pandas", "pyyaml")
 # dvc.lock outputs whose content hashes identify the data, tokenizer and model of a run.
 LINEAGE_OUTS = {
     "data.corpus_md5": ("ingest", "data/interim/corpus.parquet"),
@@ -43,6 +49,8 @@ class RegisteredVersion:
     version: str
     run_id: str
     alias: str
+    created: bool
+    """False when an existing version of the same weights was re-used."""
 
 
 def tracking_uri(workspace: Path) -> str:
@@ -65,7 +73,7 @@ def git_commit(workspace: Path) -> tuple[str, bool]:
 
 
 def dvc_lineage(workspace: Path) -> dict[str, str]:
-    """Content hashes of the run's data, tokenizer and model, read from dvc.lock."""
+    """Content hashes of the run's data, tokenizer, model and parameters, read from dvc.lock."""
     lock_path = workspace / "dvc.lock"
     if not lock_path.is_file():
         raise StageError(f"{lock_path}: not found; run the pipeline through DVC before registering")
@@ -76,6 +84,8 @@ def dvc_lineage(workspace: Path) -> dict[str, str]:
         if path not in outs:
             raise StageError(f"{lock_path}: stage {stage!r} has no recorded output {path!r}")
         tags[tag] = outs[path]
+    recorded_params = {name: stage.get("params", {}) for name, stage in sorted(stages.items())}
+    tags["params.md5"] = hashlib.md5(json.dumps(recorded_params, sort_keys=True).encode()).hexdigest()
     return tags
 
 
@@ -83,63 +93,157 @@ def pinned_requirements() -> list[str]:
     return [f"{name}=={metadata.version(name).split('+')[0]}" for name in RUNTIME_PACKAGES]
 
 
-def _scalar_metrics(path: Path) -> dict[str, float]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {k: float(v) for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def register_model(workspace: Path, params: Params, params_path: Path) -> RegisteredVersion:
-    """Log params, per-epoch and evaluation metrics, lineage and the pyfunc model; alias the new version."""
+def scalar_metrics(metrics: dict) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def connect(workspace: Path):
+    """An MlflowClient on the workspace's store (and the fluent API pointed at it)."""
     import mlflow
-    from mlflow import MlflowClient
-    from mlflow.models import infer_signature
+
+    uri = tracking_uri(workspace)
+    # The registry lives on the tracking server; set both so a URI left over in this process cannot win.
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def champion_of(client, name: str) -> Champion | None:
+    """The version holding @champion with its run's metrics and lineage tags, or None if there is none."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        version = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException as err:
+        if err.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+    metrics = client.get_run(version.run_id).data.metrics
+    return Champion(version=str(version.version), metrics=metrics, lineage=dict(version.tags))
+
+
+def find_version(client, name: str, model_md5: str):
+    """An existing version of `name` whose weights have this DVC hash, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = client.search_model_versions(f"name = '{name}' and tags.`model.md5` = '{model_md5}'")
+    except MlflowException:
+        return None
+    return max(found, key=lambda v: int(v.version)) if found else None
+
+
+def model_card(name: str, params: Params, metrics: dict, lineage: dict, commit: str, samples: list[str]) -> str:
+    """The version description a person reads in the registry UI."""
+    m = metrics
+    lines = [
+        f"# {name}", "",
+        f"A BS-VAE sentence model (LSTM encoder/decoder, {params.model.latent_dim}-d Gaussian latent, "
+        f"beta schedule `{params.train.beta_schedule}`, free bits {params.train.free_bits}). "
+        "Generates sentences by sampling z from N(0, I) and decoding.", "",
+        "## Data", "",
+        f"- corpus: `{params.data.corpus}`, tokenizer: {params.tokenize.kind}-level, vocab {params.tokenize.vocab_size}",
+        f"- data (splits) md5 `{lineage['data.splits_md5']}`, tokenizer md5 `{lineage['tokenizer.md5']}`",
+        f"- code: git `{commit}`, params md5 `{lineage['params.md5']}`", "",
+        "## Held-out test metrics", "",
+        f"| NLL (IW, K={int(m['iw_samples'])}) | PPL | KL | MI | active units | recon BLEU |",
+        "|---|---|---|---|---|---|",
+        f"| {m['nll']:.2f} | {m['ppl']:.1f} | {m['kl']:.2f} | {m['mutual_information']:.2f} | "
+        f"{int(m['active_units'])}/{int(m['latent_dim'])} | {m['recon_bleu']:.1f} |", "",
+        "## Samples", "",
+    ]
+    lines += [f"- {s}" for s in samples[:5]]
+    return "\n".join(lines) + "\n"
+
+
+def gate_tags(report: GateReport) -> dict[str, str]:
+    """One version tag per gate check, e.g. gate.nll = '47.02 <= 80: pass'."""
+    tags = {"gate.passed": str(report.passed)}
+    for c in report.checks:
+        key = "gate.nll_vs_champion" if c.name.startswith("no regression") else f"gate.{c.metric}"
+        tags[key] = f"{c.value:.6g} {c.op} {c.threshold:.6g}: {'pass' if c.passed else 'fail'}"
+    return tags
+
+
+def read_samples(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [l.split(". ", 1)[1] for l in lines if l[:1].isdigit() and ". " in l][:5]
+
+
+def register_model(workspace: Path, params: Params, params_path: Path,
+                   report: GateReport | None = None) -> RegisteredVersion:
+    """Log params, metrics, lineage, plots and the pyfunc model; register a version (once) and alias it."""
+    import mlflow
+
+    from components.model_signature import input_example, signature
+    from components.plots import write_plots
 
     workspace = workspace.resolve()
     p = params.register
     lineage = dvc_lineage(workspace)
     commit, dirty = git_commit(workspace)
     history = json.loads((workspace / "metrics/train_history.json").read_text(encoding="utf-8"))
-    eval_path = workspace / "metrics/eval.json"
+    metrics = json.loads((workspace / "metrics/eval.json").read_text(encoding="utf-8"))
+    gate = gate_tags(report) if report is not None else {}
+    version_tags = {"git.commit": commit, "git.dirty": str(dirty), **lineage, **gate}
 
     uri = tracking_uri(workspace)
     # With the embedded store, artifacts sit beside the database whatever the working directory;
     # a server chooses its own artifact root.
     artifact_location = (workspace / "mlruns" / "artifacts").as_uri() if uri.startswith("sqlite:") else None
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient()
+    client = connect(workspace)
+    existing = find_version(client, p.model_name, lineage["model.md5"])
+    if existing is not None:
+        log.info("weights %s are already version %s of %s; re-using it", lineage["model.md5"], existing.version,
+                 p.model_name)
+        for key, value in version_tags.items():
+            client.set_model_version_tag(p.model_name, existing.version, key, value)
+        client.set_registered_model_alias(p.model_name, p.alias, existing.version)
+        return RegisteredVersion(p.model_name, str(existing.version), existing.run_id, p.alias, created=False)
+
     experiment = client.get_experiment_by_name(p.experiment)
     experiment_id = experiment.experiment_id if experiment else client.create_experiment(
         p.experiment, artifact_location=artifact_location)
-
     raw_params = yaml.safe_load(params_path.read_text(encoding="utf-8"))
     raw_params.pop("profiles", None)
+    weights_sha = file_sha256(workspace / MODEL_DIR / WEIGHTS_FILE)
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params(flatten(raw_params))
         for row in history:
             mlflow.log_metrics({k: float(v) for k, v in row.items() if k not in ("epoch", "step")}, step=row["step"])
-        mlflow.log_metrics(_scalar_metrics(eval_path))
-        mlflow.set_tags({"git.commit": commit, "git.dirty": str(dirty), **lineage,
-                         "model.family": params.model.family})
-        for report in ("reports/samples.md", "reports/gate.md", "reports/gate.json"):
-            if (workspace / report).is_file():
-                mlflow.log_artifact(str(workspace / report), artifact_path="reports")
-        example = pd.DataFrame({"n": [2]})
+        mlflow.log_metrics(scalar_metrics(metrics))
+        mlflow.set_tags({**version_tags, "model.family": params.model.family})
+        for report_file in ("reports/samples.md", "reports/gate.md", "reports/gate.json", "metrics/latent_dims.json"):
+            if (workspace / report_file).is_file():
+                mlflow.log_artifact(str(workspace / report_file), artifact_path="reports")
+        for plot in write_plots(workspace / "reports" / "plots", history, workspace / "metrics/latent_dims.json"):
+            mlflow.log_artifact(str(plot), artifact_path="plots")
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(PYFUNC_CODE),
             artifacts={"model_dir": str(workspace / MODEL_DIR), "tokenizer": str(workspace / TOKENIZER)},
             code_paths=[str(PYFUNC_CODE.parent)],
-            signature=infer_signature(example, pd.DataFrame({"text": ["a sentence", "another one"]})),
-            input_example=example,
+            model_config={"weights_sha256": weights_sha, "max_len": params.train.max_len},
+            signature=signature(),
+            input_example=input_example(),
             pip_requirements=pinned_requirements(),
-            registered_model_name=p.model_name,
         )
-    version = str(info.registered_model_version)
-    client.set_registered_model_alias(p.model_name, p.alias, version)
-    for key, value in {"git.commit": commit, **lineage, "mlflow.run": run.info.run_id}.items():
-        client.set_model_version_tag(p.model_name, version, key, value)
-    log.info("registered %s version %s as @%s (run %s)", p.model_name, version, p.alias, run.info.run_id)
-    return RegisteredVersion(name=p.model_name, version=version, run_id=run.info.run_id, alias=p.alias)
+    version = mlflow.register_model(info.model_uri, p.model_name, tags=version_tags)
+    card = model_card(p.model_name, params, metrics, lineage, commit, read_samples(workspace / "reports/samples.md"))
+    client.update_model_version(p.model_name, version.version, description=card)
+    client.set_registered_model_alias(p.model_name, p.alias, version.version)
+    log.info("registered %s version %s as @%s (run %s)", p.model_name, version.version, p.alias, run.info.run_id)
+    return RegisteredVersion(p.model_name, str(version.version), run.info.run_id, p.alias, created=True)
 
 
 def main() -> None:

@@ -135,11 +135,27 @@ def run_stage(workspace: str, stage: str) -> str:
 
 
 # --- gate and registry ----------------------------------------------------------------------
-@task(name="gate")
+def retry_if_transient(task, task_run, state) -> bool:
+    """Retry a failed task unless its failure is deterministic (bad params, a failed gate or stage)."""
+    try:
+        state.result()
+    except (GateFailed, StageFailed, ParamsError):
+        return False
+    except Exception:
+        return True
+    return True
+
+
+@task(name="gate", retries=2, retry_delay_seconds=[5, 20], retry_condition_fn=retry_if_transient)
 def gate_task(workspace: str) -> dict:
+    """Thresholds from params.yaml plus the no-regression check against the current @champion."""
+    from components.register import champion_of, connect, dvc_lineage
+
     ws = Path(workspace)
-    report = gate_metrics(json.loads((ws / "metrics/eval.json").read_text(encoding="utf-8")),
-                          load_params(ws / PARAMS_FILE).gate)
+    params = load_params(ws / PARAMS_FILE)
+    champion = champion_of(connect(ws), params.register.model_name)
+    report = gate_metrics(json.loads((ws / "metrics/eval.json").read_text(encoding="utf-8")), params.gate,
+                          lineage=dvc_lineage(ws), champion=champion)
     write_report(report, ws / "reports")
     create_markdown_artifact(key="gate-report", markdown=report.to_markdown(), description="Gate checks")
     if not report.passed:
@@ -147,13 +163,24 @@ def gate_task(workspace: str) -> dict:
     return report.to_dict()
 
 
-@task(name="register", retries=2, retry_delay_seconds=[5, 20])
-def register_task(workspace: str) -> dict:
-    from components.register import register_model
+@task(name="register", retries=2, retry_delay_seconds=[5, 20], retry_condition_fn=retry_if_transient)
+def register_task(workspace: str, gate: dict) -> dict:
+    """Register (idempotently) and alias the model; auto-promote when params ask and the gate allows."""
+    from components.gate import GateReport
+    from components.promote import promote
+    from components.register import connect, register_model
 
     ws = Path(workspace)
-    registered = register_model(ws, load_params(ws / PARAMS_FILE), ws / PARAMS_FILE)
-    return registered.__dict__
+    params = load_params(ws / PARAMS_FILE)
+    report = GateReport.from_dict(gate)
+    registered = register_model(ws, params, ws / PARAMS_FILE, report)
+    result = {**registered.__dict__, "promoted": False}
+    p = params.register
+    beats = report.beats_champion_by is not None and report.beats_champion_by >= p.promote_margin
+    if p.auto_promote and (beats or report.champion is None):
+        promote(connect(ws), registered.name, registered.version)
+        result["promoted"] = True
+    return result
 
 
 def prepare_workspace(workspace: str, corpus: str | None, profile: str | None, overrides: list[str]) -> Path:
@@ -182,7 +209,7 @@ def retrain(workspace: str = ".", corpus: str | None = None, profile: str | None
     for stage in dvc_stage_order(ws):
         stages[stage] = run_stage.with_options(name=f"dvc repro {stage}")(str(ws), stage)
     gate = gate_task(str(ws))
-    registered = register_task(str(ws))
+    registered = register_task(str(ws), gate)
     metrics = json.loads((ws / "metrics/eval.json").read_text(encoding="utf-8"))
     rows = "\n".join(f"| {k} | {v:.4g} |" for k, v in metrics.items() if isinstance(v, (int, float)))
     create_markdown_artifact(

@@ -22,8 +22,9 @@ def glosses(n: int) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _isolated_services(monkeypatch):
-    # MLflow exports MLFLOW_TRACKING_URI once set; each test must choose its own store.
+    # MLflow exports its tracking and registry URIs once set; each test must choose its own store.
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -54,3 +55,34 @@ def make_workspace(path: Path, corpus_lines: list[str]) -> Path:
 @pytest.fixture
 def workspace(tmp_path) -> Path:
     return make_workspace(tmp_path / "ws", glosses(2500))
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A temporary Prefect API for the whole session (flows refuse to run without one)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield
+
+
+def tracking(ws: Path):
+    """Point MLflow at a workspace's embedded store and return a client on it."""
+    import mlflow
+
+    uri = f"sqlite:///{ws / 'mlruns' / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return mlflow.MlflowClient(uri, uri)
+
+
+@pytest.fixture(scope="module")
+def trained_workspace(tmp_path_factory, prefect_api) -> tuple[Path, dict]:
+    """One tiny end-to-end run per test module: (workspace, the flow's result)."""
+    from flows.retrain import retrain
+
+    ws = make_workspace(tmp_path_factory.mktemp("trained") / "ws", glosses(2500))
+    with pytest.MonkeyPatch.context() as mp:  # runs before the per-test clean-up: clean up here too
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        mp.delenv("MLFLOW_REGISTRY_URI", raising=False)
+        return ws, retrain(workspace=str(ws), profile="tiny")

@@ -1,21 +1,44 @@
 import pytest
 
-from components.gate import GateFailed, gate_metrics
+from components.gate import Champion, GateFailed, GateReport, gate_metrics
 from components.params import GateParams
 
-GOOD = {"nll": 40.0, "ppl": 100.0, "kl": 5.0, "active_units": 16}
+GOOD = {"nll": 40.0, "ppl": 100.0, "kl": 5.0, "mutual_information": 3.0, "active_units": 16, "recon_bleu": 20.0}
+STRICT = GateParams(max_nll=50, max_ppl=200, min_kl=1, min_mi=1, min_active_units=8, min_recon_bleu=5,
+                    max_nll_regression=0.5)
+LINEAGE = {"data.splits_md5": "d1", "tokenizer.md5": "t1"}
 
 
 def test_passing_model_passes_every_check():
-    report = gate_metrics(GOOD, GateParams(max_nll=50, max_ppl=200, min_kl=1, min_active_units=8))
+    report = gate_metrics(GOOD, STRICT)
     assert report.passed and all(c.passed for c in report.checks)
     assert "PASSED" in report.to_markdown()
+    assert GateReport.from_dict(report.to_dict()) == report
 
 
-@pytest.mark.parametrize("metric,value", [("nll", 60.0), ("kl", 0.01), ("active_units", 0), ("nll", float("nan"))])
+@pytest.mark.parametrize("metric,value", [("nll", 60.0), ("kl", 0.01), ("mutual_information", 0.1),
+                                          ("active_units", 0), ("recon_bleu", 1.0), ("nll", float("nan"))])
 def test_each_threshold_can_fail_the_gate(metric, value):
-    report = gate_metrics({**GOOD, metric: value}, GateParams(max_nll=50, max_ppl=200, min_kl=1, min_active_units=8))
+    report = gate_metrics({**GOOD, metric: value}, STRICT)
     assert not report.passed
     assert "**FAIL**" in report.to_markdown()
     with pytest.raises(GateFailed, match=metric):
         raise GateFailed(report)
+
+
+def test_a_regression_against_the_champion_on_the_same_data_fails():
+    champion = Champion(version="3", metrics={"nll": 39.0}, lineage=LINEAGE)
+    worse = gate_metrics({**GOOD, "nll": 39.6}, STRICT, lineage=LINEAGE, champion=champion)
+    assert not worse.passed and worse.champion == "3"
+    within = gate_metrics({**GOOD, "nll": 39.4}, STRICT, lineage=LINEAGE, champion=champion)
+    assert within.passed and within.beats_champion_by == pytest.approx(-0.4)
+
+
+def test_a_champion_on_other_data_is_compared_only_when_params_say_so():
+    champion = Champion(version="3", metrics={"nll": 10.0}, lineage={**LINEAGE, "tokenizer.md5": "t2"})
+    skipped = gate_metrics(GOOD, STRICT, lineage=LINEAGE, champion=champion)
+    assert skipped.passed and skipped.beats_champion_by is None
+    assert "skipped" in skipped.checks[-1].note
+    forced = gate_metrics(GOOD, GateParams(**{**STRICT.__dict__, "compare_across_data": True}),
+                          lineage=LINEAGE, champion=champion)
+    assert not forced.passed

@@ -9,31 +9,17 @@ import mlflow
 import pandas as pd
 import pytest
 import yaml
-from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.retrain import StageFailed, apply_overrides, dvc_stage_order, resolve_overrides, retrain, stage_env
+from tests.conftest import tracking
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 STAGES = ["ingest", "validate", "split", "tokenize", "train", "evaluate"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def prefect_api():
-    with prefect_test_harness():
-        yield
-
-
-def tracking(ws):
-    uri = f"sqlite:///{ws / 'mlruns' / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    return MlflowClient(uri)
-
-
-def test_flow_trains_registers_and_the_challenger_generates(workspace):
-    result = retrain(workspace=str(workspace), profile="tiny")
-
+def test_flow_runs_every_stage_registers_and_the_challenger_generates(trained_workspace):
+    workspace, result = trained_workspace
     assert list(result["stages"]) == STAGES
     assert set(result["stages"].values()) == {"ran"}
     registered = result["registered"]
@@ -41,19 +27,24 @@ def test_flow_trains_registers_and_the_challenger_generates(workspace):
     version = client.get_model_version_by_alias(registered["name"], "challenger")
     assert str(version.version) == registered["version"]
     run = client.get_run(version.run_id)
-    assert {"nll", "ppl", "kl", "mutual_information", "active_units"} <= set(run.data.metrics)
+    assert {"nll", "ppl", "kl", "nelbo", "mutual_information", "active_units", "recon_bleu",
+            "distinct_2", "self_bleu"} <= set(run.data.metrics)
     assert run.data.params["train.epochs"] == "1"  # the tiny profile was written and recorded
     assert len(run.data.tags["git.commit"]) == 40
-    assert run.data.tags["data.splits_md5"] and run.data.tags["tokenizer.md5"]
     assert len(client.get_metric_history(run.info.run_id, "train_rec")) >= 1
 
     model = mlflow.pyfunc.load_model(f"models:/{registered['name']}@challenger")
     sentences = model.predict(pd.DataFrame({"n": [5]}))
     assert len(sentences) == 5 and all(isinstance(s, str) for s in sentences["text"])
 
-    # Nothing changed: DVC skips every stage, and a rerun registers a second version cleanly.
+
+def test_an_unchanged_rerun_skips_every_stage_and_registers_no_new_version(trained_workspace):
+    workspace, first = trained_workspace
     again = retrain(workspace=str(workspace))
     assert set(again["stages"].values()) == {"skipped"}
+    assert again["registered"]["version"] == first["registered"]["version"]
+    assert again["registered"]["created"] is False
+    assert len(tracking(workspace).search_model_versions("name = 'bsvae-wordnet'")) == 1
 
 
 def test_failing_stage_fails_the_flow_with_its_message_and_registers_nothing(workspace):
@@ -61,9 +52,8 @@ def test_failing_stage_fails_the_flow_with_its_message_and_registers_nothing(wor
     corpus.write_bytes(b"   \n\t\n" * 50 + b"one good line here\n")
     with pytest.raises(StageFailed, match=r"validate.*quarantined"):
         retrain(workspace=str(workspace), corpus=str(corpus), profile="tiny")
-    client = tracking(workspace)
     with pytest.raises(MlflowException):
-        client.get_registered_model("bsvae-wordnet")
+        tracking(workspace).get_registered_model("bsvae-wordnet")
 
 
 def test_cli_reports_one_error_line_and_exits_non_zero(workspace):

@@ -1,0 +1,139 @@
+"""Gate against the champion, promotion, generation and serving, on a real MLflow store."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import mlflow
+import pandas as pd
+import pytest
+
+from components import generate, promote
+from components.gate import GateFailed
+from components.models.store import ModelFileError
+from flows.retrain import retrain
+from tests.conftest import tracking
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
+NAME = "bsvae-wordnet"
+
+
+def versions(client) -> list[str]:
+    return sorted(str(v.version) for v in client.search_model_versions(f"name = '{NAME}'"))
+
+
+def test_promotion_gate_against_champion_and_rollback(trained_workspace, capsys):
+    ws, first = trained_workspace
+    client = tracking(ws)
+    v1 = first["registered"]["version"]
+    assert promote.main(["--model", NAME, "--version", v1, "--workspace", str(ws)]) == 0
+
+    # A retrain on other seeds is compared with the champion on the same data, then registered.
+    second = retrain(workspace=str(ws), overrides=["train.seed=99", "gate.max_nll_regression=100.0"])
+    v2 = second["registered"]["version"]
+    assert v2 != v1
+    report = json.loads((ws / "reports/gate.json").read_text())
+    assert report["champion"] == v1
+    assert any(c["name"] == "no regression vs champion" and c["note"] == f"champion v{v1}" for c in report["checks"])
+    assert client.get_model_version_by_alias(NAME, "champion").version == int(v1)  # not auto-promoted
+
+    # A model that fails the gate registers nothing and leaves the champion alone.
+    before = versions(client)
+    with pytest.raises(GateFailed, match="nll"):
+        retrain(workspace=str(ws), overrides=["train.seed=5", "gate.max_nll=1.0"])
+    assert versions(client) == before
+    assert client.get_model_version_by_alias(NAME, "champion").version == int(v1)
+    assert "**FAIL**" in (ws / "reports/gate.md").read_text()
+
+    assert promote.main(["--model", NAME, "--version", v2, "--workspace", str(ws)]) == 0
+    assert client.get_model_version_by_alias(NAME, "previous-champion").version == int(v1)
+    assert promote.main(["--model", NAME, "--rollback", "--workspace", str(ws)]) == 0
+    assert client.get_model_version_by_alias(NAME, "champion").version == int(v1)
+    assert promote.main(["--model", NAME, "--version", "999", "--workspace", str(ws)]) == 1
+    assert "error: promote:" in capsys.readouterr().err
+
+
+def test_version_carries_gate_values_lineage_and_a_model_card(trained_workspace):
+    ws, first = trained_workspace
+    version = tracking(ws).get_model_version(NAME, first["registered"]["version"])
+    assert version.tags["gate.passed"] == "True"
+    assert version.tags["gate.nll"].endswith(": pass")
+    for key in ("git.commit", "data.splits_md5", "tokenizer.md5", "params.md5", "model.md5"):
+        assert version.tags[key], key
+    assert "## Held-out test metrics" in version.description
+
+
+def test_predict_samples_reconstructs_and_interpolates(trained_workspace):
+    ws, first = trained_workspace
+    tracking(ws)
+    model = mlflow.pyfunc.load_model(f"models:/{NAME}@challenger")
+    a = model.predict(pd.DataFrame({"n": [3]}), params={"seed": 1, "temperature": 0.7, "top_p": 0.8, "max_len": 6})
+    b = model.predict(pd.DataFrame({"n": [3]}), params={"seed": 1, "temperature": 0.7, "top_p": 0.8, "max_len": 6})
+    assert a.equals(b) and len(a) == 3 and all(len(t.split()) <= 6 for t in a["text"])
+    recon = model.predict(pd.DataFrame({"text": ["a discrete unit of living matter", "the action of something"]}))
+    assert recon["input"].tolist() == [0, 1]
+    walk = model.predict(pd.DataFrame({"start": ["a cat"], "end": ["the state of being happy"]}), params={"steps": 4})
+    assert len(walk) == 4
+    with pytest.raises(Exception, match="give n"):
+        model.predict(pd.DataFrame({"start": ["only a start"]}))
+
+
+def test_generate_cli(trained_workspace, capsys):
+    ws, _ = trained_workspace
+    assert generate.main(["--model", f"models:/{NAME}@challenger", "--n", "2", "--seed", "3",
+                          "--workspace", str(ws)]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+    assert generate.main(["--model", f"models:/{NAME}@nope", "--workspace", str(ws)]) == 1
+    assert "error: generate:" in capsys.readouterr().err
+
+
+def test_tampered_weights_are_refused(trained_workspace, tmp_path):
+    ws, _ = trained_workspace
+    tracking(ws)
+    local = mlflow.artifacts.download_artifacts(f"models:/{NAME}@challenger", dst_path=str(tmp_path))
+    weights = next(tmp_path.rglob("model.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF  # the header still parses; only the numbers changed
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="SHA-256"):
+        mlflow.pyfunc.load_model(local)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_mlflow_models_serve_answers_a_rest_request(trained_workspace):
+    ws, _ = trained_workspace
+    port = free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlruns' / 'mlflow.db'}"}
+    env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{NAME}@challenger",
+                               "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, cwd=ws, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("mlflow models serve did not come up")
+                time.sleep(1)
+        body = json.dumps({"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 1}}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
+                                         headers={"Content-Type": "application/json"})
+        answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
+        assert len(answer["predictions"]) == 2
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
