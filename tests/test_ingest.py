@@ -65,3 +65,47 @@ def test_missing_text_column_names_the_columns(tmp_path):
     pd.DataFrame({"body": ["x"]}).to_csv(path, index=False)
     with pytest.raises(StageError, match="no column 'text'.*body"):
         ingest(DataParams(corpus=str(path)))
+
+
+def test_a_directory_of_mixed_formats_is_read_file_by_file(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "more").mkdir(parents=True)
+    (corpus / "a.txt").write_text("\n".join(glosses(3)) + "\n")
+    pd.DataFrame({"text": ["x y", "z"], "label": ["n", "v"]}).to_csv(corpus / "more" / "b.csv.gz", index=False)
+    (corpus / "c.jsonl").write_text(json.dumps({"text": "from json", "split": "test"}) + "\n")
+    (corpus / ".hidden.txt").write_text("skipped\n")
+    frame = ingest(DataParams(corpus=str(corpus)))
+    assert frame["source"].tolist() == ["a.txt"] * 3 + ["c.jsonl", "more/b.csv.gz", "more/b.csv.gz"]
+    assert frame["label"].tolist()[-2:] == ["n", "v"]
+    assert frame["split"].tolist()[3] == "test"
+    assert frame["id"].is_unique
+
+
+def test_jsonl_lines_that_are_not_json_or_not_utf8_keep_their_place():
+    from components.ingest import jsonl_to_frame
+
+    raw = b'{"text": "fine"}\nnot json\n{"text": "caf\xe9"}\n{"other": 1}\n'
+    frame = jsonl_to_frame(raw, "text")
+    assert frame["text"].tolist()[0] == "fine"
+    assert [e.split(":")[0] if isinstance(e, str) else None for e in frame["error"]] == [None, "invalid JSON", "invalid UTF-8 at byte 13",
+                                                                         "no string field 'text'"]
+
+
+def test_csv_rows_with_undecodable_bytes_are_marked_not_dropped(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes("text\nplain utf-8 row\ncaf\u00e9 in utf-8\n".encode() + b"caf\xe9 in latin-1\n")
+    frame = ingest(DataParams(corpus=str(path)))
+    assert frame["error"].fillna("").tolist() == ["", "", "invalid UTF-8"]
+    assert frame["text"].tolist()[:2] == ["plain utf-8 row", "caf\u00e9 in utf-8"]
+
+
+def test_mixed_encodings_in_a_text_file_quarantine_only_the_foreign_lines(tmp_path):
+    path = tmp_path / "mixed.txt"
+    path.write_bytes("na\u00efve utf-8\n".encode() + "na\u00efve latin-1\n".encode("latin-1") + b"ascii\n")
+    frame = ingest(DataParams(corpus=str(path)))
+    assert frame["error"].notna().tolist() == [False, True, False]
+
+
+def test_an_empty_directory_is_an_error(tmp_path):
+    with pytest.raises(StageError, match="no corpus files"):
+        ingest(DataParams(corpus=str(tmp_path)))

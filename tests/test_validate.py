@@ -46,3 +46,13 @@ def test_a_missing_column_fails_the_whole_table():
     frame = corpus_with_bad_rows().drop(columns=["text"])
     with pytest.raises(StageError, match="as a whole"):
         quarantine_rows(frame, ValidateParams())
+
+
+def test_a_one_megabyte_line_is_quarantined_not_fatal():
+    raw = b"\n".join([line.encode() for line in glosses(50)] + [b"word " * 200_000]) + b"\n"
+    frame = lines_to_frame(raw, "big.txt")
+    frame["id"], frame["source"], frame["split"] = [f"b:{n}" for n in frame["line"]], "big.txt", None
+    kept, quarantined = quarantine_rows(frame.astype({"id": "string", "text": "string", "error": "string"}),
+                                        ValidateParams())
+    assert len(kept) == 50 and len(quarantined) == 1
+    assert "str_length" in quarantined["reason"][0] and "tokens_between" in quarantined["reason"][0]
