@@ -70,6 +70,29 @@ class SplitParams:
 
 
 @dataclass(frozen=True)
+class DatasetParams:
+    """Thresholds of the Great Expectations suite over the whole dataset (the check stage)."""
+
+    min_rows: int = 100
+    max_rows: int = 0
+    """0: no upper bound."""
+    min_mean_tokens: float = 2.0
+    max_mean_tokens: float = 40.0
+    max_duplicate_rate: float = 0.05
+    """Share of validated rows that repeat an earlier one after normalisation."""
+    max_oov_rate: float = 0.15
+    """Mean share of valid/test words never seen in train."""
+
+    def check(self) -> None:
+        _positive("dataset.min_rows", self.min_rows)
+        _at_least("dataset.max_rows", self.max_rows, 0)
+        _positive("dataset.min_mean_tokens", self.min_mean_tokens)
+        _at_least("dataset.max_mean_tokens", self.max_mean_tokens, self.min_mean_tokens)
+        _fraction("dataset.max_duplicate_rate", self.max_duplicate_rate)
+        _fraction("dataset.max_oov_rate", self.max_oov_rate)
+
+
+@dataclass(frozen=True)
 class TokenizeParams:
     kind: str = "word"
     """word (word-level vocabulary) or bpe (byte-pair merges)."""
@@ -216,6 +239,7 @@ class Params:
     data: DataParams = field(default_factory=DataParams)
     validate: ValidateParams = field(default_factory=ValidateParams)
     split: SplitParams = field(default_factory=SplitParams)
+    dataset: DatasetParams = field(default_factory=DatasetParams)
     tokenize: TokenizeParams = field(default_factory=TokenizeParams)
     model: ModelParams = field(default_factory=ModelParams)
     train: TrainParams = field(default_factory=TrainParams)

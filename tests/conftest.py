@@ -11,7 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 GLOSSES = ROOT / "data" / "raw" / "wordnet_glosses.txt"
 PTB_SLICE = ROOT / "tests" / "data" / "ptb_valid_head.txt"
-PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvc/config", ".dvc/.gitignore"]
+PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvc/config", ".dvc/.gitignore",
+                 "gx/great_expectations.yml", "gx/.gitignore"]
 
 
 def glosses(n: int) -> list[str]:

@@ -15,7 +15,7 @@ from flows.retrain import StageFailed, apply_overrides, dvc_stage_order, resolve
 from tests.conftest import tracking
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
-STAGES = ["ingest", "validate", "split", "tokenize", "train", "evaluate"]
+STAGES = ["ingest", "validate", "split", "check", "tokenize", "train", "evaluate"]
 
 
 def test_flow_runs_every_stage_registers_and_the_challenger_generates(trained_workspace):

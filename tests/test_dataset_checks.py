@@ -1,0 +1,46 @@
+"""The Great Expectations suite over the whole dataset, on a real file-backed context in a temp dir."""
+
+import pandas as pd
+
+from components.dataset_checks import dataset_features, run_suite, summary_metrics
+from components.params import DatasetParams, SplitParams
+from components.split import assign_splits
+from tests.conftest import glosses
+
+
+def tables(texts, split=None):
+    validated = pd.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts,
+                              "split": pd.Series([split] * len(texts), dtype="string")})
+    splits, _ = assign_splits(validated, SplitParams(valid_fraction=0.1, test_fraction=0.1))
+    return validated, splits
+
+
+def test_real_glosses_pass_and_data_docs_are_built(tmp_path):
+    features = dataset_features(*tables(glosses(3000)))
+    outcome = run_suite(features, DatasetParams(max_oov_rate=0.5), tmp_path)
+    assert outcome["success"], outcome["checks"]
+    assert len(outcome["checks"]) == 8
+    assert (tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
+    assert (tmp_path / "gx" / "great_expectations.yml").is_file()
+    metrics = summary_metrics(features)
+    assert metrics["sentences_in_several_splits"] == 0 and 0 < metrics["oov_rate_test"] < 0.5
+
+
+def test_a_leaky_split_column_and_too_many_duplicates_fail(tmp_path):
+    texts = glosses(400)
+    validated = pd.DataFrame({"id": [f"r{i}" for i in range(500)], "text": texts + texts[:100],
+                              "split": pd.Series(["train"] * 400 + ["test"] * 100, dtype="string")})
+    splits = validated[["id", "text", "split"]]  # as if de-duplication had been skipped
+    outcome = run_suite(dataset_features(validated, splits), DatasetParams(max_oov_rate=1.0), tmp_path)
+    failed = {(c["expectation"], c["column"]) for c in outcome["checks"] if not c["success"]}
+    assert ("expect_column_max_to_be_between", "splits_per_sentence") in failed
+    assert ("expect_column_max_to_be_between", "duplicate_rate") in failed
+    assert not outcome["success"]
+
+
+def test_too_few_rows_fail(tmp_path):
+    outcome = run_suite(dataset_features(*tables(glosses(60))), DatasetParams(min_rows=1000, max_oov_rate=1.0),
+                        tmp_path)
+    assert not outcome["success"]
+    assert any(c["expectation"] == "expect_table_row_count_to_be_between" and not c["success"]
+               for c in outcome["checks"])
