@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from components.dataset_checks import dataset_features, run_suite  # noqa: E402
 from components.ingest import ingest  # noqa: E402
 from components.params import load_params  # noqa: E402
 from components.split import assign_splits  # noqa: E402
@@ -65,6 +66,7 @@ def main() -> None:
         frame = step("ingest", lambda: ingest(data))
         kept, _ = step("validate (pandera)", lambda: quarantine_rows(frame, params.validate))
         splits, _ = step("split (dedup + hash)", lambda: assign_splits(kept, params.split))
+        step("dataset suite (GX)", lambda: run_suite(dataset_features(kept, splits), params.dataset, Path(tmp)))
         train = splits.loc[splits["split"] == "train", "text"].tolist()
         tok = step("tokenizer training", lambda: train_tokenizer(train, params.tokenize))
         step("encode all splits", lambda: encode(tok, splits["text"].tolist()))

@@ -56,14 +56,22 @@ def train_tokenizer(train_texts: list[str], p: TokenizeParams) -> Tokenizer:
     return tok
 
 
-def encode(tok: Tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Encode with the library's batch API; return (flat ids, offsets) with offsets[i]:offsets[i+1] for sentence i."""
-    encodings = tok.encode_batch(texts, add_special_tokens=False)
-    lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+def encode(tok: Tokenizer, texts: list[str], chunk: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
+    """Encode with the library's batch API; return (flat ids, offsets) with offsets[i]:offsets[i+1] for sentence i.
+
+    Chunks bound memory: a million Encoding objects at once cost gigabytes, one chunk's worth does not.
+    """
+    dtype = np.uint16 if tok.get_vocab_size() <= np.iinfo(np.uint16).max else np.int32
+    id_parts, length_parts = [], []
+    for start in range(0, len(texts), chunk):
+        encodings = tok.encode_batch(texts[start:start + chunk], add_special_tokens=False)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        id_parts.append(np.fromiter((i for e in encodings for i in e.ids), dtype=dtype, count=int(lengths.sum())))
+        length_parts.append(lengths)
+    lengths = np.concatenate(length_parts) if length_parts else np.zeros(0, dtype=np.int64)
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    dtype = np.uint16 if tok.get_vocab_size() <= np.iinfo(np.uint16).max else np.int32
-    ids = np.fromiter((i for e in encodings for i in e.ids), dtype=dtype, count=int(offsets[-1]))
+    ids = np.concatenate(id_parts) if id_parts else np.zeros(0, dtype=dtype)
     return ids, offsets
 
 
