@@ -2,7 +2,9 @@
 
 pandera (the validate stage) judges rows one by one; this stage judges the dataset:
 its size, its length distribution, its duplicate rate, how much of valid/test is out of
-the train vocabulary, whether any sentence sits in two splits, and its character set.
+the train vocabulary, how much of it is new against the last accepted dataset (the one the
+last registered model was trained on), whether any sentence sits in two splits, and its
+character set.
 The suite is built from params.yaml each run, so thresholds live in one place; the GX
 context (gx/) is file-backed in the repo and Data Docs land in gx/uncommitted/data_docs.
 """
@@ -33,7 +35,22 @@ def normalised(texts: pd.Series) -> pd.Series:
     return texts.astype("string").str.replace(r"\s+", " ", regex=True).str.strip().str.casefold()
 
 
-def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
+def read_reference_vocab(path: Path) -> list[str] | None:
+    """Words of the last accepted dataset (one per line); None when nothing has been accepted yet."""
+    if not path.is_file():
+        raise StageError(f"{path}: reference vocabulary not found (an empty file means none accepted yet)")
+    words = [w for w in path.read_text(encoding="utf-8").split("\n") if w]
+    return words or None
+
+
+def accepted_vocab(splits: pd.DataFrame) -> list[str]:
+    """The train split's vocabulary as the check stage counts words: what becomes the next reference."""
+    words = pc.utf8_split_whitespace(pc.utf8_lower(pa.array(
+        splits.loc[splits["split"] == "train", "text"].to_numpy(dtype=object), pa.large_string())))
+    return sorted(pc.unique(pc.list_flatten(words)).to_pylist())
+
+
+def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: list[str] | None = None) -> pd.DataFrame:
     """One row per kept sentence with the columns the suite judges (computed here, checked by GX)."""
     out = pd.DataFrame({"text": splits["text"].astype("string"), "split": splits["split"].astype("string")})
     # Word lists through Arrow compute: Python lists for a million sentences cost seconds and gigabytes.
@@ -49,6 +66,14 @@ def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFr
     unseen = np.bincount(owner, weights=pc.invert(pc.is_in(flat, value_set=train_vocab)).to_numpy(zero_copy_only=False),
                          minlength=len(out))
     out["oov_rate"] = np.where(is_train, 0.0, unseen / np.maximum(n_tokens, 1))
+    # Drift against the previous accepted version: words the last registered model's data never had.
+    if reference is None:
+        out["reference_oov_rate"] = 0.0
+    else:
+        novel = pc.invert(pc.is_in(flat, value_set=pa.array(reference, pa.large_string())))
+        out["reference_oov_rate"] = np.bincount(owner, weights=novel.to_numpy(zero_copy_only=False),
+                                                minlength=len(out)) / np.maximum(n_tokens, 1)
+    out.attrs["has_reference"] = reference is not None
     norm_all = normalised(validated["text"])
     out.attrs["duplicate_rate"] = float(norm_all.duplicated().mean()) if len(norm_all) else 0.0
     out.attrs["rows_validated"] = len(validated)
@@ -67,6 +92,7 @@ def build_suite(gx, p: DatasetParams):
         e.ExpectColumnMaxToBeBetween(column="duplicate_rate", max_value=p.max_duplicate_rate),
         e.ExpectColumnMaxToBeBetween(column="splits_per_sentence", max_value=1),
         e.ExpectColumnMeanToBeBetween(column="oov_rate", max_value=p.max_oov_rate),
+        e.ExpectColumnMeanToBeBetween(column="reference_oov_rate", max_value=p.max_reference_oov_rate),
         e.ExpectColumnValuesToNotMatchRegex(column="text", regex=CONTROL_CHARS),
         e.ExpectColumnValuesToBeInSet(column="split", value_set=["train", "valid", "test"]),
     ])
@@ -112,7 +138,8 @@ def _observed(result: dict):
 
 
 def summary_metrics(features: pd.DataFrame) -> dict:
-    """The observed dataset statistics (no thresholds), so downstream stages rerun only when data changes."""
+    """The observed dataset statistics (no thresholds, no reference), so downstream stages rerun only when the
+    data changes; drift against the accepted reference is in the report instead."""
     return {
         "rows": len(features),
         "rows_validated": features.attrs["rows_validated"],
@@ -131,12 +158,17 @@ def main() -> None:
     parser.add_argument("--splits", default="data/processed/splits.parquet")
     parser.add_argument("--metrics", default="metrics/dataset.json")
     parser.add_argument("--report", default="reports/dataset_checks.json")
+    parser.add_argument("--reference", default="data/reference/vocab.txt",
+                        help="vocabulary of the last accepted dataset; written by the flow after a registration")
 
     def run(args):
         logging.getLogger("great_expectations").setLevel(logging.WARNING)  # its INFO lines drown the stage's
         p = load_params(args.params).dataset
-        features = dataset_features(pd.read_parquet(args.validated), pd.read_parquet(args.splits))
+        features = dataset_features(pd.read_parquet(args.validated), pd.read_parquet(args.splits),
+                                    read_reference_vocab(Path(args.reference)))
         outcome = run_suite(features, p, Path.cwd())
+        outcome["oov_rate_vs_accepted"] = (float(features["reference_oov_rate"].mean())
+                                           if features.attrs["has_reference"] else None)
         atomic.write_json(args.report, outcome)
         failed = [c for c in outcome["checks"] if not c["success"]]
         log.info("dataset suite: %d checks, %d failed; Data Docs: %s", len(outcome["checks"]), len(failed),

@@ -82,6 +82,8 @@ class DatasetParams:
     """Share of validated rows that repeat an earlier one after normalisation."""
     max_oov_rate: float = 0.15
     """Mean share of valid/test words never seen in train."""
+    max_reference_oov_rate: float = 0.2
+    """Mean share of words never seen in the last accepted dataset (data/reference/vocab.txt)."""
 
     def check(self) -> None:
         _positive("dataset.min_rows", self.min_rows)
@@ -90,6 +92,7 @@ class DatasetParams:
         _at_least("dataset.max_mean_tokens", self.max_mean_tokens, self.min_mean_tokens)
         _fraction("dataset.max_duplicate_rate", self.max_duplicate_rate)
         _fraction("dataset.max_oov_rate", self.max_oov_rate)
+        _fraction("dataset.max_reference_oov_rate", self.max_reference_oov_rate)
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,20 @@ def prepare_workspace(workspace: str, corpus: str | None, profile: str | None, o
     return ws
 
 
+@task(name="accept data")
+def accept_data_task(workspace: str) -> int:
+    """Record the registered model's train vocabulary as the reference the next run's data is checked against."""
+    import pandas as pd
+
+    from components.atomic import write_text
+    from components.dataset_checks import accepted_vocab
+
+    ws = Path(workspace)
+    vocab = accepted_vocab(pd.read_parquet(ws / "data/processed/splits.parquet"))
+    write_text(ws / "data/reference/vocab.txt", "\n".join(vocab) + "\n")
+    return len(vocab)
+
+
 @flow(name="retrain", log_prints=True)
 def retrain(workspace: str = ".", corpus: str | None = None, profile: str | None = None,
             overrides: list[str] | None = None) -> dict:
@@ -210,6 +224,7 @@ def retrain(workspace: str = ".", corpus: str | None = None, profile: str | None
         stages[stage] = run_stage.with_options(name=f"dvc repro {stage}")(str(ws), stage)
     gate = gate_task(str(ws))
     registered = register_task(str(ws), gate)
+    accept_data_task(str(ws))
     metrics = json.loads((ws / "metrics/eval.json").read_text(encoding="utf-8"))
     rows = "\n".join(f"| {k} | {v:.4g} |" for k, v in metrics.items() if isinstance(v, (int, float)))
     create_markdown_artifact(

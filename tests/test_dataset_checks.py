@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from components.dataset_checks import dataset_features, run_suite, summary_metrics
+from components.dataset_checks import accepted_vocab, dataset_features, read_reference_vocab, run_suite, summary_metrics
 from components.params import DatasetParams, SplitParams
 from components.split import assign_splits
 from tests.conftest import glosses
@@ -19,7 +19,7 @@ def test_real_glosses_pass_and_data_docs_are_built(tmp_path):
     features = dataset_features(*tables(glosses(3000)))
     outcome = run_suite(features, DatasetParams(max_oov_rate=0.5), tmp_path)
     assert outcome["success"], outcome["checks"]
-    assert len(outcome["checks"]) == 8
+    assert len(outcome["checks"]) == 9
     assert (tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
     assert (tmp_path / "gx" / "great_expectations.yml").is_file()
     metrics = summary_metrics(features)
@@ -44,3 +44,18 @@ def test_too_few_rows_fail(tmp_path):
     assert not outcome["success"]
     assert any(c["expectation"] == "expect_table_row_count_to_be_between" and not c["success"]
                for c in outcome["checks"])
+
+
+def test_drift_against_the_last_accepted_dataset(tmp_path):
+    old = tables(glosses(2000))[1]
+    reference = tmp_path / "vocab.txt"
+    reference.write_text("")
+    assert read_reference_vocab(reference) is None  # nothing accepted yet: the check passes trivially
+    reference.write_text("\n".join(accepted_vocab(old)) + "\n")
+    vocab = read_reference_vocab(reference)
+    same = dataset_features(*tables(glosses(2000)), vocab)["reference_oov_rate"].mean()
+    drifted = dataset_features(*tables(["zyx qwv " + t for t in glosses(300)]), vocab)["reference_oov_rate"].mean()
+    assert same < 0.05 and drifted > 0.1
+    outcome = run_suite(dataset_features(*tables(["zyx qwv " + t for t in glosses(300)]), vocab),
+                        DatasetParams(max_oov_rate=1.0, max_reference_oov_rate=0.05), tmp_path)
+    assert any(c["column"] == "reference_oov_rate" and not c["success"] for c in outcome["checks"])
