@@ -24,6 +24,10 @@ import yaml
 
 # The embedded Prefect server's telemetry heartbeat races the flow for its SQLite file; it sends nothing we need.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# MLflow's own HTTP retries (7, exponential) would hide an unreachable server for minutes per call; the
+# gate and register tasks retry with Prefect's backoff instead, so keep MLflow's short.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
