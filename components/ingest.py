@@ -105,11 +105,11 @@ def csv_to_frame(raw: bytes, fmt: str, text_column: str) -> pd.DataFrame:
     return _canonical_columns(table, text_column, [None] * len(table))
 
 
-def parquet_to_frame(path: Path, text_column: str) -> pd.DataFrame:
+def parquet_to_frame(raw: bytes, text_column: str) -> pd.DataFrame:
     try:
-        table = pd.read_parquet(path)
+        table = pd.read_parquet(io.BytesIO(raw))
     except (ValueError, OSError) as err:
-        raise StageError(f"{path}: cannot read as parquet: {err}") from err
+        raise StageError(f"cannot read as parquet: {err}") from err
     return _canonical_columns(table, text_column, [None] * len(table))
 
 
@@ -163,7 +163,7 @@ def read_file(path: Path, fmt: str, text_column: str) -> pd.DataFrame:
     elif fmt in ("csv", "tsv"):
         frame = csv_to_frame(read_bytes(path), fmt, text_column)
     else:
-        frame = parquet_to_frame(path, text_column)
+        frame = parquet_to_frame(read_bytes(path), text_column)
     return frame
 
 

@@ -59,3 +59,30 @@ def test_drift_against_the_last_accepted_dataset(tmp_path):
     outcome = run_suite(dataset_features(*tables(["zyx qwv " + t for t in glosses(300)]), vocab),
                         DatasetParams(max_oov_rate=1.0, max_reference_oov_rate=0.05), tmp_path)
     assert any(c["column"] == "reference_oov_rate" and not c["success"] for c in outcome["checks"])
+
+
+def test_the_stage_fails_with_a_summary_of_what_failed(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    validated, splits = tables(glosses(300))
+    validated.to_parquet(tmp_path / "validated.parquet")
+    splits.to_parquet(tmp_path / "splits.parquet")
+    (tmp_path / "vocab.txt").write_text("")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["dataset"]["min_rows"] = 100_000
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = subprocess.run([sys.executable, "-m", "components.dataset_checks", "--params", str(tmp_path / "params.yaml"),
+                           "--validated", str(tmp_path / "validated.parquet"), "--splits", str(tmp_path / "splits.parquet"),
+                           "--reference", str(tmp_path / "vocab.txt"), "--metrics", str(tmp_path / "m.json"),
+                           "--report", str(tmp_path / "r.json")],
+                          cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: check: dataset expectations failed: expect_table_row_count_to_be_between")
+    assert "Data Docs" in last and not (tmp_path / "m.json").exists()

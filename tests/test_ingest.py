@@ -109,3 +109,21 @@ def test_mixed_encodings_in_a_text_file_quarantine_only_the_foreign_lines(tmp_pa
 def test_an_empty_directory_is_an_error(tmp_path):
     with pytest.raises(StageError, match="no corpus files"):
         ingest(DataParams(corpus=str(tmp_path)))
+
+
+def test_parquet_with_ids_and_gzipped_parquet(tmp_path):
+    table = pd.DataFrame({"id": ["g1", "g2"], "text": glosses(2), "label": ["n", "n"]})
+    path = tmp_path / "c.parquet"
+    table.to_parquet(path)
+    gz = tmp_path / "c.parquet.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    for source in (path, gz):
+        frame = ingest(DataParams(corpus=str(source)))
+        assert frame["id"].tolist() == ["g1", "g2"] and frame["text"].tolist() == [t.strip() for t in glosses(2)]
+
+
+def test_a_corrupt_parquet_names_the_file(tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"PAR1 not really")
+    with pytest.raises(StageError, match="broken.parquet: cannot read as parquet"):
+        ingest(DataParams(corpus=str(path)))
