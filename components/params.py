@@ -149,6 +149,8 @@ class TrainParams:
     """Share of each cycle (or of training, for monotonic) spent raising beta to beta_max."""
     free_bits: float = 0.1
     """KL floor per latent dimension in nats (0 disables)."""
+    checkpoint_every: int = 500
+    """Save the resumable training state every N optimiser steps (and at each epoch end); 0: epoch ends only."""
     device: str = "auto"
     """auto (CUDA when present), cpu or cuda."""
     threads: int = 0
@@ -160,6 +162,7 @@ class TrainParams:
         _at_least("train.max_steps", self.max_steps, 0)
         _at_least("train.warmup_steps", self.warmup_steps, 0)
         _at_least("train.threads", self.threads, 0)
+        _at_least("train.checkpoint_every", self.checkpoint_every, 0)
         if not (0 < self.lr <= 1):
             raise ParamsError(f"train.lr must be in (0, 1], got {self.lr}")
         _positive("train.grad_clip", self.grad_clip)

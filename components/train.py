@@ -7,10 +7,14 @@ dropout in the decoder, an LR schedule with warm-up, and gradient clipping.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -84,9 +88,45 @@ class TrainResult:
     best_epoch: int
 
 
+def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: TrainParams) -> str:
+    """What a checkpoint must match to be resumed: same model, same optimisation, same data shape."""
+    relevant = {k: v for k, v in asdict(p).items() if k not in ("device", "threads", "checkpoint_every")}
+    code = [Path(__file__).read_bytes(), Path(inspect.getsourcefile(BSVAE)).read_bytes()]
+    blob = json.dumps({"model": asdict(mp), "train": relevant, "vocab": vocab_size, "sentences": len(train),
+                       "tokens": int(train.offsets[-1]), "code": [hashlib.sha256(c).hexdigest() for c in code]},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Atomic: a crash while saving leaves the previous checkpoint intact."""
+    with atomic.atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: Path, fingerprint: str) -> dict | None:
+    """The checkpoint at `path` if it belongs to this run; tensors and plain values only (weights_only)."""
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a torn or foreign file: say so, then start afresh rather than crash
+        log.warning("ignoring unreadable checkpoint %s: %s", path, err)
+        return None
+    if state.get("fingerprint") != fingerprint:
+        log.info("checkpoint %s belongs to other params or data; starting afresh", path)
+        return None
+    return state
+
+
 def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: ModelParams, p: TrainParams,
-                device: torch.device) -> TrainResult:
-    """Train and return the model at its best validation ELBO, with one history row per epoch."""
+                device: torch.device, checkpoint: Path | None = None) -> TrainResult:
+    """Train and return the model at its best validation ELBO, with one history row per epoch.
+
+    With `checkpoint`, the full training state (model, optimiser, scheduler, RNGs, position in the
+    epoch, running sums, best weights) is saved every train.checkpoint_every steps and at each epoch
+    end; a run killed part-way resumes from it and ends with the same weights as an uninterrupted run.
+    """
     torch.manual_seed(p.seed)
     rng = np.random.default_rng(p.seed)
     model = BSVAE(BSVAEConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim, hidden_dim=mp.hidden_dim,
@@ -96,12 +136,38 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
     total = steps_per_epoch * p.epochs if p.max_steps == 0 else min(p.max_steps, steps_per_epoch * p.epochs)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, p))
     lengths = train.lengths
+    fingerprint = run_fingerprint(vocab_size, train, mp, p)
     history: list[dict] = []
     best, best_state, best_epoch, step = math.inf, None, 0, 0
-    for epoch in range(1, p.epochs + 1):
+    first_epoch, skip, sums, count = 1, 0, {"loss": 0.0, "rec": 0.0, "kl": 0.0}, 0
+    resumed = load_checkpoint(checkpoint, fingerprint) if checkpoint else None
+    if resumed:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        scheduler.load_state_dict(resumed["scheduler"])
+        history, best, best_epoch, step = resumed["history"], resumed["best"], resumed["best_epoch"], resumed["step"]
+        best_state = resumed["best_state"] or None
+        first_epoch, skip, sums, count = resumed["epoch"], resumed["batch_in_epoch"], resumed["sums"], resumed["count"]
+        rng.bit_generator.state = json.loads(resumed["epoch_rng"])
+        log.info("resuming from %s at step %d (epoch %d, batch %d)", checkpoint, step, first_epoch, skip)
+
+    def snapshot(epoch: int, batch_in_epoch: int, epoch_rng: str) -> None:
+        save_checkpoint(checkpoint, {
+            "fingerprint": fingerprint, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(), "epoch_rng": epoch_rng,
+            "history": history, "best": best, "best_epoch": best_epoch, "best_state": best_state or {},
+            "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "sums": sums, "count": count})
+
+    for epoch in range(first_epoch, p.epochs + 1):
         model.train()
-        started, sums, count = time.perf_counter(), {"loss": 0.0, "rec": 0.0, "kl": 0.0}, 0
-        for index in bucketed_batches(lengths, p.batch_size, rng):
+        epoch_rng = json.dumps(rng.bit_generator.state)  # the epoch's batch order can be rebuilt from this
+        batches = bucketed_batches(lengths, p.batch_size, rng)
+        if resumed and epoch == first_epoch:
+            torch.set_rng_state(resumed["torch_rng"])
+        else:
+            skip, sums, count = 0, {"loss": 0.0, "rec": 0.0, "kl": 0.0}, 0
+        started = time.perf_counter()
+        for batch_in_epoch, index in enumerate(batches[skip:], start=skip):
             if step >= total:
                 break
             tokens, lens = pad_batch(train, index, p.max_len)
@@ -123,9 +189,11 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
             if step % LOG_EVERY == 0:
                 log.info("step %d/%d loss %.2f rec %.2f kl %.2f beta %.2f", step, total, loss.item(),
                          parts["rec"], parts["kl"], beta)
+            if checkpoint and p.checkpoint_every and step % p.checkpoint_every == 0:
+                snapshot(epoch, batch_in_epoch + 1, epoch_rng)
         if count == 0:
             break
-        row = {"epoch": epoch, "step": step, "beta": beta, "lr": scheduler.get_last_lr()[0],
+        row = {"epoch": epoch, "step": step, "beta": beta_at(step - 1, total, p), "lr": scheduler.get_last_lr()[0],
                "seconds": time.perf_counter() - started,
                **{f"train_{k}": v / count for k, v in sums.items()},
                **validation_elbo(model, valid, p.batch_size * 2, p.max_len, device)}
@@ -134,6 +202,9 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
         if row["valid_nelbo"] < best:
             best, best_epoch = row["valid_nelbo"], epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        sums, count = {"loss": 0.0, "rec": 0.0, "kl": 0.0}, 0
+        if checkpoint:
+            snapshot(epoch + 1, 0, json.dumps(rng.bit_generator.state))
     if best_state is None:
         raise StageError("no training step ran: the train split or train.max_steps is empty")
     model.load_state_dict(best_state)
@@ -147,6 +218,8 @@ def main() -> None:
     parser.add_argument("--out-dir", default="models/bsvae")
     parser.add_argument("--metrics", default="metrics/train.json")
     parser.add_argument("--history", default="metrics/train_history.json")
+    parser.add_argument("--checkpoint", default="checkpoints/train.pt",
+                        help="resumable training state; removed once training has finished")
 
     def run(args):
         params = load_params(args.params)
@@ -159,7 +232,8 @@ def main() -> None:
         vocab_size = Tokenizer.from_file(args.tokenizer).get_vocab_size()
         train, valid = TokenArrays.load(args.tokens, "train"), TokenArrays.load(args.tokens, "valid")
         started = time.perf_counter()
-        result = train_bsvae(train, valid, vocab_size, params.model, p, device)
+        checkpoint = Path(args.checkpoint)
+        result = train_bsvae(train, valid, vocab_size, params.model, p, device, checkpoint)
         best = result.history[result.best_epoch - 1]
         summary = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
                    "steps": result.history[-1]["step"], "train_seconds": time.perf_counter() - started,
@@ -167,6 +241,7 @@ def main() -> None:
         save_model(result.model, args.out_dir)
         atomic.write_json(args.history, result.history)
         atomic.write_json(args.metrics, summary)
+        checkpoint.unlink(missing_ok=True)  # the outputs are complete; a rerun must start afresh
         log.info("trained: %s", summary)
 
     stage_main("train", run, parser)

@@ -109,3 +109,47 @@ def test_forward_on_cuda():
     model = tiny_model().cuda()
     out = model(torch.randint(4, 50, (3, 6), device="cuda"), torch.tensor([6, 4, 2], device="cuda"))
     assert out.rec_nll.is_cuda and torch.isfinite(out.rec_nll).all()
+
+
+def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(tmp_path, monkeypatch):
+    import components.train as train_module
+
+    p = TrainParams(epochs=3, batch_size=16, warmup_steps=2, beta_schedule="cyclical", seed=11, checkpoint_every=3)
+    mp = ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4)
+    data, valid = toy_arrays(70), toy_arrays(20, seed=1)
+    straight = train_bsvae(data, valid, 50, mp, p, torch.device("cpu"))
+
+    real_loss, calls = train_module.vae_loss, {"n": 0}
+
+    def dies_at_step_7(*args):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt("killed")  # mid-epoch 2 (5 batches an epoch), after the step-6 checkpoint
+        return real_loss(*args)
+
+    checkpoint = tmp_path / "train.pt"
+    monkeypatch.setattr(train_module, "vae_loss", dies_at_step_7)
+    with pytest.raises(KeyboardInterrupt):
+        train_bsvae(data, valid, 50, mp, p, torch.device("cpu"), checkpoint)
+    assert checkpoint.is_file()
+    monkeypatch.setattr(train_module, "vae_loss", real_loss)
+    resumed = train_bsvae(data, valid, 50, mp, p, torch.device("cpu"), checkpoint)
+
+    for (name, a), (_, b) in zip(straight.model.state_dict().items(), resumed.model.state_dict().items()):
+        assert torch.equal(a, b), name
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(resumed.history) == strip(straight.history)
+
+
+def test_a_checkpoint_of_other_params_is_not_resumed(tmp_path):
+    p = TrainParams(epochs=1, batch_size=16, checkpoint_every=2)
+    mp = ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4)
+    checkpoint = tmp_path / "train.pt"
+    train_bsvae(toy_arrays(), toy_arrays(), 50, mp, p, torch.device("cpu"), checkpoint)
+    from components.train import load_checkpoint, run_fingerprint
+
+    other = TrainParams(epochs=1, batch_size=16, checkpoint_every=2, lr=0.01)
+    assert load_checkpoint(checkpoint, run_fingerprint(50, toy_arrays(), mp, other)) is None
+    assert load_checkpoint(checkpoint, run_fingerprint(50, toy_arrays(), mp, p)) is not None
+    checkpoint.write_bytes(b"torn")
+    assert load_checkpoint(checkpoint, run_fingerprint(50, toy_arrays(), mp, p)) is None
