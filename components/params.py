@@ -149,6 +149,8 @@ class TrainParams:
     """Share of each cycle (or of training, for monotonic) spent raising beta to beta_max."""
     free_bits: float = 0.1
     """KL floor per latent dimension in nats (0 disables)."""
+    patience: int = 0
+    """Stop when validation -ELBO has not improved for this many epochs (0: never); the best epoch is kept."""
     checkpoint_every: int = 500
     """Save the resumable training state every N optimiser steps (and at each epoch end); 0: epoch ends only."""
     device: str = "auto"
@@ -163,6 +165,7 @@ class TrainParams:
         _at_least("train.warmup_steps", self.warmup_steps, 0)
         _at_least("train.threads", self.threads, 0)
         _at_least("train.checkpoint_every", self.checkpoint_every, 0)
+        _at_least("train.patience", self.patience, 0)
         if not (0 < self.lr <= 1):
             raise ParamsError(f"train.lr must be in (0, 1], got {self.lr}")
         _positive("train.grad_clip", self.grad_clip)

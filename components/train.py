@@ -205,6 +205,9 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
         sums, count = {"loss": 0.0, "rec": 0.0, "kl": 0.0}, 0
         if checkpoint:
             snapshot(epoch + 1, 0, json.dumps(rng.bit_generator.state))
+        if p.patience and epoch - best_epoch >= p.patience:
+            log.info("early stop: validation -ELBO has not improved for %d epochs", p.patience)
+            break
     if best_state is None:
         raise StageError("no training step ran: the train split or train.max_steps is empty")
     model.load_state_dict(best_state)

@@ -153,3 +153,15 @@ def test_a_checkpoint_of_other_params_is_not_resumed(tmp_path):
     assert load_checkpoint(checkpoint, run_fingerprint(50, toy_arrays(), mp, p)) is not None
     checkpoint.write_bytes(b"torn")
     assert load_checkpoint(checkpoint, run_fingerprint(50, toy_arrays(), mp, p)) is None
+
+
+def test_early_stopping_keeps_the_best_epoch(monkeypatch):
+    import components.train as train_module
+
+    scores = iter([10.0, 9.0, 9.5, 9.7, 8.0])  # gets worse twice after epoch 2
+    monkeypatch.setattr(train_module, "validation_elbo",
+                        lambda *a: {"valid_rec": 0.0, "valid_kl": 0.0, "valid_nelbo": next(scores)})
+    p = TrainParams(epochs=5, batch_size=16, patience=2)
+    result = train_bsvae(toy_arrays(), toy_arrays(), 50, ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4), p,
+                         torch.device("cpu"))
+    assert len(result.history) == 4 and result.best_epoch == 2
