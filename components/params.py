@@ -115,6 +115,7 @@ class TokenizeParams:
 @dataclass(frozen=True)
 class ModelParams:
     family: str = "bsvae"
+    """bsvae (the latent model) or lm (the LSTM language-model baseline, same sizes, no latent)."""
     embed_dim: int = 128
     hidden_dim: int = 256
     latent_dim: int = 32
@@ -122,7 +123,7 @@ class ModelParams:
     """Probability of replacing a decoder input token by <unk>, forcing use of z."""
 
     def check(self) -> None:
-        _one_of("model.family", self.family, ("bsvae",))
+        _one_of("model.family", self.family, ("bsvae", "lm"))
         for name in ("embed_dim", "hidden_dim", "latent_dim"):
             _positive(f"model.{name}", getattr(self, name))
         _fraction("model.word_dropout", self.word_dropout, closed_one=False)

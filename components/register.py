@@ -146,9 +146,11 @@ def model_card(name: str, params: Params, metrics: dict, lineage: dict, commit: 
     m = metrics
     lines = [
         f"# {name}", "",
-        f"A BS-VAE sentence model (LSTM encoder/decoder, {params.model.latent_dim}-d Gaussian latent, "
-        f"beta schedule `{params.train.beta_schedule}`, free bits {params.train.free_bits}). "
-        "Generates sentences by sampling z from N(0, I) and decoding.", "",
+        (f"A BS-VAE sentence model (LSTM encoder/decoder, {params.model.latent_dim}-d Gaussian latent, "
+         f"beta schedule `{params.train.beta_schedule}`, free bits {params.train.free_bits}). "
+         "Generates sentences by sampling z from N(0, I) and decoding." if params.model.family == "bsvae" else
+         f"An LSTM language model (embedding {params.model.embed_dim}, hidden {params.model.hidden_dim}, no latent): "
+         "the likelihood baseline for the latent models. Generates by ancestral sampling."), "",
         "## Data", "",
         f"- corpus: `{params.data.corpus}`, tokenizer: {params.tokenize.kind}-level, vocab {params.tokenize.vocab_size}",
         f"- data (splits) md5 `{lineage['data.splits_md5']}`, tokenizer md5 `{lineage['tokenizer.md5']}`",

@@ -23,6 +23,7 @@ from components import atomic
 from components.batches import TokenArrays, bucketed_batches, pad_batch, sequential_batches
 from components.cli import StageError, stage_main, stage_parser
 from components.models.bsvae import BSVAE, BSVAEConfig, VAEOutput
+from components.models.lstm_lm import LSTMLM, LSTMLMConfig
 from components.models.store import save_model
 from components.params import ModelParams, TrainParams, load_params
 
@@ -83,15 +84,23 @@ def validation_elbo(model: BSVAE, data: TokenArrays, batch_size: int, max_len: i
 
 @dataclass
 class TrainResult:
-    model: BSVAE
+    model: torch.nn.Module
     history: list[dict]
     best_epoch: int
+
+
+def build_model(vocab_size: int, mp: ModelParams) -> torch.nn.Module:
+    """The model named by model.family; the LM baseline shares the BS-VAE decoder's sizes."""
+    if mp.family == "lm":
+        return LSTMLM(LSTMLMConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim, hidden_dim=mp.hidden_dim))
+    return BSVAE(BSVAEConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim, hidden_dim=mp.hidden_dim,
+                             latent_dim=mp.latent_dim, word_dropout=mp.word_dropout))
 
 
 def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: TrainParams) -> str:
     """What a checkpoint must match to be resumed: same model, same optimisation, same data shape."""
     relevant = {k: v for k, v in asdict(p).items() if k not in ("device", "threads", "checkpoint_every")}
-    code = [Path(__file__).read_bytes(), Path(inspect.getsourcefile(BSVAE)).read_bytes()]
+    code = [Path(inspect.getsourcefile(obj)).read_bytes() for obj in (build_model, BSVAE, LSTMLM)]
     blob = json.dumps({"model": asdict(mp), "train": relevant, "vocab": vocab_size, "sentences": len(train),
                        "tokens": int(train.offsets[-1]), "code": [hashlib.sha256(c).hexdigest() for c in code]},
                       sort_keys=True)
@@ -129,8 +138,7 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
     """
     torch.manual_seed(p.seed)
     rng = np.random.default_rng(p.seed)
-    model = BSVAE(BSVAEConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim, hidden_dim=mp.hidden_dim,
-                              latent_dim=mp.latent_dim, word_dropout=mp.word_dropout)).to(device)
+    model = build_model(vocab_size, mp).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=p.lr)
     steps_per_epoch = math.ceil(len(train) / p.batch_size)
     total = steps_per_epoch * p.epochs if p.max_steps == 0 else min(p.max_steps, steps_per_epoch * p.epochs)

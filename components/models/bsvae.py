@@ -104,28 +104,34 @@ class BSVAE(nn.Module):
     def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
                  generator: torch.Generator | None = None, greedy: bool = False) -> list[list[int]]:
         """Decode token ids for each row of z, stopping at <eos> or max_len (ids exclude bos/eos)."""
-        batch = z.shape[0]
-        token = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=z.device)
-        state = self.initial_state(z)
-        done = torch.zeros(batch, dtype=torch.bool, device=z.device)
-        out: list[torch.Tensor] = []
-        for _ in range(max_len + 1):
-            logits, state = self.decode_logits(z, token, state)
-            logits = logits[:, -1]
-            logits[:, PAD_ID] = -math.inf
-            logits[:, BOS_ID] = -math.inf
-            if greedy:
-                nxt = logits.argmax(dim=-1)
-            else:
-                nxt = sample_top_p(logits / max(temperature, 1e-6), top_p, generator)
-            nxt = nxt.masked_fill(done, PAD_ID)
-            out.append(nxt)
-            done |= nxt == EOS_ID
-            if bool(done.all()):
-                break
-            token = nxt.unsqueeze(1)
-        rows = torch.stack(out, dim=1).tolist()
-        return [(row[: row.index(EOS_ID)] if EOS_ID in row else row)[:max_len] for row in rows]
+        return decode_loop(self, z, max_len, temperature, top_p, generator, greedy, self.initial_state(z))
+
+
+@torch.no_grad()
+def decode_loop(model: nn.Module, z: torch.Tensor, max_len: int, temperature: float, top_p: float,
+                generator: torch.Generator | None, greedy: bool, state) -> list[list[int]]:
+    """Autoregressive decoding shared by every family: `model.decode_logits(z, token, state)` one step at a time."""
+    batch = z.shape[0]
+    token = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=z.device)
+    done = torch.zeros(batch, dtype=torch.bool, device=z.device)
+    out: list[torch.Tensor] = []
+    for _ in range(max_len + 1):
+        logits, state = model.decode_logits(z, token, state)
+        logits = logits[:, -1]
+        logits[:, PAD_ID] = -math.inf
+        logits[:, BOS_ID] = -math.inf
+        if greedy:
+            nxt = logits.argmax(dim=-1)
+        else:
+            nxt = sample_top_p(logits / max(temperature, 1e-6), top_p, generator)
+        nxt = nxt.masked_fill(done, PAD_ID)
+        out.append(nxt)
+        done |= nxt == EOS_ID
+        if bool(done.all()):
+            break
+        token = nxt.unsqueeze(1)
+    rows = torch.stack(out, dim=1).tolist()
+    return [(row[: row.index(EOS_ID)] if EOS_ID in row else row)[:max_len] for row in rows]
 
 
 def sample_top_p(logits: torch.Tensor, top_p: float, generator: torch.Generator | None) -> torch.Tensor:

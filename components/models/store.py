@@ -12,10 +12,11 @@ from safetensors.torch import load_file, save_file
 from components import atomic
 from components.cli import StageError
 from components.models.bsvae import BSVAE, BSVAEConfig
+from components.models.lstm_lm import LSTMLM, LSTMLMConfig
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
-FAMILIES = {"bsvae": (BSVAE, BSVAEConfig)}
+FAMILIES = {"bsvae": (BSVAE, BSVAEConfig), "lm": (LSTMLM, LSTMLMConfig)}
 
 
 class ModelFileError(StageError):
