@@ -12,7 +12,6 @@ the UI shows each), the gate decision, MLflow registration and a Markdown report
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import subprocess
@@ -70,7 +69,7 @@ def apply_overrides(params_path: Path, changes: dict[str, Any]) -> None:
 
     ryaml = YAML()
     doc = ryaml.load(params_path.read_text(encoding="utf-8"))
-    plain = copy.deepcopy(yaml.safe_load(params_path.read_text(encoding="utf-8")))
+    plain = yaml.safe_load(params_path.read_text(encoding="utf-8"))
     for key, value in changes.items():
         *parents, leaf = key.split(".")
         for target in (doc, plain):

@@ -83,3 +83,11 @@ def test_dvc_repro_rebuilds_every_stage_then_does_nothing(workspace):
     assert "Data and pipelines are up to date" in second.stdout
     status = subprocess.run([*dvc, "status"], cwd=workspace, capture_output=True, text=True)
     assert "up to date" in status.stdout
+
+
+def test_auto_promotion_makes_the_first_passing_model_champion(trained_workspace):
+    workspace, first = trained_workspace
+    result = retrain(workspace=str(workspace), overrides=["register.auto_promote=true"])
+    assert result["registered"]["promoted"] is True
+    champion = tracking(workspace).get_model_version_by_alias("bsvae-wordnet", "champion")
+    assert str(champion.version) == first["registered"]["version"]
