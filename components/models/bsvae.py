@@ -39,6 +39,12 @@ class VAEOutput:
     logvar: torch.Tensor
 
 
+def sentence_log_likelihood(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Sum of target-token log-probabilities per sentence (padding ignored), shape (B,)."""
+    nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD_ID, reduction="none")
+    return -nll.sum(dim=1)
+
+
 def with_bos_eos(tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Decoder input (<bos> x) and target (x <eos>), both (B, T+1) and PAD-filled after the end."""
     batch = tokens.shape[0]
@@ -83,9 +89,7 @@ class BSVAE(nn.Module):
 
     def log_likelihood(self, z: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """log p(x|z) per sentence, shape (B,)."""
-        logits, _ = self.decode_logits(z, inputs)
-        nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD_ID, reduction="none")
-        return -nll.sum(dim=1)
+        return sentence_log_likelihood(self.decode_logits(z, inputs)[0], targets)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> VAEOutput:
         """Reconstruction NLL from z ~ q(z|x) (or z = mu with sample=False) and the analytic KL."""

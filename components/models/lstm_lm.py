@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from components.batches import PAD_ID
-from components.models.bsvae import VAEOutput, decode_loop, with_bos_eos
+from components.models.bsvae import VAEOutput, decode_loop, sentence_log_likelihood, with_bos_eos
 
 
 @dataclass(frozen=True)
@@ -47,9 +46,7 @@ class LSTMLM(nn.Module):
         return self.out(out), state
 
     def log_likelihood(self, z: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        logits, _ = self.decode_logits(z, inputs)
-        nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD_ID, reduction="none")
-        return -nll.sum(dim=1)
+        return sentence_log_likelihood(self.decode_logits(z, inputs)[0], targets)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> VAEOutput:
         inputs, targets = with_bos_eos(tokens, lengths)
