@@ -72,7 +72,7 @@ def main() -> None:
         step("encode all splits", lambda: encode(tok, splits["text"].tolist()))
     total = sum(r[1] for r in rows)
     print(f"\n{args.sentences:,} sentences, params.yaml defaults ({params.tokenize.kind}-level tokenizer)\n")
-    print(f"| step | seconds | sentences/s | peak RSS (MB) |\n|---|---:|---:|---:|")
+    print("| step | seconds | sentences/s | peak RSS (MB) |\n|---|---:|---:|---:|")
     for name, seconds, rate, mem in rows:
         print(f"| {name} | {seconds:.1f} | {rate:,.0f} | {mem:,.0f} |")
     print(f"| **front half total** | **{total:.1f}** | **{args.sentences / total:,.0f}** | **{peak_mb():,.0f}** |")
