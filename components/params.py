@@ -158,6 +158,9 @@ class TrainParams:
     """auto (CUDA when present), cpu or cuda."""
     threads: int = 0
     """CPU threads for torch; 0 keeps torch's default."""
+    warm_start: str = "scratch"
+    """scratch, or champion: start from the @champion's weights when its tokenizer is this run's (the flow
+    puts them in warm_start/, a dependency of the train stage; otherwise training starts from scratch)."""
 
     def check(self) -> None:
         for name in ("epochs", "batch_size", "max_len"):
@@ -177,6 +180,7 @@ class TrainParams:
         _fraction("train.beta_warmup_fraction", self.beta_warmup_fraction)
         _at_least("train.free_bits", self.free_bits, 0.0)
         _one_of("train.device", self.device, ("auto", "cpu", "cuda"))
+        _one_of("train.warm_start", self.warm_start, ("scratch", "champion"))
 
 
 @dataclass(frozen=True)
@@ -245,6 +249,31 @@ class RegisterParams:
 
 
 @dataclass(frozen=True)
+class OrchestrateParams:
+    """How the Prefect flow runs around the DVC stages (no stage reads this section)."""
+
+    deployment: str = "scheduled-retrain"
+    """Name of the deployment `python -m flows.serve` creates."""
+    cron: str = "0 3 * * 1"
+    """When the deployment runs (cron syntax, in `timezone`)."""
+    timezone: str = "UTC"
+    update_imports: bool = True
+    """`dvc update` every imported source (dvc import / import-url) before the stages run: picks up new data."""
+    push: bool = True
+    """`dvc push` the run's data and model to the default DVC remote after registration."""
+    lock_timeout_s: float = 0.0
+    """How long a run waits for another run on the same workspace to finish; 0: refuse at once."""
+
+    def check(self) -> None:
+        if not self.deployment.strip():
+            raise ParamsError("orchestrate.deployment must not be empty")
+        fields = self.cron.split()
+        if len(fields) != 5:
+            raise ParamsError(f"orchestrate.cron must have 5 fields (minute hour day month weekday), got {self.cron!r}")
+        _at_least("orchestrate.lock_timeout_s", self.lock_timeout_s, 0.0)
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataParams = field(default_factory=DataParams)
     validate: ValidateParams = field(default_factory=ValidateParams)
@@ -256,6 +285,7 @@ class Params:
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     gate: GateParams = field(default_factory=GateParams)
     register: RegisterParams = field(default_factory=RegisterParams)
+    orchestrate: OrchestrateParams = field(default_factory=OrchestrateParams)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Presets of size knobs that `flows.retrain --profile` writes into the sections above."""
 

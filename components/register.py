@@ -72,19 +72,43 @@ def git_commit(workspace: Path) -> tuple[str, bool]:
         return "unknown", True
 
 
-def dvc_lineage(workspace: Path) -> dict[str, str]:
-    """Content hashes of the run's data, tokenizer, model and parameters, read from dvc.lock."""
+def locked_stages(workspace: Path) -> dict:
     lock_path = workspace / "dvc.lock"
     if not lock_path.is_file():
         raise StageError(f"{lock_path}: not found; run the pipeline through DVC before registering")
-    stages = (yaml.safe_load(lock_path.read_text(encoding="utf-8")) or {}).get("stages", {})
-    tags = {}
-    for tag, (stage, path) in LINEAGE_OUTS.items():
-        outs = {o["path"]: o.get("md5", "") for o in stages.get(stage, {}).get("outs", [])}
-        if path not in outs:
-            raise StageError(f"{lock_path}: stage {stage!r} has no recorded output {path!r}")
-        tags[tag] = outs[path]
-    recorded_params = {name: stage.get("params", {}) for name, stage in sorted(stages.items())}
+    return (yaml.safe_load(lock_path.read_text(encoding="utf-8")) or {}).get("stages", {})
+
+
+def locked_md5(workspace: Path, stage: str, path: str) -> str:
+    """The content hash dvc.lock records for one output of one stage."""
+    outs = {o["path"]: o.get("md5", "") for o in locked_stages(workspace).get(stage, {}).get("outs", [])}
+    if path not in outs:
+        raise StageError(f"{workspace / 'dvc.lock'}: stage {stage!r} has no recorded output {path!r}")
+    return outs[path]
+
+
+def uncommitted_patch(workspace: Path) -> str:
+    """`git diff HEAD` of tracked files: what the run used beyond the commit (params the flow wrote, dvc.lock)."""
+    try:
+        return subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=workspace, capture_output=True, text=True,
+                              check=True).stdout
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return ""
+
+
+def warm_start_source(workspace: Path) -> str:
+    """'NAME vN' when the train stage started from a registered version's weights, else 'scratch'."""
+    source = workspace / "warm_start" / "source.json"
+    if not source.is_file() or not (workspace / "warm_start" / WEIGHTS_FILE).is_file():
+        return "scratch"
+    info = json.loads(source.read_text(encoding="utf-8"))
+    return f"{info['name']} v{info['version']}"
+
+
+def dvc_lineage(workspace: Path) -> dict[str, str]:
+    """Content hashes of the run's data, tokenizer, model and parameters, read from dvc.lock."""
+    tags = {tag: locked_md5(workspace, stage, path) for tag, (stage, path) in LINEAGE_OUTS.items()}
+    recorded_params = {name: stage.get("params", {}) for name, stage in sorted(locked_stages(workspace).items())}
     tags["params.md5"] = hashlib.md5(json.dumps(recorded_params, sort_keys=True).encode()).hexdigest()
     return tags
 
@@ -197,7 +221,8 @@ def register_model(workspace: Path, params: Params, params_path: Path,
     history = json.loads((workspace / "metrics/train_history.json").read_text(encoding="utf-8"))
     metrics = json.loads((workspace / "metrics/eval.json").read_text(encoding="utf-8"))
     gate = gate_tags(report) if report is not None else {}
-    version_tags = {"git.commit": commit, "git.dirty": str(dirty), **lineage, **gate}
+    version_tags = {"git.commit": commit, "git.dirty": str(dirty), "warm_start": warm_start_source(workspace),
+                    **lineage, **gate}
 
     uri = tracking_uri(workspace)
     # With the embedded store, artifacts sit beside the database whatever the working directory;
@@ -225,6 +250,10 @@ def register_model(workspace: Path, params: Params, params_path: Path,
             mlflow.log_metrics({k: float(v) for k, v in row.items() if k not in ("epoch", "step")}, step=row["step"])
         mlflow.log_metrics(scalar_metrics(metrics))
         mlflow.set_tags({**version_tags, "model.family": params.model.family})
+        # What `python -m components.reproduce` needs to rebuild this version from its commit.
+        mlflow.log_text(uncommitted_patch(workspace), "lineage/uncommitted.patch")
+        mlflow.log_text((workspace / "dvc.lock").read_text(encoding="utf-8"), "lineage/dvc.lock")
+        mlflow.log_text(params_path.read_text(encoding="utf-8"), "lineage/params.yaml")
         for report_file in ("reports/samples.md", "reports/gate.md", "reports/gate.json", "metrics/latent_dims.json"):
             if (workspace / report_file).is_file():
                 mlflow.log_artifact(str(workspace / report_file), artifact_path="reports")

@@ -97,9 +97,16 @@ def build_model(vocab_size: int, mp: ModelParams) -> torch.nn.Module:
                              latent_dim=mp.latent_dim, word_dropout=mp.word_dropout))
 
 
-def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: TrainParams) -> str:
-    """What a checkpoint must match to be resumed: same model, same optimisation, same data shape."""
+def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: TrainParams,
+                    init_state: dict[str, torch.Tensor] | None = None) -> str:
+    """What a checkpoint must match to be resumed: same model, same optimisation, same data shape, same start."""
     relevant = {k: v for k, v in asdict(p).items() if k not in ("device", "threads", "checkpoint_every")}
+    if init_state:
+        start = hashlib.sha256()
+        for name in sorted(init_state):
+            start.update(name.encode())
+            start.update(init_state[name].detach().cpu().contiguous().numpy().tobytes())
+        relevant["init"] = start.hexdigest()
     code = [Path(inspect.getsourcefile(obj)).read_bytes() for obj in (build_model, BSVAE, LSTMLM)]
     blob = json.dumps({"model": asdict(mp), "train": relevant, "vocab": vocab_size, "sentences": len(train),
                        "tokens": int(train.offsets[-1]), "code": [hashlib.sha256(c).hexdigest() for c in code]},
@@ -129,22 +136,29 @@ def load_checkpoint(path: Path, fingerprint: str) -> dict | None:
 
 
 def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: ModelParams, p: TrainParams,
-                device: torch.device, checkpoint: Path | None = None) -> TrainResult:
+                device: torch.device, checkpoint: Path | None = None,
+                init_state: dict[str, torch.Tensor] | None = None) -> TrainResult:
     """Train and return the model at its best validation ELBO, with one history row per epoch.
 
     With `checkpoint`, the full training state (model, optimiser, scheduler, RNGs, position in the
     epoch, running sums, best weights) is saved every train.checkpoint_every steps and at each epoch
     end; a run killed part-way resumes from it and ends with the same weights as an uninterrupted run.
+    `init_state` (warm start) replaces the random initial weights.
     """
     torch.manual_seed(p.seed)
     rng = np.random.default_rng(p.seed)
     model = build_model(vocab_size, mp).to(device)
+    if init_state:
+        try:
+            model.load_state_dict(init_state, strict=True)
+        except RuntimeError as err:
+            raise StageError(f"warm-start weights do not fit model {mp}: {err}") from err
     optimizer = torch.optim.Adam(model.parameters(), lr=p.lr)
     steps_per_epoch = math.ceil(len(train) / p.batch_size)
     total = steps_per_epoch * p.epochs if p.max_steps == 0 else min(p.max_steps, steps_per_epoch * p.epochs)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, p))
     lengths = train.lengths
-    fingerprint = run_fingerprint(vocab_size, train, mp, p)
+    fingerprint = run_fingerprint(vocab_size, train, mp, p, init_state)
     history: list[dict] = []
     best, best_state, best_epoch, step = math.inf, None, 0, 0
     first_epoch, skip, sums, count = 1, 0, {"loss": 0.0, "rec": 0.0, "kl": 0.0}, 0
@@ -222,6 +236,20 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
     return TrainResult(model=model.eval(), history=history, best_epoch=best_epoch)
 
 
+def warm_start_state(directory: Path, p: TrainParams) -> dict[str, torch.Tensor] | None:
+    """The weights the flow put in `directory` (the champion's) when train.warm_start asks for them."""
+    from components.models.store import WEIGHTS_FILE, load_model
+
+    if p.warm_start != "champion":
+        return None
+    if not (directory / WEIGHTS_FILE).is_file():
+        log.info("train.warm_start is champion but %s holds no weights (no champion, or another tokenizer or "
+                 "architecture): training from scratch", directory)
+        return None
+    log.info("warm start from %s", directory)
+    return load_model(directory).state_dict()
+
+
 def main() -> None:
     parser = stage_parser(__doc__.splitlines()[0])
     parser.add_argument("--tokens", default="data/tokens")
@@ -231,6 +259,8 @@ def main() -> None:
     parser.add_argument("--history", default="metrics/train_history.json")
     parser.add_argument("--checkpoint", default="checkpoints/train.pt",
                         help="resumable training state; removed once training has finished")
+    parser.add_argument("--warm-start", default="warm_start",
+                        help="directory with the weights to start from when train.warm_start is champion")
 
     def run(args):
         params = load_params(args.params)
@@ -244,11 +274,12 @@ def main() -> None:
         train, valid = TokenArrays.load(args.tokens, "train"), TokenArrays.load(args.tokens, "valid")
         started = time.perf_counter()
         checkpoint = Path(args.checkpoint)
-        result = train_bsvae(train, valid, vocab_size, params.model, p, device, checkpoint)
+        init_state = warm_start_state(Path(args.warm_start), p)
+        result = train_bsvae(train, valid, vocab_size, params.model, p, device, checkpoint, init_state)
         best = result.history[result.best_epoch - 1]
         summary = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
                    "steps": result.history[-1]["step"], "train_seconds": time.perf_counter() - started,
-                   "device": device.type, **{k: best[k] for k in ("valid_nelbo", "valid_rec", "valid_kl")}}
+                   "device": device.type, "warm_start": init_state is not None, **{k: best[k] for k in ("valid_nelbo", "valid_rec", "valid_kl")}}
         save_model(result.model, args.out_dir)
         atomic.write_json(args.history, result.history)
         atomic.write_json(args.metrics, summary)

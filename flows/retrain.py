@@ -28,14 +28,17 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.tasks import exponential_backoff
 
 from components.gate import GateFailed, gate_metrics, write_report
 from components.params import PARAMS_FILE, ParamsError, flatten, load_params, params_from_dict
+from flows import dvc_commands, warm_start
+from flows.dvc_commands import StageFailed, stage_env, stage_order
+from flows.workspace_lock import WorkspaceBusy, workspace_lock
 
-
-class StageFailed(RuntimeError):
-    """A DVC stage exited non-zero; the message carries the stage's own error line."""
+__all__ = ["StageFailed", "WorkspaceBusy", "retrain", "stage_env", "stage_order"]
+WARM_START_STAGE = "train"  # the stage whose dependency warm_start/ is filled just before it runs
 
 
 # --- parameters ------------------------------------------------------------------------
@@ -89,52 +92,49 @@ def apply_overrides(params_path: Path, changes: dict[str, Any]) -> None:
             ryaml.dump(doc, fh)
 
 
-# --- DVC ---------------------------------------------------------------------------------
-def dvc_stage_order(workspace: Path) -> list[str]:
-    """Stage names of dvc.yaml in dependency order, as DVC itself computes them."""
-    import networkx as nx
-    from dvc.repo import Repo
-
-    with Repo(str(workspace)) as repo:
-        graph = repo.index.graph  # edges point from a stage to the stages it depends on
-        return [stage.name for stage in reversed(list(nx.topological_sort(graph)))
-                if not stage.is_data_source]
-
-
-def stage_env() -> dict[str, str]:
-    """The stages' `python` must be this interpreter (the venv's), whatever PATH the caller had."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("DVC_NO_ANALYTICS", "1")
-    return env
-
-
-def stage_error(stage: str, output: str) -> str:
-    """The stage's own `error: <stage>: ...` line when it printed one, else DVC's last error lines."""
-    lines = [line for line in output.splitlines() if line.strip()]
-    own = [line for line in lines if line.startswith(f"error: {stage}:")]
-    if own:
-        return own[-1]
-    errors = [line for line in lines if "ERROR" in line or "Error" in line]
-    return "\n".join((errors or lines)[-5:])
-
-
+# --- DVC ---------------------------------------------------------------------------------------
 @task(name="dvc-stage")
 def run_stage(workspace: str, stage: str) -> str:
     """`dvc repro --single-item STAGE`, its output streamed into the Prefect log line by line."""
-    logger = get_run_logger()
-    lines: list[str] = []
-    with subprocess.Popen([sys.executable, "-m", "dvc", "repro", "--single-item", stage], cwd=workspace,
-                          env=stage_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-        for line in proc.stdout:
-            line = line.rstrip()
-            if line:
-                lines.append(line)
-                logger.info("%s", line)
-    output = "\n".join(lines)
-    if proc.returncode != 0:
-        raise StageFailed(f"stage {stage!r} failed: {stage_error(stage, output)}")
+    output = dvc_commands.run_dvc(Path(workspace), ["repro", "--single-item", stage], get_run_logger(),
+                                  f"stage {stage}")
     return "skipped" if "didn't change, skipping" in output else "ran"
+
+
+@task(name="dvc update", retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=10))
+def update_sources_task(workspace: str) -> list[str]:
+    """`dvc update` each imported source (dvc import / import-url): a grown directory or a new file
+    version becomes a new data version in dvc.lock's terms, and the stages after it re-run."""
+    ws, logger = Path(workspace), get_run_logger()
+    sources = dvc_commands.imported_sources(ws)
+    for source in sources:
+        dvc_commands.run_dvc(ws, ["update", source], logger, f"dvc update {source}")
+    return sources
+
+
+@task(name="dvc push", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=10))
+def push_task(workspace: str) -> str:
+    """`dvc push` the run's data, tokenizer and model to the default remote (retried: remotes are networks)."""
+    ws, logger = Path(workspace), get_run_logger()
+    remote = dvc_commands.default_remote(ws)
+    if not remote:
+        logger.warning("no default DVC remote configured: nothing pushed (see README, 'DVC remote')")
+        return "no remote"
+    dvc_commands.run_dvc(ws, ["push"], logger, "dvc push")
+    return remote
+
+
+@task(name="warm start", retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=5))
+def warm_start_task(workspace: str) -> str:
+    """Fill warm_start/ with the champion's weights when params ask and they fit; empty it otherwise."""
+    from components.register import connect
+
+    ws = Path(workspace)
+    params = load_params(ws / PARAMS_FILE)
+    client = connect(ws) if params.train.warm_start == "champion" else None
+    reason = warm_start.prepare(ws, params, client)
+    get_run_logger().info("%s", reason)
+    return reason
 
 
 # --- gate and registry ----------------------------------------------------------------------
@@ -171,31 +171,39 @@ def register_task(workspace: str, gate: dict) -> dict:
     """Register (idempotently) and alias the model; auto-promote when params ask and the gate allows."""
     from components.gate import GateReport
     from components.promote import promote
-    from components.register import connect, register_model
+    from components.register import connect, register_model, tracking_uri
 
     ws = Path(workspace)
     params = load_params(ws / PARAMS_FILE)
     report = GateReport.from_dict(gate)
     registered = register_model(ws, params, ws / PARAMS_FILE, report)
-    result = {**registered.__dict__, "promoted": False}
+    client = connect(ws)
+    result = {**registered.__dict__, "promoted": False,
+              "run_url": run_url(tracking_uri(ws), client.get_run(registered.run_id).info.experiment_id,
+                                 registered.run_id)}
     p = params.register
     beats = report.beats_champion_by is not None and report.beats_champion_by >= p.promote_margin
     if p.auto_promote and (beats or report.champion is None):
-        promote(connect(ws), registered.name, registered.version)
+        promote(client, registered.name, registered.version)
         result["promoted"] = True
     return result
 
 
+def check_workspace(workspace: str) -> Path:
+    ws = Path(workspace).resolve()
+    if not (ws / "dvc.yaml").is_file() or not (ws / ".dvc").is_dir():
+        raise StageFailed(f"{ws}: not a DVC project with a dvc.yaml; run from the project root or pass --workspace")
+    return ws
+
+
 def prepare_workspace(workspace: str, corpus: str | None, profile: str | None, overrides: list[str]) -> Path:
     """Check the inputs and write profile, corpus and overrides into params.yaml; errors name what is wrong."""
-    ws = Path(workspace).resolve()
-    if not (ws / "dvc.yaml").is_file():
-        raise StageFailed(f"{ws}: no dvc.yaml here; run from the project root or pass --workspace")
+    ws = check_workspace(workspace)
     params_path = ws / PARAMS_FILE
     if corpus is not None:
         corpus_path = Path(corpus).resolve()
-        if not corpus_path.is_file():
-            raise StageFailed(f"{corpus}: corpus file not found")
+        if not corpus_path.exists():
+            raise StageFailed(f"{corpus}: corpus not found (a file or a directory of files)")
         corpus = str(corpus_path.relative_to(ws)) if corpus_path.is_relative_to(ws) else str(corpus_path)
     raw = yaml.safe_load(params_path.read_text(encoding="utf-8"))
     apply_overrides(params_path, resolve_overrides(raw, corpus, profile, overrides))
@@ -217,25 +225,57 @@ def accept_data_task(workspace: str) -> int:
     return len(vocab)
 
 
-@flow(name="retrain", log_prints=True)
-def retrain(workspace: str = ".", corpus: str | None = None, profile: str | None = None,
-            overrides: list[str] | None = None) -> dict:
-    """Run every DVC stage, gate the evaluated model, register it and alias it (challenger)."""
-    ws = prepare_workspace(workspace, corpus, profile, overrides or [])
-    stages = {}
-    for stage in dvc_stage_order(ws):
-        stages[stage] = run_stage.with_options(name=f"dvc repro {stage}")(str(ws), stage)
-    gate = gate_task(str(ws))
-    registered = register_task(str(ws), gate)
-    accept_data_task(str(ws))
+def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
+    """Where a person opens the run: the server's UI, or `make ui`'s address for the embedded store."""
+    base = tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def publish_summary(ws: Path, registered: dict, gate: dict) -> None:
+    """Prefect artifacts of the run: metrics table, summary with the MLflow link, and the link itself."""
     metrics = json.loads((ws / "metrics/eval.json").read_text(encoding="utf-8"))
-    rows = "\n".join(f"| {k} | {v:.4g} |" for k, v in metrics.items() if isinstance(v, (int, float)))
+    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    create_table_artifact(key="eval-metrics", table=[{"metric": k, "value": round(float(v), 6)}
+                                                     for k, v in scalars.items()],
+                          description=f"Held-out metrics of {registered['name']} v{registered['version']}")
+    rows = "\n".join(f"| {k} | {v:.4g} |" for k, v in scalars.items())
     create_markdown_artifact(
         key="retrain-summary",
         markdown=(f"# Registered {registered['name']} v{registered['version']} as @{registered['alias']}\n\n"
-                  f"MLflow run `{registered['run_id']}`\n\n| metric | value |\n|---|---|\n{rows}\n"),
-        description="Evaluation metrics of the registered model")
-    return {"stages": stages, "gate": gate, "registered": registered}
+                  f"MLflow run: [{registered['run_id']}]({registered['run_url']})"
+                  f"{' (start the UI with `make ui`)' if registered['run_url'].startswith('http://127.0.0.1:5000') else ''}"
+                  f"\n\nGate: {'passed' if gate['passed'] else 'failed'}; promoted: {registered['promoted']}\n\n"
+                  f"| metric | value |\n|---|---|\n{rows}\n"),
+        description="What this run registered")
+    create_link_artifact(key="mlflow-run", link=registered["run_url"], link_text=f"MLflow run {registered['run_id']}",
+                         description="The MLflow run of the registered version")
+
+
+@flow(name="retrain", log_prints=True)
+def retrain(workspace: str = ".", corpus: str | None = None, profile: str | None = None,
+            overrides: list[str] | None = None) -> dict:
+    """Pick up new data, run every DVC stage, gate the evaluated model, register it, push the artifacts.
+
+    The whole run holds the workspace lock: a second run on the same workspace waits
+    orchestrate.lock_timeout_s for it, then is refused with WorkspaceBusy.
+    """
+    ws = check_workspace(workspace)
+    with workspace_lock(ws, load_params(ws / PARAMS_FILE).orchestrate.lock_timeout_s):
+        ws = prepare_workspace(workspace, corpus, profile, overrides or [])
+        params = load_params(ws / PARAMS_FILE)
+        sources = update_sources_task(str(ws)) if params.orchestrate.update_imports else []
+        stages, started_from = {}, None
+        for stage in stage_order(ws):
+            if stage == WARM_START_STAGE:
+                started_from = warm_start_task(str(ws))
+            stages[stage] = run_stage.with_options(name=f"dvc repro {stage}")(str(ws), stage)
+        gate = gate_task(str(ws))
+        registered = register_task(str(ws), gate)
+        accept_data_task(str(ws))
+        pushed = push_task(str(ws)) if params.orchestrate.push else "off"
+        publish_summary(ws, registered, gate)
+    return {"stages": stages, "sources": sources, "warm_start": started_from, "gate": gate,
+            "registered": registered, "pushed": pushed}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,11 +287,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="override one parameter, e.g. train.epochs=3 (repeatable)")
     args = parser.parse_args(argv)
     try:
-        # Bad input is answered before a Prefect server starts; the flow checks again when deployed.
-        prepare_workspace(args.workspace, args.corpus, args.profile, args.overrides)
+        # Bad input (or a busy workspace) is answered before a Prefect server starts; the flow checks again.
+        with workspace_lock(check_workspace(args.workspace)):
+            prepare_workspace(args.workspace, args.corpus, args.profile, args.overrides)
         result = retrain(workspace=args.workspace, corpus=args.corpus, profile=args.profile,
                          overrides=args.overrides)
-    except (StageFailed, GateFailed, ParamsError) as err:
+    except (StageFailed, GateFailed, ParamsError, WorkspaceBusy) as err:
         print(f"error: retrain: {err}", file=sys.stderr)
         return 1
     except Exception as err:  # MLflow unreachable after retries, DVC internals: still one line, not a traceback

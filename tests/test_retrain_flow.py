@@ -11,7 +11,7 @@ import pytest
 import yaml
 from mlflow.exceptions import MlflowException
 
-from flows.retrain import StageFailed, apply_overrides, dvc_stage_order, resolve_overrides, retrain, stage_env
+from flows.retrain import StageFailed, apply_overrides, resolve_overrides, retrain, stage_env, stage_order
 from tests.conftest import tracking
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
@@ -63,11 +63,11 @@ def test_cli_reports_one_error_line_and_exits_non_zero(workspace):
                            "--corpus", str(workspace / "missing.txt")], capture_output=True, text=True,
                           cwd=workspace)
     assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines() == [f"error: retrain: {workspace / 'missing.txt'}: corpus file not found"]
+    assert proc.stderr.strip().splitlines() == [f"error: retrain: {workspace / 'missing.txt'}: corpus not found (a file or a directory of files)"]
 
 
 def test_stage_order_comes_from_dvc_yaml(workspace):
-    assert dvc_stage_order(workspace) == STAGES
+    assert stage_order(workspace) == STAGES
 
 
 def test_dvc_repro_rebuilds_every_stage_then_does_nothing(workspace):

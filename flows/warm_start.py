@@ -1,0 +1,82 @@
+"""Warm start: put the @champion's weights in warm_start/ (the train stage's dependency) when they fit.
+
+They fit when the champion was trained with the tokenizer this run has just built (same token ids)
+and has the architecture params.yaml asks for. Otherwise the folder is emptied and the train stage
+starts from scratch, which it also does when train.warm_start is `scratch`. Either way DVC hashes
+the folder, so dvc.lock records what training started from.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from components.atomic import write_json
+from components.models.store import CONFIG_FILE, WEIGHTS_FILE
+from components.params import Params
+from components.register import CHAMPION, file_sha256, locked_md5
+
+WARM_START_DIR = "warm_start"
+KEEP = {"README.md"}
+
+
+def clear(directory: Path) -> None:
+    for path in directory.iterdir():
+        if path.name not in KEEP:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def wanted_config(params: Params, vocab_size: int) -> dict:
+    """The config.json the train stage would write for these params (what the champion's must equal)."""
+    from components.train import build_model
+
+    return build_model(vocab_size, params.model).config.to_dict()
+
+
+def prepare(workspace: Path, params: Params, client) -> str:
+    """Fill or empty warm_start/; return a one-line reason, for the log and the run's artifacts."""
+    directory = workspace / WARM_START_DIR
+    directory.mkdir(exist_ok=True)
+    if params.train.warm_start != "champion":
+        clear(directory)
+        return "train.warm_start is scratch"
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from tokenizers import Tokenizer
+
+    name = params.register.model_name
+    try:
+        version = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        clear(directory)
+        return f"no {name}@{CHAMPION} yet: training from scratch"
+    tokenizer_md5 = locked_md5(workspace, "tokenize", "data/tokenizer/tokenizer.json")
+    if version.tags.get("tokenizer.md5") != tokenizer_md5:
+        clear(directory)
+        return (f"{name} v{version.version} used tokenizer {version.tags.get('tokenizer.md5')}, this run built "
+                f"{tokenizer_md5}: training from scratch")
+    source = json.loads((directory / "source.json").read_text()) if (directory / "source.json").is_file() else {}
+    if source.get("name") == name and source.get("version") == str(version.version):
+        return f"warm start from {name} v{version.version} (already in place)"
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version.version}",
+                                                         dst_path=tmp))
+        weights = next(local.rglob(WEIGHTS_FILE))
+        pyfunc = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["python_function"]
+        expected = pyfunc["config"]["weights_sha256"]  # model_config as the registry recorded it
+        if file_sha256(weights) != expected:
+            raise RuntimeError(f"{name} v{version.version}: downloaded weights do not match their recorded SHA-256")
+        config = json.loads((weights.parent / CONFIG_FILE).read_text())
+        vocab_size = Tokenizer.from_file(str(workspace / "data/tokenizer/tokenizer.json")).get_vocab_size()
+        if config != wanted_config(params, vocab_size):
+            clear(directory)
+            return f"{name} v{version.version} has another architecture ({config}): training from scratch"
+        clear(directory)
+        shutil.copy2(weights, directory / WEIGHTS_FILE)
+        shutil.copy2(weights.parent / CONFIG_FILE, directory / CONFIG_FILE)
+    write_json(directory / "source.json", {"name": name, "version": str(version.version), "run_id": version.run_id})
+    return f"warm start from {name} v{version.version}"
