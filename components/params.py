@@ -11,6 +11,7 @@ import dataclasses
 import math
 import types
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -271,6 +272,10 @@ class OrchestrateParams:
         if len(fields) != 5:
             raise ParamsError(f"orchestrate.cron must have 5 fields (minute hour day month weekday), got {self.cron!r}")
         _at_least("orchestrate.lock_timeout_s", self.lock_timeout_s, 0.0)
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ParamsError(f"orchestrate.timezone: unknown time zone {self.timezone!r} (e.g. UTC, Europe/Paris)")
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ import json
 import subprocess
 import sys
 
-import httpx
 import pytest
-from prefect.settings import PREFECT_API_URL
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from components.promote import promote
 from flows.retrain import retrain, stage_env
@@ -31,11 +31,8 @@ def test_the_run_pushes_its_data_and_model_to_the_default_remote(trained_workspa
 def test_the_run_publishes_gate_report_metrics_table_and_mlflow_link(trained_workspace):
     _, result = trained_workspace
     wanted = ["gate-report", "eval-metrics", "retrain-summary", "mlflow-run"]
-    # Prefect's REST API directly: its Python client sends nulls for unset filters, which this server refuses.
-    found = httpx.post(f"{PREFECT_API_URL.value()}/artifacts/filter", timeout=30,
-                       json={"artifacts": {"key": {"any_": wanted}}, "limit": 100, "offset": 0, "sort": "CREATED_DESC"})
-    found.raise_for_status()
-    keys = {a["key"] for a in found.json()}
+    with get_client(sync_client=True) as client:
+        keys = {a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=wanted)))}
     assert set(wanted) <= keys
     assert result["registered"]["run_url"].endswith(f"/runs/{result['registered']['run_id']}")
 
