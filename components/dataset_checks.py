@@ -99,6 +99,9 @@ def build_suite(gx, p: DatasetParams):
     ])
 
 
+DATA_DOCS = "gx/uncommitted/data_docs/local_site/index.html"
+
+
 def run_suite(features: pd.DataFrame, p: DatasetParams, root: Path = GX_ROOT) -> dict:
     """Validate `features` with a checkpoint on the file-backed context under `root`; update Data Docs."""
     import great_expectations as gx
@@ -127,8 +130,8 @@ def run_suite(features: pd.DataFrame, p: DatasetParams, root: Path = GX_ROOT) ->
             cfg = r.expectation_config
             checks.append({"expectation": cfg.type, "column": cfg.kwargs.get("column"), "success": bool(r.success),
                            "observed": _observed(r.result)})
-    docs = root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    return {"success": bool(result.success), "checks": checks, "data_docs": str(docs)}
+    # Relative to the project root: the report is a DVC output, and must not change with the checkout's location.
+    return {"success": bool(result.success), "checks": checks, "data_docs": DATA_DOCS}
 
 
 def _observed(result: dict):
@@ -172,11 +175,11 @@ def main() -> None:
                                            if features.attrs["has_reference"] else None)
         atomic.write_json(args.report, outcome)
         failed = [c for c in outcome["checks"] if not c["success"]]
-        log.info("dataset suite: %d checks, %d failed; Data Docs: %s", len(outcome["checks"]), len(failed),
-                 outcome["data_docs"])
+        docs = (Path.cwd() / outcome["data_docs"]).resolve()
+        log.info("dataset suite: %d checks, %d failed; Data Docs: %s", len(outcome["checks"]), len(failed), docs)
         if failed:
             summary = "; ".join(f"{c['expectation']}({c['column'] or 'table'}) observed {c['observed']}" for c in failed)
-            raise StageError(f"dataset expectations failed: {summary}. Data Docs: {outcome['data_docs']}")
+            raise StageError(f"dataset expectations failed: {summary}. Data Docs: {docs}")
         atomic.write_json(args.metrics, summary_metrics(features))
 
     stage_main("check", run, parser)

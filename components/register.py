@@ -88,12 +88,47 @@ def locked_md5(workspace: Path, stage: str, path: str) -> str:
 
 
 def uncommitted_patch(workspace: Path) -> str:
-    """`git diff HEAD` of tracked files: what the run used beyond the commit (params the flow wrote, dvc.lock)."""
+    """What the run used beyond its commit, as a patch against HEAD: edited tracked files (params the flow
+    wrote, dvc.lock, the reference vocabulary) and new files git does not ignore (a corpus, a .dvc import).
+
+    It is built in a scratch copy of git's index, so the workspace's own index is left as it was.
+    """
+    import shutil
+    import tempfile
+
     try:
-        return subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=workspace, capture_output=True, text=True,
-                              check=True).stdout
+        git_dir = Path(subprocess.run(["git", "rev-parse", "--absolute-git-dir"], cwd=workspace, capture_output=True,
+                                      text=True, check=True).stdout.strip())
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            if (git_dir / "index").is_file():
+                shutil.copy2(git_dir / "index", env["GIT_INDEX_FILE"])
+            subprocess.run(["git", "add", "-A"], cwd=workspace, env=env, capture_output=True, check=True)
+            return subprocess.run(["git", "diff", "--cached", "--binary", "HEAD"], cwd=workspace, env=env,
+                                  capture_output=True, text=True, check=True).stdout
     except (subprocess.CalledProcessError, FileNotFoundError):
         return ""
+
+
+def download_weights(name: str, version: str, directory: Path) -> Path:
+    """Copy a registered version's weights and config into `directory`, checking the recorded SHA-256."""
+    import shutil
+    import tempfile
+
+    import mlflow
+
+    from components.models.store import CONFIG_FILE
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=tmp))
+        weights = next(local.rglob(WEIGHTS_FILE))
+        pyfunc = yaml.safe_load((local / "MLmodel").read_text(encoding="utf-8"))["flavors"]["python_function"]
+        if file_sha256(weights) != pyfunc["config"]["weights_sha256"]:  # model_config as recorded
+            raise StageError(f"{name} v{version}: downloaded weights do not match their recorded SHA-256")
+        directory.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(weights, directory / WEIGHTS_FILE)
+        shutil.copy2(weights.parent / CONFIG_FILE, directory / CONFIG_FILE)
+    return directory
 
 
 def warm_start_source(workspace: Path) -> str:
@@ -249,6 +284,9 @@ def register_model(workspace: Path, params: Params, params_path: Path,
         for row in history:
             mlflow.log_metrics({k: float(v) for k, v in row.items() if k not in ("epoch", "step")}, step=row["step"])
         mlflow.log_metrics(scalar_metrics(metrics))
+        timing = workspace / "reports/timing/train.json"
+        if timing.is_file():
+            mlflow.log_metric("train_seconds", json.loads(timing.read_text(encoding="utf-8"))["train_seconds"])
         mlflow.set_tags({**version_tags, "model.family": params.model.family})
         # What `python -m components.reproduce` needs to rebuild this version from its commit.
         mlflow.log_text(uncommitted_patch(workspace), "lineage/uncommitted.patch")

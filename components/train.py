@@ -86,7 +86,10 @@ def validation_elbo(model: BSVAE, data: TokenArrays, batch_size: int, max_len: i
 class TrainResult:
     model: torch.nn.Module
     history: list[dict]
+    """One row per epoch; no wall times, so the same run always writes the same file (DVC hashes it)."""
     best_epoch: int
+    epoch_seconds: list[float]
+    """Wall time of each epoch this process trained (written beside, not into, the DVC outputs)."""
 
 
 def build_model(vocab_size: int, mp: ModelParams) -> torch.nn.Module:
@@ -160,6 +163,7 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
     lengths = train.lengths
     fingerprint = run_fingerprint(vocab_size, train, mp, p, init_state)
     history: list[dict] = []
+    epoch_seconds: list[float] = []
     best, best_state, best_epoch, step = math.inf, None, 0, 0
     first_epoch, skip, sums, count = 1, 0, {"loss": 0.0, "rec": 0.0, "kl": 0.0}, 0
     resumed = load_checkpoint(checkpoint, fingerprint) if checkpoint else None
@@ -215,12 +219,13 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
                 snapshot(epoch, batch_in_epoch + 1, epoch_rng)
         if count == 0:
             break
+        epoch_seconds.append(time.perf_counter() - started)
         row = {"epoch": epoch, "step": step, "beta": beta_at(step - 1, total, p), "lr": scheduler.get_last_lr()[0],
-               "seconds": time.perf_counter() - started,
                **{f"train_{k}": v / count for k, v in sums.items()},
                **validation_elbo(model, valid, p.batch_size * 2, p.max_len, device)}
         history.append(row)
-        log.info("epoch %d step %d: %s", epoch, step, {k: round(v, 3) for k, v in row.items()})
+        log.info("epoch %d step %d (%.1f s): %s", epoch, step, epoch_seconds[-1],
+                 {k: round(v, 3) for k, v in row.items()})
         if row["valid_nelbo"] < best:
             best, best_epoch = row["valid_nelbo"], epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -233,7 +238,7 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
     if best_state is None:
         raise StageError("no training step ran: the train split or train.max_steps is empty")
     model.load_state_dict(best_state)
-    return TrainResult(model=model.eval(), history=history, best_epoch=best_epoch)
+    return TrainResult(model=model.eval(), history=history, best_epoch=best_epoch, epoch_seconds=epoch_seconds)
 
 
 def warm_start_state(directory: Path, p: TrainParams) -> dict[str, torch.Tensor] | None:
@@ -259,6 +264,8 @@ def main() -> None:
     parser.add_argument("--history", default="metrics/train_history.json")
     parser.add_argument("--checkpoint", default="checkpoints/train.pt",
                         help="resumable training state; removed once training has finished")
+    parser.add_argument("--timing", default="reports/timing/train.json",
+                        help="wall times of this run (not a DVC output; logged to MLflow at registration)")
     parser.add_argument("--warm-start", default="warm_start",
                         help="directory with the weights to start from when train.warm_start is champion")
 
@@ -278,11 +285,13 @@ def main() -> None:
         result = train_bsvae(train, valid, vocab_size, params.model, p, device, checkpoint, init_state)
         best = result.history[result.best_epoch - 1]
         summary = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
-                   "steps": result.history[-1]["step"], "train_seconds": time.perf_counter() - started,
-                   "device": device.type, "warm_start": init_state is not None, **{k: best[k] for k in ("valid_nelbo", "valid_rec", "valid_kl")}}
+                   "steps": result.history[-1]["step"], "device": device.type, "warm_start": init_state is not None, **{k: best[k] for k in ("valid_nelbo", "valid_rec", "valid_kl")}}
         save_model(result.model, args.out_dir)
         atomic.write_json(args.history, result.history)
         atomic.write_json(args.metrics, summary)
+        # Timings are not DVC outputs: a rebuild must hash the same, however fast the machine is.
+        atomic.write_json(Path(args.timing), {"train_seconds": time.perf_counter() - started,
+                                              "epoch_seconds": result.epoch_seconds, "device": device.type})
         checkpoint.unlink(missing_ok=True)  # the outputs are complete; a rerun must start afresh
         log.info("trained: %s", summary)
 

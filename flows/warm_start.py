@@ -13,12 +13,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from components.atomic import write_json
 from components.models.store import CONFIG_FILE, WEIGHTS_FILE
 from components.params import Params
-from components.register import CHAMPION, file_sha256, locked_md5
+from components.register import CHAMPION, download_weights, locked_md5
 
 WARM_START_DIR = "warm_start"
 KEEP = {"README.md"}
@@ -44,7 +42,6 @@ def prepare(workspace: Path, params: Params, client) -> str:
     if params.train.warm_start != "champion":
         clear(directory)
         return "train.warm_start is scratch"
-    import mlflow
     from mlflow.exceptions import MlflowException
     from tokenizers import Tokenizer
 
@@ -63,20 +60,14 @@ def prepare(workspace: Path, params: Params, client) -> str:
     if source.get("name") == name and source.get("version") == str(version.version):
         return f"warm start from {name} v{version.version} (already in place)"
     with tempfile.TemporaryDirectory() as tmp:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version.version}",
-                                                         dst_path=tmp))
-        weights = next(local.rglob(WEIGHTS_FILE))
-        pyfunc = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["python_function"]
-        expected = pyfunc["config"]["weights_sha256"]  # model_config as the registry recorded it
-        if file_sha256(weights) != expected:
-            raise RuntimeError(f"{name} v{version.version}: downloaded weights do not match their recorded SHA-256")
-        config = json.loads((weights.parent / CONFIG_FILE).read_text())
+        candidate = download_weights(name, str(version.version), Path(tmp))
+        config = json.loads((candidate / CONFIG_FILE).read_text())
         vocab_size = Tokenizer.from_file(str(workspace / "data/tokenizer/tokenizer.json")).get_vocab_size()
         if config != wanted_config(params, vocab_size):
             clear(directory)
             return f"{name} v{version.version} has another architecture ({config}): training from scratch"
         clear(directory)
-        shutil.copy2(weights, directory / WEIGHTS_FILE)
-        shutil.copy2(weights.parent / CONFIG_FILE, directory / CONFIG_FILE)
+        shutil.copy2(candidate / WEIGHTS_FILE, directory / WEIGHTS_FILE)
+        shutil.copy2(candidate / CONFIG_FILE, directory / CONFIG_FILE)
     write_json(directory / "source.json", {"name": name, "version": str(version.version), "run_id": version.run_id})
     return f"warm start from {name} v{version.version}"
