@@ -30,6 +30,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.tasks import exponential_backoff
 
+from components.cli import StageError
 from components.gate import GateFailed, gate_metrics, write_report
 from components.params import PARAMS_FILE, ParamsError, flatten, load_params, params_from_dict
 from flows import dvc_commands, warm_start
@@ -111,15 +112,37 @@ def update_sources_task(workspace: str) -> list[str]:
     return sources
 
 
-@task(name="dvc push", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=10))
+class PushFailed(RuntimeError):
+    """`dvc push` failed: usually the remote's network or credentials, so the task retries it."""
+
+
+def retry_push(task, task_run, state) -> bool:
+    """Retry a failed push, but not a corrupt cache: pushing again would not mend it."""
+    try:
+        state.result()
+    except StageError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+@task(name="dvc push", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=10),
+      retry_condition_fn=retry_push)
 def push_task(workspace: str) -> str:
-    """`dvc push` the run's data, tokenizer and model to the default remote (retried: remotes are networks)."""
+    """Check the cache, then `dvc push` the run's data, tokenizer and model to the default remote."""
+    from components.dvc_cache import verify
+
     ws, logger = Path(workspace), get_run_logger()
     remote = dvc_commands.default_remote(ws)
     if not remote:
         logger.warning("no default DVC remote configured: nothing pushed (see README, 'DVC remote')")
         return "no remote"
-    dvc_commands.run_dvc(ws, ["push"], logger, "dvc push")
+    verify(ws)  # DVC would push a rotten object as it is; refuse, naming it
+    try:
+        dvc_commands.run_dvc(ws, ["push"], logger, "dvc push")
+    except StageFailed as err:
+        raise PushFailed(str(err)) from err
     return remote
 
 
@@ -141,7 +164,7 @@ def retry_if_transient(task, task_run, state) -> bool:
     """Retry a failed task unless its failure is deterministic (bad params, a failed gate or stage)."""
     try:
         state.result()
-    except (GateFailed, StageFailed, ParamsError):
+    except (GateFailed, StageFailed, StageError, ParamsError):
         return False
     except Exception:
         return True
@@ -291,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
             prepare_workspace(args.workspace, args.corpus, args.profile, args.overrides)
         result = retrain(workspace=args.workspace, corpus=args.corpus, profile=args.profile,
                          overrides=args.overrides)
-    except (StageFailed, GateFailed, ParamsError, WorkspaceBusy) as err:
+    except (StageFailed, StageError, GateFailed, ParamsError, WorkspaceBusy) as err:
         print(f"error: retrain: {err}", file=sys.stderr)
         return 1
     except Exception as err:  # MLflow unreachable after retries, DVC internals: still one line, not a traceback
