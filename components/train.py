@@ -118,9 +118,13 @@ def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: Tra
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    """Atomic: a crash while saving leaves the previous checkpoint intact."""
-    with atomic.atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """Atomic: a crash or a write error (disk full) while saving leaves the previous checkpoint intact."""
+    try:
+        with atomic.atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    except (OSError, RuntimeError) as err:  # torch reports some write failures as RuntimeError
+        raise StageError(f"could not save checkpoint {path} at step {state.get('step')}: {err}; "
+                         "the previous checkpoint is intact, free space and rerun to resume from it") from err
 
 
 def load_checkpoint(path: Path, fingerprint: str) -> dict | None:

@@ -1,0 +1,86 @@
+"""Faults during training: a killed train stage resumes from its checkpoint; a failed checkpoint write
+(disk full) leaves the previous checkpoint intact."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from flows.retrain import apply_overrides, stage_env
+
+pytestmark = pytest.mark.slow
+
+
+def dvc(workspace, *args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=workspace, capture_output=True, text=True,
+                          env=stage_env())
+    if check:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def model_md5(workspace):
+    lock = yaml.safe_load((workspace / "dvc.lock").read_text())
+    return next(o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "models/bsvae")
+
+
+def test_a_train_stage_killed_mid_epoch_resumes_and_ends_where_an_uninterrupted_run_does(workspace):
+    apply_overrides(workspace / "params.yaml", {
+        "model.embed_dim": 32, "model.hidden_dim": 64, "model.latent_dim": 8, "dataset.max_oov_rate": 0.5,
+        "train.epochs": 3, "train.max_steps": 0, "train.batch_size": 32, "train.checkpoint_every": 5,
+        "train.threads": 1})
+    dvc(workspace, "repro", "tokenize")
+    checkpoint = workspace / "checkpoints" / "train.pt"
+    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "--single-item", "train"], cwd=workspace,
+                            env=stage_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # DVC and the training process with it, mid-epoch
+    proc.wait()
+    assert checkpoint.exists(), "training ended before a checkpoint could be interrupted"
+    assert not (workspace / "models" / "bsvae" / "model.safetensors").exists()
+
+    resumed = dvc(workspace, "repro", "--single-item", "train")
+    assert "resuming from checkpoints/train.pt at step" in resumed.stdout + resumed.stderr
+    assert not checkpoint.exists()  # removed once the outputs are complete
+    after_resume = model_md5(workspace)
+
+    dvc(workspace, "repro", "--force", "--single-item", "train")  # the same training, uninterrupted
+    assert model_md5(workspace) == after_resume
+
+
+DISK_FULL = r"""
+import resource, signal, sys, torch
+from pathlib import Path
+from components.cli import StageError
+from components.train import save_checkpoint
+path = Path(sys.argv[1])
+save_checkpoint(path, {"step": 1, "w": torch.zeros(10)})
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)            # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))  # as a full disk would, part-way through the file
+try:
+    save_checkpoint(path, {"step": 2, "w": torch.zeros(100_000)})
+except StageError as err:
+    print(err)
+    sys.exit(3)
+"""
+
+
+def test_a_failed_checkpoint_write_leaves_the_previous_checkpoint_intact(tmp_path):
+    import torch
+
+    path = tmp_path / "train.pt"
+    proc = subprocess.run([sys.executable, "-c", DISK_FULL, str(path)], capture_output=True, text=True)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.startswith(f"could not save checkpoint {path} at step 2:")
+    state = torch.load(path, weights_only=True)
+    assert state["step"] == 1 and torch.equal(state["w"], torch.zeros(10))
+    assert [p.name for p in tmp_path.iterdir()] == ["train.pt"]  # no torn temporary file left behind
