@@ -264,6 +264,10 @@ class OrchestrateParams:
     """`dvc push` the run's data and model to the default DVC remote after registration."""
     lock_timeout_s: float = 0.0
     """How long a run waits for another run on the same workspace to finish; 0: refuse at once."""
+    retries: int = 2
+    """Retries of the tasks that talk to MLflow or a DVC remote, after transient failures only."""
+    retry_delay_s: float = 5.0
+    """First retry delay; each further retry waits 4 times longer (5, 20, 80 s ...)."""
 
     def check(self) -> None:
         if not self.deployment.strip():
@@ -272,6 +276,8 @@ class OrchestrateParams:
         if len(fields) != 5:
             raise ParamsError(f"orchestrate.cron must have 5 fields (minute hour day month weekday), got {self.cron!r}")
         _at_least("orchestrate.lock_timeout_s", self.lock_timeout_s, 0.0)
+        _at_least("orchestrate.retries", self.retries, 0)
+        _at_least("orchestrate.retry_delay_s", self.retry_delay_s, 0.0)
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

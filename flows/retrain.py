@@ -28,7 +28,6 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
-from prefect.tasks import exponential_backoff
 
 from components.cli import StageError
 from components.gate import GateFailed, gate_metrics, write_report
@@ -92,6 +91,17 @@ def apply_overrides(params_path: Path, changes: dict[str, Any]) -> None:
             ryaml.dump(doc, fh)
 
 
+def retry_if_transient(task, task_run, state) -> bool:
+    """Retry a failed task unless its failure is deterministic (bad params, a failed gate or stage)."""
+    try:
+        state.result()
+    except (GateFailed, StageFailed, StageError, ParamsError):
+        return False
+    except Exception:
+        return True
+    return True
+
+
 # --- DVC ---------------------------------------------------------------------------------------
 @task(name="dvc-stage")
 def run_stage(workspace: str, stage: str) -> str:
@@ -101,7 +111,7 @@ def run_stage(workspace: str, stage: str) -> str:
     return "skipped" if "didn't change, skipping" in output else "ran"
 
 
-@task(name="dvc update", retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=10))
+@task(name="dvc update")
 def update_sources_task(workspace: str) -> list[str]:
     """`dvc update` each imported source (dvc import / import-url): a grown directory or a new file
     version becomes a new data version in dvc.lock's terms, and the stages after it re-run."""
@@ -127,8 +137,7 @@ def retry_push(task, task_run, state) -> bool:
     return True
 
 
-@task(name="dvc push", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=10),
-      retry_condition_fn=retry_push)
+@task(name="dvc push", retry_condition_fn=retry_push)
 def push_task(workspace: str) -> str:
     """Check the cache, then `dvc push` the run's data, tokenizer and model to the default remote."""
     from components.dvc_cache import verify
@@ -146,7 +155,7 @@ def push_task(workspace: str) -> str:
     return remote
 
 
-@task(name="warm start", retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=5))
+@task(name="warm start", retry_condition_fn=retry_if_transient)
 def warm_start_task(workspace: str) -> str:
     """Fill warm_start/ with the champion's weights when params ask and they fit; empty it otherwise."""
     from components.register import connect
@@ -160,18 +169,7 @@ def warm_start_task(workspace: str) -> str:
 
 
 # --- gate and registry ----------------------------------------------------------------------
-def retry_if_transient(task, task_run, state) -> bool:
-    """Retry a failed task unless its failure is deterministic (bad params, a failed gate or stage)."""
-    try:
-        state.result()
-    except (GateFailed, StageFailed, StageError, ParamsError):
-        return False
-    except Exception:
-        return True
-    return True
-
-
-@task(name="gate", retries=2, retry_delay_seconds=[5, 20], retry_condition_fn=retry_if_transient)
+@task(name="gate", retry_condition_fn=retry_if_transient)
 def gate_task(workspace: str) -> dict:
     """Thresholds from params.yaml plus the no-regression check against the current @champion."""
     from components.register import champion_of, connect, dvc_lineage
@@ -188,7 +186,7 @@ def gate_task(workspace: str) -> dict:
     return report.to_dict()
 
 
-@task(name="register", retries=2, retry_delay_seconds=[5, 20], retry_condition_fn=retry_if_transient)
+@task(name="register", retry_condition_fn=retry_if_transient)
 def register_task(workspace: str, gate: dict) -> dict:
     """Register (idempotently) and alias the model; auto-promote when params ask and the gate allows."""
     from components.gate import GateReport
@@ -285,19 +283,33 @@ def retrain(workspace: str = ".", corpus: str | None = None, profile: str | None
     with workspace_lock(ws, load_params(ws / PARAMS_FILE).orchestrate.lock_timeout_s):
         ws = prepare_workspace(workspace, corpus, profile, overrides or [])
         params = load_params(ws / PARAMS_FILE)
-        sources = update_sources_task(str(ws)) if params.orchestrate.update_imports else []
+        o = params.orchestrate
+        # Tasks that talk to MLflow or a DVC remote retry with exponential backoff; their retry
+        # conditions keep deterministic failures (a failed gate, a corrupt cache) from retrying.
+        backoff = {"retries": o.retries, "retry_delay_seconds": [o.retry_delay_s * 4 ** i for i in range(o.retries)]}
+        sources = update_sources_task.with_options(**backoff)(str(ws)) if o.update_imports else []
         stages, started_from = {}, None
         for stage in stage_order(ws):
             if stage == WARM_START_STAGE:
-                started_from = warm_start_task(str(ws))
+                started_from = warm_start_task.with_options(**backoff)(str(ws))
             stages[stage] = run_stage.with_options(name=f"dvc repro {stage}")(str(ws), stage)
-        gate = gate_task(str(ws))
-        registered = register_task(str(ws), gate)
+        gate = gate_task.with_options(**backoff)(str(ws))
+        registered = register_task.with_options(**backoff)(str(ws), gate)
         accept_data_task(str(ws))
-        pushed = push_task(str(ws)) if params.orchestrate.push else "off"
+        pushed = push_task.with_options(**backoff)(str(ws)) if o.push else "off"
         publish_summary(ws, registered, gate)
     return {"stages": stages, "sources": sources, "warm_start": started_from, "gate": gate,
             "registered": registered, "pushed": pushed}
+
+
+def describe_failure(err: Exception) -> str:
+    """One line for an unexpected failure; an unreachable MLflow says so, and what to do."""
+    text = f"{type(err).__name__}: {err}"
+    if "Max retries exceeded" in text or "Connection refused" in text or "ConnectionError" in text:
+        return (f"MLflow tracking server {os.environ.get('MLFLOW_TRACKING_URI', '')} is unreachable (retried, then gave up): nothing "
+                "was registered and the champion is unchanged; rerun when it is back (DVC skips the finished "
+                f"stages). Cause: {text[:300]}")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: retrain: {err}", file=sys.stderr)
         return 1
     except Exception as err:  # MLflow unreachable after retries, DVC internals: still one line, not a traceback
-        print(f"error: retrain: {type(err).__name__}: {err}", file=sys.stderr)
+        print(f"error: retrain: {describe_failure(err)}", file=sys.stderr)
         return 1
     reg = result["registered"]
     print(f"registered models:/{reg['name']}@{reg['alias']} (version {reg['version']}, run {reg['run_id']})")
