@@ -159,6 +159,15 @@ class TrainParams:
     """auto (CUDA when present), cpu or cuda."""
     threads: int = 0
     """CPU threads for torch; 0 keeps torch's default."""
+    grad_accum: int = 1
+    """Micro-batches per optimiser step: batch_size rows are split so that fewer sit in memory at once."""
+    precision: str = "fp32"
+    """fp32, or bf16 (autocast; for GPUs, not yet measured on one)."""
+    compile: bool = False
+    """torch.compile the model (GPU; not yet measured on one)."""
+    launcher: str = "python"
+    """How dvc.yaml starts the train stage: python, or e.g. `torchrun --standalone --nproc-per-node 8`
+    for data-parallel training on 8 GPUs (one process each)."""
     warm_start: str = "scratch"
     """scratch, or champion: start from the @champion's weights when its tokenizer is this run's (the flow
     puts them in warm_start/, a dependency of the train stage; otherwise training starts from scratch)."""
@@ -182,6 +191,10 @@ class TrainParams:
         _at_least("train.free_bits", self.free_bits, 0.0)
         _one_of("train.device", self.device, ("auto", "cpu", "cuda"))
         _one_of("train.warm_start", self.warm_start, ("scratch", "champion"))
+        _positive("train.grad_accum", self.grad_accum)
+        _one_of("train.precision", self.precision, ("fp32", "bf16"))
+        if self.launcher.split()[:1] not in (["python"], ["torchrun"]):
+            raise ParamsError(f"train.launcher must start with python or torchrun, got {self.launcher!r}")
 
 
 @dataclass(frozen=True)

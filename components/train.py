@@ -7,6 +7,7 @@ dropout in the decoder, an LR schedule with warm-up, and gradient clipping.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from components import atomic
+from components import atomic, distributed
 from components.batches import TokenArrays, bucketed_batches, pad_batch, sequential_batches
 from components.cli import StageError, stage_main, stage_parser
 from components.models.bsvae import BSVAE, BSVAEConfig, VAEOutput
@@ -103,7 +104,8 @@ def build_model(vocab_size: int, mp: ModelParams) -> torch.nn.Module:
 def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: TrainParams,
                     init_state: dict[str, torch.Tensor] | None = None) -> str:
     """What a checkpoint must match to be resumed: same model, same optimisation, same data shape, same start."""
-    relevant = {k: v for k, v in asdict(p).items() if k not in ("device", "threads", "checkpoint_every")}
+    relevant = {k: v for k, v in asdict(p).items() if k not in ("device", "threads", "checkpoint_every", "launcher")}
+    relevant["world"] = distributed.current().world
     if init_state:
         start = hashlib.sha256()
         for name in sorted(init_state):
@@ -142,6 +144,35 @@ def load_checkpoint(path: Path, fingerprint: str) -> dict | None:
     return state
 
 
+def train_step(forward, optimizer, train: TokenArrays, index: np.ndarray, beta: float, p: TrainParams,
+               device: torch.device, ctx: distributed.DistContext, autocast) -> tuple[float, dict[str, float]]:
+    """Gradients of one optimiser step's batch `index`, accumulated over this rank's micro-batches.
+
+    Rank r takes rows r, r+W, ... of the batch and splits them into train.grad_accum micro-batches;
+    each loss is weighted by its rows * W / batch rows, so after DistributedDataParallel averages
+    over the W ranks the gradient is that of the mean over the whole batch, as in one process.
+    Returns the batch's mean loss and its parts, summed over ranks (the same on every rank).
+    """
+    optimizer.zero_grad(set_to_none=True)
+    shard = index[ctx.rank::ctx.world]
+    micro = [m for m in np.array_split(shard, p.grad_accum) if len(m)]
+    totals = torch.zeros(3, dtype=torch.float64)
+    for i, part in enumerate(micro):
+        tokens, lens = pad_batch(train, part, p.max_len)
+        weight = len(part) * ctx.world / len(index)
+        # Only the last micro-batch's backward all-reduces the accumulated gradients.
+        sync = forward.no_sync() if ctx.active and i < len(micro) - 1 else contextlib.nullcontext()
+        with sync:
+            with autocast:
+                loss, parts = vae_loss(forward(tokens.to(device), lens.to(device)), beta, p.free_bits)
+            if not torch.isfinite(loss):  # stop before the optimiser sees it (under torchrun the others stop too)
+                return loss.item(), parts
+            (loss * weight if weight != 1.0 else loss).backward()
+        totals += torch.tensor([loss.item(), parts["rec"], parts["kl"]], dtype=torch.float64) * (weight / ctx.world)
+    totals = distributed.all_reduce_sum(totals)
+    return float(totals[0]), {"rec": float(totals[1]), "kl": float(totals[2])}
+
+
 def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: ModelParams, p: TrainParams,
                 device: torch.device, checkpoint: Path | None = None,
                 init_state: dict[str, torch.Tensor] | None = None) -> TrainResult:
@@ -152,14 +183,22 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
     end; a run killed part-way resumes from it and ends with the same weights as an uninterrupted run.
     `init_state` (warm start) replaces the random initial weights.
     """
+    ctx = distributed.current()
     torch.manual_seed(p.seed)
-    rng = np.random.default_rng(p.seed)
+    rng = np.random.default_rng(p.seed)  # the batch order: the same on every rank
     model = build_model(vocab_size, mp).to(device)
     if init_state:
         try:
             model.load_state_dict(init_state, strict=True)
         except RuntimeError as err:
             raise StageError(f"warm-start weights do not fit model {mp}: {err}") from err
+    net = model
+    if ctx.active:
+        torch.manual_seed(p.seed + ctx.rank)  # word dropout and z noise differ across ranks' rows
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
+                                                        else None)
+    forward = torch.compile(net) if p.compile else net
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=p.precision == "bf16")
     optimizer = torch.optim.Adam(model.parameters(), lr=p.lr)
     steps_per_epoch = math.ceil(len(train) / p.batch_size)
     total = steps_per_epoch * p.epochs if p.max_steps == 0 else min(p.max_steps, steps_per_epoch * p.epochs)
@@ -182,6 +221,8 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
         log.info("resuming from %s at step %d (epoch %d, batch %d)", checkpoint, step, first_epoch, skip)
 
     def snapshot(epoch: int, batch_in_epoch: int, epoch_rng: str) -> None:
+        if not ctx.is_main:
+            return
         save_checkpoint(checkpoint, {
             "fingerprint": fingerprint, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(), "epoch_rng": epoch_rng,
@@ -200,24 +241,23 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
         for batch_in_epoch, index in enumerate(batches[skip:], start=skip):
             if step >= total:
                 break
-            tokens, lens = pad_batch(train, index, p.max_len)
+            if len(index) < ctx.world * p.grad_accum:
+                continue  # a tail batch too small to give every rank and micro-batch a row (same on all ranks)
             beta = beta_at(step, total, p)
-            loss, parts = vae_loss(model(tokens.to(device), lens.to(device)), beta, p.free_bits)
-            if not torch.isfinite(loss):
-                raise StageError(f"loss became {loss.item()} at step {step} (epoch {epoch}); "
+            loss, parts = train_step(forward, optimizer, train, index, beta, p, device, ctx, autocast)
+            if not math.isfinite(loss):
+                raise StageError(f"loss became {loss} at step {step} (epoch {epoch}); "
                                  f"try a lower train.lr or train.grad_clip")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), p.grad_clip)
             optimizer.step()
             scheduler.step()
             step += 1
             count += 1
-            sums["loss"] += loss.item()
+            sums["loss"] += loss
             sums["rec"] += parts["rec"]
             sums["kl"] += parts["kl"]
             if step % LOG_EVERY == 0:
-                log.info("step %d/%d loss %.2f rec %.2f kl %.2f beta %.2f", step, total, loss.item(),
+                log.info("step %d/%d loss %.2f rec %.2f kl %.2f beta %.2f", step, total, loss,
                          parts["rec"], parts["kl"], beta)
             if checkpoint and p.checkpoint_every and step % p.checkpoint_every == 0:
                 snapshot(epoch, batch_in_epoch + 1, epoch_rng)
@@ -226,7 +266,9 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
         epoch_seconds.append(time.perf_counter() - started)
         row = {"epoch": epoch, "step": step, "beta": beta_at(step - 1, total, p), "lr": scheduler.get_last_lr()[0],
                **{f"train_{k}": v / count for k, v in sums.items()},
-               **validation_elbo(model, valid, p.batch_size * 2, p.max_len, device)}
+               # rank 0 validates; every rank gets its numbers, so all take the same early-stopping decision
+               **distributed.broadcast(validation_elbo(model, valid, p.batch_size * 2, p.max_len, device)
+                                       if ctx.is_main else None)}
         history.append(row)
         log.info("epoch %d step %d (%.1f s): %s", epoch, step, epoch_seconds[-1],
                  {k: round(v, 3) for k, v in row.items()})
@@ -278,28 +320,44 @@ def main() -> None:
         p = params.train
         if p.threads:
             torch.set_num_threads(p.threads)
-        device = pick_device(p.device)
-        from tokenizers import Tokenizer  # only to read the vocabulary size the arrays were made with
-
-        vocab_size = Tokenizer.from_file(args.tokenizer).get_vocab_size()
-        train, valid = TokenArrays.load(args.tokens, "train"), TokenArrays.load(args.tokens, "valid")
-        started = time.perf_counter()
-        checkpoint = Path(args.checkpoint)
-        init_state = warm_start_state(Path(args.warm_start), p)
-        result = train_bsvae(train, valid, vocab_size, params.model, p, device, checkpoint, init_state)
-        best = result.history[result.best_epoch - 1]
-        summary = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
-                   "steps": result.history[-1]["step"], "device": device.type, "warm_start": init_state is not None, **{k: best[k] for k in ("valid_nelbo", "valid_rec", "valid_kl")}}
-        save_model(result.model, args.out_dir)
-        atomic.write_json(args.history, result.history)
-        atomic.write_json(args.metrics, summary)
-        # Timings are not DVC outputs: a rebuild must hash the same, however fast the machine is.
-        atomic.write_json(Path(args.timing), {"train_seconds": time.perf_counter() - started,
-                                              "epoch_seconds": result.epoch_seconds, "device": device.type})
-        checkpoint.unlink(missing_ok=True)  # the outputs are complete; a rerun must start afresh
-        log.info("trained: %s", summary)
+        ctx, device = distributed.init_from_env(pick_device(p.device))  # one process unless under torchrun
+        if not ctx.is_main:
+            logging.getLogger().setLevel(logging.WARNING)  # rank 0 speaks for all
+        try:
+            train_and_save(args, params, ctx, device)
+        finally:
+            distributed.shutdown()
 
     stage_main("train", run, parser)
+
+
+def train_and_save(args, params, ctx: distributed.DistContext, device: torch.device) -> None:
+    from tokenizers import Tokenizer  # only to read the vocabulary size the arrays were made with
+
+    p = params.train
+    if p.batch_size < ctx.world * p.grad_accum:
+        raise StageError(f"train.batch_size {p.batch_size} is smaller than {ctx.world} processes x "
+                         f"train.grad_accum {p.grad_accum}: some would get no rows")
+    vocab_size = Tokenizer.from_file(args.tokenizer).get_vocab_size()
+    train, valid = TokenArrays.load(args.tokens, "train"), TokenArrays.load(args.tokens, "valid")
+    started = time.perf_counter()
+    checkpoint = Path(args.checkpoint)
+    init_state = warm_start_state(Path(args.warm_start), p)
+    result = train_bsvae(train, valid, vocab_size, params.model, p, device, checkpoint, init_state)
+    if not ctx.is_main:
+        return
+    best = result.history[result.best_epoch - 1]
+    summary = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
+               "steps": result.history[-1]["step"], "device": device.type, "processes": ctx.world,
+               "warm_start": init_state is not None, **{k: best[k] for k in ("valid_nelbo", "valid_rec", "valid_kl")}}
+    save_model(result.model, args.out_dir)
+    atomic.write_json(args.history, result.history)
+    atomic.write_json(args.metrics, summary)
+    # Timings are not DVC outputs: a rebuild must hash the same, however fast the machine is.
+    atomic.write_json(Path(args.timing), {"train_seconds": time.perf_counter() - started,
+                                          "epoch_seconds": result.epoch_seconds, "device": device.type})
+    checkpoint.unlink(missing_ok=True)  # the outputs are complete; a rerun must start afresh
+    log.info("trained: %s", summary)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,73 @@
+"""Data-parallel training under torchrun (gloo, 2 CPU processes) gives the loss of one process, and
+gradient accumulation gives the loss of the whole batch at once."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from flows.retrain import apply_overrides, stage_env
+
+pytestmark = pytest.mark.slow
+
+
+def train(workspace, name, launcher, params="params.yaml"):
+    cmd = [*launcher, "-m", "components.train", "--params", params, "--out-dir", f"models/{name}",
+           "--metrics", f"metrics/{name}.json", "--history", f"metrics/{name}_history.json",
+           "--checkpoint", f"checkpoints/{name}.pt", "--timing", f"reports/{name}_timing.json"]
+    proc = subprocess.run(cmd, cwd=workspace, capture_output=True, text=True, env=stage_env(), timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    history = json.loads((workspace / f"metrics/{name}_history.json").read_text())
+    return history, load_file(str(workspace / f"models/{name}/model.safetensors"))
+
+
+def assert_same_training(a, b, rtol):
+    (hist_a, weights_a), (hist_b, weights_b) = a, b
+    for row_a, row_b in zip(hist_a, hist_b, strict=True):
+        for key in ("train_loss", "train_rec", "valid_nelbo"):
+            assert row_a[key] == pytest.approx(row_b[key], rel=rtol), key
+    for name, tensor in weights_a.items():
+        torch.testing.assert_close(tensor, weights_b[name], rtol=1e-3, atol=1e-4)
+
+
+@pytest.fixture
+def tokenized(workspace):
+    """The LM baseline (no sampling noise, so one process and two must agree), tiny, tokenized."""
+    apply_overrides(workspace / "params.yaml", {
+        "model.family": "lm", "model.embed_dim": 32, "model.hidden_dim": 64, "dataset.max_oov_rate": 0.5,
+        "train.epochs": 1, "train.max_steps": 40, "train.batch_size": 32, "train.checkpoint_every": 0,
+        "train.threads": 1})
+    proc = subprocess.run([sys.executable, "-m", "dvc", "repro", "tokenize"], cwd=workspace, capture_output=True,
+                          text=True, env=stage_env())
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return workspace
+
+
+def test_two_gloo_processes_under_torchrun_train_like_one(tokenized):
+    one = train(tokenized, "single", [sys.executable])
+    two = train(tokenized, "ddp", [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                   "--nproc-per-node", "2"])
+    assert json.loads((tokenized / "metrics/ddp.json").read_text())["processes"] == 2
+    assert_same_training(one, two, rtol=1e-4)
+
+
+def test_gradient_accumulation_trains_like_the_whole_batch(tokenized):
+    shutil.copy(tokenized / "params.yaml", tokenized / "params_accum.yaml")
+    apply_overrides(tokenized / "params_accum.yaml", {"train.grad_accum": 4})
+    assert_same_training(train(tokenized, "whole", [sys.executable]),
+                         train(tokenized, "accum", [sys.executable], "params_accum.yaml"), rtol=1e-4)
+
+
+def test_dvc_runs_the_train_stage_through_torchrun_when_params_say_so(tokenized):
+    apply_overrides(tokenized / "params.yaml", {"train.launcher": "torchrun --standalone --nproc-per-node 2"})
+    proc = subprocess.run([sys.executable, "-m", "dvc", "repro", "--single-item", "train"], cwd=tokenized,
+                          capture_output=True, text=True, env=stage_env())
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "torchrun --standalone --nproc-per-node 2 -m components.train" in proc.stdout
+    assert json.loads((tokenized / "metrics/train.json").read_text())["processes"] == 2
