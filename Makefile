@@ -9,7 +9,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: pipeline test services lock ui clean
+.PHONY: pipeline test services serve lock ui clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	rm -rf $(VENV)
@@ -31,6 +31,10 @@ services:
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1; } || \
 	  echo "PostgreSQL not installed: its integration test will be skipped"
+
+# Scheduled retraining on orchestrate.cron (needs a Prefect server: see README, "Scheduled retraining")
+serve: $(VENV)/.installed
+	$(BIN)/python -m flows.serve $(ARGS)
 
 # The MLflow UI over the embedded store: http://127.0.0.1:5000
 ui: $(VENV)/.installed
