@@ -9,7 +9,8 @@ It trains on the shipped WordNet glosses with the project's own training step
 measures is what the train stage runs. Needs only torch, tokenizers, numpy, pandas and pyyaml.
 
 FLOPs are estimated as 6 x (weights of the recurrent and linear layers) per token processed
-(forward 2, backward 4; embeddings and the per-sentence latent layers are not counted), the
+(forward 2, backward 4; embeddings, the per-sentence latent layers and attention scores are not
+counted), the
 usual dense-model estimate; MFU divides by the GPU's dense bf16 peak (--peak-tflops, or a
 table of known GPUs). The table is printed last.
 """
@@ -53,7 +54,7 @@ def matmul_weights(model: torch.nn.Module) -> int:
     """Weights multiplied once per token: recurrent and linear layers (not embeddings)."""
     total = 0
     for module in model.modules():
-        if isinstance(module, (torch.nn.LSTM, torch.nn.GRU, torch.nn.Linear)):
+        if isinstance(module, (torch.nn.LSTM, torch.nn.GRU, torch.nn.Linear, torch.nn.MultiheadAttention)):
             total += sum(p.numel() for name, p in module.named_parameters(recurse=False) if "weight" in name)
     return total
 
@@ -115,7 +116,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=ROOT / "data/raw/wordnet_glosses.txt")
     parser.add_argument("--sentences", type=int, default=0, help="first N sentences (0: all)")
     parser.add_argument("--vocab-size", type=int, default=8000)
-    parser.add_argument("--families", nargs="+", default=["bsvae", "lm"])
+    parser.add_argument("--families", nargs="+", default=["bsvae", "lm", "transformer_lm"])
     parser.add_argument("--embed-dim", type=int, default=256)
     parser.add_argument("--hidden-dim", type=int, default=256)
     parser.add_argument("--latent-dim", type=int, default=16)

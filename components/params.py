@@ -116,15 +116,24 @@ class TokenizeParams:
 @dataclass(frozen=True)
 class ModelParams:
     family: str = "bsvae"
-    """bsvae (the latent model) or lm (the LSTM language-model baseline, same sizes, no latent)."""
+    """bsvae (the latent model), lm (LSTM language-model baseline, same sizes, no latent) or transformer_lm
+    (a causal Transformer baseline: embed_dim wide, hidden_dim feed-forward, `layers` blocks of `heads` heads)."""
     embed_dim: int = 128
     hidden_dim: int = 256
     latent_dim: int = 32
     word_dropout: float = 0.3
     """Probability of replacing a decoder input token by <unk>, forcing use of z."""
+    layers: int = 2
+    """Transformer blocks (transformer_lm)."""
+    heads: int = 4
+    """Attention heads per block (transformer_lm); embed_dim must be a multiple."""
 
     def check(self) -> None:
-        _one_of("model.family", self.family, ("bsvae", "lm"))
+        _one_of("model.family", self.family, ("bsvae", "lm", "transformer_lm"))
+        _positive("model.layers", self.layers)
+        _positive("model.heads", self.heads)
+        if self.family == "transformer_lm" and self.embed_dim % self.heads:
+            raise ParamsError(f"model.embed_dim {self.embed_dim} must be a multiple of model.heads {self.heads}")
         for name in ("embed_dim", "hidden_dim", "latent_dim"):
             _positive(f"model.{name}", getattr(self, name))
         _fraction("model.word_dropout", self.word_dropout, closed_one=False)

@@ -200,16 +200,25 @@ def find_version(client, name: str, model_md5: str):
     return max(found, key=lambda v: int(v.version)) if found else None
 
 
+def describe_family(params: Params) -> str:
+    m, t = params.model, params.train
+    if m.family == "bsvae":
+        return (f"A BS-VAE sentence model (LSTM encoder/decoder, {m.latent_dim}-d Gaussian latent, beta schedule "
+                f"`{t.beta_schedule}`, free bits {t.free_bits}). Generates sentences by sampling z from N(0, I) "
+                "and decoding.")
+    if m.family == "transformer_lm":
+        return (f"A causal Transformer language model ({m.layers} blocks, {m.heads} heads, width {m.embed_dim}, "
+                f"feed-forward {m.hidden_dim}, no latent): a likelihood baseline. Generates by ancestral sampling.")
+    return (f"An LSTM language model (embedding {m.embed_dim}, hidden {m.hidden_dim}, no latent): the likelihood "
+            "baseline for the latent models. Generates by ancestral sampling.")
+
+
 def model_card(name: str, params: Params, metrics: dict, lineage: dict, commit: str, samples: list[str]) -> str:
     """The version description a person reads in the registry UI."""
     m = metrics
     lines = [
         f"# {name}", "",
-        (f"A BS-VAE sentence model (LSTM encoder/decoder, {params.model.latent_dim}-d Gaussian latent, "
-         f"beta schedule `{params.train.beta_schedule}`, free bits {params.train.free_bits}). "
-         "Generates sentences by sampling z from N(0, I) and decoding." if params.model.family == "bsvae" else
-         f"An LSTM language model (embedding {params.model.embed_dim}, hidden {params.model.hidden_dim}, no latent): "
-         "the likelihood baseline for the latent models. Generates by ancestral sampling."), "",
+        describe_family(params), "",
         "## Data", "",
         f"- corpus: `{params.data.corpus}`, tokenizer: {params.tokenize.kind}-level, vocab {params.tokenize.vocab_size}",
         f"- data (splits) md5 `{lineage['data.splits_md5']}`, tokenizer md5 `{lineage['tokenizer.md5']}`",

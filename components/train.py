@@ -25,6 +25,7 @@ from components.batches import TokenArrays, bucketed_batches, pad_batch, sequent
 from components.cli import StageError, stage_main, stage_parser
 from components.models.bsvae import BSVAE, BSVAEConfig, VAEOutput
 from components.models.lstm_lm import LSTMLM, LSTMLMConfig
+from components.models.transformer_lm import TransformerLM, TransformerLMConfig
 from components.models.store import save_model
 from components.params import ModelParams, TrainParams, load_params
 
@@ -97,6 +98,9 @@ def build_model(vocab_size: int, mp: ModelParams) -> torch.nn.Module:
     """The model named by model.family; the LM baseline shares the BS-VAE decoder's sizes."""
     if mp.family == "lm":
         return LSTMLM(LSTMLMConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim, hidden_dim=mp.hidden_dim))
+    if mp.family == "transformer_lm":
+        return TransformerLM(TransformerLMConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim,
+                                                 hidden_dim=mp.hidden_dim, layers=mp.layers, heads=mp.heads))
     return BSVAE(BSVAEConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim, hidden_dim=mp.hidden_dim,
                              latent_dim=mp.latent_dim, word_dropout=mp.word_dropout))
 
@@ -112,7 +116,7 @@ def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: Tra
             start.update(name.encode())
             start.update(init_state[name].detach().cpu().contiguous().numpy().tobytes())
         relevant["init"] = start.hexdigest()
-    code = [Path(inspect.getsourcefile(obj)).read_bytes() for obj in (build_model, BSVAE, LSTMLM)]
+    code = [Path(inspect.getsourcefile(obj)).read_bytes() for obj in (build_model, BSVAE, LSTMLM, TransformerLM)]
     blob = json.dumps({"model": asdict(mp), "train": relevant, "vocab": vocab_size, "sentences": len(train),
                        "tokens": int(train.offsets[-1]), "code": [hashlib.sha256(c).hexdigest() for c in code]},
                       sort_keys=True)

@@ -13,10 +13,12 @@ from components import atomic
 from components.cli import StageError
 from components.models.bsvae import BSVAE, BSVAEConfig
 from components.models.lstm_lm import LSTMLM, LSTMLMConfig
+from components.models.transformer_lm import TransformerLM, TransformerLMConfig
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
-FAMILIES = {"bsvae": (BSVAE, BSVAEConfig), "lm": (LSTMLM, LSTMLMConfig)}
+FAMILIES = {"bsvae": (BSVAE, BSVAEConfig), "lm": (LSTMLM, LSTMLMConfig),
+            "transformer_lm": (TransformerLM, TransformerLMConfig)}
 
 
 class ModelFileError(StageError):

@@ -1,0 +1,77 @@
+"""Transformer language model: the second likelihood baseline, beside the LSTM LM.
+
+A decoder-only (causal) Transformer with learned positions, pre-norm blocks and the same
+embedding width and vocabulary as the latent models (model.embed_dim is its width,
+model.hidden_dim its feed-forward width). Like the LSTM LM it has a zero-dimensional latent
+and the latent models' interface, so the same training loop, evaluation (its IW-NLL is its
+exact NLL), gate and served model cover it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from components.batches import PAD_ID
+from components.models.bsvae import VAEOutput, decode_loop, sentence_log_likelihood, with_bos_eos
+
+
+@dataclass(frozen=True)
+class TransformerLMConfig:
+    vocab_size: int
+    embed_dim: int = 128
+    hidden_dim: int = 256
+    layers: int = 2
+    heads: int = 4
+    dropout: float = 0.1
+    max_positions: int = 256
+    latent_dim: int = 0  # no latent: kept so callers can treat every family alike
+
+    def to_dict(self) -> dict:
+        return {"family": "transformer_lm", **asdict(self)}
+
+
+class TransformerLM(nn.Module):
+    def __init__(self, config: TransformerLMConfig):
+        super().__init__()
+        self.config = c = TransformerLMConfig(**{**asdict(config), "latent_dim": 0})
+        if c.embed_dim % c.heads:
+            raise ValueError(f"embed_dim {c.embed_dim} is not divisible by heads {c.heads}")
+        self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_ID)
+        self.positions = nn.Embedding(c.max_positions, c.embed_dim)
+        block = nn.TransformerEncoderLayer(c.embed_dim, c.heads, c.hidden_dim, c.dropout, batch_first=True,
+                                           norm_first=True)
+        self.blocks = nn.TransformerEncoder(block, c.layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(c.embed_dim)
+        self.out = nn.Linear(c.embed_dim, c.vocab_size)
+
+    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        empty = tokens.new_zeros((tokens.shape[0], 0), dtype=torch.float32)
+        return empty, empty
+
+    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None):
+        """Logits for `inputs`; `state` is the prefix decoded so far (recomputed: sentences are short)."""
+        seq = inputs if state is None else torch.cat([state, inputs], dim=1)
+        if seq.shape[1] > self.config.max_positions:
+            raise ValueError(f"sequence of {seq.shape[1]} tokens exceeds max_positions {self.config.max_positions}")
+        positions = torch.arange(seq.shape[1], device=seq.device)
+        causal = nn.Transformer.generate_square_subsequent_mask(seq.shape[1], device=seq.device)
+        hidden = self.blocks(self.embed(seq) + self.positions(positions), mask=causal, is_causal=True)
+        logits = self.out(self.norm(hidden))
+        return logits[:, -inputs.shape[1]:], seq
+
+    def log_likelihood(self, z: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return sentence_log_likelihood(self.decode_logits(z, inputs)[0], targets)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> VAEOutput:
+        inputs, targets = with_bos_eos(tokens, lengths)
+        mu, logvar = self.encode(tokens, lengths)
+        return VAEOutput(rec_nll=-self.log_likelihood(mu, inputs, targets), kl=mu.new_zeros(mu.shape),
+                         mu=mu, logvar=logvar)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
+                 generator: torch.Generator | None = None, greedy: bool = False) -> list[list[int]]:
+        return decode_loop(self, z, max_len, temperature, top_p, generator, greedy, state=None)
