@@ -67,6 +67,13 @@ def broadcast(obj):
     return box[0]
 
 
+def broadcast_tensors(tensors) -> None:
+    """Overwrite each tensor with rank 0's copy (after a re-initialisation that drew different numbers)."""
+    if current().active:
+        for tensor in tensors:
+            dist.broadcast(tensor.data, src=0)
+
+
 def barrier() -> None:
     if current().active:
         dist.barrier()

@@ -160,6 +160,9 @@ class TrainParams:
     """Share of each cycle (or of training, for monotonic) spent raising beta to beta_max."""
     free_bits: float = 0.1
     """KL floor per latent dimension in nats (0 disables)."""
+    pretrain_epochs: int = 0
+    """bsvae: first train this many epochs as a plain autoencoder (beta 0), then reset the decoder and train
+    the VAE for `epochs` more (Li et al., 2019: pretrained encoder + fresh decoder avoids collapse)."""
     patience: int = 0
     """Stop when validation -ELBO has not improved for this many epochs (0: never); the best epoch is kept."""
     checkpoint_every: int = 500
@@ -189,6 +192,7 @@ class TrainParams:
         _at_least("train.threads", self.threads, 0)
         _at_least("train.checkpoint_every", self.checkpoint_every, 0)
         _at_least("train.patience", self.patience, 0)
+        _at_least("train.pretrain_epochs", self.pretrain_epochs, 0)
         if not (0 < self.lr <= 1):
             raise ParamsError(f"train.lr must be in (0, 1], got {self.lr}")
         _positive("train.grad_clip", self.grad_clip)

@@ -204,8 +204,15 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
     forward = torch.compile(net) if p.compile else net
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=p.precision == "bf16")
     optimizer = torch.optim.Adam(model.parameters(), lr=p.lr)
+    pretrain = p.pretrain_epochs if hasattr(model, "reset_decoder") else 0
+    epochs = pretrain + p.epochs
     steps_per_epoch = math.ceil(len(train) / p.batch_size)
-    total = steps_per_epoch * p.epochs if p.max_steps == 0 else min(p.max_steps, steps_per_epoch * p.epochs)
+    total = steps_per_epoch * epochs if p.max_steps == 0 else min(p.max_steps, steps_per_epoch * epochs)
+    pre_steps = min(steps_per_epoch * pretrain, total)
+
+    def beta_now(at_step: int) -> float:
+        """0 while pretraining as an autoencoder; then the schedule, over the VAE phase's steps."""
+        return 0.0 if at_step < pre_steps else beta_at(at_step - pre_steps, max(total - pre_steps, 1), p)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, p))
     lengths = train.lengths
     fingerprint = run_fingerprint(vocab_size, train, mp, p, init_state)
@@ -233,7 +240,7 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
             "history": history, "best": best, "best_epoch": best_epoch, "best_state": best_state or {},
             "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "sums": sums, "count": count})
 
-    for epoch in range(first_epoch, p.epochs + 1):
+    for epoch in range(first_epoch, epochs + 1):
         model.train()
         epoch_rng = json.dumps(rng.bit_generator.state)  # the epoch's batch order can be rebuilt from this
         batches = bucketed_batches(lengths, p.batch_size, rng)
@@ -241,13 +248,20 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
             torch.set_rng_state(resumed["torch_rng"])
         else:
             skip, sums, count = 0, {"loss": 0.0, "rec": 0.0, "kl": 0.0}, 0
+        if pretrain and epoch == pretrain + 1 and skip == 0:  # (resumed mid-epoch: the reset already happened)
+            model.reset_decoder()
+            for module in model.decoder_modules():
+                for param in module.parameters():
+                    optimizer.state.pop(param, None)  # no stale Adam moments from the autoencoder phase
+                distributed.broadcast_tensors(module.parameters())
+            log.info("autoencoder pretraining done after %d epochs: decoder reset, VAE training starts", pretrain)
         started = time.perf_counter()
         for batch_in_epoch, index in enumerate(batches[skip:], start=skip):
             if step >= total:
                 break
             if len(index) < ctx.world * p.grad_accum:
                 continue  # a tail batch too small to give every rank and micro-batch a row (same on all ranks)
-            beta = beta_at(step, total, p)
+            beta = beta_now(step)
             loss, parts = train_step(forward, optimizer, train, index, beta, p, device, ctx, autocast)
             if not math.isfinite(loss):
                 raise StageError(f"loss became {loss} at step {step} (epoch {epoch}); "
@@ -268,7 +282,7 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
         if count == 0:
             break
         epoch_seconds.append(time.perf_counter() - started)
-        row = {"epoch": epoch, "step": step, "beta": beta_at(step - 1, total, p), "lr": scheduler.get_last_lr()[0],
+        row = {"epoch": epoch, "step": step, "beta": beta_now(step - 1), "lr": scheduler.get_last_lr()[0],
                **{f"train_{k}": v / count for k, v in sums.items()},
                # rank 0 validates; every rank gets its numbers, so all take the same early-stopping decision
                **distributed.broadcast(validation_elbo(model, valid, p.batch_size * 2, p.max_len, device)
@@ -276,13 +290,13 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
         history.append(row)
         log.info("epoch %d step %d (%.1f s): %s", epoch, step, epoch_seconds[-1],
                  {k: round(v, 3) for k, v in row.items()})
-        if row["valid_nelbo"] < best:
+        if epoch > pretrain and row["valid_nelbo"] < best:  # the autoencoder phase is not a model to keep
             best, best_epoch = row["valid_nelbo"], epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         sums, count = {"loss": 0.0, "rec": 0.0, "kl": 0.0}, 0
         if checkpoint:
             snapshot(epoch + 1, 0, json.dumps(rng.bit_generator.state))
-        if p.patience and epoch - best_epoch >= p.patience:
+        if p.patience and epoch > pretrain and epoch - max(best_epoch, pretrain) >= p.patience:
             log.info("early stop: validation -ELBO has not improved for %d epochs", p.patience)
             break
     if best_state is None:

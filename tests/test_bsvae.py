@@ -164,3 +164,15 @@ def test_early_stopping_keeps_the_best_epoch(monkeypatch):
     result = train_bsvae(toy_arrays(), toy_arrays(), 50, ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4), p,
                          torch.device("cpu"))
     assert len(result.history) == 4 and result.best_epoch == 2
+
+
+def test_autoencoder_pretraining_then_one_decoder_reset(monkeypatch):
+    resets = []
+    original = BSVAE.reset_decoder
+    monkeypatch.setattr(BSVAE, "reset_decoder", lambda self: (resets.append(1), original(self)))
+    p = TrainParams(epochs=2, pretrain_epochs=1, batch_size=16, warmup_steps=1, beta_schedule="constant")
+    result = train_bsvae(toy_arrays(), toy_arrays(), 50, ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4), p,
+                         torch.device("cpu"))
+    assert len(resets) == 1
+    assert [row["beta"] for row in result.history] == [0.0, 1.0, 1.0]
+    assert result.best_epoch in (2, 3)  # the autoencoder epoch is never the kept model

@@ -67,6 +67,16 @@ class BSVAE(nn.Module):
         self.decoder = nn.LSTM(c.embed_dim + c.latent_dim, c.hidden_dim, batch_first=True)
         self.out = nn.Linear(c.hidden_dim, c.vocab_size)
 
+    def decoder_modules(self) -> list[nn.Module]:
+        """The generative network (the embedding is shared with the encoder and stays)."""
+        return [self.z_to_state, self.decoder, self.out]
+
+    def reset_decoder(self) -> None:
+        """Re-initialise the decoder: after autoencoder pretraining, the encoder keeps what it learned while
+        a fresh decoder must learn to use z (Li et al., 2019), which keeps the posterior from collapsing."""
+        for module in self.decoder_modules():
+            module.reset_parameters()
+
     # --- inference network -------------------------------------------------
     def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior parameters (mu, logvar), each (B, D)."""
