@@ -13,15 +13,14 @@ default remote and `dvc checkout`s; what the remote cannot supply is rebuilt by
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.atomic import file_digest
 from components.cli import StageError, stage_main, stage_parser
+from components.dvc_run import run_dvc
 
 
 class CacheCorrupt(StageError):
@@ -42,19 +41,11 @@ class Problem:
         return f"DVC cache file {where} ({self.output}, stage {self.stage}) is {self.kind}"
 
 
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_object(path: Path, oid: str) -> str | None:
     """None when the object is present and hashes to its name, else 'missing' or 'corrupt'."""
     if not path.is_file():
         return "missing"
-    return None if md5_of(path) == oid.removesuffix(".dir") else "corrupt"
+    return None if file_digest(path, "md5") == oid.removesuffix(".dir") else "corrupt"
 
 
 def find_problems(workspace: Path) -> list[Problem]:
@@ -98,12 +89,6 @@ def verify(workspace: Path) -> None:
                            f"`dvc fetch` + `dvc checkout`) or rebuild with {' or '.join(rebuild)}")
 
 
-def dvc(workspace: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=workspace, capture_output=True, text=True,
-                          env=env)
-
-
 def repair(workspace: Path) -> list[Problem]:
     """Drop corrupt objects, fetch what is missing from the default remote, check out; raise if still broken."""
     problems = find_problems(workspace)
@@ -112,8 +97,8 @@ def repair(workspace: Path) -> list[Problem]:
             problem.object_path.chmod(0o644)  # DVC leaves cache objects read-only
             problem.object_path.unlink()
     if problems:
-        dvc(workspace, "fetch")  # failures show up in the check below, with the file names
-        dvc(workspace, "checkout", "--force")
+        run_dvc(workspace, "fetch")  # failures show up in the check below, with the file names
+        run_dvc(workspace, "checkout", "--force")
     verify(workspace)
     return problems
 

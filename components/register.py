@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from components.atomic import file_digest
 from components.cli import StageError, stage_main, stage_parser
 from components.gate import Champion, GateReport
 from components.models.store import WEIGHTS_FILE
@@ -153,11 +154,7 @@ def pinned_requirements() -> list[str]:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def scalar_metrics(metrics: dict) -> dict[str, float]:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from components.cli import StageError, stage_main, stage_parser
+from components.dvc_run import run_dvc
 from components.models.store import WEIGHTS_FILE
 from components.register import MODEL_DIR, connect, download_weights, file_sha256, scalar_metrics
 
@@ -66,9 +65,8 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def dvc(cwd: Path, *args: str) -> str:
-    """`dvc ARGS` with this interpreter's directory first on PATH, so the stages run in this venv."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    """`dvc ARGS` in `cwd`; a failure is a StageError with DVC's last lines."""
+    proc = run_dvc(cwd, *args)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
         raise StageError(f"dvc {' '.join(args)} in {cwd} failed:\n{tail}")

@@ -24,6 +24,7 @@ from components import atomic, distributed
 from components.batches import TokenArrays, bucketed_batches, pad_batch, sequential_batches
 from components.cli import StageError, stage_main, stage_parser
 from components.models.bsvae import BSVAE, BSVAEConfig, VAEOutput
+from components.models.lm_base import NoLatentLM
 from components.models.lstm_lm import LSTMLM, LSTMLMConfig
 from components.models.transformer_lm import TransformerLM, TransformerLMConfig
 from components.models.store import save_model
@@ -116,7 +117,7 @@ def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: Tra
             start.update(name.encode())
             start.update(init_state[name].detach().cpu().contiguous().numpy().tobytes())
         relevant["init"] = start.hexdigest()
-    code = [Path(inspect.getsourcefile(obj)).read_bytes() for obj in (build_model, BSVAE, LSTMLM, TransformerLM)]
+    code = [Path(inspect.getsourcefile(obj)).read_bytes() for obj in (build_model, BSVAE, NoLatentLM, LSTMLM, TransformerLM)]
     blob = json.dumps({"model": asdict(mp), "train": relevant, "vocab": vocab_size, "sentences": len(train),
                        "tokens": int(train.offsets[-1]), "code": [hashlib.sha256(c).hexdigest() for c in code]},
                       sort_keys=True)

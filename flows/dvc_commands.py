@@ -8,22 +8,17 @@ writes (repro, update, push) goes through the `dvc` command, exactly as a person
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from components.dvc_run import dvc_command, dvc_env
 
 
 class StageFailed(RuntimeError):
     """A DVC command or stage exited non-zero; the message carries the stage's own error line."""
 
 
-def stage_env() -> dict[str, str]:
-    """The stages' `python` must be this interpreter (the venv's), whatever PATH the caller had."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("DVC_NO_ANALYTICS", "1")
-    return env
+stage_env = dvc_env  # the stages' `python` must be this interpreter (the venv's), whatever PATH the caller had
 
 
 def stage_error(stage: str, output: str) -> str:
@@ -40,7 +35,7 @@ def run_dvc(workspace: Path, args: list[str], logger: logging.Logger | logging.L
             what: str) -> str:
     """Run `dvc ARGS` in `workspace`, logging each line; raise StageFailed naming `what` on failure."""
     lines: list[str] = []
-    with subprocess.Popen([sys.executable, "-m", "dvc", *args], cwd=workspace, env=stage_env(),
+    with subprocess.Popen(dvc_command(*args), cwd=workspace, env=dvc_env(),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         for line in proc.stdout:
             line = line.rstrip()

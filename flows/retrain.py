@@ -253,9 +253,10 @@ def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
 
 def publish_summary(ws: Path, registered: dict, gate: dict) -> None:
     """Prefect artifacts of the run: metrics table, summary with the MLflow link, and the link itself."""
-    metrics = json.loads((ws / "metrics/eval.json").read_text(encoding="utf-8"))
-    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    create_table_artifact(key="eval-metrics", table=[{"metric": k, "value": round(float(v), 6)}
+    from components.register import scalar_metrics
+
+    scalars = scalar_metrics(json.loads((ws / "metrics/eval.json").read_text(encoding="utf-8")))
+    create_table_artifact(key="eval-metrics", table=[{"metric": k, "value": round(v, 6)}
                                                      for k, v in scalars.items()],
                           description=f"Held-out metrics of {registered['name']} v{registered['version']}")
     rows = "\n".join(f"| {k} | {v:.4g} |" for k, v in scalars.items())
@@ -304,8 +305,13 @@ def retrain(workspace: str = ".", corpus: str | None = None, profile: str | None
 
 def describe_failure(err: Exception) -> str:
     """One line for an unexpected failure; an unreachable MLflow says so, and what to do."""
+    from mlflow.exceptions import MlflowException
+
     text = f"{type(err).__name__}: {err}"
-    if "Max retries exceeded" in text or "Connection refused" in text or "ConnectionError" in text:
+    if isinstance(err, PushFailed):
+        return (f"the model was registered, but pushing its data and weights to the DVC remote failed after retries; "
+                f"run `dvc push` once the remote is reachable. Cause: {err}")
+    if isinstance(err, MlflowException) and ("Max retries exceeded" in text or "Connection refused" in text):
         return (f"MLflow tracking server {os.environ.get('MLFLOW_TRACKING_URI', '')} is unreachable (retried, then gave up): nothing "
                 "was registered and the champion is unchanged; rerun when it is back (DVC skips the finished "
                 f"stages). Cause: {text[:300]}")

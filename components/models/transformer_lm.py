@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from components.batches import PAD_ID
-from components.models.bsvae import VAEOutput, decode_loop, sentence_log_likelihood, with_bos_eos
+from components.models.lm_base import NoLatentLM
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class TransformerLMConfig:
         return {"family": "transformer_lm", **asdict(self)}
 
 
-class TransformerLM(nn.Module):
+class TransformerLM(NoLatentLM):
     def __init__(self, config: TransformerLMConfig):
         super().__init__()
         self.config = c = TransformerLMConfig(**{**asdict(config), "latent_dim": 0})
@@ -47,10 +47,6 @@ class TransformerLM(nn.Module):
         self.norm = nn.LayerNorm(c.embed_dim)
         self.out = nn.Linear(c.embed_dim, c.vocab_size)
 
-    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        empty = tokens.new_zeros((tokens.shape[0], 0), dtype=torch.float32)
-        return empty, empty
-
     def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None):
         """Logits for `inputs`; `state` is the prefix decoded so far (recomputed: sentences are short)."""
         seq = inputs if state is None else torch.cat([state, inputs], dim=1)
@@ -61,17 +57,3 @@ class TransformerLM(nn.Module):
         hidden = self.blocks(self.embed(seq) + self.positions(positions), mask=causal, is_causal=True)
         logits = self.out(self.norm(hidden))
         return logits[:, -inputs.shape[1]:], seq
-
-    def log_likelihood(self, z: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return sentence_log_likelihood(self.decode_logits(z, inputs)[0], targets)
-
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> VAEOutput:
-        inputs, targets = with_bos_eos(tokens, lengths)
-        mu, logvar = self.encode(tokens, lengths)
-        return VAEOutput(rec_nll=-self.log_likelihood(mu, inputs, targets), kl=mu.new_zeros(mu.shape),
-                         mu=mu, logvar=logvar)
-
-    @torch.no_grad()
-    def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
-                 generator: torch.Generator | None = None, greedy: bool = False) -> list[list[int]]:
-        return decode_loop(self, z, max_len, temperature, top_p, generator, greedy, state=None)

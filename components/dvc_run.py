@@ -1,0 +1,25 @@
+"""Running the `dvc` command from Python: with this interpreter, and its directory first on PATH, so the
+stages DVC starts (`python -m components.<stage>`, `torchrun ...`) run in the same virtual environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def dvc_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("DVC_NO_ANALYTICS", "1")
+    return env
+
+
+def dvc_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dvc", *args]
+
+
+def run_dvc(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """`dvc ARGS` in `cwd`, output captured; the caller decides what a failure means."""
+    return subprocess.run(dvc_command(*args), cwd=cwd, capture_output=True, text=True, env=dvc_env())
