@@ -20,7 +20,7 @@ from pathlib import Path
 
 from components.atomic import file_digest
 from components.cli import StageError, stage_main, stage_parser
-from components.dvc_run import run_dvc
+from components.dvc_run import require_dvc_project, run_dvc
 
 
 class CacheCorrupt(StageError):
@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--repair", action="store_true", help="drop bad objects, re-fetch them, check out again")
 
     def run(args):
-        workspace = Path(args.workspace).resolve()
+        workspace = require_dvc_project(Path(args.workspace), pipeline=False)
         if args.repair:
             fixed = repair(workspace)
             print(f"repaired {len(fixed)} object(s)" if fixed else "DVC cache intact: nothing to repair")

@@ -23,3 +23,14 @@ def dvc_command(*args: str) -> list[str]:
 def run_dvc(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     """`dvc ARGS` in `cwd`, output captured; the caller decides what a failure means."""
     return subprocess.run(dvc_command(*args), cwd=cwd, capture_output=True, text=True, env=dvc_env())
+
+
+def require_dvc_project(workspace: Path, pipeline: bool = True) -> Path:
+    """The workspace, resolved, if it is a DVC project (with a dvc.yaml when `pipeline`); else one StageError."""
+    from components.cli import StageError
+
+    workspace = Path(workspace).resolve()
+    if not (workspace / ".dvc").is_dir() or (pipeline and not (workspace / "dvc.yaml").is_file()):
+        what = "a DVC project with a dvc.yaml" if pipeline else "a DVC project"
+        raise StageError(f"{workspace}: not {what} (pass --workspace the project root)")
+    return workspace

@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from components.cli import stage_main, stage_parser
+from components.dvc_run import require_dvc_project
 from components.params import flatten, load_params
 from components.register import connect, scalar_metrics
 
@@ -80,7 +81,7 @@ def log_experiments(workspace: Path) -> dict[str, str]:
     import dvc.api
     import mlflow
 
-    workspace = workspace.resolve()
+    workspace = require_dvc_project(workspace)
     client = connect(workspace)
     name = f"{load_params(workspace / 'params.yaml').register.experiment}-dvc"
     found = client.get_experiment_by_name(name)

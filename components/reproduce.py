@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from components.cli import StageError, stage_main, stage_parser
-from components.dvc_run import run_dvc
+from components.dvc_run import require_dvc_project, run_dvc
 from components.models.store import WEIGHTS_FILE
 from components.register import MODEL_DIR, connect, download_weights, file_sha256, scalar_metrics
 
@@ -78,7 +78,7 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    workspace = workspace.resolve()
+    workspace = require_dvc_project(workspace)
     client = connect(workspace)
     try:
         mv = client.get_model_version(name, version)

@@ -30,6 +30,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from components.cli import StageError
+from components.dvc_run import require_dvc_project
 from components.gate import GateFailed, gate_metrics, write_report
 from components.params import PARAMS_FILE, ParamsError, flatten, load_params, params_from_dict
 from flows import dvc_commands, warm_start
@@ -209,11 +210,7 @@ def register_task(workspace: str, gate: dict) -> dict:
     return result
 
 
-def check_workspace(workspace: str) -> Path:
-    ws = Path(workspace).resolve()
-    if not (ws / "dvc.yaml").is_file() or not (ws / ".dvc").is_dir():
-        raise StageFailed(f"{ws}: not a DVC project with a dvc.yaml; run from the project root or pass --workspace")
-    return ws
+check_workspace = require_dvc_project  # one StageError naming the directory
 
 
 def prepare_workspace(workspace: str, corpus: str | None, profile: str | None, overrides: list[str]) -> Path:

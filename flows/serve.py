@@ -22,6 +22,7 @@ from pathlib import Path
 
 from prefect.schedules import Cron
 
+from components.cli import StageError
 from components.params import PARAMS_FILE, ParamsError, load_params
 from flows.retrain import check_workspace, retrain
 
@@ -70,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         from prefect import serve
 
         serve(build_deployment(workspace, args.profile))
-    except Exception as err:  # bad params, no server: one line, not a traceback
+    except (StageError, ParamsError) as err:  # bad workspace or params: the message says what and where
+        print(f"error: serve: {err}", file=sys.stderr)
+        return 1
+    except Exception as err:  # no Prefect server, an unknown pool: still one line, not a traceback
         print(f"error: serve: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
     return 0
