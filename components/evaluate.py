@@ -18,7 +18,9 @@ from components import atomic
 from components.batches import TokenArrays, pad_batch, sequential_batches
 from components.cli import stage_main, stage_parser
 from components.generation import TextGenerator
-from components.models.bsvae import BSVAE, with_bos_eos
+from components.models.bsvae import BSVAE, sentence_log_likelihood, with_bos_eos
+from components.models.codebook import usage_statistics
+from components.models.vqvae import VQVAE
 from components.params import EvaluateParams, load_params
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,8 @@ def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, list[f
 @torch.no_grad()
 def evaluate_model(model: BSVAE, data: TokenArrays, p: EvaluateParams, max_len: int) -> dict:
     """All held-out metrics for `data` (per sentence, nats; the end token counts as a token)."""
+    if isinstance(model, VQVAE):
+        return evaluate_vqvae(model, data, p, max_len)
     model.eval()
     torch.manual_seed(p.seed)
     device = next(model.parameters()).device
@@ -116,6 +120,64 @@ def evaluate_model(model: BSVAE, data: TokenArrays, p: EvaluateParams, max_len: 
         "reconstruction_token_accuracy": correct / tokens_total,
         "posterior_mean_variance": variances,
         "kl_per_dim": (kl_dims / n).tolist(),
+    }
+
+
+@torch.no_grad()
+def evaluate_vqvae(model: VQVAE, data: TokenArrays, p: EvaluateParams, max_len: int) -> dict:
+    """The VQ-VAE's held-out metrics, under the same names as the Gaussian models' where they mean the same.
+
+    nll is the exact bound -log p(x|c(x)) - log p(c(x)) (the encoder is deterministic, so no sampling);
+    kl is -log p(c(x)), what the codes cost under the prior; mutual_information is the plug-in entropy
+    of the code sequences over `data` (I(x; c) = H(c) for a deterministic encoder; at most log N);
+    active_units counts code positions that take more than one value; codebook_usage and
+    codebook_perplexity show index collapse.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    rec = prior = correct = 0.0
+    tokens_total = 0
+    codes, position_nll, variances = [], [], []
+    for index in sequential_batches(len(data), p.batch_size):
+        tokens, lengths = pad_batch(data, index, max_len)
+        tokens, lengths = tokens.to(device), lengths.to(device)
+        z_e = model.encode_vectors(tokens, lengths)
+        batch_codes = model.quantise(z_e.flatten(1))
+        z = model.codes_to_z(batch_codes)
+        inputs, targets = with_bos_eos(tokens, lengths)
+        logits, _ = model.decode_logits(z, inputs)
+        rec -= sentence_log_likelihood(logits, targets).sum().item()
+        nll_k = model.prior.position_nll(batch_codes)
+        prior += nll_k.sum().item()
+        mask = targets != 0
+        correct += ((logits.argmax(-1) == targets) & mask).sum().item()
+        tokens_total += int(mask.sum())
+        codes.append(batch_codes.cpu())
+        position_nll.append(nll_k.cpu())
+        variances.append(z_e.cpu())
+    n = len(data)
+    codes_all = torch.cat(codes)
+    _, counts = torch.unique(codes_all, dim=0, return_counts=True)
+    freq = counts.double() / n
+    distinct_per_position = [int(torch.unique(codes_all[:, k]).numel()) for k in range(codes_all.shape[1])]
+    return {
+        "sentences": n,
+        "tokens": tokens_total,
+        "iw_samples": 1,
+        "nll": (rec + prior) / n,
+        "ppl": math.exp((rec + prior) / tokens_total),
+        "kl": prior / n,
+        "nelbo": (rec + prior) / n,
+        "reconstruction_nll": rec / n,
+        "mutual_information": float(-(freq * freq.log()).sum()),
+        "active_units": sum(d > 1 for d in distinct_per_position),
+        "latent_dim": codes_all.shape[1],
+        "reconstruction_token_accuracy": correct / tokens_total,
+        "codebook_size": model.config.codebook_size,
+        **usage_statistics(codes_all, model.config.codebook_size),
+        "codebook_restarts": int(model.codebook.restarts),
+        "posterior_mean_variance": torch.cat(variances).var(dim=0, unbiased=n > 1).mean(dim=-1).tolist(),
+        "kl_per_dim": torch.cat(position_nll).mean(dim=0).tolist(),
     }
 
 

@@ -97,6 +97,9 @@ def gate_metrics(metrics: dict, p: GateParams, lineage: dict[str, str] | None = 
             _check("latent in use (active units)", metrics, "active_units", ">=", p.min_active_units),
             _check("reconstruction", metrics, "recon_bleu", ">=", p.min_recon_bleu),
         ]
+    if "codebook_perplexity" in metrics:  # a VQ model: its codes must not collapse onto a few entries
+        checks.append(_check("codebook in use (perplexity)", metrics, "codebook_perplexity", ">=",
+                             p.min_codebook_perplexity, f"of {int(metrics.get('codebook_size', 0))} codes"))
     beats_by = None
     if champion is not None:
         same_data = all((lineage or {}).get(k) == champion.lineage.get(k) for k in COMPARABLE_LINEAGE)

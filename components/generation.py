@@ -42,10 +42,10 @@ class TextGenerator:
     @torch.no_grad()
     def sample(self, n: int, temperature: float = 1.0, top_p: float = 0.9, max_len: int | None = None,
                seed: int | None = None) -> list[str]:
-        """n sentences decoded from z ~ N(0, I)."""
+        """n sentences decoded from z drawn from the model's prior."""
         generator = torch.Generator(device=self.device)
         generator.manual_seed(seed if seed is not None else torch.seed())
-        z = torch.randn(n, self.model.config.latent_dim, generator=generator, device=self.device)
+        z = self.model.sample_latent(n, generator)
         ids = self.model.generate(z, max_len or self.max_len, temperature, top_p, generator)
         return self.decode(ids)
 

@@ -116,26 +116,53 @@ class TokenizeParams:
 @dataclass(frozen=True)
 class ModelParams:
     family: str = "bsvae"
-    """bsvae (the latent model), lm (LSTM language-model baseline, same sizes, no latent) or transformer_lm
-    (a causal Transformer baseline: embed_dim wide, hidden_dim feed-forward, `layers` blocks of `heads` heads)."""
+    """bsvae (Gaussian sentence VAE), vqvae (VQ-VAE with a Transformer prior over its codes), lm (LSTM
+    language-model baseline, same sizes, no latent) or transformer_lm (a causal Transformer baseline:
+    embed_dim wide, hidden_dim feed-forward, `layers` blocks of `heads` heads)."""
     embed_dim: int = 128
     hidden_dim: int = 256
     latent_dim: int = 32
+    """bsvae: Gaussian latent dimensions."""
     word_dropout: float = 0.3
-    """Probability of replacing a decoder input token by <unk>, forcing use of z."""
+    """Probability of replacing a decoder input token by <unk>, forcing use of the latent (bsvae, vqvae)."""
     layers: int = 2
-    """Transformer blocks (transformer_lm)."""
+    """Transformer blocks (transformer_lm; bsvae's Transformer encoder/decoder; vqvae's prior)."""
     heads: int = 4
-    """Attention heads per block (transformer_lm); embed_dim must be a multiple."""
+    """Attention heads per block; embed_dim must be a multiple."""
+    encoder: str = "lstm"
+    """bsvae encoder: lstm (bidirectional) or transformer."""
+    decoder: str = "lstm"
+    """bsvae decoder: lstm or transformer (causal)."""
+    codes: int = 16
+    """vqvae: discrete codes per sentence."""
+    codebook_size: int = 512
+    code_dim: int = 64
+    commitment: float = 0.25
+    """vqvae: weight of the commitment loss."""
+    ema_decay: float = 0.99
+    """vqvae: decay of the codebook's moving averages."""
+    dead_code_threshold: float = 0.1
+    """vqvae: restart a code used less than this share of a uniformly used code (0: never)."""
+    codebook_init: str = "kmeans"
+    """vqvae: kmeans (over the first batch's encoder outputs) or data (random encoder outputs)."""
 
     def check(self) -> None:
-        _one_of("model.family", self.family, ("bsvae", "lm", "transformer_lm"))
+        _one_of("model.family", self.family, ("bsvae", "vqvae", "lm", "transformer_lm"))
+        _one_of("model.encoder", self.encoder, ("lstm", "transformer"))
+        _one_of("model.decoder", self.decoder, ("lstm", "transformer"))
+        _one_of("model.codebook_init", self.codebook_init, ("kmeans", "data"))
         _positive("model.layers", self.layers)
         _positive("model.heads", self.heads)
-        if self.family == "transformer_lm" and self.embed_dim % self.heads:
+        uses_attention = (self.family in ("transformer_lm", "vqvae")
+                          or (self.family == "bsvae" and "transformer" in (self.encoder, self.decoder)))
+        if uses_attention and self.embed_dim % self.heads:
             raise ParamsError(f"model.embed_dim {self.embed_dim} must be a multiple of model.heads {self.heads}")
-        for name in ("embed_dim", "hidden_dim", "latent_dim"):
+        for name in ("embed_dim", "hidden_dim", "latent_dim", "codes", "code_dim"):
             _positive(f"model.{name}", getattr(self, name))
+        _at_least("model.codebook_size", self.codebook_size, 2)
+        _at_least("model.commitment", self.commitment, 0.0)
+        _fraction("model.ema_decay", self.ema_decay, closed_one=False)
+        _at_least("model.dead_code_threshold", self.dead_code_threshold, 0.0)
         _fraction("model.word_dropout", self.word_dropout, closed_one=False)
 
 
@@ -242,6 +269,8 @@ class GateParams:
     min_active_units: int = 0
     min_recon_bleu: float = 0.0
     """Reconstruction BLEU (0-100) of greedy decoding from the posterior mean."""
+    min_codebook_perplexity: float = 0.0
+    """vqvae: exp(entropy) of the test codes' frequencies; low means index collapse (0 disables)."""
     max_nll_regression: float = 0.5
     """The candidate's NLL may exceed the champion's by at most this many nats per sentence."""
     compare_across_data: bool = False
@@ -254,6 +283,7 @@ class GateParams:
         _at_least("gate.min_mi", self.min_mi, 0.0)
         _at_least("gate.min_active_units", self.min_active_units, 0)
         _at_least("gate.min_recon_bleu", self.min_recon_bleu, 0.0)
+        _at_least("gate.min_codebook_perplexity", self.min_codebook_perplexity, 0.0)
         _at_least("gate.max_nll_regression", self.max_nll_regression, 0.0)
 
 

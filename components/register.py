@@ -200,9 +200,15 @@ def find_version(client, name: str, model_md5: str):
 def describe_family(params: Params) -> str:
     m, t = params.model, params.train
     if m.family == "bsvae":
-        return (f"A BS-VAE sentence model (LSTM encoder/decoder, {m.latent_dim}-d Gaussian latent, beta schedule "
-                f"`{t.beta_schedule}`, free bits {t.free_bits}). Generates sentences by sampling z from N(0, I) "
-                "and decoding.")
+        return (f"A BS-VAE sentence model ({m.encoder.upper() if m.encoder == 'lstm' else 'Transformer'} encoder, "
+                f"{m.decoder.upper() if m.decoder == 'lstm' else 'Transformer'} decoder, {m.latent_dim}-d Gaussian "
+                f"latent, beta schedule `{t.beta_schedule}`, free bits {t.free_bits}). Generates sentences by "
+                "sampling z from N(0, I) and decoding.")
+    if m.family == "vqvae":
+        return (f"A VQ-VAE sentence model: {m.codes} discrete codes per sentence from a {m.codebook_size}-entry EMA "
+                f"codebook (LSTM encoder and decoder), with a {m.layers}-block Transformer prior over the codes. "
+                "Generates sentences by sampling codes from the prior and decoding them; its NLL is the bound "
+                "-log p(x|codes) - log p(codes).")
     if m.family == "transformer_lm":
         return (f"A causal Transformer language model ({m.layers} blocks, {m.heads} heads, width {m.embed_dim}, "
                 f"feed-forward {m.hidden_dim}, no latent): a likelihood baseline. Generates by ancestral sampling.")
@@ -225,6 +231,9 @@ def model_card(name: str, params: Params, metrics: dict, lineage: dict, commit: 
         "|---|---|---|---|---|---|",
         f"| {m['nll']:.2f} | {m['ppl']:.1f} | {m['kl']:.2f} | {m['mutual_information']:.2f} | "
         f"{int(m['active_units'])}/{int(m['latent_dim'])} | {m['recon_bleu']:.1f} |", "",
+        *([f"Codebook: perplexity {m['codebook_perplexity']:.1f} of {int(m['codebook_size'])} codes, "
+           f"{100 * m['codebook_usage']:.0f}% in use; token reconstruction accuracy "
+           f"{100 * m['reconstruction_token_accuracy']:.1f}%.", ""] if "codebook_perplexity" in m else []),
         "## Samples", "",
     ]
     lines += [f"- {s}" for s in samples[:5]]

@@ -27,6 +27,8 @@ from components.models.bsvae import BSVAE, BSVAEConfig, VAEOutput
 from components.models.lm_base import NoLatentLM
 from components.models.lstm_lm import LSTMLM, LSTMLMConfig
 from components.models.transformer_lm import TransformerLM, TransformerLMConfig
+from components.models.vqvae import VQVAE, VQVAEConfig
+from components.models.codebook import EMACodebook
 from components.models.store import save_model
 from components.params import ModelParams, TrainParams, load_params
 
@@ -55,11 +57,19 @@ def lr_factor(step: int, total_steps: int, p: TrainParams) -> float:
 
 
 def vae_loss(out: VAEOutput, beta: float, free_bits: float) -> tuple[torch.Tensor, dict[str, float]]:
-    """Per-sentence loss: reconstruction + beta * KL, with each dimension's batch-mean KL floored at free_bits."""
+    """Per-sentence loss: reconstruction + beta * KL, with each dimension's batch-mean KL floored at free_bits.
+
+    For the VQ-VAE, `kl` is its prior's NLL of the codes (added in full) and `aux_loss` its commitment loss.
+    """
     kl_per_dim = out.kl.mean(dim=0)
-    kl_term = torch.clamp(kl_per_dim, min=free_bits).sum() if free_bits > 0 else kl_per_dim.sum()
     rec = out.rec_nll.mean()
-    loss = rec + beta * kl_term
+    if out.kl_is_scheduled:
+        kl_term = torch.clamp(kl_per_dim, min=free_bits).sum() if free_bits > 0 else kl_per_dim.sum()
+        loss = rec + beta * kl_term
+    else:
+        loss = rec + kl_per_dim.sum()
+    if out.aux_loss is not None:
+        loss = loss + out.aux_loss
     return loss, {"rec": rec.item(), "kl": kl_per_dim.sum().item()}
 
 
@@ -102,8 +112,15 @@ def build_model(vocab_size: int, mp: ModelParams) -> torch.nn.Module:
     if mp.family == "transformer_lm":
         return TransformerLM(TransformerLMConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim,
                                                  hidden_dim=mp.hidden_dim, layers=mp.layers, heads=mp.heads))
+    if mp.family == "vqvae":
+        return VQVAE(VQVAEConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim, hidden_dim=mp.hidden_dim,
+                                 codes=mp.codes, codebook_size=mp.codebook_size, code_dim=mp.code_dim,
+                                 commitment=mp.commitment, ema_decay=mp.ema_decay,
+                                 dead_code_threshold=mp.dead_code_threshold, codebook_init=mp.codebook_init,
+                                 word_dropout=mp.word_dropout, prior_layers=mp.layers, prior_heads=mp.heads))
     return BSVAE(BSVAEConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim, hidden_dim=mp.hidden_dim,
-                             latent_dim=mp.latent_dim, word_dropout=mp.word_dropout))
+                             latent_dim=mp.latent_dim, word_dropout=mp.word_dropout, encoder=mp.encoder,
+                             decoder=mp.decoder, layers=mp.layers, heads=mp.heads))
 
 
 def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: TrainParams,
@@ -117,7 +134,8 @@ def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: Tra
             start.update(name.encode())
             start.update(init_state[name].detach().cpu().contiguous().numpy().tobytes())
         relevant["init"] = start.hexdigest()
-    code = [Path(inspect.getsourcefile(obj)).read_bytes() for obj in (build_model, BSVAE, NoLatentLM, LSTMLM, TransformerLM)]
+    code = [Path(inspect.getsourcefile(obj)).read_bytes() for obj in (build_model, BSVAE, NoLatentLM, LSTMLM, TransformerLM,
+                                                                   VQVAE, EMACodebook)]
     blob = json.dumps({"model": asdict(mp), "train": relevant, "vocab": vocab_size, "sentences": len(train),
                        "tokens": int(train.offsets[-1]), "code": [hashlib.sha256(c).hexdigest() for c in code]},
                       sort_keys=True)

@@ -176,3 +176,43 @@ def test_autoencoder_pretraining_then_one_decoder_reset(monkeypatch):
     assert len(resets) == 1
     assert [row["beta"] for row in result.history] == [0.0, 1.0, 1.0]
     assert result.best_epoch in (2, 3)  # the autoencoder epoch is never the kept model
+
+
+@pytest.mark.parametrize("encoder,decoder", [("transformer", "lstm"), ("lstm", "transformer"),
+                                             ("transformer", "transformer")])
+def test_transformer_variants_train_round_trip_and_decode(tmp_path, encoder, decoder):
+    mp = ModelParams(embed_dim=16, hidden_dim=32, latent_dim=4, layers=1, heads=2, encoder=encoder, decoder=decoder)
+    result = train_bsvae(toy_arrays(), toy_arrays(), 50, mp, TrainParams(epochs=1, batch_size=16, warmup_steps=1),
+                         torch.device("cpu"))
+    model = result.model
+    assert (model.config.encoder, model.config.decoder) == (encoder, decoder)
+    save_model(model, tmp_path)
+    loaded = load_model(tmp_path)
+    tokens, lengths = torch.randint(4, 50, (3, 6)), torch.tensor([6, 4, 2])
+    torch.testing.assert_close(loaded.encode(tokens, lengths)[0], model.encode(tokens, lengths)[0])
+    z = loaded.sample_latent(2, torch.Generator().manual_seed(0))
+    assert len(loaded.generate(z, max_len=5, greedy=True)) == 2
+
+
+def test_transformer_encoder_ignores_padding():
+    torch.manual_seed(0)
+    model = BSVAE(BSVAEConfig(vocab_size=50, embed_dim=16, hidden_dim=32, latent_dim=4, encoder="transformer",
+                              layers=1, heads=2)).eval()
+    short = torch.tensor([[5, 6, 7]])
+    padded = torch.tensor([[5, 6, 7, 0, 0, 0]])
+    torch.testing.assert_close(model.encode(short, torch.tensor([3]))[0], model.encode(padded, torch.tensor([3]))[0])
+
+
+def test_transformer_decoder_is_causal_and_decodes_step_by_step():
+    torch.manual_seed(0)
+    model = BSVAE(BSVAEConfig(vocab_size=50, embed_dim=16, hidden_dim=32, latent_dim=4, decoder="transformer",
+                              layers=1, heads=2)).eval()
+    z, seq = torch.randn(1, 4), torch.tensor([[2, 5, 6, 7]])
+    whole = model.decode_logits(z, seq)[0]
+    changed = model.decode_logits(z, torch.tensor([[2, 5, 30, 31]]))[0]
+    torch.testing.assert_close(whole[:, :2], changed[:, :2])
+    state, steps = None, []
+    for t in range(seq.shape[1]):
+        logits, state = model.decode_logits(z, seq[:, t:t + 1], state)
+        steps.append(logits)
+    torch.testing.assert_close(torch.cat(steps, dim=1), whole)

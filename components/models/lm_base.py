@@ -31,6 +31,10 @@ class NoLatentLM(nn.Module):
                          mu=mu, logvar=logvar)
 
     @torch.no_grad()
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.zeros(n, 0, device=self.out.weight.device)
+
+    @torch.no_grad()
     def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
                  generator: torch.Generator | None = None, greedy: bool = False) -> list[list[int]]:
         return decode_loop(self, z, max_len, temperature, top_p, generator, greedy, state=None)

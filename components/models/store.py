@@ -14,11 +14,12 @@ from components.cli import StageError
 from components.models.bsvae import BSVAE, BSVAEConfig
 from components.models.lstm_lm import LSTMLM, LSTMLMConfig
 from components.models.transformer_lm import TransformerLM, TransformerLMConfig
+from components.models.vqvae import VQVAE, VQVAEConfig
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 FAMILIES = {"bsvae": (BSVAE, BSVAEConfig), "lm": (LSTMLM, LSTMLMConfig),
-            "transformer_lm": (TransformerLM, TransformerLMConfig)}
+            "transformer_lm": (TransformerLM, TransformerLMConfig), "vqvae": (VQVAE, VQVAEConfig)}
 
 
 class ModelFileError(StageError):

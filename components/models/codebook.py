@@ -1,0 +1,132 @@
+"""Vector quantiser with an EMA-updated codebook (van den Oord et al. 2017; Razavi et al. 2019).
+
+The codebook is not trained by gradients: each code moves to the running mean of the encoder
+outputs assigned to it (exponential moving averages of counts and sums, Laplace-smoothed),
+which is more stable than the codebook loss. Two things keep codes from dying, the usual
+failure of VQ models ("index collapse"): the codebook starts from encoder outputs (random
+rows, or k-means over the first batch), and a code whose running count falls below
+`dead_code_threshold` times a uniform code's share is restarted at a random encoder output.
+
+All state lives in buffers, so it is saved in the safetensors weights and, under
+DistributedDataParallel, rank 0's codebook is broadcast to the others before every forward;
+the counts and sums are all-reduced first, so every rank's rows move the codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+@dataclass
+class Quantized:
+    codes: torch.Tensor
+    """Index of the nearest code for each input vector, shape (...,)."""
+    quantized: torch.Tensor
+    """The codes' vectors with a straight-through gradient to the inputs, shape (..., D)."""
+    commitment: torch.Tensor
+    """Squared distance of inputs to their (fixed) codes, summed over D, shape (...,)."""
+
+
+class EMACodebook(nn.Module):
+    def __init__(self, size: int, dim: int, decay: float = 0.99, dead_code_threshold: float = 0.1,
+                 init: str = "kmeans", eps: float = 1e-5):
+        super().__init__()
+        if init not in ("kmeans", "data"):
+            raise ValueError(f"codebook init must be kmeans or data, got {init!r}")
+        self.size, self.dim, self.decay, self.eps = size, dim, decay, eps
+        self.dead_code_threshold, self.init = dead_code_threshold, init
+        self.register_buffer("vectors", torch.randn(size, dim) * 0.1)
+        self.register_buffer("cluster_size", torch.zeros(size))
+        self.register_buffer("vector_sum", torch.zeros(size, dim))
+        self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
+        self.register_buffer("restarts", torch.zeros((), dtype=torch.long))
+        """Codes restarted so far (a diagnostic, saved with the weights)."""
+
+    def nearest(self, flat: torch.Tensor) -> torch.Tensor:
+        """Index of the closest code (Euclidean) for each row of `flat` (N, D)."""
+        distances = (flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.vectors.t()
+                     + self.vectors.pow(2).sum(1).unsqueeze(0))
+        return distances.argmin(dim=1)
+
+    def lookup(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.vectors[codes]
+
+    def forward(self, inputs: torch.Tensor) -> Quantized:
+        flat = inputs.reshape(-1, self.dim).float()  # distances and averages in fp32, also under bf16 autocast
+        if self.training:
+            with torch.no_grad():
+                if not bool(self.initialised):
+                    self._initialise(flat)
+        codes = self.nearest(flat.detach())
+        if self.training:
+            with torch.no_grad():
+                self._ema_update(flat, codes)
+        vectors = self.vectors[codes].view(inputs.shape).to(inputs.dtype)
+        commitment = (inputs - vectors.detach()).pow(2).sum(-1)
+        quantized = inputs + (vectors - inputs).detach()  # straight-through estimator
+        return Quantized(codes=codes.view(inputs.shape[:-1]), quantized=quantized, commitment=commitment)
+
+    def _initialise(self, flat: torch.Tensor) -> None:
+        vectors = _random_rows(flat, self.size)
+        if self.init == "kmeans":
+            vectors = kmeans(flat, vectors)
+        share = flat.shape[0] / self.size
+        self.vectors.copy_(vectors)
+        self.cluster_size.fill_(share)
+        self.vector_sum.copy_(vectors * share)
+        self.initialised.fill_(True)
+
+    def _ema_update(self, flat: torch.Tensor, codes: torch.Tensor) -> None:
+        onehot = torch.zeros(flat.shape[0], self.size, device=flat.device)
+        onehot.scatter_(1, codes.unsqueeze(1), 1.0)
+        counts, sums = onehot.sum(0), onehot.t() @ flat
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(counts)
+            dist.all_reduce(sums)
+        self.cluster_size.mul_(self.decay).add_(counts, alpha=1 - self.decay)
+        self.vector_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
+        total = self.cluster_size.sum()
+        smoothed = (self.cluster_size + self.eps) / (total + self.size * self.eps) * total
+        self.vectors.copy_(self.vector_sum / smoothed.unsqueeze(1))
+        share = counts.sum() / self.size
+        dead = self.cluster_size < self.dead_code_threshold * share
+        n_dead = int(dead.sum())
+        if n_dead:
+            fresh = _random_rows(flat, n_dead)
+            self.vectors[dead] = fresh
+            self.cluster_size[dead] = share
+            self.vector_sum[dead] = fresh * share
+            self.restarts += n_dead
+
+
+def _random_rows(flat: torch.Tensor, n: int) -> torch.Tensor:
+    """n rows of `flat`, without replacement when there are enough, jittered so that repeats differ."""
+    index = torch.randperm(flat.shape[0], device=flat.device)[:n] if flat.shape[0] >= n else \
+        torch.randint(flat.shape[0], (n,), device=flat.device)
+    rows = flat[index]
+    return rows + torch.randn_like(rows) * 0.01 * (rows.std() + 1e-6)
+
+
+def kmeans(points: torch.Tensor, centroids: torch.Tensor, iterations: int = 10) -> torch.Tensor:
+    """Lloyd's algorithm from `centroids`; a centroid left without points keeps its place."""
+    centroids = centroids.clone()
+    for _ in range(iterations):
+        distances = torch.cdist(points, centroids)
+        assign = distances.argmin(dim=1)
+        sums = torch.zeros_like(centroids).index_add_(0, assign, points)
+        counts = torch.bincount(assign, minlength=centroids.shape[0]).unsqueeze(1).to(points.dtype)
+        centroids = torch.where(counts > 0, sums / counts.clamp(min=1), centroids)
+    return centroids
+
+
+def usage_statistics(codes: torch.Tensor, size: int) -> dict[str, float]:
+    """How evenly `codes` use the codebook: the share of codes used and the perplexity exp(H) of their
+    frequencies (1 = one code for everything, `size` = perfectly even use)."""
+    counts = torch.bincount(codes.reshape(-1).cpu(), minlength=size).double()
+    probs = counts / counts.sum().clamp(min=1)
+    entropy = -(probs[probs > 0] * probs[probs > 0].log()).sum()
+    return {"codebook_usage": float((counts > 0).double().mean()), "codebook_perplexity": float(entropy.exp())}

@@ -1,0 +1,198 @@
+"""VQVAE-LM: a sentence autoencoder with a short sequence of discrete codes, plus a prior over the codes.
+
+Encoder: bidirectional LSTM over the sentence; `codes` learned queries attend over its outputs
+and give `codes` vectors, each snapped to the nearest entry of an EMA codebook (codebook.py).
+Decoder: an LSTM language model that starts from a state computed from the quantised vectors and,
+at every step, attends over them (Luong et al. 2015): each word can read the code that holds it,
+which is what lets a few discrete codes reconstruct a whole sentence.
+Prior: a small causal Transformer over the code indices, trained on the (detached) codes the
+encoder assigns, so generation is: sample codes from the prior, look them up, decode.
+
+Its likelihood bound: the encoder is deterministic, so q(c|x) puts all its mass on c(x) and the
+ELBO is log p(x|c(x)) + log p(c(x)); the negative of that is the NLL this model reports, and
+-log p(c(x)) plays the part of the KL (the bits the codes cost under the prior).
+
+It speaks the latent models' interface: `encode` gives the continuous encoder outputs (flattened)
+as the "posterior mean", `generate(z)` quantises z before decoding (so interpolating between two
+encodings walks through codebook entries), `sample_latent` draws from the prior.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from components.batches import PAD_ID, UNK_ID
+from components.models.bsvae import VAEOutput, decode_loop, sample_top_p, sentence_log_likelihood, with_bos_eos
+from components.models.codebook import EMACodebook
+
+
+@dataclass(frozen=True)
+class VQVAEConfig:
+    vocab_size: int
+    embed_dim: int = 128
+    hidden_dim: int = 256
+    codes: int = 16
+    """Code positions per sentence."""
+    codebook_size: int = 512
+    code_dim: int = 64
+    commitment: float = 0.25
+    """Weight of the commitment loss that keeps encoder outputs near their codes."""
+    ema_decay: float = 0.99
+    dead_code_threshold: float = 0.1
+    """Restart a code whose running count is below this share of a uniformly used code's."""
+    codebook_init: str = "kmeans"
+    """kmeans (over the first batch's encoder outputs) or data (random encoder outputs)."""
+    word_dropout: float = 0.0
+    prior_layers: int = 2
+    prior_heads: int = 4
+
+    @property
+    def latent_dim(self) -> int:
+        """Width of the flattened quantised vectors, the model's continuous `z`."""
+        return self.codes * self.code_dim
+
+    def to_dict(self) -> dict:
+        return {"family": "vqvae", **asdict(self)}
+
+
+class CodePrior(nn.Module):
+    """p(c) = prod_k p(c_k | c_<k): a causal Transformer over code indices (index `size` is <bos>)."""
+
+    def __init__(self, size: int, positions: int, width: int, layers: int, heads: int, dropout: float = 0.1):
+        super().__init__()
+        self.size = size
+        self.embed = nn.Embedding(size + 1, width)
+        self.positions = nn.Embedding(positions, width)
+        block = nn.TransformerEncoderLayer(width, heads, 4 * width, dropout, batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(width)
+        self.out = nn.Linear(width, size)
+
+    def logits(self, codes: torch.Tensor) -> torch.Tensor:
+        """Logits of each next code given <bos> and `codes` (B, n): shape (B, n + 1, size)."""
+        bos = torch.full((codes.shape[0], 1), self.size, dtype=torch.long, device=codes.device)
+        seq = torch.cat([bos, codes], dim=1)
+        causal = nn.Transformer.generate_square_subsequent_mask(seq.shape[1], device=seq.device)
+        hidden = self.blocks(self.embed(seq) + self.positions(torch.arange(seq.shape[1], device=seq.device)),
+                             mask=causal, is_causal=True)
+        return self.out(self.norm(hidden))
+
+    def position_nll(self, codes: torch.Tensor) -> torch.Tensor:
+        """-log p(c_k | c_<k) for each position (nats), shape (B, n)."""
+        logits = self.logits(codes[:, :-1])
+        return F.cross_entropy(logits.transpose(1, 2).float(), codes, reduction="none")
+
+    def nll(self, codes: torch.Tensor) -> torch.Tensor:
+        """-log p(codes) per sequence (nats), shape (B,)."""
+        return self.position_nll(codes).sum(dim=1)
+
+    @torch.no_grad()
+    def sample(self, n: int, length: int, temperature: float = 1.0, top_p: float = 1.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        device = self.out.weight.device
+        codes = torch.empty((n, 0), dtype=torch.long, device=device)
+        for _ in range(length):
+            logits = self.logits(codes)[:, -1] / max(temperature, 1e-6)
+            codes = torch.cat([codes, sample_top_p(logits, top_p, generator).unsqueeze(1)], dim=1)
+        return codes
+
+
+class VQVAE(nn.Module):
+    def __init__(self, config: VQVAEConfig):
+        super().__init__()
+        self.config = c = config
+        if c.embed_dim % c.prior_heads:
+            raise ValueError(f"embed_dim {c.embed_dim} is not divisible by prior_heads {c.prior_heads}")
+        self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_ID)
+        self.encoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True, bidirectional=True)
+        self.queries = nn.Parameter(torch.randn(c.codes, 2 * c.hidden_dim) / (2 * c.hidden_dim) ** 0.5)
+        self.to_code = nn.Linear(2 * c.hidden_dim, c.code_dim)
+        self.codebook = EMACodebook(c.codebook_size, c.code_dim, c.ema_decay, c.dead_code_threshold, c.codebook_init)
+        self.code_keys = nn.Linear(c.code_dim, c.hidden_dim)
+        self.cond_to_state = nn.Linear(c.hidden_dim, 2 * c.hidden_dim)
+        self.decoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True)
+        self.combine = nn.Linear(2 * c.hidden_dim, c.hidden_dim)
+        self.out = nn.Linear(c.hidden_dim, c.vocab_size)
+        self.prior = CodePrior(c.codebook_size, c.codes, c.embed_dim, c.prior_layers, c.prior_heads)
+
+    # --- encoder -----------------------------------------------------------
+    def encode_vectors(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Continuous encoder outputs before quantisation, shape (B, codes, code_dim)."""
+        packed = nn.utils.rnn.pack_padded_sequence(self.embed(tokens), lengths.clamp(min=1).cpu(),
+                                                   batch_first=True, enforce_sorted=False)
+        states, _ = self.encoder(packed)
+        states, _ = nn.utils.rnn.pad_packed_sequence(states, batch_first=True, total_length=tokens.shape[1])
+        scores = torch.einsum("btd,kd->bkt", states, self.queries)
+        mask = torch.arange(tokens.shape[1], device=tokens.device).unsqueeze(0) >= lengths.clamp(min=1).unsqueeze(1)
+        scores = scores.masked_fill(mask.unsqueeze(1), float("-inf"))
+        pooled = torch.einsum("bkt,btd->bkd", scores.softmax(dim=-1), states)
+        return self.to_code(pooled)
+
+    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(flattened encoder outputs, zeros): the interface's posterior mean and log-variance."""
+        z = self.encode_vectors(tokens, lengths).flatten(1)
+        return z, torch.zeros_like(z)
+
+    def quantise(self, z: torch.Tensor) -> torch.Tensor:
+        """Snap flattened vectors (B, codes * code_dim) to their nearest codes; return the code indices (B, codes)."""
+        flat = z.reshape(-1, self.config.code_dim).float()
+        return self.codebook.nearest(flat).view(z.shape[0], self.config.codes)
+
+    def codes_to_z(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.codebook.lookup(codes).flatten(1)
+
+    # --- decoder -----------------------------------------------------------
+    def code_memory(self, z: torch.Tensor) -> torch.Tensor:
+        """What the decoder attends over: one vector per code, shape (B, codes, hidden_dim)."""
+        return self.code_keys(z.view(z.shape[0], self.config.codes, self.config.code_dim))
+
+    def initial_state(self, memory: torch.Tensor):
+        h, c = torch.tanh(self.cond_to_state(memory.mean(dim=1))).chunk(2, dim=-1)
+        return h.unsqueeze(0).contiguous(), c.unsqueeze(0).contiguous()
+
+    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None):
+        """Logits of the next tokens given quantised vectors z (B, codes * code_dim) and decoder inputs."""
+        memory = self.code_memory(z)
+        hidden, state = self.decoder(self.embed(inputs), state if state is not None else self.initial_state(memory))
+        weights = torch.einsum("bth,bkh->btk", hidden, memory).softmax(dim=-1)
+        context = torch.einsum("btk,bkh->bth", weights, memory)
+        return self.out(torch.tanh(self.combine(torch.cat([hidden, context], dim=-1)))), state
+
+    def log_likelihood(self, z: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return sentence_log_likelihood(self.decode_logits(z, inputs)[0], targets)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> VAEOutput:
+        """Reconstruction NLL from the quantised codes, prior NLL of the codes (as `kl`) and the commitment loss.
+
+        The prior sees the codes detached: its loss trains the prior only, never the encoder.
+        """
+        z_e = self.encode_vectors(tokens, lengths)
+        q = self.codebook(z_e)
+        inputs, targets = with_bos_eos(tokens, lengths)
+        if self.training and self.config.word_dropout > 0:
+            drop = torch.rand(inputs.shape, device=inputs.device) < self.config.word_dropout
+            drop[:, 0] = False
+            inputs = inputs.masked_fill(drop & (inputs != PAD_ID), UNK_ID)
+        rec_nll = -self.log_likelihood(q.quantized.flatten(1), inputs, targets)
+        prior_nll = self.prior.nll(q.codes.detach())
+        return VAEOutput(rec_nll=rec_nll, kl=prior_nll.unsqueeze(1), mu=z_e.flatten(1),
+                         logvar=torch.zeros_like(rec_nll).unsqueeze(1),
+                         aux_loss=self.config.commitment * q.commitment.sum(dim=1).mean(), codes=q.codes)
+
+    # --- generation --------------------------------------------------------
+    @torch.no_grad()
+    def sample_latent(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0,
+                      top_p: float = 1.0) -> torch.Tensor:
+        """z for n sentences: codes drawn from the prior, looked up in the codebook."""
+        return self.codes_to_z(self.prior.sample(n, self.config.codes, temperature, top_p, generator))
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
+                 generator: torch.Generator | None = None, greedy: bool = False) -> list[list[int]]:
+        z = self.codes_to_z(self.quantise(z))
+        return decode_loop(self, z, max_len, temperature, top_p, generator, greedy,
+                           self.initial_state(self.code_memory(z)))

@@ -1,0 +1,75 @@
+"""The EMA codebook: codes follow their assigned inputs, dead codes restart, usage is measured honestly."""
+
+import pytest
+import torch
+
+from components.models.codebook import EMACodebook, kmeans, usage_statistics
+
+
+def clustered(n_per=64, centres=((0.0, 0.0), (5.0, 5.0), (-5.0, 5.0), (5.0, -5.0)), seed=0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.cat([torch.tensor(c) + 0.1 * torch.randn(n_per, 2, generator=g) for c in centres])
+
+
+def test_kmeans_init_finds_the_clusters():
+    torch.manual_seed(0)
+    points = clustered()
+    centres = kmeans(points, points[torch.randperm(len(points))[:4]], iterations=20)
+    found = sorted((round(x), round(y)) for x, y in centres.tolist())
+    assert found == sorted([(0, 0), (5, 5), (-5, 5), (5, -5)])
+
+
+def test_quantised_values_are_codes_and_gradients_pass_straight_through():
+    torch.manual_seed(0)
+    book = EMACodebook(4, 2, init="kmeans").train()
+    inputs = clustered().requires_grad_(True)
+    q = book(inputs)
+    torch.testing.assert_close(q.quantized.detach(), book.vectors[q.codes])
+    q.quantized.sum().backward()
+    torch.testing.assert_close(inputs.grad, torch.ones_like(inputs))
+    assert q.commitment.shape == (len(inputs),) and bool(book.initialised)
+
+
+def test_ema_moves_each_code_towards_the_mean_of_its_inputs():
+    book = EMACodebook(4, 2, decay=0.5, init="data").train()
+    centres = torch.tensor([(0.0, 0.0), (5.0, 5.0), (-5.0, 5.0), (5.0, -5.0)])
+    book.vectors.copy_(centres + 1.0)  # each code starts near its cluster, off its mean
+    book.cluster_size.fill_(64.0)
+    book.vector_sum.copy_(book.vectors * 64.0)
+    book.initialised.fill_(True)
+    points = clustered()
+    for _ in range(20):
+        book(points)
+    means = points.view(4, 64, 2).mean(dim=1)
+    torch.testing.assert_close(book.vectors, means, atol=1e-3, rtol=0)
+
+
+def test_a_dead_code_is_restarted_at_an_input():
+    torch.manual_seed(0)
+    book = EMACodebook(4, 2, decay=0.5, dead_code_threshold=0.5, init="data").train()
+    points = clustered()
+    book(points)
+    book.vectors[0] = torch.tensor([1000.0, 1000.0])  # nothing will ever be assigned to it
+    for _ in range(5):
+        book(points)
+    assert int(book.restarts) >= 1
+    assert book.vectors[0].abs().max() < 100  # moved back among the data
+
+
+def test_evaluation_does_not_move_the_codebook():
+    book = EMACodebook(4, 2, init="data").train()
+    book(clustered())
+    before = book.vectors.clone()
+    book.eval()(clustered(seed=1) + 3.0)
+    torch.testing.assert_close(book.vectors, before)
+
+
+@pytest.mark.parametrize("codes,usage,perplexity", [
+    (torch.arange(8), 1.0, 8.0),
+    (torch.zeros(8, dtype=torch.long), 0.125, 1.0),
+    (torch.tensor([0, 0, 1, 1]), 0.25, 2.0),
+])
+def test_usage_statistics(codes, usage, perplexity):
+    stats = usage_statistics(codes, 8)
+    assert stats["codebook_usage"] == pytest.approx(usage)
+    assert stats["codebook_perplexity"] == pytest.approx(perplexity)

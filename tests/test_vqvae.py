@@ -1,0 +1,114 @@
+"""VQVAE-LM: discrete codes, a prior that never trains the encoder, an honest bound, and the shared interface."""
+
+import pytest
+import torch
+
+from components.evaluate import evaluate_model
+from components.gate import gate_metrics
+from components.generation import TextGenerator
+from components.models.store import load_model, save_model
+from components.models.vqvae import VQVAE, VQVAEConfig
+from components.params import EvaluateParams, GateParams, ModelParams, ParamsError, TrainParams
+from components.train import train_bsvae, vae_loss
+from tests.test_bsvae import toy_arrays
+
+
+def tiny(**overrides) -> VQVAE:
+    torch.manual_seed(0)
+    config = dict(vocab_size=50, embed_dim=16, hidden_dim=16, codes=4, codebook_size=8, code_dim=8, prior_layers=1,
+                  prior_heads=2)
+    return VQVAE(VQVAEConfig(**{**config, **overrides}))
+
+
+def batch():
+    torch.manual_seed(1)
+    return torch.randint(4, 50, (6, 7)), torch.tensor([7, 5, 3, 2, 1, 6])
+
+
+def test_forward_gives_codes_reconstruction_prior_nll_and_commitment():
+    model = tiny().train()
+    out = model(*batch())
+    assert out.codes.shape == (6, 4) and out.rec_nll.shape == (6,) and out.kl.shape == (6, 1)
+    assert (out.kl > 0).all() and out.aux_loss.item() >= 0 and not out.kl_is_scheduled
+    loss, parts = vae_loss(out, beta=0.0, free_bits=5.0)  # beta and free bits do not touch the prior's NLL
+    expected = out.rec_nll.mean() + out.kl.mean() + out.aux_loss
+    torch.testing.assert_close(loss, expected)
+
+
+def test_the_prior_loss_does_not_reach_the_encoder_but_reconstruction_does():
+    model = tiny().train()
+    out = model(*batch())
+    out.kl.sum().backward()
+    assert model.encoder.weight_ih_l0.grad is None or model.encoder.weight_ih_l0.grad.abs().sum() == 0
+    assert model.prior.out.weight.grad.abs().sum() > 0
+    model.zero_grad()
+    out = model(*batch())
+    out.rec_nll.sum().backward()
+    assert model.encoder.weight_ih_l0.grad.abs().sum() > 0  # straight through the quantiser
+    assert model.prior.out.weight.grad is None or model.prior.out.weight.grad.abs().sum() == 0
+
+
+def test_generation_quantises_so_encoding_then_decoding_uses_the_codes():
+    model = tiny().train()
+    model(*batch())  # initialises the codebook from data
+    model.eval()
+    z, _ = model.encode(*batch())
+    snapped = model.codes_to_z(model.quantise(z))
+    g = torch.Generator().manual_seed(0)
+    assert model.generate(z, 6, greedy=True) == model.generate(snapped, 6, greedy=True)
+    sampled = model.sample_latent(3, g)
+    assert sampled.shape == (3, 4 * 8)
+    torch.testing.assert_close(model.codes_to_z(model.quantise(sampled)), sampled)  # prior samples are codes
+
+
+def test_prior_is_causal_over_codes():
+    model = tiny().eval()
+    a, b = torch.tensor([[1, 2, 3, 4]]), torch.tensor([[1, 2, 7, 0]])
+    pa, pb = model.prior.position_nll(a), model.prior.position_nll(b)
+    torch.testing.assert_close(pa[:, :2], pb[:, :2])
+
+
+def test_trains_evaluates_gates_and_round_trips(tmp_path):
+    mp = ModelParams(family="vqvae", embed_dim=16, hidden_dim=32, codes=4, codebook_size=16, code_dim=8, layers=1,
+                     heads=2, word_dropout=0.0)
+    result = train_bsvae(toy_arrays(), toy_arrays(), 50, mp, TrainParams(epochs=3, batch_size=16, warmup_steps=1),
+                         torch.device("cpu"))
+    assert isinstance(result.model, VQVAE) and result.history[-1]["valid_kl"] > 0
+    metrics = evaluate_model(result.model, toy_arrays(40, seed=3), EvaluateParams(iw_samples=2, batch_size=8), 16)
+    assert metrics["nll"] == pytest.approx(metrics["reconstruction_nll"] + metrics["kl"], rel=1e-5)
+    assert 1.0 <= metrics["codebook_perplexity"] <= 16 and 0 < metrics["codebook_usage"] <= 1
+    assert 0 < metrics["reconstruction_token_accuracy"] <= 1 and metrics["latent_dim"] == 4
+    assert len(metrics["kl_per_dim"]) == 4
+    report = gate_metrics({**metrics, "recon_bleu": 50.0},
+                          GateParams(max_nll=1e6, max_ppl=1e9, min_codebook_perplexity=1e3))
+    check = next(c for c in report.checks if c.metric == "codebook_perplexity")
+    assert not check.passed and not report.passed  # index collapse below the threshold refuses the model
+    save_model(result.model, tmp_path)
+    loaded = load_model(tmp_path)
+    torch.testing.assert_close(loaded.codebook.vectors, result.model.codebook.vectors)
+    assert bool(loaded.codebook.initialised)
+    again = evaluate_model(loaded, toy_arrays(40, seed=3), EvaluateParams(iw_samples=2, batch_size=8), 16)
+    assert again["nll"] == pytest.approx(metrics["nll"], rel=1e-5)
+
+
+def test_text_generator_samples_from_the_prior(tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {t: i for i, t in enumerate(["<pad>", "<unk>", "<bos>", "<eos>"] + [f"w{i}" for i in range(46)])}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    model = tiny().train()
+    model(*batch())
+    generator = TextGenerator(model, tokenizer, max_len=6)
+    samples = generator.sample(4, seed=0)
+    assert len(samples) == 4 and samples == generator.sample(4, seed=0)
+    assert len(generator.interpolate("w1 w2 w3", "w9 w8", steps=3)) == 3
+
+
+def test_params_are_checked():
+    with pytest.raises(ParamsError, match="model.codebook_size"):
+        ModelParams(family="vqvae", codebook_size=1).check()
+    with pytest.raises(ParamsError, match="model.ema_decay"):
+        ModelParams(family="vqvae", ema_decay=1.0).check()
+    with pytest.raises(ParamsError, match="model.codebook_init"):
+        ModelParams(family="vqvae", codebook_init="random").check()
