@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=ROOT / "data/raw/wordnet_glosses.txt")
     parser.add_argument("--sentences", type=int, default=0, help="first N sentences (0: all)")
     parser.add_argument("--vocab-size", type=int, default=8000)
-    parser.add_argument("--families", nargs="+", default=["bsvae", "lm", "transformer_lm"])
+    parser.add_argument("--families", nargs="+", default=["bsvae", "vqvae", "lm", "transformer_lm"])
     parser.add_argument("--embed-dim", type=int, default=256)
     parser.add_argument("--hidden-dim", type=int, default=256)
     parser.add_argument("--latent-dim", type=int, default=16)

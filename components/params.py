@@ -141,7 +141,7 @@ class ModelParams:
     """vqvae: weight of the commitment loss."""
     ema_decay: float = 0.99
     """vqvae: decay of the codebook's moving averages."""
-    dead_code_threshold: float = 0.1
+    dead_code_threshold: float = 0.01
     """vqvae: restart a code used less than this share of a uniformly used code (0: never)."""
     codebook_init: str = "kmeans"
     """vqvae: kmeans (over the first batch's encoder outputs) or data (random encoder outputs)."""

@@ -84,6 +84,24 @@ def test_predict_samples_reconstructs_and_interpolates(trained_workspace):
         model.predict(pd.DataFrame({"start": ["only a start"]}))
 
 
+def test_a_vqvae_is_gated_registered_and_generates(trained_workspace):
+    ws, _ = trained_workspace
+    client = tracking(ws)
+    result = retrain(workspace=str(ws), profile="tiny",  # the profile resets gate thresholds earlier tests changed
+                     overrides=["model.family=vqvae", "register.model_name=vqvae-wordnet"])
+    version = client.get_model_version("vqvae-wordnet", result["registered"]["version"])
+    assert client.get_run(version.run_id).data.tags["model.family"] == "vqvae"
+    assert version.tags["gate.codebook_perplexity"].endswith(": pass")
+    assert "Codebook: perplexity" in version.description
+    metrics = json.loads((ws / "metrics/eval.json").read_text())
+    assert metrics["nll"] == pytest.approx(metrics["reconstruction_nll"] + metrics["kl"], rel=1e-4)
+    model = mlflow.pyfunc.load_model("models:/vqvae-wordnet@challenger")
+    samples = model.predict(pd.DataFrame({"n": [3]}), params={"seed": 1, "max_len": 6})
+    assert len(samples) == 3
+    walk = model.predict(pd.DataFrame({"start": ["a cat"], "end": ["the state of being happy"]}), params={"steps": 3})
+    assert len(walk) == 3
+
+
 def test_generate_cli(trained_workspace, capsys):
     ws, _ = trained_workspace
     assert generate.main(["--model", f"models:/{NAME}@challenger", "--n", "2", "--seed", "3",

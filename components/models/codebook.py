@@ -32,7 +32,7 @@ class Quantized:
 
 
 class EMACodebook(nn.Module):
-    def __init__(self, size: int, dim: int, decay: float = 0.99, dead_code_threshold: float = 0.1,
+    def __init__(self, size: int, dim: int, decay: float = 0.99, dead_code_threshold: float = 0.01,
                  init: str = "kmeans", eps: float = 1e-5):
         super().__init__()
         if init not in ("kmeans", "data"):

@@ -42,7 +42,7 @@ class VQVAEConfig:
     commitment: float = 0.25
     """Weight of the commitment loss that keeps encoder outputs near their codes."""
     ema_decay: float = 0.99
-    dead_code_threshold: float = 0.1
+    dead_code_threshold: float = 0.01
     """Restart a code whose running count is below this share of a uniformly used code's."""
     codebook_init: str = "kmeans"
     """kmeans (over the first batch's encoder outputs) or data (random encoder outputs)."""

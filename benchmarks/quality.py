@@ -1,0 +1,104 @@
+"""Held-out quality of each model family on the same data: trains with the train stage's own loop, scores with
+the evaluate stage's own metrics, appends one JSON line per run and prints the table of all runs so far.
+
+    dvc repro tokenize                                     # the data stages, once
+    python benchmarks/quality.py --name "LSTM LM" --set model.family=lm --set train.epochs=3
+    python benchmarks/quality.py --table                   # the table only
+
+Parameters come from params.yaml (or --params) with --set overrides, exactly as the train stage
+reads them; the test split is data/tokens/test.*, its first --sentences sentences. Needs only torch,
+tokenizers, numpy and pyyaml (no MLflow, Prefect or DVC), so it runs as it is on the GPU machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from components.batches import TokenArrays  # noqa: E402
+from components.evaluate import evaluate_model  # noqa: E402
+from components.params import load_params  # noqa: E402
+from components.train import pick_device, train_bsvae  # noqa: E402
+
+COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.2f}"),
+           ("MI", "mutual_information", "{:.2f}"), ("AU", "active_units", "{}"),
+           ("token acc.", "reconstruction_token_accuracy", "{:.1%}"), ("codebook ppl", "codebook_perplexity", "{:.0f}"),
+           ("train s", "train_seconds", "{:.0f}")]
+
+
+def with_overrides(params, overrides: list[str]):
+    """params with `section.key=value` overrides, each parsed with the type of the value it replaces."""
+    sections = {}
+    for item in overrides:
+        key, _, value = item.partition("=")
+        section, _, name = key.partition(".")
+        current = getattr(getattr(params, section), name)
+        parsed = value.lower() in ("1", "true", "yes") if isinstance(current, bool) else type(current)(value)
+        sections.setdefault(section, {})[name] = parsed
+    for section, values in sections.items():
+        params = dataclasses.replace(params, **{section: dataclasses.replace(getattr(params, section), **values)})
+        getattr(params, section).check()
+    return params
+
+
+def table(results: list[dict]) -> str:
+    lines = ["| model | " + " | ".join(c[0] for c in COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
+    for r in results:
+        cells = [fmt.format(r[key]) if key in r else "n/a" for _, key, fmt in COLUMNS]
+        if "active_units" in r:
+            cells[4] = f"{r['active_units']}/{r['latent_dim']}"
+        lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workspace", type=Path, default=ROOT, help="where the data stages wrote data/tokens")
+    parser.add_argument("--params", type=Path, help="default: WORKSPACE/params.yaml")
+    parser.add_argument("--name", help="the row's name in the table")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--sentences", type=int, default=1000, help="first N test sentences (0: all)")
+    parser.add_argument("--iw-samples", type=int, default=100)
+    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks/quality.jsonl")
+    parser.add_argument("--table", action="store_true", help="print the table of the recorded runs and stop")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+
+    if not args.table:
+        params = with_overrides(load_params(args.params or args.workspace / "params.yaml"), args.overrides)
+        tokens = args.workspace / "data/tokens"
+        from tokenizers import Tokenizer
+
+        vocab = Tokenizer.from_file(str(args.workspace / "data/tokenizer/tokenizer.json")).get_vocab_size()
+        train, valid = TokenArrays.load(tokens, "train"), TokenArrays.load(tokens, "valid")
+        test = TokenArrays.load(tokens, "test").head(args.sentences)
+        if params.train.threads:
+            torch.set_num_threads(params.train.threads)
+        device = pick_device(params.train.device)
+        started = time.perf_counter()
+        result = train_bsvae(train, valid, vocab, params.model, params.train, device)
+        seconds = time.perf_counter() - started
+        evaluation = dataclasses.replace(params.evaluate, iw_samples=args.iw_samples)
+        metrics = evaluate_model(result.model, test, evaluation, params.train.max_len)
+        row = {"name": args.name or " ".join(args.overrides) or "params.yaml", "overrides": args.overrides,
+               "device": device.type, "train_seconds": seconds, "best_epoch": result.best_epoch,
+               **{k: v for k, v in metrics.items() if not isinstance(v, list)}}
+        with open(args.results, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
+    results = [json.loads(line) for line in args.results.read_text(encoding="utf-8").splitlines() if line.strip()] \
+        if args.results.is_file() else []
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
