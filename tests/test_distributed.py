@@ -71,3 +71,14 @@ def test_dvc_runs_the_train_stage_through_torchrun_when_params_say_so(tokenized)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "torchrun --standalone --nproc-per-node 2 -m components.train" in proc.stdout
     assert json.loads((tokenized / "metrics/train.json").read_text())["processes"] == 2
+
+
+def test_a_vqvae_trains_under_torchrun_with_one_codebook(tokenized):
+    """The codebook's counts are all-reduced and its restarts broadcast: two processes train a VQ-VAE
+    (no hang on the collective calls) to about the loss of one."""
+    apply_overrides(tokenized / "params.yaml", {"model.family": "vqvae", "model.codes": 4, "model.codebook_size": 32,
+                                                "model.code_dim": 8, "model.word_dropout": 0.0})
+    one = train(tokenized, "vq_single", [sys.executable])
+    two = train(tokenized, "vq_ddp", [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                      "--nproc-per-node", "2"])
+    assert two[0][-1]["valid_nelbo"] == pytest.approx(one[0][-1]["valid_nelbo"], rel=0.1)

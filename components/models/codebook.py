@@ -7,9 +7,10 @@ failure of VQ models ("index collapse"): the codebook starts from encoder output
 rows, or k-means over the first batch), and a code whose running count falls below
 `dead_code_threshold` times a uniform code's share is restarted at a random encoder output.
 
-All state lives in buffers, so it is saved in the safetensors weights and, under
-DistributedDataParallel, rank 0's codebook is broadcast to the others before every forward;
-the counts and sums are all-reduced first, so every rank's rows move the codes.
+All state lives in buffers, so it is saved in the safetensors weights. Under torchrun the
+counts and sums are all-reduced, so every rank's rows move the codes and the updates agree;
+initialisation and restarts draw from rank 0's rows and are broadcast, so the codebooks stay
+identical across ranks.
 """
 
 from __future__ import annotations
@@ -79,12 +80,13 @@ class EMACodebook(nn.Module):
         self.cluster_size.fill_(share)
         self.vector_sum.copy_(vectors * share)
         self.initialised.fill_(True)
+        _broadcast(self.vectors, self.vector_sum)
 
     def _ema_update(self, flat: torch.Tensor, codes: torch.Tensor) -> None:
         onehot = torch.zeros(flat.shape[0], self.size, device=flat.device)
         onehot.scatter_(1, codes.unsqueeze(1), 1.0)
         counts, sums = onehot.sum(0), onehot.t() @ flat
-        if dist.is_available() and dist.is_initialized():
+        if _distributed():
             dist.all_reduce(counts)
             dist.all_reduce(sums)
         self.cluster_size.mul_(self.decay).add_(counts, alpha=1 - self.decay)
@@ -101,6 +103,17 @@ class EMACodebook(nn.Module):
             self.cluster_size[dead] = share
             self.vector_sum[dead] = fresh * share
             self.restarts += n_dead
+            _broadcast(self.vectors, self.vector_sum)  # every rank saw the same dead codes (all-reduced counts)
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def _broadcast(*tensors: torch.Tensor) -> None:
+    if _distributed():
+        for tensor in tensors:
+            dist.broadcast(tensor, src=0)
 
 
 def _random_rows(flat: torch.Tensor, n: int) -> torch.Tensor:
