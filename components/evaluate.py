@@ -85,12 +85,13 @@ def evaluate_model(model: BSVAE, data: TokenArrays, p: EvaluateParams, max_len: 
     device = next(model.parameters()).device
     nll = nelbo = kl = correct = 0.0
     kl_dims = torch.zeros(model.config.latent_dim, device=device)
+    samples = p.iw_samples if model.config.latent_dim else 1  # without a latent, one "sample" is already exact
     tokens_total = 0
     mus, logvars = [], []
     for index in sequential_batches(len(data), p.batch_size):
         tokens, lengths = pad_batch(data, index, max_len)
         tokens, lengths = tokens.to(device), lengths.to(device)
-        nll += importance_weighted_nll(model, tokens, lengths, p.iw_samples).sum().item()
+        nll += importance_weighted_nll(model, tokens, lengths, samples).sum().item()
         nelbo += model(tokens, lengths, sample=True).rec_nll.sum().item()
         out = model(tokens, lengths, sample=False)
         kl += out.kl.sum().item()
@@ -109,7 +110,7 @@ def evaluate_model(model: BSVAE, data: TokenArrays, p: EvaluateParams, max_len: 
     return {
         "sentences": n,
         "tokens": tokens_total,
-        "iw_samples": p.iw_samples,
+        "iw_samples": samples,
         "nll": nll / n,
         "ppl": math.exp(nll / tokens_total),
         "kl": kl / n,
