@@ -112,3 +112,16 @@ def test_params_are_checked():
         ModelParams(family="vqvae", ema_decay=1.0).check()
     with pytest.raises(ParamsError, match="model.codebook_init"):
         ModelParams(family="vqvae", codebook_init="random").check()
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[
+    pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")])])
+def test_bf16_autocast_keeps_the_codebook_in_fp32(device):
+    model = tiny().to(device).train()
+    tokens, lengths = (t.to(device) for t in batch())
+    with torch.autocast(device_type=device, dtype=torch.bfloat16):
+        out = model(tokens, lengths)
+        loss, _ = vae_loss(out, beta=1.0, free_bits=0.0)
+    loss.backward()
+    assert torch.isfinite(loss) and model.codebook.vectors.dtype == torch.float32
+    assert model.to_code.weight.grad is not None and torch.isfinite(model.to_code.weight.grad).all()
