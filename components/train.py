@@ -24,12 +24,12 @@ from components import atomic, distributed
 from components.batches import TokenArrays, bucketed_batches, pad_batch, sequential_batches
 from components.cli import StageError, stage_main, stage_parser
 from components.models.bsvae import BSVAE, BSVAEConfig, VAEOutput
+from components.models.codebook import EMACodebook
 from components.models.lm_base import NoLatentLM
 from components.models.lstm_lm import LSTMLM, LSTMLMConfig
+from components.models.store import save_model
 from components.models.transformer_lm import TransformerLM, TransformerLMConfig
 from components.models.vqvae import VQVAE, VQVAEConfig
-from components.models.codebook import EMACodebook
-from components.models.store import save_model
 from components.params import ModelParams, TrainParams, load_params
 
 log = logging.getLogger(__name__)

@@ -78,6 +78,16 @@ def with_bos_eos(tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Ten
     return inputs, targets
 
 
+def drop_words(inputs: torch.Tensor, rate: float) -> torch.Tensor:
+    """Word dropout (Bowman et al. 2016): decoder inputs become <unk> with probability `rate` (never <bos> or
+    padding), so the decoder has to take what it cannot read from its history from the latent."""
+    if rate <= 0:
+        return inputs
+    drop = torch.rand(inputs.shape, device=inputs.device) < rate
+    drop[:, 0] = False
+    return inputs.masked_fill(drop & (inputs != PAD_ID), UNK_ID)
+
+
 class BSVAE(nn.Module):
     def __init__(self, config: BSVAEConfig):
         super().__init__()
@@ -166,10 +176,8 @@ class BSVAE(nn.Module):
         mu, logvar = self.encode(tokens, lengths)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
         inputs, targets = with_bos_eos(tokens, lengths)
-        if self.training and self.config.word_dropout > 0:
-            drop = torch.rand(inputs.shape, device=inputs.device) < self.config.word_dropout
-            drop[:, 0] = False  # keep <bos>
-            inputs = inputs.masked_fill(drop & (inputs != PAD_ID), UNK_ID)
+        if self.training:
+            inputs = drop_words(inputs, self.config.word_dropout)
         rec_nll = -self.log_likelihood(z, inputs, targets)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
         return VAEOutput(rec_nll=rec_nll, kl=kl, mu=mu, logvar=logvar)

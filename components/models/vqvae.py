@@ -25,8 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from components.batches import PAD_ID, UNK_ID
-from components.models.bsvae import VAEOutput, decode_loop, sample_top_p, sentence_log_likelihood, with_bos_eos
+from components.batches import PAD_ID
+from components.models.bsvae import (VAEOutput, decode_loop, drop_words, sample_top_p, sentence_log_likelihood,
+                                     with_bos_eos)
 from components.models.codebook import EMACodebook
 
 
@@ -173,10 +174,8 @@ class VQVAE(nn.Module):
         z_e = self.encode_vectors(tokens, lengths)
         q = self.codebook(z_e)
         inputs, targets = with_bos_eos(tokens, lengths)
-        if self.training and self.config.word_dropout > 0:
-            drop = torch.rand(inputs.shape, device=inputs.device) < self.config.word_dropout
-            drop[:, 0] = False
-            inputs = inputs.masked_fill(drop & (inputs != PAD_ID), UNK_ID)
+        if self.training:
+            inputs = drop_words(inputs, self.config.word_dropout)
         rec_nll = -self.log_likelihood(q.quantized.flatten(1), inputs, targets)
         prior_nll = self.prior.nll(q.codes.detach())
         return VAEOutput(rec_nll=rec_nll, kl=prior_nll.unsqueeze(1), mu=z_e.flatten(1),
