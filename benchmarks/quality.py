@@ -21,13 +21,14 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from components.batches import TokenArrays  # noqa: E402
 from components.evaluate import evaluate_model  # noqa: E402
-from components.params import load_params  # noqa: E402
+from components.params import ParamsError, params_from_dict, parse_assignment  # noqa: E402
 from components.train import pick_device, train_bsvae  # noqa: E402
 
 COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.2f}"),
@@ -36,19 +37,19 @@ COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.
            ("train s", "train_seconds", "{:.0f}")]
 
 
-def with_overrides(params, overrides: list[str]):
-    """params with `section.key=value` overrides, each parsed with the type of the value it replaces."""
-    sections = {}
+def load_with_overrides(path: Path, overrides: list[str]):
+    """params.yaml with `section.key=value` overrides, read and checked as the flow's --set reads them."""
+    if not path.is_file():
+        raise SystemExit(f"error: {path}: parameters file not found")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     for item in overrides:
-        key, _, value = item.partition("=")
+        key, value = parse_assignment(item)
         section, _, name = key.partition(".")
-        current = getattr(getattr(params, section), name)
-        parsed = value.lower() in ("1", "true", "yes") if isinstance(current, bool) else type(current)(value)
-        sections.setdefault(section, {})[name] = parsed
-    for section, values in sections.items():
-        params = dataclasses.replace(params, **{section: dataclasses.replace(getattr(params, section), **values)})
-        getattr(params, section).check()
-    return params
+        raw.setdefault(section, {})[name] = value
+    try:
+        return params_from_dict(raw)
+    except ParamsError as err:
+        raise SystemExit(f"error: {path} with {overrides}: {err}") from err
 
 
 def table(results: list[dict]) -> str:
@@ -75,7 +76,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     if not args.table:
-        params = with_overrides(load_params(args.params or args.workspace / "params.yaml"), args.overrides)
+        params = load_with_overrides(args.params or args.workspace / "params.yaml", args.overrides)
         tokens = args.workspace / "data/tokens"
         from tokenizers import Tokenizer
 

@@ -396,6 +396,14 @@ def check_profiles(profiles: dict[str, dict[str, Any]]) -> None:
             params_from_dict_partial(key, flatten(profiles[name])[key], where=f"profiles.{name}")
 
 
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """'train.epochs=3' -> ('train.epochs', 3); the value is read as YAML, so types survive."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ParamsError(f"--set expects KEY=VALUE, got {text!r}")
+    return key.strip(), yaml.safe_load(value)
+
+
 def params_from_dict_partial(dotted: str, value: Any, where: str) -> None:
     """Type-check one dotted key against the dataclasses without building the rest."""
     section, _, name = dotted.partition(".")

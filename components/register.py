@@ -200,9 +200,9 @@ def find_version(client, name: str, model_md5: str):
 def describe_family(params: Params) -> str:
     m, t = params.model, params.train
     if m.family == "bsvae":
-        return (f"A BS-VAE sentence model ({m.encoder.upper() if m.encoder == 'lstm' else 'Transformer'} encoder, "
-                f"{m.decoder.upper() if m.decoder == 'lstm' else 'Transformer'} decoder, {m.latent_dim}-d Gaussian "
-                f"latent, beta schedule `{t.beta_schedule}`, free bits {t.free_bits}). Generates sentences by "
+        names = {"lstm": "LSTM", "transformer": "Transformer"}
+        return (f"A BS-VAE sentence model ({names[m.encoder]} encoder, {names[m.decoder]} decoder, "
+                f"{m.latent_dim}-d Gaussian latent, beta schedule `{t.beta_schedule}`, free bits {t.free_bits}). Generates sentences by "
                 "sampling z from N(0, I) and decoding.")
     if m.family == "vqvae":
         return (f"A VQ-VAE sentence model: {m.codes} discrete codes per sentence from a {m.codebook_size}-entry EMA "

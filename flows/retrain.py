@@ -32,7 +32,8 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from components.cli import StageError
 from components.dvc_run import require_dvc_project
 from components.gate import GateFailed, gate_metrics, write_report
-from components.params import PARAMS_FILE, ParamsError, flatten, load_params, params_from_dict
+from components.params import (PARAMS_FILE, ParamsError, flatten, load_params, params_from_dict,
+                               parse_assignment)
 from flows import dvc_commands, warm_start
 from flows.dvc_commands import StageFailed, stage_env, stage_order
 from flows.workspace_lock import WorkspaceBusy, workspace_lock
@@ -42,14 +43,6 @@ WARM_START_STAGE = "train"  # the stage whose dependency warm_start/ is filled j
 
 
 # --- parameters ------------------------------------------------------------------------
-def parse_assignment(text: str) -> tuple[str, Any]:
-    """'train.epochs=3' -> ('train.epochs', 3); the value is read as YAML, so types survive."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ParamsError(f"--set expects KEY=VALUE, got {text!r}")
-    return key.strip(), yaml.safe_load(value)
-
-
 def resolve_overrides(raw: dict, corpus: str | None, profile: str | None, sets: list[str]) -> dict[str, Any]:
     """Dotted keys to write: the profile's knobs, then the corpus, then explicit --set (last wins)."""
     changes: dict[str, Any] = {}

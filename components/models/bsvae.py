@@ -53,12 +53,9 @@ class VAEOutput:
     """A loss term outside the ELBO that training adds as is (the VQ-VAE's commitment loss)."""
     codes: torch.Tensor | None = None
     """Discrete code indices (VQ-VAE), shape (B, codes)."""
-
-    @property
-    def kl_is_scheduled(self) -> bool:
-        """Whether beta and free bits apply to `kl`: true for the Gaussian KL; the VQ-VAE's `kl` is its prior's
-        NLL, which trains only the prior and is always added in full."""
-        return self.codes is None
+    kl_is_scheduled: bool = True
+    """Whether beta and free bits apply to `kl`: true for the Gaussian KL; the VQ-VAE's `kl` is its prior's
+    NLL, which trains only the prior and is always added in full."""
 
 
 def sentence_log_likelihood(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -180,7 +180,8 @@ class VQVAE(nn.Module):
         prior_nll = self.prior.nll(q.codes.detach())
         return VAEOutput(rec_nll=rec_nll, kl=prior_nll.unsqueeze(1), mu=z_e.flatten(1),
                          logvar=torch.zeros_like(rec_nll).unsqueeze(1),
-                         aux_loss=self.config.commitment * q.commitment.sum(dim=1).mean(), codes=q.codes)
+                         aux_loss=self.config.commitment * q.commitment.sum(dim=1).mean(), codes=q.codes,
+                         kl_is_scheduled=False)
 
     # --- generation --------------------------------------------------------
     @torch.no_grad()
