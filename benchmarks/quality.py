@@ -4,6 +4,8 @@ the evaluate stage's own metrics, appends one JSON line per run and prints the t
     dvc repro tokenize                                     # the data stages, once
     python benchmarks/quality.py --name "LSTM LM" --set model.family=lm --set train.epochs=3
     python benchmarks/quality.py --table                   # the table only
+    python benchmarks/quality.py --name "BS-VAE" --save runs/bsvae            # keep the weights ...
+    python benchmarks/quality.py --name "BS-VAE, K=500" --model runs/bsvae --iw-samples 500   # ... score again
 
 Parameters come from params.yaml (or --params) with --set overrides, exactly as the train stage
 reads them; the test split is data/tokens/test.*, its first --sentences sentences. Needs only torch,
@@ -28,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from components.batches import TokenArrays  # noqa: E402
 from components.evaluate import evaluate_model  # noqa: E402
+from components.models.store import load_model, save_model  # noqa: E402
 from components.params import ParamsError, params_from_dict, parse_assignment  # noqa: E402
 from components.train import pick_device, train_bsvae  # noqa: E402
 
@@ -72,6 +75,8 @@ def main() -> None:
     parser.add_argument("--iw-samples", type=int, default=100)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks/quality.jsonl")
     parser.add_argument("--table", action="store_true", help="print the table of the recorded runs and stop")
+    parser.add_argument("--save", type=Path, help="also save the trained model here (safetensors + config)")
+    parser.add_argument("--model", type=Path, help="score this saved model instead of training one")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -86,13 +91,22 @@ def main() -> None:
         if params.train.threads:
             torch.set_num_threads(params.train.threads)
         device = pick_device(params.train.device)
-        started = time.perf_counter()
-        result = train_bsvae(train, valid, vocab, params.model, params.train, device)
-        seconds = time.perf_counter() - started
+        trained = {}
+        if args.model:
+            model = load_model(args.model, device)
+            trained["model"] = str(args.model)
+        else:
+            started = time.perf_counter()
+            result = train_bsvae(train, valid, vocab, params.model, params.train, device)
+            model = result.model
+            trained = {"train_seconds": time.perf_counter() - started, "best_epoch": result.best_epoch}
+            if args.save:
+                save_model(model, args.save)
         evaluation = dataclasses.replace(params.evaluate, iw_samples=args.iw_samples)
-        metrics = evaluate_model(result.model, test, evaluation, params.train.max_len)
+        started = time.perf_counter()
+        metrics = evaluate_model(model, test, evaluation, params.train.max_len)
         row = {"name": args.name or " ".join(args.overrides) or "params.yaml", "overrides": args.overrides,
-               "device": device.type, "train_seconds": seconds, "best_epoch": result.best_epoch,
+               "device": device.type, **trained, "evaluate_seconds": time.perf_counter() - started,
                **{k: v for k, v in metrics.items() if not isinstance(v, list)}}
         with open(args.results, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from components import atomic
-from components.batches import TokenArrays, pad_batch, sequential_batches
+from components.batches import TokenArrays, length_sorted_batches, pad_batch
 from components.cli import stage_main, stage_parser
 from components.generation import TextGenerator
 from components.models.bsvae import BSVAE, sentence_log_likelihood, with_bos_eos
@@ -88,7 +88,7 @@ def evaluate_model(model: BSVAE, data: TokenArrays, p: EvaluateParams, max_len: 
     samples = p.iw_samples if model.config.latent_dim else 1  # without a latent, one "sample" is already exact
     tokens_total = 0
     mus, logvars = [], []
-    for index in sequential_batches(len(data), p.batch_size):
+    for index in length_sorted_batches(data.lengths, p.batch_size):
         tokens, lengths = pad_batch(data, index, max_len)
         tokens, lengths = tokens.to(device), lengths.to(device)
         nll += importance_weighted_nll(model, tokens, lengths, samples).sum().item()
@@ -139,7 +139,7 @@ def evaluate_vqvae(model: VQVAE, data: TokenArrays, p: EvaluateParams, max_len: 
     rec = prior = correct = 0.0
     tokens_total = 0
     codes, position_nll, variances = [], [], []
-    for index in sequential_batches(len(data), p.batch_size):
+    for index in length_sorted_batches(data.lengths, p.batch_size):
         tokens, lengths = pad_batch(data, index, max_len)
         tokens, lengths = tokens.to(device), lengths.to(device)
         z_e = model.encode_vectors(tokens, lengths)

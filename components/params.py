@@ -145,12 +145,19 @@ class ModelParams:
     """vqvae: restart a code used less than this share of a uniformly used code (0: never)."""
     codebook_init: str = "kmeans"
     """vqvae: kmeans (over the first batch's encoder outputs) or data (random encoder outputs)."""
+    codebook_metric: str = "euclidean"
+    """vqvae: euclidean, or cosine (encoder outputs and codes l2-normalised: more even code use)."""
+    codebook_warmup: int = 0
+    """vqvae: training batches with the quantiser bypassed (a continuous autoencoder) before the codebook is
+    initialised from the then-trained encoder's outputs; 0: quantise from the first batch."""
 
     def check(self) -> None:
         _one_of("model.family", self.family, ("bsvae", "vqvae", "lm", "transformer_lm"))
         _one_of("model.encoder", self.encoder, ("lstm", "transformer"))
         _one_of("model.decoder", self.decoder, ("lstm", "transformer"))
         _one_of("model.codebook_init", self.codebook_init, ("kmeans", "data"))
+        _one_of("model.codebook_metric", self.codebook_metric, ("euclidean", "cosine"))
+        _at_least("model.codebook_warmup", self.codebook_warmup, 0)
         _positive("model.layers", self.layers)
         _positive("model.heads", self.heads)
         uses_attention = (self.family in ("transformer_lm", "vqvae")

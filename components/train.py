@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from components import atomic, distributed
-from components.batches import TokenArrays, bucketed_batches, pad_batch, sequential_batches
+from components.batches import TokenArrays, bucketed_batches, length_sorted_batches, pad_batch
 from components.cli import StageError, stage_main, stage_parser
 from components.models.bsvae import BSVAE, BSVAEConfig, VAEOutput
 from components.models.codebook import EMACodebook
@@ -86,7 +86,7 @@ def validation_elbo(model: BSVAE, data: TokenArrays, batch_size: int, max_len: i
     """Per-sentence negative ELBO (beta = 1, one posterior sample) and its parts on `data`."""
     model.eval()
     rec = kl = 0.0
-    for index in sequential_batches(len(data), batch_size):
+    for index in length_sorted_batches(data.lengths, batch_size):
         tokens, lengths = pad_batch(data, index, max_len)
         out = model(tokens.to(device), lengths.to(device), sample=True)
         rec += out.rec_nll.sum().item()
@@ -117,6 +117,7 @@ def build_model(vocab_size: int, mp: ModelParams) -> torch.nn.Module:
                                  codes=mp.codes, codebook_size=mp.codebook_size, code_dim=mp.code_dim,
                                  commitment=mp.commitment, ema_decay=mp.ema_decay,
                                  dead_code_threshold=mp.dead_code_threshold, codebook_init=mp.codebook_init,
+                                 codebook_metric=mp.codebook_metric, codebook_warmup=mp.codebook_warmup,
                                  word_dropout=mp.word_dropout, prior_layers=mp.layers, prior_heads=mp.heads))
     return BSVAE(BSVAEConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim, hidden_dim=mp.hidden_dim,
                              latent_dim=mp.latent_dim, word_dropout=mp.word_dropout, encoder=mp.encoder,
@@ -228,6 +229,9 @@ def train_bsvae(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
     steps_per_epoch = math.ceil(len(train) / p.batch_size)
     total = steps_per_epoch * epochs if p.max_steps == 0 else min(p.max_steps, steps_per_epoch * epochs)
     pre_steps = min(steps_per_epoch * pretrain, total)
+    if mp.family == "vqvae" and mp.codebook_warmup >= total * p.grad_accum:
+        raise StageError(f"model.codebook_warmup is {mp.codebook_warmup} batches but this run trains only {total} "
+                         f"steps x {p.grad_accum} micro-batches: the codebook would never start")
 
     def beta_now(at_step: int) -> float:
         """0 while pretraining as an autoencoder; then the schedule, over the VAE phase's steps."""

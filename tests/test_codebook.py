@@ -73,3 +73,37 @@ def test_usage_statistics(codes, usage, perplexity):
     stats = usage_statistics(codes, 8)
     assert stats["codebook_usage"] == pytest.approx(usage)
     assert stats["codebook_perplexity"] == pytest.approx(perplexity)
+
+
+def test_cosine_codes_and_quantised_outputs_have_unit_norm_whatever_the_input_scale():
+    torch.manual_seed(0)
+    book = EMACodebook(4, 2, decay=0.5, metric="cosine", init="kmeans").train()
+    points = clustered() * 7.0
+    for _ in range(3):
+        q = book(points)
+    torch.testing.assert_close(book.vectors.norm(dim=-1), torch.ones(4))
+    torch.testing.assert_close(q.quantized.detach().norm(dim=-1), torch.ones(len(points)))
+    # the nearest code by direction: scaling an input does not change its code
+    torch.testing.assert_close(book.nearest(points), book.nearest(points * 0.01))
+
+
+def test_warm_up_passes_inputs_through_then_starts_the_codebook_from_them():
+    book = EMACodebook(4, 2, init="kmeans", warmup=3).train()
+    points = clustered()
+    book.eval()(points)  # evaluation does not use up the warm-up
+    book.train()
+    for _ in range(3):
+        q = book(points)
+        assert q.bypassed and not bool(book.initialised)
+        torch.testing.assert_close(q.quantized, points)
+        assert float(q.commitment.abs().sum()) == 0.0
+    q = book(points)
+    assert not q.bypassed and bool(book.initialised) and int(book.warmup_left) == 0
+    torch.testing.assert_close(q.quantized, book.vectors[q.codes])
+
+
+def test_a_codebook_saved_before_the_warm_up_existed_still_loads():
+    book = EMACodebook(4, 2, warmup=5)
+    state = {k: v for k, v in EMACodebook(4, 2).state_dict().items() if k != "warmup_left"}
+    book.load_state_dict(state, strict=True)
+    assert int(book.warmup_left) == 0

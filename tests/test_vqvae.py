@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from components.evaluate import evaluate_model
+from components.cli import StageError
 from components.gate import gate_metrics
 from components.generation import TextGenerator
 from components.models.store import load_model, save_model
@@ -112,6 +113,10 @@ def test_params_are_checked():
         ModelParams(family="vqvae", ema_decay=1.0).check()
     with pytest.raises(ParamsError, match="model.codebook_init"):
         ModelParams(family="vqvae", codebook_init="random").check()
+    with pytest.raises(ParamsError, match="model.codebook_metric"):
+        ModelParams(family="vqvae", codebook_metric="manhattan").check()
+    with pytest.raises(ParamsError, match="model.codebook_warmup"):
+        ModelParams(family="vqvae", codebook_warmup=-1).check()
 
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[
@@ -125,3 +130,20 @@ def test_bf16_autocast_keeps_the_codebook_in_fp32(device):
     loss.backward()
     assert torch.isfinite(loss) and model.codebook.vectors.dtype == torch.float32
     assert model.to_code.weight.grad is not None and torch.isfinite(model.to_code.weight.grad).all()
+
+
+def test_during_the_codebook_warm_up_the_decoder_reads_continuous_vectors_and_the_prior_rests():
+    model = tiny(codebook_warmup=2, codebook_metric="cosine").train()
+    for _ in range(2):
+        out = model(*batch())
+        assert float(out.kl.abs().sum()) == 0.0 and not bool(model.codebook.initialised)
+    out = model(*batch())
+    assert bool(model.codebook.initialised) and (out.kl > 0).all()
+
+
+def test_a_warm_up_longer_than_the_run_is_refused():
+    mp = ModelParams(family="vqvae", embed_dim=16, hidden_dim=16, codes=2, codebook_size=8, code_dim=4, layers=1,
+                     heads=2, codebook_warmup=10)
+    with pytest.raises(StageError, match="model.codebook_warmup is 10 batches but this run trains only 4 steps"):
+        train_bsvae(toy_arrays(), toy_arrays(seed=1), 50, mp, TrainParams(max_steps=4, batch_size=4, warmup_steps=1),
+                    torch.device("cpu"))

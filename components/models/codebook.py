@@ -7,6 +7,14 @@ failure of VQ models ("index collapse"): the codebook starts from encoder output
 rows, or k-means over the first batch), and a code whose running count falls below
 `dead_code_threshold` times a uniform code's share is restarted at a random encoder output.
 
+Two options address the other failure, slow learning through the quantiser. `metric="cosine"`
+l2-normalises inputs and codes (Yu et al. 2022, "Vector-quantized image modeling with improved
+VQGAN"), so the nearest code is the one with the closest direction, the codes live on a sphere
+the encoder cannot outgrow, and usage is more even. `warmup` passes the inputs through
+unquantised for that many training batches (a continuous autoencoder) and only then starts the
+codebook from the encoder outputs of the next batch: codes initialised from a trained encoder's
+outputs, instead of a random one's, are spread over what the sentences need.
+
 All state lives in buffers, so it is saved in the safetensors weights. Under torchrun the
 counts and sums are all-reduced, so every rank's rows move the codes and the updates agree;
 initialisation and restarts draw from rank 0's rows and are broadcast, so the codebooks stay
@@ -30,25 +38,41 @@ class Quantized:
     """The codes' vectors with a straight-through gradient to the inputs, shape (..., D)."""
     commitment: torch.Tensor
     """Squared distance of inputs to their (fixed) codes, summed over D, shape (...,)."""
+    bypassed: bool = False
+    """True during the warm-up: `quantized` is the input itself and `codes` mean nothing yet."""
 
 
 class EMACodebook(nn.Module):
     def __init__(self, size: int, dim: int, decay: float = 0.99, dead_code_threshold: float = 0.01,
-                 init: str = "kmeans", eps: float = 1e-5):
+                 init: str = "kmeans", metric: str = "euclidean", warmup: int = 0, eps: float = 1e-5):
         super().__init__()
         if init not in ("kmeans", "data"):
             raise ValueError(f"codebook init must be kmeans or data, got {init!r}")
+        if metric not in ("euclidean", "cosine"):
+            raise ValueError(f"codebook metric must be euclidean or cosine, got {metric!r}")
         self.size, self.dim, self.decay, self.eps = size, dim, decay, eps
-        self.dead_code_threshold, self.init = dead_code_threshold, init
-        self.register_buffer("vectors", torch.randn(size, dim) * 0.1)
+        self.dead_code_threshold, self.init, self.metric = dead_code_threshold, init, metric
+        self.register_buffer("vectors", self._project(torch.randn(size, dim) * 0.1))
+        self.register_buffer("warmup_left", torch.tensor(warmup, dtype=torch.long))
+        """Training batches still to pass through unquantised (saved, so a resumed run continues the count)."""
         self.register_buffer("cluster_size", torch.zeros(size))
         self.register_buffer("vector_sum", torch.zeros(size, dim))
         self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
         self.register_buffer("restarts", torch.zeros((), dtype=torch.long))
         """Codes restarted so far (a diagnostic, saved with the weights)."""
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Weights saved before the warm-up existed have no counter: their warm-up, if any, is long over.
+        state_dict.setdefault(prefix + "warmup_left", torch.zeros((), dtype=torch.long))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _project(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Onto the unit sphere under the cosine metric; unchanged under the Euclidean one."""
+        return nn.functional.normalize(vectors, dim=-1) if self.metric == "cosine" else vectors
+
     def nearest(self, flat: torch.Tensor) -> torch.Tensor:
-        """Index of the closest code (Euclidean) for each row of `flat` (N, D)."""
+        """Index of the closest code for each row of `flat` (N, D). Under the cosine metric the codes have
+        unit norm, so the Euclidean argmin is the cosine argmax whatever the norm of `flat`."""
         distances = (flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.vectors.t()
                      + self.vectors.pow(2).sum(1).unsqueeze(0))
         return distances.argmin(dim=1)
@@ -57,7 +81,13 @@ class EMACodebook(nn.Module):
         return self.vectors[codes]
 
     def forward(self, inputs: torch.Tensor) -> Quantized:
+        inputs = self._project(inputs)
         flat = inputs.reshape(-1, self.dim).float()  # distances and averages in fp32, also under bf16 autocast
+        if self.training and int(self.warmup_left) > 0:
+            self.warmup_left -= 1
+            return Quantized(codes=torch.zeros(inputs.shape[:-1], dtype=torch.long, device=inputs.device),
+                             quantized=inputs, commitment=torch.zeros(inputs.shape[:-1], device=inputs.device),
+                             bypassed=True)
         if self.training:
             with torch.no_grad():
                 if not bool(self.initialised):
@@ -74,7 +104,8 @@ class EMACodebook(nn.Module):
     def _initialise(self, flat: torch.Tensor) -> None:
         vectors = _random_rows(flat, self.size)
         if self.init == "kmeans":
-            vectors = kmeans(flat, vectors)
+            vectors = kmeans(flat, vectors, spherical=self.metric == "cosine")
+        vectors = self._project(vectors)
         share = flat.shape[0] / self.size
         self.vectors.copy_(vectors)
         self.cluster_size.fill_(share)
@@ -93,12 +124,12 @@ class EMACodebook(nn.Module):
         self.vector_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
         total = self.cluster_size.sum()
         smoothed = (self.cluster_size + self.eps) / (total + self.size * self.eps) * total
-        self.vectors.copy_(self.vector_sum / smoothed.unsqueeze(1))
+        self.vectors.copy_(self._project(self.vector_sum / smoothed.unsqueeze(1)))
         share = counts.sum() / self.size
         dead = self.cluster_size < self.dead_code_threshold * share
         n_dead = int(dead.sum())
         if n_dead:
-            fresh = _random_rows(flat, n_dead)
+            fresh = self._project(_random_rows(flat, n_dead))
             self.vectors[dead] = fresh
             self.cluster_size[dead] = share
             self.vector_sum[dead] = fresh * share
@@ -124,8 +155,9 @@ def _random_rows(flat: torch.Tensor, n: int) -> torch.Tensor:
     return rows + torch.randn_like(rows) * 0.01 * (rows.std() + 1e-6)
 
 
-def kmeans(points: torch.Tensor, centroids: torch.Tensor, iterations: int = 10) -> torch.Tensor:
-    """Lloyd's algorithm from `centroids`; a centroid left without points keeps its place."""
+def kmeans(points: torch.Tensor, centroids: torch.Tensor, iterations: int = 10, spherical: bool = False) -> torch.Tensor:
+    """Lloyd's algorithm from `centroids`; a centroid left without points keeps its place. `spherical`:
+    centroids renormalised to unit length after each step (points assumed on the unit sphere)."""
     centroids = centroids.clone()
     for _ in range(iterations):
         distances = torch.cdist(points, centroids)
@@ -133,6 +165,8 @@ def kmeans(points: torch.Tensor, centroids: torch.Tensor, iterations: int = 10) 
         sums = torch.zeros_like(centroids).index_add_(0, assign, points)
         counts = torch.bincount(assign, minlength=centroids.shape[0]).unsqueeze(1).to(points.dtype)
         centroids = torch.where(counts > 0, sums / counts.clamp(min=1), centroids)
+        if spherical:
+            centroids = nn.functional.normalize(centroids, dim=-1)
     return centroids
 
 

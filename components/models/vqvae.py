@@ -47,6 +47,10 @@ class VQVAEConfig:
     """Restart a code whose running count is below this share of a uniformly used code's."""
     codebook_init: str = "kmeans"
     """kmeans (over the first batch's encoder outputs) or data (random encoder outputs)."""
+    codebook_metric: str = "euclidean"
+    """euclidean, or cosine (inputs and codes l2-normalised)."""
+    codebook_warmup: int = 0
+    """Training batches that bypass the quantiser (a continuous autoencoder) before the codebook starts."""
     word_dropout: float = 0.0
     prior_layers: int = 2
     prior_heads: int = 4
@@ -112,7 +116,8 @@ class VQVAE(nn.Module):
         self.encoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True, bidirectional=True)
         self.queries = nn.Parameter(torch.randn(c.codes, 2 * c.hidden_dim) / (2 * c.hidden_dim) ** 0.5)
         self.to_code = nn.Linear(2 * c.hidden_dim, c.code_dim)
-        self.codebook = EMACodebook(c.codebook_size, c.code_dim, c.ema_decay, c.dead_code_threshold, c.codebook_init)
+        self.codebook = EMACodebook(c.codebook_size, c.code_dim, c.ema_decay, c.dead_code_threshold, c.codebook_init,
+                                     c.codebook_metric, c.codebook_warmup)
         self.code_keys = nn.Linear(c.code_dim, c.hidden_dim)
         self.cond_to_state = nn.Linear(c.hidden_dim, 2 * c.hidden_dim)
         self.decoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True)
@@ -169,7 +174,8 @@ class VQVAE(nn.Module):
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> VAEOutput:
         """Reconstruction NLL from the quantised codes, prior NLL of the codes (as `kl`) and the commitment loss.
 
-        The prior sees the codes detached: its loss trains the prior only, never the encoder.
+        The prior sees the codes detached: its loss trains the prior only, never the encoder. While the
+        codebook warms up (model.codebook_warmup) the decoder reads the continuous vectors and the prior rests.
         """
         z_e = self.encode_vectors(tokens, lengths)
         q = self.codebook(z_e)
@@ -177,7 +183,8 @@ class VQVAE(nn.Module):
         if self.training:
             inputs = drop_words(inputs, self.config.word_dropout)
         rec_nll = -self.log_likelihood(q.quantized.flatten(1), inputs, targets)
-        prior_nll = self.prior.nll(q.codes.detach())
+        # during the codebook's warm-up there are no codes yet, so nothing for the prior to learn
+        prior_nll = torch.zeros_like(rec_nll) if q.bypassed else self.prior.nll(q.codes.detach())
         return VAEOutput(rec_nll=rec_nll, kl=prior_nll.unsqueeze(1), mu=z_e.flatten(1),
                          logvar=torch.zeros_like(rec_nll).unsqueeze(1),
                          aux_loss=self.config.commitment * q.commitment.sum(dim=1).mean(), codes=q.codes,
