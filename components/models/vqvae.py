@@ -183,8 +183,9 @@ class VQVAE(nn.Module):
         if self.training:
             inputs = drop_words(inputs, self.config.word_dropout)
         rec_nll = -self.log_likelihood(q.quantized.flatten(1), inputs, targets)
-        # during the codebook's warm-up there are no codes yet, so nothing for the prior to learn
-        prior_nll = torch.zeros_like(rec_nll) if q.bypassed else self.prior.nll(q.codes.detach())
+        prior_nll = self.prior.nll(q.codes.detach())
+        if q.bypassed:  # no codes yet, nothing for the prior to learn; kept in the graph (DDP wants every
+            prior_nll = prior_nll * 0.0  # parameter to get a gradient, even a zero one, at every step)
         return VAEOutput(rec_nll=rec_nll, kl=prior_nll.unsqueeze(1), mu=z_e.flatten(1),
                          logvar=torch.zeros_like(rec_nll).unsqueeze(1),
                          aux_loss=self.config.commitment * q.commitment.sum(dim=1).mean(), codes=q.codes,
