@@ -148,7 +148,7 @@ class ModelParams:
     codebook_metric: str = "euclidean"
     """vqvae: euclidean, or cosine (encoder outputs and codes l2-normalised: more even code use)."""
     codebook_warmup: int = 0
-    """vqvae: training batches with the quantiser bypassed (a continuous autoencoder) before the codebook is
+    """vqvae: training (micro-)batches with the quantiser bypassed (a continuous autoencoder) before the codebook is
     initialised from the then-trained encoder's outputs; 0: quantise from the first batch."""
 
     def check(self) -> None:
