@@ -132,7 +132,8 @@ def evaluate_vqvae(model: VQVAE, data: TokenArrays, p: EvaluateParams, max_len: 
     kl is -log p(c(x)), what the codes cost under the prior; mutual_information is the plug-in entropy
     of the code sequences over `data` (I(x; c) = H(c) for a deterministic encoder; at most log N);
     active_units counts code positions that take more than one value; codebook_usage and
-    codebook_perplexity show index collapse.
+    codebook_perplexity show index collapse. With residual levels every level's codebook is its own set
+    of entries: codebook_size counts all of them (levels x size), and usage is over all of them.
     """
     model.eval()
     device = next(model.parameters()).device
@@ -160,6 +161,9 @@ def evaluate_vqvae(model: VQVAE, data: TokenArrays, p: EvaluateParams, max_len: 
     codes_all = torch.cat(codes)
     _, counts = torch.unique(codes_all, dim=0, return_counts=True)
     freq = counts.double() / n
+    levels, size = model.config.codebook_levels, model.config.codebook_size
+    entries = levels * size
+    level_offset = (torch.arange(codes_all.shape[1]) % levels) * size  # level l's code i is entry l * size + i
     distinct_per_position = [int(torch.unique(codes_all[:, k]).numel()) for k in range(codes_all.shape[1])]
     return {
         "sentences": n,
@@ -174,8 +178,8 @@ def evaluate_vqvae(model: VQVAE, data: TokenArrays, p: EvaluateParams, max_len: 
         "active_units": sum(d > 1 for d in distinct_per_position),
         "latent_dim": codes_all.shape[1],
         "reconstruction_token_accuracy": correct / tokens_total,
-        "codebook_size": model.config.codebook_size,
-        **usage_statistics(codes_all, model.config.codebook_size),
+        "codebook_size": entries,
+        **usage_statistics(codes_all + level_offset, entries),
         "codebook_restarts": int(model.codebook.restarts),
         "posterior_mean_variance": torch.cat(variances).var(dim=0, unbiased=n > 1).mean(dim=-1).tolist(),
         "kl_per_dim": torch.cat(position_nll).mean(dim=0).tolist(),

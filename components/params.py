@@ -137,6 +137,9 @@ class ModelParams:
     """vqvae: discrete codes per sentence."""
     codebook_size: int = 512
     code_dim: int = 64
+    codebook_levels: int = 1
+    """vqvae: residual quantisation depth, codebooks per code position (each quantises what the ones before it
+    missed); the prior then models codes x levels indices per sentence."""
     commitment: float = 0.25
     """vqvae: weight of the commitment loss."""
     ema_decay: float = 0.99
@@ -164,7 +167,7 @@ class ModelParams:
                           or (self.family == "bsvae" and "transformer" in (self.encoder, self.decoder)))
         if uses_attention and self.embed_dim % self.heads:
             raise ParamsError(f"model.embed_dim {self.embed_dim} must be a multiple of model.heads {self.heads}")
-        for name in ("embed_dim", "hidden_dim", "latent_dim", "codes", "code_dim"):
+        for name in ("embed_dim", "hidden_dim", "latent_dim", "codes", "code_dim", "codebook_levels"):
             _positive(f"model.{name}", getattr(self, name))
         _at_least("model.codebook_size", self.codebook_size, 2)
         _at_least("model.commitment", self.commitment, 0.0)

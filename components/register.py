@@ -205,8 +205,10 @@ def describe_family(params: Params) -> str:
                 f"{m.latent_dim}-d Gaussian latent, beta schedule `{t.beta_schedule}`, free bits {t.free_bits}). Generates sentences by "
                 "sampling z from N(0, I) and decoding.")
     if m.family == "vqvae":
-        return (f"A VQ-VAE sentence model: {m.codes} discrete codes per sentence from a {m.codebook_size}-entry EMA "
-                f"codebook (LSTM encoder and decoder), with a {m.layers}-block Transformer prior over the codes. "
+        books = (f"a {m.codebook_size}-entry EMA codebook" if m.codebook_levels == 1 else
+                 f"the sum of {m.codebook_levels} residual {m.codebook_size}-entry EMA codebooks")
+        return (f"A VQ-VAE sentence model: {m.codes} discrete codes per sentence, each from {books} "
+                f"(LSTM encoder and decoder), with a {m.layers}-block Transformer prior over the codes. "
                 "Generates sentences by sampling codes from the prior and decoding them; its NLL is the bound "
                 "-log p(x|codes) - log p(codes).")
     if m.family == "transformer_lm":

@@ -24,7 +24,7 @@ from components import atomic, distributed
 from components.batches import TokenArrays, bucketed_batches, length_sorted_batches, pad_batch
 from components.cli import StageError, stage_main, stage_parser
 from components.models.bsvae import BSVAE, BSVAEConfig, VAEOutput
-from components.models.codebook import EMACodebook
+from components.models.codebook import EMACodebook, ResidualCodebook
 from components.models.lm_base import NoLatentLM
 from components.models.lstm_lm import LSTMLM, LSTMLMConfig
 from components.models.store import save_model
@@ -115,6 +115,7 @@ def build_model(vocab_size: int, mp: ModelParams) -> torch.nn.Module:
     if mp.family == "vqvae":
         return VQVAE(VQVAEConfig(vocab_size=vocab_size, embed_dim=mp.embed_dim, hidden_dim=mp.hidden_dim,
                                  codes=mp.codes, codebook_size=mp.codebook_size, code_dim=mp.code_dim,
+                                 codebook_levels=mp.codebook_levels,
                                  commitment=mp.commitment, ema_decay=mp.ema_decay,
                                  dead_code_threshold=mp.dead_code_threshold, codebook_init=mp.codebook_init,
                                  codebook_metric=mp.codebook_metric, codebook_warmup=mp.codebook_warmup,
@@ -136,7 +137,7 @@ def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: Tra
             start.update(init_state[name].detach().cpu().contiguous().numpy().tobytes())
         relevant["init"] = start.hexdigest()
     code = [Path(inspect.getsourcefile(obj)).read_bytes() for obj in (build_model, BSVAE, NoLatentLM, LSTMLM, TransformerLM,
-                                                                   VQVAE, EMACodebook)]
+                                                                   VQVAE, EMACodebook, ResidualCodebook)]
     blob = json.dumps({"model": asdict(mp), "train": relevant, "vocab": vocab_size, "sentences": len(train),
                        "tokens": int(train.offsets[-1]), "code": [hashlib.sha256(c).hexdigest() for c in code]},
                       sort_keys=True)

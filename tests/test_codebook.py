@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from components.models.codebook import EMACodebook, kmeans, usage_statistics
+from components.models.codebook import EMACodebook, ResidualCodebook, kmeans, usage_statistics
 
 
 def clustered(n_per=64, centres=((0.0, 0.0), (5.0, 5.0), (-5.0, 5.0), (5.0, -5.0)), seed=0) -> torch.Tensor:
@@ -107,3 +107,42 @@ def test_a_codebook_saved_before_the_warm_up_existed_still_loads():
     state = {k: v for k, v in EMACodebook(4, 2).state_dict().items() if k != "warmup_left"}
     book.load_state_dict(state, strict=True)
     assert int(book.warmup_left) == 0
+
+
+def test_each_residual_level_reduces_the_quantisation_error():
+    torch.manual_seed(0)
+    points = torch.randn(512, 8)
+    errors = []
+    for levels in (1, 2, 3):
+        torch.manual_seed(0)
+        book = ResidualCodebook(levels, 16, 8, decay=0.5, init="kmeans").train()
+        for _ in range(5):
+            q = book(points)
+        assert q.codes.shape == (512, levels)
+        errors.append(float(q.commitment.mean()))
+    assert errors[0] > errors[1] > errors[2]
+
+
+def test_residual_codes_look_up_to_the_quantised_vectors_with_a_straight_through_gradient():
+    torch.manual_seed(0)
+    book = ResidualCodebook(2, 8, 4, init="kmeans", metric="cosine").train()
+    inputs = torch.randn(64, 4, requires_grad=True)
+    q = book(inputs)
+    torch.testing.assert_close(q.quantized.detach(), book.lookup(q.codes))
+    torch.testing.assert_close(book.nearest(inputs.detach()), q.codes)  # the same codes outside the forward
+    q.quantized.sum().backward()
+    assert inputs.grad is not None and torch.isfinite(inputs.grad).all()
+    assert book.levels[0].metric == "cosine" and book.levels[1].metric == "euclidean"  # residuals are off the sphere
+
+
+def test_all_levels_warm_up_together_then_start_from_their_residuals():
+    book = ResidualCodebook(2, 4, 2, init="kmeans", warmup=2).train()
+    points = clustered()
+    for _ in range(2):
+        q = book(points)
+        assert q.bypassed and not any(bool(level.initialised) for level in book.levels)
+        torch.testing.assert_close(q.quantized, points)
+    q = book(points)
+    assert not q.bypassed and all(bool(level.initialised) for level in book.levels)
+    # level 1 started from what level 0 left over: small offsets, not points of the clusters
+    assert book.levels[1].vectors.norm(dim=-1).max() < book.levels[0].vectors.norm(dim=-1).max()

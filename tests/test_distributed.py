@@ -75,10 +75,11 @@ def test_dvc_runs_the_train_stage_through_torchrun_when_params_say_so(tokenized)
 
 def test_a_vqvae_trains_under_torchrun_with_one_codebook(tokenized):
     """The codebook's counts are all-reduced and its init (after the warm-up) and restarts broadcast: two
-    processes train a VQ-VAE (no hang on the collective calls) to about the loss of one."""
+    processes train a VQ-VAE with two residual levels (no hang on any level's collective calls) to about the
+    loss of one."""
     apply_overrides(tokenized / "params.yaml", {"model.family": "vqvae", "model.codes": 4, "model.codebook_size": 32,
                                                 "model.code_dim": 8, "model.word_dropout": 0.0,
-                                                "model.codebook_warmup": 10})
+                                                "model.codebook_warmup": 10, "model.codebook_levels": 2})
     one = train(tokenized, "vq_single", [sys.executable])
     two = train(tokenized, "vq_ddp", [sys.executable, "-m", "torch.distributed.run", "--standalone",
                                       "--nproc-per-node", "2"])

@@ -69,25 +69,28 @@ def test_prior_is_causal_over_codes():
     torch.testing.assert_close(pa[:, :2], pb[:, :2])
 
 
-def test_trains_evaluates_gates_and_round_trips(tmp_path):
+@pytest.mark.parametrize("levels", [1, 2])
+def test_trains_evaluates_gates_and_round_trips(tmp_path, levels):
     mp = ModelParams(family="vqvae", embed_dim=16, hidden_dim=32, codes=4, codebook_size=16, code_dim=8, layers=1,
-                     heads=2, word_dropout=0.0)
+                     heads=2, word_dropout=0.0, codebook_levels=levels)
     result = train_bsvae(toy_arrays(), toy_arrays(), 50, mp, TrainParams(epochs=3, batch_size=16, warmup_steps=1),
                          torch.device("cpu"))
     assert isinstance(result.model, VQVAE) and result.history[-1]["valid_kl"] > 0
     metrics = evaluate_model(result.model, toy_arrays(40, seed=3), EvaluateParams(iw_samples=2, batch_size=8), 16)
     assert metrics["nll"] == pytest.approx(metrics["reconstruction_nll"] + metrics["kl"], rel=1e-5)
-    assert 1.0 <= metrics["codebook_perplexity"] <= 16 and 0 < metrics["codebook_usage"] <= 1
-    assert 0 < metrics["reconstruction_token_accuracy"] <= 1 and metrics["latent_dim"] == 4
-    assert len(metrics["kl_per_dim"]) == 4
+    assert metrics["codebook_size"] == 16 * levels  # each level's codebook counts as entries of its own
+    assert 1.0 <= metrics["codebook_perplexity"] <= 16 * levels and 0 < metrics["codebook_usage"] <= 1
+    assert 0 < metrics["reconstruction_token_accuracy"] <= 1 and metrics["latent_dim"] == 4 * levels
+    assert len(metrics["kl_per_dim"]) == 4 * levels
     report = gate_metrics({**metrics, "recon_bleu": 50.0},
                           GateParams(max_nll=1e6, max_ppl=1e9, min_codebook_perplexity=1e3))
     check = next(c for c in report.checks if c.metric == "codebook_perplexity")
     assert not check.passed and not report.passed  # index collapse below the threshold refuses the model
     save_model(result.model, tmp_path)
     loaded = load_model(tmp_path)
-    torch.testing.assert_close(loaded.codebook.vectors, result.model.codebook.vectors)
-    assert bool(loaded.codebook.initialised)
+    for mine, theirs in zip(loaded.codebook.levels, result.model.codebook.levels, strict=True):
+        torch.testing.assert_close(mine.vectors, theirs.vectors)
+    assert bool(loaded.codebook.levels[0].initialised)
     again = evaluate_model(loaded, toy_arrays(40, seed=3), EvaluateParams(iw_samples=2, batch_size=8), 16)
     assert again["nll"] == pytest.approx(metrics["nll"], rel=1e-5)
 
@@ -117,6 +120,33 @@ def test_params_are_checked():
         ModelParams(family="vqvae", codebook_metric="manhattan").check()
     with pytest.raises(ParamsError, match="model.codebook_warmup"):
         ModelParams(family="vqvae", codebook_warmup=-1).check()
+    with pytest.raises(ParamsError, match="model.codebook_levels"):
+        ModelParams(family="vqvae", codebook_levels=0).check()
+
+
+def test_residual_levels_give_each_position_a_code_per_level_in_the_priors_order():
+    model = tiny(codebook_levels=3).train()
+    out = model(*batch())
+    assert out.codes.shape == (6, 4 * 3) and out.kl.shape == (6, 1) and (out.kl > 0).all()
+    model.eval()
+    z, _ = model.encode(*batch())
+    codes = model.quantise(z)
+    torch.testing.assert_close(codes.view(6, 4, 3)[:, :, 0], model.codebook.levels[0].nearest(
+        z.view(-1, 8)).view(6, 4))  # the first level of each position is its plain nearest code
+    snapped = model.codes_to_z(codes)
+    assert model.generate(z, 6, greedy=True) == model.generate(snapped, 6, greedy=True)
+    sampled = model.sample_latent(2, torch.Generator().manual_seed(0))
+    assert sampled.shape == (2, 4 * 8)
+
+
+def test_weights_saved_with_a_single_codebook_still_load():
+    """Before residual levels the codebook's buffers sat at codebook.*; they are level 0's now."""
+    model = tiny().train()
+    model(*batch())
+    state = {k.replace("codebook.levels.0.", "codebook."): v for k, v in model.state_dict().items()}
+    fresh = tiny()
+    fresh.load_state_dict(state, strict=True)
+    torch.testing.assert_close(fresh.codebook.levels[0].vectors, model.codebook.levels[0].vectors)
 
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[
@@ -128,7 +158,7 @@ def test_bf16_autocast_keeps_the_codebook_in_fp32(device):
         out = model(tokens, lengths)
         loss, _ = vae_loss(out, beta=1.0, free_bits=0.0)
     loss.backward()
-    assert torch.isfinite(loss) and model.codebook.vectors.dtype == torch.float32
+    assert torch.isfinite(loss) and model.codebook.levels[0].vectors.dtype == torch.float32
     assert model.to_code.weight.grad is not None and torch.isfinite(model.to_code.weight.grad).all()
 
 
@@ -136,9 +166,9 @@ def test_during_the_codebook_warm_up_the_decoder_reads_continuous_vectors_and_th
     model = tiny(codebook_warmup=2, codebook_metric="cosine").train()
     for _ in range(2):
         out = model(*batch())
-        assert float(out.kl.abs().sum()) == 0.0 and not bool(model.codebook.initialised)
+        assert float(out.kl.abs().sum()) == 0.0 and not bool(model.codebook.levels[0].initialised)
     out = model(*batch())
-    assert bool(model.codebook.initialised) and (out.kl > 0).all()
+    assert bool(model.codebook.levels[0].initialised) and (out.kl > 0).all()
 
 
 def test_a_warm_up_longer_than_the_run_is_refused():

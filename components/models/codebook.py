@@ -15,6 +15,13 @@ unquantised for that many training batches (a continuous autoencoder) and only t
 codebook from the encoder outputs of the next batch: codes initialised from a trained encoder's
 outputs, instead of a random one's, are spread over what the sentences need.
 
+`ResidualCodebook` stacks several such codebooks (residual quantisation: Zeghidour et al. 2021,
+"SoundStream"; Lee et al. 2022, "RQ-VAE"): the first quantises the input, each next one what the
+levels before it missed, and the vector is the sum of the levels' codes. L levels of K codes name
+K^L vectors for the cost of L lookups, so the quantisation error, which is what stops a VQ text
+autoencoder from reconstructing its input, falls with every level. Under the cosine metric only
+the first level works on the sphere; the residuals are small offsets and are quantised Euclidean.
+
 All state lives in buffers, so it is saved in the safetensors weights. Under torchrun the
 counts and sums are all-reduced, so every rank's rows move the codes and the updates agree;
 initialisation and restarts draw from rank 0's rows and are broadcast, so the codebooks stay
@@ -135,6 +142,59 @@ class EMACodebook(nn.Module):
             self.vector_sum[dead] = fresh * share
             self.restarts += n_dead
             _broadcast(self.vectors, self.vector_sum)  # every rank saw the same dead codes (all-reduced counts)
+
+
+class ResidualCodebook(nn.Module):
+    """`levels` EMA codebooks in sequence, each quantising the residual of the ones before it.
+
+    Codes come out with a trailing level axis, shape (..., levels); with one level this is exactly an
+    EMACodebook. All levels share the warm-up, so they start together, each from the residuals of the
+    (then initialised) levels before it.
+    """
+
+    def __init__(self, levels: int, size: int, dim: int, decay: float = 0.99, dead_code_threshold: float = 0.01,
+                 init: str = "kmeans", metric: str = "euclidean", warmup: int = 0):
+        super().__init__()
+        if levels < 1:
+            raise ValueError(f"codebook levels must be at least 1, got {levels}")
+        self.levels = nn.ModuleList(
+            EMACodebook(size, dim, decay, dead_code_threshold, init, metric if level == 0 else "euclidean", warmup)
+            for level in range(levels))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Weights saved when the VQ-VAE had a single EMACodebook hold its buffers directly under the prefix.
+        for key in [k for k in state_dict if k.startswith(prefix) and not k.startswith(prefix + "levels.")]:
+            state_dict[prefix + "levels.0." + key[len(prefix):]] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @property
+    def restarts(self) -> int:
+        return sum(int(level.restarts) for level in self.levels)
+
+    def forward(self, inputs: torch.Tensor) -> Quantized:
+        inputs = self.levels[0]._project(inputs)
+        residual, total, codes, bypassed = inputs, torch.zeros_like(inputs), [], False
+        for level in self.levels:
+            q = level(residual)
+            vectors = q.quantized.detach()  # forward value: the codes' vectors (or, bypassed, the input itself)
+            total, residual = total + vectors, residual - vectors
+            codes.append(q.codes)
+            bypassed = q.bypassed
+        commitment = (inputs - total).pow(2).sum(-1)
+        return Quantized(codes=torch.stack(codes, dim=-1), quantized=inputs + (total - inputs).detach(),
+                         commitment=commitment, bypassed=bypassed)
+
+    def nearest(self, flat: torch.Tensor) -> torch.Tensor:
+        """Codes (N, levels) for the rows of `flat` (N, D), level by level on the residuals."""
+        residual, codes = self.levels[0]._project(flat), []
+        for level in self.levels:
+            codes.append(level.nearest(residual))
+            residual = residual - level.lookup(codes[-1])
+        return torch.stack(codes, dim=-1)
+
+    def lookup(self, codes: torch.Tensor) -> torch.Tensor:
+        """The vectors named by `codes` (..., levels): the sum of each level's code."""
+        return sum(level.lookup(codes[..., i]) for i, level in enumerate(self.levels))
 
 
 def _distributed() -> bool:

@@ -1,7 +1,8 @@
 """VQVAE-LM: a sentence autoencoder with a short sequence of discrete codes, plus a prior over the codes.
 
 Encoder: bidirectional LSTM over the sentence; `codes` learned queries attend over its outputs
-and give `codes` vectors, each snapped to the nearest entry of an EMA codebook (codebook.py).
+and give `codes` vectors, each snapped to the nearest entry of an EMA codebook (codebook.py), or,
+with `codebook_levels` > 1, to a sum of entries of residual codebooks.
 Decoder: an LSTM language model that starts from a state computed from the quantised vectors and,
 at every step, attends over them (Luong et al. 2015): each word can read the code that holds it,
 which is what lets a few discrete codes reconstruct a whole sentence.
@@ -28,7 +29,7 @@ from torch import nn
 from components.batches import PAD_ID
 from components.models.bsvae import (VAEOutput, decode_loop, drop_words, sample_top_p, sentence_log_likelihood,
                                      with_bos_eos)
-from components.models.codebook import EMACodebook
+from components.models.codebook import ResidualCodebook
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class VQVAEConfig:
     """Code positions per sentence."""
     codebook_size: int = 512
     code_dim: int = 64
+    codebook_levels: int = 1
+    """Residual quantisation depth: each code position is the sum of this many codes, one per level."""
     commitment: float = 0.25
     """Weight of the commitment loss that keeps encoder outputs near their codes."""
     ema_decay: float = 0.99
@@ -54,6 +57,11 @@ class VQVAEConfig:
     word_dropout: float = 0.0
     prior_layers: int = 2
     prior_heads: int = 4
+
+    @property
+    def code_sequence_length(self) -> int:
+        """Code indices per sentence as the prior sees them: each position's levels in turn."""
+        return self.codes * self.codebook_levels
 
     @property
     def latent_dim(self) -> int:
@@ -116,14 +124,14 @@ class VQVAE(nn.Module):
         self.encoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True, bidirectional=True)
         self.queries = nn.Parameter(torch.randn(c.codes, 2 * c.hidden_dim) / (2 * c.hidden_dim) ** 0.5)
         self.to_code = nn.Linear(2 * c.hidden_dim, c.code_dim)
-        self.codebook = EMACodebook(c.codebook_size, c.code_dim, c.ema_decay, c.dead_code_threshold, c.codebook_init,
-                                     c.codebook_metric, c.codebook_warmup)
+        self.codebook = ResidualCodebook(c.codebook_levels, c.codebook_size, c.code_dim, c.ema_decay,
+                                         c.dead_code_threshold, c.codebook_init, c.codebook_metric, c.codebook_warmup)
         self.code_keys = nn.Linear(c.code_dim, c.hidden_dim)
         self.cond_to_state = nn.Linear(c.hidden_dim, 2 * c.hidden_dim)
         self.decoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True)
         self.combine = nn.Linear(2 * c.hidden_dim, c.hidden_dim)
         self.out = nn.Linear(c.hidden_dim, c.vocab_size)
-        self.prior = CodePrior(c.codebook_size, c.codes, c.embed_dim, c.prior_layers, c.prior_heads)
+        self.prior = CodePrior(c.codebook_size, c.code_sequence_length, c.embed_dim, c.prior_layers, c.prior_heads)
 
     # --- encoder -----------------------------------------------------------
     def encode_vectors(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -144,12 +152,14 @@ class VQVAE(nn.Module):
         return z, torch.zeros_like(z)
 
     def quantise(self, z: torch.Tensor) -> torch.Tensor:
-        """Snap flattened vectors (B, codes * code_dim) to their nearest codes; return the code indices (B, codes)."""
+        """Snap flattened vectors (B, codes * code_dim) to their nearest codes; return the code indices in the
+        prior's order, (B, code_sequence_length)."""
         flat = z.reshape(-1, self.config.code_dim).float()
-        return self.codebook.nearest(flat).view(z.shape[0], self.config.codes)
+        return self.codebook.nearest(flat).view(z.shape[0], self.config.code_sequence_length)
 
     def codes_to_z(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.codebook.lookup(codes).flatten(1)
+        """Flattened vectors (B, codes * code_dim) of code indices in the prior's order."""
+        return self.codebook.lookup(codes.view(codes.shape[0], self.config.codes, self.config.codebook_levels)).flatten(1)
 
     # --- decoder -----------------------------------------------------------
     def code_memory(self, z: torch.Tensor) -> torch.Tensor:
@@ -183,12 +193,13 @@ class VQVAE(nn.Module):
         if self.training:
             inputs = drop_words(inputs, self.config.word_dropout)
         rec_nll = -self.log_likelihood(q.quantized.flatten(1), inputs, targets)
-        prior_nll = self.prior.nll(q.codes.detach())
+        codes = q.codes.flatten(1)  # (B, codes, levels) -> the prior's order
+        prior_nll = self.prior.nll(codes.detach())
         if q.bypassed:  # no codes yet, nothing for the prior to learn; kept in the graph (DDP wants every
             prior_nll = prior_nll * 0.0  # parameter to get a gradient, even a zero one, at every step)
         return VAEOutput(rec_nll=rec_nll, kl=prior_nll.unsqueeze(1), mu=z_e.flatten(1),
                          logvar=torch.zeros_like(rec_nll).unsqueeze(1),
-                         aux_loss=self.config.commitment * q.commitment.sum(dim=1).mean(), codes=q.codes,
+                         aux_loss=self.config.commitment * q.commitment.sum(dim=1).mean(), codes=codes,
                          kl_is_scheduled=False)
 
     # --- generation --------------------------------------------------------
@@ -196,7 +207,7 @@ class VQVAE(nn.Module):
     def sample_latent(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0,
                       top_p: float = 1.0) -> torch.Tensor:
         """z for n sentences: codes drawn from the prior, looked up in the codebook."""
-        return self.codes_to_z(self.prior.sample(n, self.config.codes, temperature, top_p, generator))
+        return self.codes_to_z(self.prior.sample(n, self.config.code_sequence_length, temperature, top_p, generator))
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
