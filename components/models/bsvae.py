@@ -52,7 +52,7 @@ class VAEOutput:
     aux_loss: torch.Tensor | None = None
     """A loss term outside the ELBO that training adds as is (the VQ-VAE's commitment loss)."""
     codes: torch.Tensor | None = None
-    """Discrete code indices (VQ-VAE), shape (B, codes)."""
+    """Discrete code indices (VQ-VAE) in its prior's order, shape (B, codes x codebook levels)."""
     kl_is_scheduled: bool = True
     """Whether beta and free bits apply to `kl`: true for the Gaussian KL; the VQ-VAE's `kl` is its prior's
     NLL, which trains only the prior and is always added in full."""

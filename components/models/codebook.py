@@ -147,8 +147,8 @@ class EMACodebook(nn.Module):
 class ResidualCodebook(nn.Module):
     """`levels` EMA codebooks in sequence, each quantising the residual of the ones before it.
 
-    Codes come out with a trailing level axis, shape (..., levels); with one level this is exactly an
-    EMACodebook. All levels share the warm-up, so they start together, each from the residuals of the
+    Codes come out with a trailing level axis, shape (..., levels); with one level this quantises exactly
+    as a single EMACodebook. All levels share the warm-up, so they start together, each from the residuals of the
     (then initialised) levels before it.
     """
 

@@ -159,7 +159,8 @@ class VQVAE(nn.Module):
 
     def codes_to_z(self, codes: torch.Tensor) -> torch.Tensor:
         """Flattened vectors (B, codes * code_dim) of code indices in the prior's order."""
-        return self.codebook.lookup(codes.view(codes.shape[0], self.config.codes, self.config.codebook_levels)).flatten(1)
+        per_position = codes.view(codes.shape[0], self.config.codes, self.config.codebook_levels)
+        return self.codebook.lookup(per_position).flatten(1)
 
     # --- decoder -----------------------------------------------------------
     def code_memory(self, z: torch.Tensor) -> torch.Tensor:
