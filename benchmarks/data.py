@@ -21,12 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from components.dataset_checks import dataset_features, run_suite  # noqa: E402
-from components.ingest import ingest  # noqa: E402
-from components.params import load_params  # noqa: E402
-from components.split import assign_splits  # noqa: E402
-from components.tokenize import encode, train_tokenizer  # noqa: E402
-from components.validate import quarantine_rows  # noqa: E402
+from components.core.params import load_params  # noqa: E402
+from components.data.dataset_checks import dataset_features, run_suite  # noqa: E402
+from components.data.ingest import ingest  # noqa: E402
+from components.data.split import assign_splits  # noqa: E402
+from components.data.tokenizer import encode, train_tokenizer  # noqa: E402
+from components.data.validate import quarantine_rows  # noqa: E402
 
 
 def peak_mb() -> float:

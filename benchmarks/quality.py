@@ -28,11 +28,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from components.batches import TokenArrays  # noqa: E402
-from components.evaluate import evaluate_model  # noqa: E402
+from components.evaluation.metrics import evaluate_model  # noqa: E402
+from components.training.loop import pick_device, train_model  # noqa: E402
+
+from components.core.params import ParamsError, params_from_dict, parse_assignment  # noqa: E402
+from components.data.batches import TokenArrays  # noqa: E402
 from components.models.store import load_model, save_model  # noqa: E402
-from components.params import ParamsError, params_from_dict, parse_assignment  # noqa: E402
-from components.train import pick_device, train_bsvae  # noqa: E402
 
 COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.2f}"),
            ("MI", "mutual_information", "{:.2f}"), ("AU", "active_units", "{}"),
@@ -60,7 +61,7 @@ def table(results: list[dict]) -> str:
     for r in results:
         cells = [fmt.format(r[key]) if key in r else "n/a" for _, key, fmt in COLUMNS]
         if "active_units" in r:
-            cells[4] = f"{r['active_units']}/{r['latent_dim']}"
+            cells[4] = f"{r['active_units']}/{r.get('latent_units', r.get('latent_dim'))}"
         lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -97,7 +98,7 @@ def main() -> None:
             trained["model"] = str(args.model)
         else:
             started = time.perf_counter()
-            result = train_bsvae(train, valid, vocab, params.model, params.train, device)
+            result = train_model(train, valid, vocab, params.model, params.train, device)
             model = result.model
             trained = {"train_seconds": time.perf_counter() - started, "best_epoch": result.best_epoch}
             if args.save:

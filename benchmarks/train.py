@@ -5,7 +5,7 @@ each against an eager fp32 batch-32 loop of the same model measured in the same 
     python benchmarks/train.py --sentences 5000 --steps 20       # a quick CPU smoke run
 
 It trains on the shipped WordNet glosses with the project's own training step
-(components.train.train_step: micro-batching, loss weighting, the same models), so what it
+(components.training.loop.train_step: micro-batching, loss weighting, the same models), so what it
 measures is what the train stage runs. Needs only torch, tokenizers, numpy, pandas and pyyaml.
 
 FLOPs are estimated as 6 x (weights of the recurrent and linear layers) per token processed
@@ -29,11 +29,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from components.batches import TokenArrays, bucketed_batches  # noqa: E402
-from components.distributed import DistContext  # noqa: E402
-from components.params import ModelParams, TokenizeParams, TrainParams  # noqa: E402
-from components.tokenize import encode, train_tokenizer  # noqa: E402
-from components.train import build_model, train_step  # noqa: E402
+from components.models.factory import build_model  # noqa: E402
+from components.training.loop import train_step  # noqa: E402
+
+from components.core.params import ModelParams, TokenizeParams, TrainParams  # noqa: E402
+from components.data.batches import TokenArrays, bucketed_batches  # noqa: E402
+from components.data.tokenizer import encode, train_tokenizer  # noqa: E402
+from components.training.distributed import DistContext  # noqa: E402
 
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}  # dense, SXM where it differs
 

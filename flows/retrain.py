@@ -29,16 +29,14 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from components.cli import StageError
-from components.dvc_run import require_dvc_project
-from components.gate import GateFailed, gate_metrics, write_report
-from components.params import (PARAMS_FILE, ParamsError, flatten, load_params, params_from_dict,
-                               parse_assignment)
-from flows import dvc_commands, warm_start
-from flows.dvc_commands import StageFailed, stage_env, stage_order
+from components.core.errors import StageError
+from components.core.params import PARAMS_FILE, ParamsError, flatten, load_params, params_from_dict, parse_assignment
+from components.evaluation.gate import enforce, gate_metrics, write_report
+from components.versioning import dvc
+from components.versioning.dvc import DvcFailed, require_dvc_project
+from flows import warm_start
 from flows.workspace_lock import WorkspaceBusy, workspace_lock
 
-__all__ = ["StageFailed", "WorkspaceBusy", "retrain", "stage_env", "stage_order"]
 WARM_START_STAGE = "train"  # the stage whose dependency warm_start/ is filled just before it runs
 
 
@@ -78,7 +76,7 @@ def apply_overrides(params_path: Path, changes: dict[str, Any]) -> None:
                 raise ParamsError(f"{params_path}: unknown parameter {key!r}")
             node[leaf] = value
     params_from_dict(plain)  # raises with the offending key before anything is written
-    from components.atomic import atomic_path
+    from components.core.atomic import atomic_path
 
     with atomic_path(params_path) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -89,7 +87,7 @@ def retry_if_transient(task, task_run, state) -> bool:
     """Retry a failed task unless its failure is deterministic (bad params, a failed gate or stage)."""
     try:
         state.result()
-    except (GateFailed, StageFailed, StageError, ParamsError):
+    except (StageError, ParamsError):  # a failed gate, stage or DVC command included
         return False
     except Exception:
         return True
@@ -100,8 +98,7 @@ def retry_if_transient(task, task_run, state) -> bool:
 @task(name="dvc-stage")
 def run_stage(workspace: str, stage: str) -> str:
     """`dvc repro --single-item STAGE`, its output streamed into the Prefect log line by line."""
-    output = dvc_commands.run_dvc(Path(workspace), ["repro", "--single-item", stage], get_run_logger(),
-                                  f"stage {stage}")
+    output = dvc.run_dvc(Path(workspace), "repro", "--single-item", stage, logger=get_run_logger(), stage=stage)
     return "skipped" if "didn't change, skipping" in output else "ran"
 
 
@@ -110,9 +107,9 @@ def update_sources_task(workspace: str) -> list[str]:
     """`dvc update` each imported source (dvc import / import-url): a grown directory or a new file
     version becomes a new data version in dvc.lock's terms, and the stages after it re-run."""
     ws, logger = Path(workspace), get_run_logger()
-    sources = dvc_commands.imported_sources(ws)
+    sources = dvc.imported_sources(ws)
     for source in sources:
-        dvc_commands.run_dvc(ws, ["update", source], logger, f"dvc update {source}")
+        dvc.run_dvc(ws, "update", source, logger=logger)
     return sources
 
 
@@ -134,17 +131,17 @@ def retry_push(task, task_run, state) -> bool:
 @task(name="dvc push", retry_condition_fn=retry_push)
 def push_task(workspace: str) -> str:
     """Check the cache, then `dvc push` the run's data, tokenizer and model to the default remote."""
-    from components.dvc_cache import verify
+    from components.versioning.cache import verify
 
     ws, logger = Path(workspace), get_run_logger()
-    remote = dvc_commands.default_remote(ws)
+    remote = dvc.default_remote(ws)
     if not remote:
         logger.warning("no default DVC remote configured: nothing pushed (see README, 'DVC remote')")
         return "no remote"
     verify(ws)  # DVC would push a rotten object as it is; refuse, naming it
     try:
-        dvc_commands.run_dvc(ws, ["push"], logger, "dvc push")
-    except StageFailed as err:
+        dvc.run_dvc(ws, "push", logger=logger)
+    except DvcFailed as err:
         raise PushFailed(str(err)) from err
     return remote
 
@@ -152,7 +149,7 @@ def push_task(workspace: str) -> str:
 @task(name="warm start", retry_condition_fn=retry_if_transient)
 def warm_start_task(workspace: str) -> str:
     """Fill warm_start/ with the champion's weights when params ask and they fit; empty it otherwise."""
-    from components.register import connect
+    from components.registry.tracking import connect
 
     ws = Path(workspace)
     params = load_params(ws / PARAMS_FILE)
@@ -166,7 +163,9 @@ def warm_start_task(workspace: str) -> str:
 @task(name="gate", retry_condition_fn=retry_if_transient)
 def gate_task(workspace: str) -> dict:
     """Thresholds from params.yaml plus the no-regression check against the current @champion."""
-    from components.register import champion_of, connect, dvc_lineage
+    from components.registry.lineage import dvc_lineage
+    from components.registry.register import champion_of
+    from components.registry.tracking import connect
 
     ws = Path(workspace)
     params = load_params(ws / PARAMS_FILE)
@@ -175,17 +174,17 @@ def gate_task(workspace: str) -> dict:
                           lineage=dvc_lineage(ws), champion=champion)
     write_report(report, ws / "reports")
     create_markdown_artifact(key="gate-report", markdown=report.to_markdown(), description="Gate checks")
-    if not report.passed:
-        raise GateFailed(report)
+    enforce(report)
     return report.to_dict()
 
 
 @task(name="register", retry_condition_fn=retry_if_transient)
 def register_task(workspace: str, gate: dict) -> dict:
     """Register (idempotently) and alias the model; auto-promote when params ask and the gate allows."""
-    from components.gate import GateReport
-    from components.promote import promote
-    from components.register import connect, register_model, tracking_uri
+    from components.evaluation.gate import GateReport
+    from components.registry.promotion import promote
+    from components.registry.register import register_model
+    from components.registry.tracking import connect, tracking_uri
 
     ws = Path(workspace)
     params = load_params(ws / PARAMS_FILE)
@@ -213,7 +212,7 @@ def prepare_workspace(workspace: str, corpus: str | None, profile: str | None, o
     if corpus is not None:
         corpus_path = Path(corpus).resolve()
         if not corpus_path.exists():
-            raise StageFailed(f"{corpus}: corpus not found (a file or a directory of files)")
+            raise StageError(f"{corpus}: corpus not found (a file or a directory of files)")
         corpus = str(corpus_path.relative_to(ws)) if corpus_path.is_relative_to(ws) else str(corpus_path)
     raw = yaml.safe_load(params_path.read_text(encoding="utf-8"))
     apply_overrides(params_path, resolve_overrides(raw, corpus, profile, overrides))
@@ -226,8 +225,8 @@ def accept_data_task(workspace: str) -> int:
     """Record the registered model's train vocabulary as the reference the next run's data is checked against."""
     import pandas as pd
 
-    from components.atomic import write_text
-    from components.dataset_checks import accepted_vocab
+    from components.core.atomic import write_text
+    from components.data.dataset_checks import accepted_vocab
 
     ws = Path(workspace)
     vocab = accepted_vocab(pd.read_parquet(ws / "data/processed/splits.parquet"))
@@ -243,7 +242,7 @@ def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
 
 def publish_summary(ws: Path, registered: dict, gate: dict) -> None:
     """Prefect artifacts of the run: metrics table, summary with the MLflow link, and the link itself."""
-    from components.register import scalar_metrics
+    from components.registry.register import scalar_metrics
 
     scalars = scalar_metrics(json.loads((ws / "metrics/eval.json").read_text(encoding="utf-8")))
     create_table_artifact(key="eval-metrics", table=[{"metric": k, "value": round(v, 6)}
@@ -280,7 +279,7 @@ def retrain(workspace: str = ".", corpus: str | None = None, profile: str | None
         backoff = {"retries": o.retries, "retry_delay_seconds": [o.retry_delay_s * 4 ** i for i in range(o.retries)]}
         sources = update_sources_task.with_options(**backoff)(str(ws)) if o.update_imports else []
         stages, started_from = {}, None
-        for stage in stage_order(ws):
+        for stage in dvc.stage_order(ws):
             if stage == WARM_START_STAGE:
                 started_from = warm_start_task.with_options(**backoff)(str(ws))
             stages[stage] = run_stage.with_options(name=f"dvc repro {stage}")(str(ws), stage)
@@ -322,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             prepare_workspace(args.workspace, args.corpus, args.profile, args.overrides)
         result = retrain(workspace=args.workspace, corpus=args.corpus, profile=args.profile,
                          overrides=args.overrides)
-    except (StageFailed, StageError, GateFailed, ParamsError, WorkspaceBusy) as err:
+    except (StageError, ParamsError, WorkspaceBusy) as err:
         print(f"error: retrain: {err}", file=sys.stderr)
         return 1
     except Exception as err:  # MLflow unreachable after retries, DVC internals: still one line, not a traceback

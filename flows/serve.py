@@ -22,8 +22,8 @@ from pathlib import Path
 
 from prefect.schedules import Cron
 
-from components.cli import StageError
-from components.params import PARAMS_FILE, ParamsError, load_params
+from components.core.errors import StageError
+from components.core.params import PARAMS_FILE, ParamsError, load_params
 from flows.retrain import check_workspace, retrain
 
 

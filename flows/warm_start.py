@@ -13,10 +13,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from components.atomic import write_json
+from components.core.atomic import write_json
+from components.core.params import Params
+from components.models.factory import model_config, upgrade_saved_config
 from components.models.store import CONFIG_FILE, WEIGHTS_FILE
-from components.params import Params
-from components.register import CHAMPION, download_weights, locked_md5
+from components.registry.artifacts import download_weights
+from components.registry.lineage import locked_md5
+from components.registry.promotion import CHAMPION
 
 WARM_START_DIR = "warm_start"
 KEEP = {"README.md"}
@@ -30,9 +33,7 @@ def clear(directory: Path) -> None:
 
 def wanted_config(params: Params, vocab_size: int) -> dict:
     """The config.json the train stage would write for these params (what the champion's must equal)."""
-    from components.train import build_model
-
-    return build_model(vocab_size, params.model).config.to_dict()
+    return model_config(vocab_size, params.model).to_dict()
 
 
 def prepare(workspace: Path, params: Params, client) -> str:
@@ -61,7 +62,7 @@ def prepare(workspace: Path, params: Params, client) -> str:
         return f"warm start from {name} v{version.version} (already in place)"
     with tempfile.TemporaryDirectory() as tmp:
         candidate = download_weights(name, str(version.version), Path(tmp))
-        config = json.loads((candidate / CONFIG_FILE).read_text())
+        config = upgrade_saved_config(json.loads((candidate / CONFIG_FILE).read_text()))
         vocab_size = Tokenizer.from_file(str(workspace / "data/tokenizer/tokenizer.json")).get_vocab_size()
         if config != wanted_config(params, vocab_size):
             clear(directory)

@@ -2,17 +2,59 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+import torch
+
+from components.core.params import Params, load_params
+from components.data.batches import TokenArrays
+from components.models.bsvae import BSVAE
+from components.models.factory import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 GLOSSES = ROOT / "data" / "raw" / "wordnet_glosses.txt"
 PTB_SLICE = ROOT / "tests" / "data" / "ptb_valid_head.txt"
-PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvc/config", ".dvc/.gitignore",
+PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore",
                  "gx/great_expectations.yml", "gx/.gitignore", "data/reference/vocab.txt", "warm_start/README.md"]
+
+
+def shipped_params() -> Params:
+    """params.yaml as shipped: tests start from the values the pipeline runs, never from values of their own."""
+    return load_params(ROOT / "params.yaml")
+
+
+def params_for(section: str, **overrides: Any) -> Any:
+    """One section of the shipped params.yaml with explicit overrides, e.g. params_for("train", epochs=2)."""
+    return dataclasses.replace(getattr(shipped_params(), section), **overrides)
+
+
+def tiny_model(vocab: int = 50, **overrides: Any) -> BSVAE:
+    """A seeded BS-VAE small enough to train in a test (the shipped model params, shrunk)."""
+    torch.manual_seed(0)
+    mp = params_for("model", **{"family": "bsvae", "embed_dim": 8, "hidden_dim": 16, "latent_dim": 4, **overrides})
+    return build_model(vocab, mp)
+
+
+def toy_arrays(n: int = 64, vocab: int = 50, seed: int = 0) -> TokenArrays:
+    """n random sentences of 2-8 tokens (ids above the special tokens), in the token-array layout."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(2, 9, size=n)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    return TokenArrays(ids=rng.integers(4, vocab, size=int(offsets[-1])).astype(np.uint16), offsets=offsets)
+
+
+def counting_arrays(n: int = 400, seed: int = 0) -> TokenArrays:
+    """n sentences that count up from a random id (5 6 7 ...): learnable, so training must lower the bound."""
+    rng = np.random.default_rng(seed)
+    lengths, starts = rng.integers(2, 9, size=n), rng.integers(4, 40, size=n)
+    ids = np.concatenate([np.arange(start, start + length) for start, length in zip(starts, lengths)])
+    return TokenArrays(ids=ids.astype(np.uint16), offsets=np.concatenate([[0], np.cumsum(lengths)]))
 
 
 def glosses(n: int) -> list[str]:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from components.batches import bucketed_batches, length_sorted_batches
+from components.data.batches import bucketed_batches, length_sorted_batches
 
 
 def lengths_of(n=1000, seed=0) -> np.ndarray:

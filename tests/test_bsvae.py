@@ -1,24 +1,15 @@
-import numpy as np
 import pytest
 import torch
 
-from components.batches import EOS_ID, TokenArrays
-from components.models.bsvae import BSVAE, BSVAEConfig, with_bos_eos
+from components.data.batches import EOS_ID
+from components.models.base import with_bos_eos
+from components.models.bsvae import BSVAE
+from components.models.factory import build_model
 from components.models.store import ModelFileError, load_model, save_model
-from components.params import ModelParams, TrainParams
-from components.train import beta_at, lr_factor, train_bsvae, vae_loss
-
-
-def tiny_model(vocab=50) -> BSVAE:
-    torch.manual_seed(0)
-    return BSVAE(BSVAEConfig(vocab_size=vocab, embed_dim=8, hidden_dim=16, latent_dim=4))
-
-
-def toy_arrays(n=64, vocab=50, seed=0) -> TokenArrays:
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(2, 9, size=n)
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    return TokenArrays(ids=rng.integers(4, vocab, size=int(offsets[-1])).astype(np.uint16), offsets=offsets)
+from components.training.loop import train_model, validation_elbo
+from components.training.losses import vae_loss
+from components.training.schedules import beta_at, lr_factor
+from tests.conftest import counting_arrays, params_for, tiny_model, toy_arrays
 
 
 def test_targets_end_with_eos_after_each_sentence():
@@ -51,34 +42,37 @@ def test_free_bits_floor_each_dimension():
     ("cyclical", [0.0, 1.0, 0.0, 1.0]),
 ])
 def test_beta_schedules(schedule, expected):
-    p = TrainParams(beta_schedule=schedule, beta_cycles=2, beta_warmup_fraction=0.5)
+    p = params_for("train", beta_schedule=schedule, beta_cycles=2, beta_warmup_fraction=0.5)
     assert [beta_at(s, 100, p) for s in (0, 25, 50, 75)] == pytest.approx(expected)
 
 
 def test_lr_warms_up_then_decays():
-    p = TrainParams(warmup_steps=10, lr_schedule="cosine")
+    p = params_for("train", warmup_steps=10, lr_schedule="cosine")
     assert lr_factor(0, 100, p) == pytest.approx(0.1)
     assert lr_factor(9, 100, p) == pytest.approx(1.0)
     assert lr_factor(100, 100, p) == pytest.approx(0.1)
 
 
 def test_training_lowers_the_validation_bound_and_is_seeded():
-    p = TrainParams(epochs=3, batch_size=16, warmup_steps=2, beta_schedule="monotonic", seed=3)
-    mp = ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4)
-    data = toy_arrays()
-    first = train_bsvae(data, data, 50, mp, p, torch.device("cpu"))
-    second = train_bsvae(data, data, 50, mp, p, torch.device("cpu"))
-    assert first.history[-1]["valid_nelbo"] < first.history[0]["valid_nelbo"] + 1.0
+    p = params_for("train", epochs=3, batch_size=16, warmup_steps=2, beta_schedule="monotonic", seed=3)
+    mp = params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4)
+    data, valid = counting_arrays(), counting_arrays(64, seed=1)
+    torch.manual_seed(p.seed)
+    untrained = validation_elbo(build_model(50, mp), valid, 32, p.max_len, torch.device("cpu"))["valid_nelbo"]
+    first = train_model(data, valid, 50, mp, p, torch.device("cpu"))
+    second = train_model(data, valid, 50, mp, p, torch.device("cpu"))
+    bounds = [row["valid_nelbo"] for row in first.history]
+    assert bounds == sorted(bounds, reverse=True) and bounds[-1] < untrained - 1.0, (untrained, bounds)
     assert first.history == second.history  # no wall times in the history: DVC outputs are deterministic
 
 
 def test_nan_loss_stops_with_the_step(monkeypatch):
-    from components.cli import StageError
+    from components.core.errors import StageError
 
-    p = TrainParams(epochs=1, batch_size=16, lr=1.0)
-    monkeypatch.setattr("components.train.vae_loss", lambda out, beta, fb: (torch.tensor(float("nan")), {}))
+    p = params_for("train", epochs=1, batch_size=16, lr=1.0)
+    monkeypatch.setattr("components.training.loop.vae_loss", lambda out, beta, fb: (torch.tensor(float("nan")), {}))
     with pytest.raises(StageError, match="at step 0"):
-        train_bsvae(toy_arrays(), toy_arrays(), 50, ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4), p,
+        train_model(toy_arrays(), toy_arrays(), 50, params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4), p,
                     torch.device("cpu"))
 
 
@@ -112,12 +106,12 @@ def test_forward_on_cuda():
 
 
 def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(tmp_path, monkeypatch):
-    import components.train as train_module
+    import components.training.loop as train_module
 
-    p = TrainParams(epochs=3, batch_size=16, warmup_steps=2, beta_schedule="cyclical", seed=11, checkpoint_every=3)
-    mp = ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4)
+    p = params_for("train", epochs=3, batch_size=16, warmup_steps=2, beta_schedule="cyclical", seed=11, checkpoint_every=3)
+    mp = params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4)
     data, valid = toy_arrays(70), toy_arrays(20, seed=1)
-    straight = train_bsvae(data, valid, 50, mp, p, torch.device("cpu"))
+    straight = train_model(data, valid, 50, mp, p, torch.device("cpu"))
 
     real_loss, calls = train_module.vae_loss, {"n": 0}
 
@@ -130,10 +124,10 @@ def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(tmp_path, 
     checkpoint = tmp_path / "train.pt"
     monkeypatch.setattr(train_module, "vae_loss", dies_at_step_7)
     with pytest.raises(KeyboardInterrupt):
-        train_bsvae(data, valid, 50, mp, p, torch.device("cpu"), checkpoint)
+        train_model(data, valid, 50, mp, p, torch.device("cpu"), checkpoint)
     assert checkpoint.is_file()
     monkeypatch.setattr(train_module, "vae_loss", real_loss)
-    resumed = train_bsvae(data, valid, 50, mp, p, torch.device("cpu"), checkpoint)
+    resumed = train_model(data, valid, 50, mp, p, torch.device("cpu"), checkpoint)
 
     for (name, a), (_, b) in zip(straight.model.state_dict().items(), resumed.model.state_dict().items()):
         assert torch.equal(a, b), name
@@ -141,13 +135,13 @@ def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(tmp_path, 
 
 
 def test_a_checkpoint_of_other_params_is_not_resumed(tmp_path):
-    p = TrainParams(epochs=1, batch_size=16, checkpoint_every=2)
-    mp = ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4)
+    p = params_for("train", epochs=1, batch_size=16, checkpoint_every=2)
+    mp = params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4)
     checkpoint = tmp_path / "train.pt"
-    train_bsvae(toy_arrays(), toy_arrays(), 50, mp, p, torch.device("cpu"), checkpoint)
-    from components.train import load_checkpoint, run_fingerprint
+    train_model(toy_arrays(), toy_arrays(), 50, mp, p, torch.device("cpu"), checkpoint)
+    from components.training.checkpoints import load_checkpoint, run_fingerprint
 
-    other = TrainParams(epochs=1, batch_size=16, checkpoint_every=2, lr=0.01)
+    other = params_for("train", epochs=1, batch_size=16, checkpoint_every=2, lr=0.01)
     assert load_checkpoint(checkpoint, run_fingerprint(50, toy_arrays(), mp, other)) is None
     assert load_checkpoint(checkpoint, run_fingerprint(50, toy_arrays(), mp, p)) is not None
     checkpoint.write_bytes(b"torn")
@@ -155,13 +149,13 @@ def test_a_checkpoint_of_other_params_is_not_resumed(tmp_path):
 
 
 def test_early_stopping_keeps_the_best_epoch(monkeypatch):
-    import components.train as train_module
+    import components.training.loop as train_module
 
     scores = iter([10.0, 9.0, 9.5, 9.7, 8.0])  # gets worse twice after epoch 2
     monkeypatch.setattr(train_module, "validation_elbo",
                         lambda *a: {"valid_rec": 0.0, "valid_kl": 0.0, "valid_nelbo": next(scores)})
-    p = TrainParams(epochs=5, batch_size=16, patience=2)
-    result = train_bsvae(toy_arrays(), toy_arrays(), 50, ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4), p,
+    p = params_for("train", epochs=5, batch_size=16, patience=2)
+    result = train_model(toy_arrays(), toy_arrays(), 50, params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4), p,
                          torch.device("cpu"))
     assert len(result.history) == 4 and result.best_epoch == 2
 
@@ -170,8 +164,8 @@ def test_autoencoder_pretraining_then_one_decoder_reset(monkeypatch):
     resets = []
     original = BSVAE.reset_decoder
     monkeypatch.setattr(BSVAE, "reset_decoder", lambda self: (resets.append(1), original(self)))
-    p = TrainParams(epochs=2, pretrain_epochs=1, batch_size=16, warmup_steps=1, beta_schedule="constant")
-    result = train_bsvae(toy_arrays(), toy_arrays(), 50, ModelParams(embed_dim=8, hidden_dim=16, latent_dim=4), p,
+    p = params_for("train", epochs=2, pretrain_epochs=1, batch_size=16, warmup_steps=1, beta_schedule="constant")
+    result = train_model(toy_arrays(), toy_arrays(), 50, params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4), p,
                          torch.device("cpu"))
     assert len(resets) == 1
     assert [row["beta"] for row in result.history] == [0.0, 1.0, 1.0]
@@ -181,8 +175,8 @@ def test_autoencoder_pretraining_then_one_decoder_reset(monkeypatch):
 @pytest.mark.parametrize("encoder,decoder", [("transformer", "lstm"), ("lstm", "transformer"),
                                              ("transformer", "transformer")])
 def test_transformer_variants_train_round_trip_and_decode(tmp_path, encoder, decoder):
-    mp = ModelParams(embed_dim=16, hidden_dim=32, latent_dim=4, layers=1, heads=2, encoder=encoder, decoder=decoder)
-    result = train_bsvae(toy_arrays(), toy_arrays(), 50, mp, TrainParams(epochs=1, batch_size=16, warmup_steps=1),
+    mp = params_for("model", embed_dim=16, hidden_dim=32, latent_dim=4, layers=1, heads=2, encoder=encoder, decoder=decoder)
+    result = train_model(toy_arrays(), toy_arrays(), 50, mp, params_for("train", epochs=1, batch_size=16, warmup_steps=1),
                          torch.device("cpu"))
     model = result.model
     assert (model.config.encoder, model.config.decoder) == (encoder, decoder)
@@ -196,8 +190,7 @@ def test_transformer_variants_train_round_trip_and_decode(tmp_path, encoder, dec
 
 def test_transformer_encoder_ignores_padding():
     torch.manual_seed(0)
-    model = BSVAE(BSVAEConfig(vocab_size=50, embed_dim=16, hidden_dim=32, latent_dim=4, encoder="transformer",
-                              layers=1, heads=2)).eval()
+    model = tiny_model(embed_dim=16, hidden_dim=32, encoder="transformer", layers=1, heads=2).eval()
     short = torch.tensor([[5, 6, 7]])
     padded = torch.tensor([[5, 6, 7, 0, 0, 0]])
     torch.testing.assert_close(model.encode(short, torch.tensor([3]))[0], model.encode(padded, torch.tensor([3]))[0])
@@ -205,8 +198,7 @@ def test_transformer_encoder_ignores_padding():
 
 def test_transformer_decoder_is_causal_and_decodes_step_by_step():
     torch.manual_seed(0)
-    model = BSVAE(BSVAEConfig(vocab_size=50, embed_dim=16, hidden_dim=32, latent_dim=4, decoder="transformer",
-                              layers=1, heads=2)).eval()
+    model = tiny_model(embed_dim=16, hidden_dim=32, decoder="transformer", layers=1, heads=2).eval()
     z, seq = torch.randn(1, 4), torch.tensor([[2, 5, 6, 7]])
     whole = model.decode_logits(z, seq)[0]
     changed = model.decode_logits(z, torch.tensor([[2, 5, 30, 31]]))[0]

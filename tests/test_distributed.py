@@ -12,16 +12,17 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from flows.retrain import apply_overrides, stage_env
+from components.versioning.dvc import dvc_env
+from flows.retrain import apply_overrides
 
 pytestmark = pytest.mark.slow
 
 
 def train(workspace, name, launcher, params="params.yaml"):
-    cmd = [*launcher, "-m", "components.train", "--params", params, "--out-dir", f"models/{name}",
+    cmd = [*launcher, "-m", "components.stages.train", "--params", params, "--out-dir", f"models/{name}",
            "--metrics", f"metrics/{name}.json", "--history", f"metrics/{name}_history.json",
            "--checkpoint", f"checkpoints/{name}.pt", "--timing", f"reports/{name}_timing.json"]
-    proc = subprocess.run(cmd, cwd=workspace, capture_output=True, text=True, env=stage_env(), timeout=600)
+    proc = subprocess.run(cmd, cwd=workspace, capture_output=True, text=True, env=dvc_env(), timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     history = json.loads((workspace / f"metrics/{name}_history.json").read_text())
     return history, load_file(str(workspace / f"models/{name}/model.safetensors"))
@@ -44,7 +45,7 @@ def tokenized(workspace):
         "train.epochs": 1, "train.max_steps": 40, "train.batch_size": 32, "train.checkpoint_every": 0,
         "train.threads": 1})
     proc = subprocess.run([sys.executable, "-m", "dvc", "repro", "tokenize"], cwd=workspace, capture_output=True,
-                          text=True, env=stage_env())
+                          text=True, env=dvc_env())
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return workspace
 
@@ -67,9 +68,9 @@ def test_gradient_accumulation_trains_like_the_whole_batch(tokenized):
 def test_dvc_runs_the_train_stage_through_torchrun_when_params_say_so(tokenized):
     apply_overrides(tokenized / "params.yaml", {"train.launcher": "torchrun --standalone --nproc-per-node 2"})
     proc = subprocess.run([sys.executable, "-m", "dvc", "repro", "--single-item", "train"], cwd=tokenized,
-                          capture_output=True, text=True, env=stage_env())
+                          capture_output=True, text=True, env=dvc_env())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "torchrun --standalone --nproc-per-node 2 -m components.train" in proc.stdout
+    assert "torchrun --standalone --nproc-per-node 2 -m components.stages.train" in proc.stdout
     assert json.loads((tokenized / "metrics/train.json").read_text())["processes"] == 2
 
 

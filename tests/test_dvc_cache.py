@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from components.dvc_cache import CacheCorrupt, find_problems, repair, verify
-from flows.retrain import stage_env
+from components.versioning.cache import CacheCorrupt, find_problems, repair, verify
+from components.versioning.dvc import dvc_env
 from tests.conftest import GLOSSES, git
 
 
 def dvc(cwd, *args):
     proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True,
-                          env=stage_env())
+                          env=dvc_env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -55,7 +55,7 @@ def test_a_corrupt_object_is_named_and_repaired_from_the_remote(repo):
     obj.write_bytes(good[:-10] + b"bitrot....")
     with pytest.raises(CacheCorrupt, match=r"\(shards/1.txt, stage shards.dvc\) is corrupt.*--repair"):
         verify(repo)
-    proc = subprocess.run([sys.executable, "-m", "components.dvc_cache", "--workspace", str(repo)],
+    proc = subprocess.run([sys.executable, "-m", "components.commands.dvc_cache", "--workspace", str(repo)],
                           capture_output=True, text=True)
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: dvc_cache: DVC cache file .dvc/cache/files/md5/")

@@ -3,9 +3,10 @@ import math
 import pytest
 import torch
 
-from components.evaluate import active_units, evaluate_model, importance_weighted_nll, mutual_information
-from components.params import EvaluateParams
-from tests.test_bsvae import tiny_model, toy_arrays
+from components.evaluation.latent import active_units, mutual_information
+from components.evaluation.likelihood import importance_weighted_nll
+from components.evaluation.metrics import evaluate_model
+from tests.conftest import params_for, tiny_model, toy_arrays
 
 
 def test_more_importance_samples_tighten_the_bound():
@@ -34,8 +35,8 @@ def test_active_units_count_dimensions_whose_mean_moves():
 
 def test_evaluate_model_reports_consistent_metrics():
     data = toy_arrays(40)
-    metrics = evaluate_model(tiny_model(), data, EvaluateParams(iw_samples=3, batch_size=16), max_len=16)
+    metrics = evaluate_model(tiny_model(), data, params_for("evaluate", iw_samples=3, batch_size=16), max_len=16)
     assert metrics["sentences"] == 40
     assert metrics["tokens"] == int(data.lengths.sum()) + 40  # the end token counts
     assert metrics["ppl"] == pytest.approx(math.exp(metrics["nll"] * 40 / metrics["tokens"]))
-    assert 0 <= metrics["active_units"] <= metrics["latent_dim"] == 4
+    assert 0 <= metrics["active_units"] <= metrics["latent_units"] == 4

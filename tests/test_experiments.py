@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from components.experiments import log_experiments
-from flows.retrain import stage_env
+from components.registry.experiments import log_experiments
+from components.versioning.dvc import dvc_env
 from tests.conftest import tracking
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
@@ -18,7 +18,7 @@ def test_each_dvc_experiment_becomes_one_named_mlflow_run(trained_workspace):
     workspace, _ = trained_workspace
     for name, override in (("steps-60", "train.max_steps=60"), ("lr-low", "train.lr=0.0005")):
         proc = subprocess.run([sys.executable, "-m", "dvc", "exp", "run", "-n", name, "-S", override],
-                              cwd=workspace, capture_output=True, text=True, env=stage_env())
+                              cwd=workspace, capture_output=True, text=True, env=dvc_env())
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     logged = log_experiments(workspace)
     assert set(logged) == {"steps-60", "lr-low"}

@@ -1,10 +1,10 @@
 import pytest
 
-from components.gate import Champion, GateFailed, GateReport, gate_metrics
-from components.params import GateParams
+from components.evaluation.gate import Champion, GateFailed, GateReport, enforce, gate_metrics
+from tests.conftest import params_for
 
 GOOD = {"nll": 40.0, "ppl": 100.0, "kl": 5.0, "mutual_information": 3.0, "active_units": 16, "recon_bleu": 20.0}
-STRICT = GateParams(max_nll=50, max_ppl=200, min_kl=1, min_mi=1, min_active_units=8, min_recon_bleu=5,
+STRICT = params_for("gate", max_nll=50, max_ppl=200, min_kl=1, min_mi=1, min_active_units=8, min_recon_bleu=5,
                     max_nll_regression=0.5)
 LINEAGE = {"data.splits_md5": "d1", "tokenizer.md5": "t1"}
 
@@ -23,7 +23,7 @@ def test_each_threshold_can_fail_the_gate(metric, value):
     assert not report.passed
     assert "**FAIL**" in report.to_markdown()
     with pytest.raises(GateFailed, match=metric):
-        raise GateFailed(report)
+        enforce(report)
 
 
 def test_a_regression_against_the_champion_on_the_same_data_fails():
@@ -39,6 +39,6 @@ def test_a_champion_on_other_data_is_compared_only_when_params_say_so():
     skipped = gate_metrics(GOOD, STRICT, lineage=LINEAGE, champion=champion)
     assert skipped.passed and skipped.beats_champion_by is None
     assert "skipped" in skipped.checks[-1].note
-    forced = gate_metrics(GOOD, GateParams(**{**STRICT.__dict__, "compare_across_data": True}),
+    forced = gate_metrics(GOOD, params_for("gate", **{**STRICT.__dict__, "compare_across_data": True}),
                           lineage=LINEAGE, champion=champion)
     assert not forced.passed

@@ -4,17 +4,16 @@ import json
 import pandas as pd
 import pytest
 
-from components.cli import StageError
-from components.ingest import ingest, lines_to_frame
-from components.params import DataParams
-from tests.conftest import PTB_SLICE, glosses
+from components.core.errors import StageError
+from components.data.ingest import ingest, lines_to_frame
+from tests.conftest import PTB_SLICE, glosses, params_for
 
 
 def test_real_glosses_keep_every_line_in_order(tmp_path):
     lines = glosses(500)
     path = tmp_path / "g.txt"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    frame = ingest(DataParams(corpus=str(path)))
+    frame = ingest(params_for("data", corpus=str(path)))
     assert len(frame) == 500
     assert frame["text"].tolist() == [line.strip() for line in lines]
     assert frame["line"].tolist() == list(range(1, 501))
@@ -22,13 +21,13 @@ def test_real_glosses_keep_every_line_in_order(tmp_path):
 
 
 def test_ptb_slice_strips_the_surrounding_spaces():
-    frame = ingest(DataParams(corpus=str(PTB_SLICE)))
+    frame = ingest(params_for("data", corpus=str(PTB_SLICE)))
     assert not frame["text"].str.startswith(" ").any()
     assert "<unk>" in " ".join(frame["text"].head(50))
 
 
 def test_invalid_utf8_is_kept_with_its_reason_and_line_number():
-    frame = lines_to_frame(b"good line\r\nbad \xff\xfe line\nlast", "x.txt")
+    frame = lines_to_frame(b"good line\r\nbad \xff\xfe line\nlast")
     assert frame["text"].tolist()[0] == "good line"  # Windows line ending removed
     assert pd.isna(frame["text"][1]) and "invalid UTF-8" in frame["error"][1]
     assert frame["line"].tolist() == [1, 2, 3]
@@ -37,14 +36,14 @@ def test_invalid_utf8_is_kept_with_its_reason_and_line_number():
 def test_gzip_csv_and_jsonl(tmp_path):
     gz = tmp_path / "c.txt.gz"
     gz.write_bytes(gzip.compress("one\ntwo\n".encode()))
-    assert ingest(DataParams(corpus=str(gz)))["text"].tolist() == ["one", "two"]
+    assert ingest(params_for("data", corpus=str(gz)))["text"].tolist() == ["one", "two"]
     csv = tmp_path / "c.csv"
     pd.DataFrame({"id": ["a", "b"], "sentence": ["x y", "z"]}).to_csv(csv, index=False)
-    frame = ingest(DataParams(corpus=str(csv), text_column="sentence"))
+    frame = ingest(params_for("data", corpus=str(csv), text_column="sentence"))
     assert frame["id"].tolist() == ["a", "b"]
     jsonl = tmp_path / "c.jsonl"
     jsonl.write_text("\n".join(json.dumps({"text": t}) for t in ["p q", "r"]) + "\n")
-    assert ingest(DataParams(corpus=str(jsonl)))["text"].tolist() == ["p q", "r"]
+    assert ingest(params_for("data", corpus=str(jsonl)))["text"].tolist() == ["p q", "r"]
 
 
 @pytest.mark.parametrize("name,content,message", [
@@ -57,14 +56,14 @@ def test_unusable_files_raise_one_clear_error(tmp_path, name, content, message):
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(StageError, match=message):
-        ingest(DataParams(corpus=str(path)))
+        ingest(params_for("data", corpus=str(path)))
 
 
 def test_missing_text_column_names_the_columns(tmp_path):
     path = tmp_path / "c.csv"
     pd.DataFrame({"body": ["x"]}).to_csv(path, index=False)
     with pytest.raises(StageError, match="no column 'text'.*body"):
-        ingest(DataParams(corpus=str(path)))
+        ingest(params_for("data", corpus=str(path)))
 
 
 def test_a_directory_of_mixed_formats_is_read_file_by_file(tmp_path):
@@ -74,7 +73,7 @@ def test_a_directory_of_mixed_formats_is_read_file_by_file(tmp_path):
     pd.DataFrame({"text": ["x y", "z"], "label": ["n", "v"]}).to_csv(corpus / "more" / "b.csv.gz", index=False)
     (corpus / "c.jsonl").write_text(json.dumps({"text": "from json", "split": "test"}) + "\n")
     (corpus / ".hidden.txt").write_text("skipped\n")
-    frame = ingest(DataParams(corpus=str(corpus)))
+    frame = ingest(params_for("data", corpus=str(corpus)))
     assert frame["source"].tolist() == ["a.txt"] * 3 + ["c.jsonl", "more/b.csv.gz", "more/b.csv.gz"]
     assert frame["label"].tolist()[-2:] == ["n", "v"]
     assert frame["split"].tolist()[3] == "test"
@@ -82,7 +81,7 @@ def test_a_directory_of_mixed_formats_is_read_file_by_file(tmp_path):
 
 
 def test_jsonl_lines_that_are_not_json_or_not_utf8_keep_their_place():
-    from components.ingest import jsonl_to_frame
+    from components.data.ingest import jsonl_to_frame
 
     raw = b'{"text": "fine"}\nnot json\n{"text": "caf\xe9"}\n{"other": 1}\n'
     frame = jsonl_to_frame(raw, "text")
@@ -94,7 +93,7 @@ def test_jsonl_lines_that_are_not_json_or_not_utf8_keep_their_place():
 def test_csv_rows_with_undecodable_bytes_are_marked_not_dropped(tmp_path):
     path = tmp_path / "mixed.csv"
     path.write_bytes("text\nplain utf-8 row\ncaf\u00e9 in utf-8\n".encode() + b"caf\xe9 in latin-1\n")
-    frame = ingest(DataParams(corpus=str(path)))
+    frame = ingest(params_for("data", corpus=str(path)))
     assert frame["error"].fillna("").tolist() == ["", "", "invalid UTF-8"]
     assert frame["text"].tolist()[:2] == ["plain utf-8 row", "caf\u00e9 in utf-8"]
 
@@ -102,13 +101,13 @@ def test_csv_rows_with_undecodable_bytes_are_marked_not_dropped(tmp_path):
 def test_mixed_encodings_in_a_text_file_quarantine_only_the_foreign_lines(tmp_path):
     path = tmp_path / "mixed.txt"
     path.write_bytes("na\u00efve utf-8\n".encode() + "na\u00efve latin-1\n".encode("latin-1") + b"ascii\n")
-    frame = ingest(DataParams(corpus=str(path)))
+    frame = ingest(params_for("data", corpus=str(path)))
     assert frame["error"].notna().tolist() == [False, True, False]
 
 
 def test_an_empty_directory_is_an_error(tmp_path):
     with pytest.raises(StageError, match="no corpus files"):
-        ingest(DataParams(corpus=str(tmp_path)))
+        ingest(params_for("data", corpus=str(tmp_path)))
 
 
 def test_parquet_with_ids_and_gzipped_parquet(tmp_path):
@@ -118,7 +117,7 @@ def test_parquet_with_ids_and_gzipped_parquet(tmp_path):
     gz = tmp_path / "c.parquet.gz"
     gz.write_bytes(gzip.compress(path.read_bytes()))
     for source in (path, gz):
-        frame = ingest(DataParams(corpus=str(source)))
+        frame = ingest(params_for("data", corpus=str(source)))
         assert frame["id"].tolist() == ["g1", "g2"] and frame["text"].tolist() == [t.strip() for t in glosses(2)]
 
 
@@ -126,4 +125,4 @@ def test_a_corrupt_parquet_names_the_file(tmp_path):
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"PAR1 not really")
     with pytest.raises(StageError, match="broken.parquet: cannot read as parquet"):
-        ingest(DataParams(corpus=str(path)))
+        ingest(params_for("data", corpus=str(path)))

@@ -5,14 +5,15 @@ import math
 import pytest
 import torch
 
-from components.evaluate import evaluate_model, importance_weighted_nll
-from components.gate import gate_metrics
+from components.evaluation.gate import gate_metrics
+from components.evaluation.likelihood import importance_weighted_nll
+from components.evaluation.metrics import evaluate_model
+from components.models.base import with_bos_eos
+from components.models.factory import build_model
 from components.models.lstm_lm import LSTMLM, LSTMLMConfig
 from components.models.store import load_model, save_model
-from components.models.bsvae import with_bos_eos
-from components.params import EvaluateParams, GateParams, ModelParams, TrainParams
-from components.train import train_bsvae
-from tests.test_bsvae import toy_arrays
+from components.training.loop import train_model
+from tests.conftest import params_for, toy_arrays
 
 
 def tiny_lm() -> LSTMLM:
@@ -30,17 +31,17 @@ def test_importance_weighting_is_exact_for_a_model_without_latent():
 
 
 def test_evaluation_reports_no_latent_and_the_gate_skips_latent_checks():
-    metrics = evaluate_model(tiny_lm(), toy_arrays(30), EvaluateParams(iw_samples=2, batch_size=8), max_len=16)
-    assert metrics["latent_dim"] == 0 and metrics["kl"] == 0 and metrics["active_units"] == 0
+    metrics = evaluate_model(tiny_lm(), toy_arrays(30), params_for("evaluate", iw_samples=2, batch_size=8), max_len=16)
+    assert metrics["latent_units"] == 0 and metrics["kl"] == 0 and metrics["active_units"] == 0
     assert abs(metrics["mutual_information"]) < 1e-6
-    report = gate_metrics(metrics, GateParams(max_nll=1e6, max_ppl=1e9, min_kl=1.0))
+    report = gate_metrics(metrics, params_for("gate", max_nll=1e6, max_ppl=1e9, min_kl=1.0))
     assert report.passed and [c.metric for c in report.checks] == ["nll", "ppl"]
     assert math.isfinite(metrics["nll"])
 
 
 def test_lm_family_trains_saves_loads_and_samples(tmp_path):
-    p = TrainParams(epochs=2, batch_size=16, warmup_steps=1)
-    result = train_bsvae(toy_arrays(), toy_arrays(), 50, ModelParams(family="lm", embed_dim=8, hidden_dim=16), p,
+    p = params_for("train", epochs=2, batch_size=16, warmup_steps=1)
+    result = train_model(toy_arrays(), toy_arrays(), 50, params_for("model", family="lm", embed_dim=8, hidden_dim=16), p,
                          torch.device("cpu"))
     assert isinstance(result.model, LSTMLM)
     assert all(r["valid_kl"] == 0 for r in result.history)
@@ -50,6 +51,10 @@ def test_lm_family_trains_saves_loads_and_samples(tmp_path):
     assert len(rows) == 3 and all(len(r) <= 5 for r in rows)
 
 
-@pytest.mark.parametrize("family", ["bsvae", "lm"])
-def test_params_accept_both_families(family):
-    ModelParams(family=family).check()
+@pytest.mark.parametrize("family", ["bsvae", "vqvae", "lm", "transformer_lm"])
+def test_the_factory_builds_every_family_from_the_shipped_params(family):
+    mp = params_for("model", family=family)
+    mp.check()
+    model = build_model(50, mp)
+    assert model.family == family and model.config.to_dict()["family"] == family
+    assert model.config.embed_dim == mp.embed_dim and model.config.hidden_dim == mp.hidden_dim

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.params import ParamsError, load_params, params_from_dict
+from components.core.params import ParamsError, flatten, load_params, params_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,6 +15,29 @@ def shipped() -> dict:
 def test_shipped_params_load_and_every_profile_sets_the_same_knobs():
     params = load_params(ROOT / "params.yaml")
     assert set(params.profiles) == {"default", "tiny", "gpu"}
+    knobs = {name: set(flatten(profile)) for name, profile in params.profiles.items()}
+    assert knobs["tiny"] == knobs["default"] == knobs["gpu"] and len(knobs["default"]) > 10
+    for name, profile in params.profiles.items():  # each profile, written into the sections, is valid params
+        raw = shipped()
+        for key, value in flatten(profile).items():
+            section, leaf = key.split(".")
+            raw[section][leaf] = value
+        applied = params_from_dict(raw)
+        assert all(getattr(getattr(applied, k.split(".")[0]), k.split(".")[1]) == v for k, v in flatten(profile).items())
+
+
+def test_profiles_that_set_different_knobs_are_refused():
+    raw = shipped()
+    raw["profiles"]["tiny"]["train"]["lr"] = 0.01
+    with pytest.raises(ParamsError, match="set different keys"):
+        params_from_dict(raw)
+
+
+def test_a_key_missing_from_params_is_one_error_naming_it():
+    raw = shipped()
+    del raw["model"]["word_dropout"]
+    with pytest.raises(ParamsError, match=r"missing parameter\(s\) \['model.word_dropout'\]"):
+        params_from_dict(raw)
 
 
 def test_default_profile_matches_the_sections():

@@ -14,8 +14,8 @@ import mlflow
 import pandas as pd
 import pytest
 
-from components import generate, promote
-from components.gate import GateFailed
+from components.commands import generate, promote
+from components.evaluation.gate import GateFailed
 from components.models.store import ModelFileError
 from flows.retrain import retrain
 from tests.conftest import tracking

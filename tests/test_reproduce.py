@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from components.cli import StageError
-from components.reproduce import Comparison, compare, reproduce
+from components.core.errors import StageError
+from components.registry.reproduce import Comparison, compare, reproduce
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 
@@ -23,7 +23,7 @@ def test_a_registered_version_rebuilds_bit_identically_on_cpu(trained_workspace,
 
 def test_the_cli_prints_the_comparison_and_refuses_unknown_versions(trained_workspace, tmp_path):
     workspace, _ = trained_workspace
-    proc = subprocess.run([sys.executable, "-m", "components.reproduce", "--model", "bsvae-wordnet", "--version",
+    proc = subprocess.run([sys.executable, "-m", "components.commands.reproduce", "--model", "bsvae-wordnet", "--version",
                            "99", "--workspace", str(workspace), "--scratch", str(tmp_path / "s")],
                           capture_output=True, text=True, cwd=workspace)
     assert proc.returncode == 1

@@ -11,7 +11,8 @@ import pytest
 import yaml
 from mlflow.exceptions import MlflowException
 
-from flows.retrain import StageFailed, apply_overrides, resolve_overrides, retrain, stage_env, stage_order
+from components.versioning.dvc import DvcFailed, dvc_env, stage_order
+from flows.retrain import apply_overrides, resolve_overrides, retrain
 from tests.conftest import tracking
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
@@ -52,7 +53,7 @@ def test_an_unchanged_rerun_skips_every_stage_and_registers_no_new_version(train
 def test_failing_stage_fails_the_flow_with_its_message_and_registers_nothing(workspace):
     corpus = workspace / "bad.txt"
     corpus.write_bytes(b"   \n\t\n" * 50 + b"one good line here\n")
-    with pytest.raises(StageFailed, match=r"validate.*quarantined"):
+    with pytest.raises(DvcFailed, match=r"validate.*quarantined"):
         retrain(workspace=str(workspace), corpus=str(corpus), profile="tiny")
     with pytest.raises(MlflowException):
         tracking(workspace).get_registered_model("bsvae-wordnet")
@@ -74,11 +75,11 @@ def test_dvc_repro_rebuilds_every_stage_then_does_nothing(workspace):
     params = workspace / "params.yaml"
     apply_overrides(params, resolve_overrides(yaml.safe_load(params.read_text()), None, "tiny", []))
     dvc = [sys.executable, "-m", "dvc"]
-    first = subprocess.run([*dvc, "repro"], cwd=workspace, capture_output=True, text=True, env=stage_env())
+    first = subprocess.run([*dvc, "repro"], cwd=workspace, capture_output=True, text=True, env=dvc_env())
     assert first.returncode == 0, first.stdout + first.stderr
     for stage in STAGES:
         assert f"Running stage '{stage}'" in first.stdout
-    second = subprocess.run([*dvc, "repro"], cwd=workspace, capture_output=True, text=True, env=stage_env())
+    second = subprocess.run([*dvc, "repro"], cwd=workspace, capture_output=True, text=True, env=dvc_env())
     assert second.returncode == 0
     assert "Data and pipelines are up to date" in second.stdout
     status = subprocess.run([*dvc, "status"], cwd=workspace, capture_output=True, text=True)

@@ -11,8 +11,9 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-from components.promote import promote
-from flows.retrain import retrain, stage_env
+from components.registry.promotion import promote
+from components.versioning.dvc import dvc_env
+from flows.retrain import retrain
 from tests.conftest import glosses, make_workspace, tracking
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
@@ -22,7 +23,7 @@ def test_the_run_pushes_its_data_and_model_to_the_default_remote(trained_workspa
     workspace, result = trained_workspace
     assert result["pushed"] == "local"
     status = subprocess.run([sys.executable, "-m", "dvc", "status", "--cloud"], cwd=workspace, capture_output=True,
-                            text=True, env=stage_env())
+                            text=True, env=dvc_env())
     assert status.returncode == 0, status.stderr
     assert "Cache and remote 'local' are in sync" in status.stdout
     assert any((workspace / "dvc-remote").rglob("*"))
@@ -59,7 +60,7 @@ def test_a_scheduled_run_picks_up_new_files_in_an_imported_directory(tmp_path):
     (source / "part-1.txt").write_text("\n".join(glosses(2500)) + "\n", encoding="utf-8")
     workspace = make_workspace(tmp_path / "ws", glosses(10))
     imported = subprocess.run([sys.executable, "-m", "dvc", "import-url", str(source), "data/incoming"],
-                              cwd=workspace, capture_output=True, text=True, env=stage_env())
+                              cwd=workspace, capture_output=True, text=True, env=dvc_env())
     assert imported.returncode == 0, imported.stderr
     first = retrain(workspace=str(workspace), corpus=str(workspace / "data/incoming"), profile="tiny")
 

@@ -2,9 +2,10 @@
 
 from prefect.states import Failed
 
-from components.gate import GateFailed, GateReport
-from components.params import ParamsError
-from flows.retrain import StageFailed, retry_if_transient
+from components.core.params import ParamsError
+from components.evaluation.gate import GateFailed, GateReport
+from components.versioning.dvc import DvcFailed
+from flows.retrain import retry_if_transient
 
 
 def failed(exc: Exception):
@@ -12,7 +13,7 @@ def failed(exc: Exception):
 
 
 def test_deterministic_failures_are_not_retried():
-    for exc in (GateFailed(GateReport(passed=False, checks=[])), StageFailed("x"), ParamsError("y")):
+    for exc in (GateFailed(GateReport(passed=False, checks=[])), DvcFailed("x"), ParamsError("y")):
         assert retry_if_transient(None, None, failed(exc)) is False
 
 

@@ -12,14 +12,15 @@ import time
 import pytest
 import yaml
 
-from flows.retrain import apply_overrides, stage_env
+from components.versioning.dvc import dvc_env
+from flows.retrain import apply_overrides
 
 pytestmark = pytest.mark.slow
 
 
 def dvc(workspace, *args, check=True):
     proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=workspace, capture_output=True, text=True,
-                          env=stage_env())
+                          env=dvc_env())
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
@@ -38,7 +39,7 @@ def test_a_train_stage_killed_mid_epoch_resumes_and_ends_where_an_uninterrupted_
     dvc(workspace, "repro", "tokenize")
     checkpoint = workspace / "checkpoints" / "train.pt"
     proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "--single-item", "train"], cwd=workspace,
-                            env=stage_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dvc_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -60,8 +61,8 @@ def test_a_train_stage_killed_mid_epoch_resumes_and_ends_where_an_uninterrupted_
 DISK_FULL = r"""
 import resource, signal, sys, torch
 from pathlib import Path
-from components.cli import StageError
-from components.train import save_checkpoint
+from components.core.errors import StageError
+from components.training.checkpoints import save_checkpoint
 path = Path(sys.argv[1])
 save_checkpoint(path, {"step": 1, "w": torch.zeros(10)})
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)            # a write past the limit fails with EFBIG instead

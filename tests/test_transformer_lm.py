@@ -3,18 +3,21 @@
 import pytest
 import torch
 
-from components.evaluate import evaluate_model, importance_weighted_nll
-from components.models.bsvae import with_bos_eos
+from components.core.params import ParamsError
+from components.evaluation.likelihood import importance_weighted_nll
+from components.evaluation.metrics import evaluate_model
+from components.models.base import with_bos_eos
+from components.models.factory import build_model
 from components.models.store import load_model, save_model
-from components.models.transformer_lm import TransformerLM, TransformerLMConfig
-from components.params import EvaluateParams, ModelParams, ParamsError, TrainParams
-from components.train import train_bsvae
-from tests.test_bsvae import toy_arrays
+from components.models.transformer_lm import TransformerLM
+from components.training.loop import train_model, validation_elbo
+from tests.conftest import counting_arrays, params_for, toy_arrays
 
 
 def tiny() -> TransformerLM:
     torch.manual_seed(0)
-    return TransformerLM(TransformerLMConfig(vocab_size=50, embed_dim=16, hidden_dim=32, layers=2, heads=2)).eval()
+    return build_model(50, params_for("model", family="transformer_lm", embed_dim=16, hidden_dim=32, layers=2,
+                                      heads=2)).eval()
 
 
 def test_a_position_never_sees_the_tokens_after_it():
@@ -43,16 +46,20 @@ def test_importance_weighting_is_exact_and_evaluation_runs():
     inputs, targets = with_bos_eos(tokens, lengths)
     exact = -model.log_likelihood(None, inputs, targets)
     torch.testing.assert_close(importance_weighted_nll(model, tokens, lengths, 3), exact, atol=1e-5, rtol=1e-5)
-    metrics = evaluate_model(model, toy_arrays(20), EvaluateParams(iw_samples=2, batch_size=8), max_len=16)
-    assert metrics["latent_dim"] == 0 and metrics["kl"] == 0
+    metrics = evaluate_model(model, toy_arrays(20), params_for("evaluate", iw_samples=2, batch_size=8), max_len=16)
+    assert metrics["latent_units"] == 0 and metrics["kl"] == 0
 
 
 def test_trains_saves_loads_and_samples(tmp_path):
-    mp = ModelParams(family="transformer_lm", embed_dim=16, hidden_dim=32, layers=1, heads=2)
-    result = train_bsvae(toy_arrays(), toy_arrays(), 50, mp, TrainParams(epochs=2, batch_size=16, warmup_steps=1),
-                         torch.device("cpu"))
+    mp = params_for("model", family="transformer_lm", embed_dim=16, hidden_dim=32, layers=1, heads=2)
+    p = params_for("train", epochs=2, batch_size=16, warmup_steps=1)
+    valid = counting_arrays(64, seed=1)
+    torch.manual_seed(p.seed)
+    untrained = validation_elbo(build_model(50, mp), valid, 32, p.max_len, torch.device("cpu"))["valid_nelbo"]
+    result = train_model(counting_arrays(), valid, 50, mp, p, torch.device("cpu"))
     assert isinstance(result.model, TransformerLM)
-    assert result.history[-1]["valid_nelbo"] < result.history[0]["valid_nelbo"] + 1.0
+    bounds = [row["valid_nelbo"] for row in result.history]
+    assert bounds[1] < bounds[0] < untrained - 1.0, (untrained, bounds)
     save_model(result.model, tmp_path)
     rows = load_model(tmp_path).generate(torch.zeros(2, 0), max_len=6, generator=torch.Generator().manual_seed(0))
     assert len(rows) == 2 and all(len(r) <= 6 for r in rows)
@@ -60,4 +67,4 @@ def test_trains_saves_loads_and_samples(tmp_path):
 
 def test_width_must_divide_into_heads():
     with pytest.raises(ParamsError, match="multiple of model.heads"):
-        ModelParams(family="transformer_lm", embed_dim=30, heads=4).check()
+        params_for("model", family="transformer_lm", embed_dim=30, heads=4).check()

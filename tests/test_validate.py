@@ -1,18 +1,17 @@
 import pandas as pd
 import pytest
 
-from components.cli import StageError
-from components.ingest import lines_to_frame
-from components.params import ValidateParams
-from components.validate import quarantine_rows, summarize
-from tests.conftest import glosses
+from components.core.errors import StageError
+from components.data.ingest import lines_to_frame
+from components.data.validate import quarantine_rows, summarize
+from tests.conftest import glosses, params_for
 
 BAD_LINES = [b"", b"   ", b"tab\x01control", b"bad \xff utf8", b"x", " ".join(["w"] * 100).encode()]
 
 
 def corpus_with_bad_rows() -> pd.DataFrame:
     raw = b"\n".join([line.encode() for line in glosses(300)] + BAD_LINES) + b"\n"
-    frame = lines_to_frame(raw, "mixed.txt")
+    frame = lines_to_frame(raw)
     frame["id"] = [f"mixed.txt:{n}" for n in frame["line"]]
     frame["source"] = "mixed.txt"
     frame["split"] = None
@@ -21,7 +20,7 @@ def corpus_with_bad_rows() -> pd.DataFrame:
 
 def test_rows_in_equal_rows_kept_plus_quarantined_with_reasons():
     frame = corpus_with_bad_rows()
-    kept, quarantined = quarantine_rows(frame, ValidateParams(min_chars=2, max_tokens=48))
+    kept, quarantined = quarantine_rows(frame, params_for("validate", min_chars=2, max_tokens=48))
     assert len(kept) + len(quarantined) == len(frame)
     assert len(quarantined) == len(BAD_LINES)
     reasons = dict(zip(quarantined["line"], quarantined["reason"]))
@@ -37,7 +36,7 @@ def test_rows_in_equal_rows_kept_plus_quarantined_with_reasons():
 def test_duplicate_ids_quarantine_all_but_the_first():
     frame = corpus_with_bad_rows().head(5).copy()
     frame.loc[3, "id"] = frame.loc[1, "id"]
-    kept, quarantined = quarantine_rows(frame, ValidateParams())
+    kept, quarantined = quarantine_rows(frame, params_for("validate"))
     assert quarantined["line"].tolist() == [4]
     assert "id_unique" in quarantined["reason"][0]
 
@@ -45,14 +44,14 @@ def test_duplicate_ids_quarantine_all_but_the_first():
 def test_a_missing_column_fails_the_whole_table():
     frame = corpus_with_bad_rows().drop(columns=["text"])
     with pytest.raises(StageError, match="as a whole"):
-        quarantine_rows(frame, ValidateParams())
+        quarantine_rows(frame, params_for("validate"))
 
 
 def test_a_one_megabyte_line_is_quarantined_not_fatal():
     raw = b"\n".join([line.encode() for line in glosses(50)] + [b"word " * 200_000]) + b"\n"
-    frame = lines_to_frame(raw, "big.txt")
+    frame = lines_to_frame(raw)
     frame["id"], frame["source"], frame["split"] = [f"b:{n}" for n in frame["line"]], "big.txt", None
     kept, quarantined = quarantine_rows(frame.astype({"id": "string", "text": "string", "error": "string"}),
-                                        ValidateParams())
+                                        params_for("validate"))
     assert len(kept) == 50 and len(quarantined) == 1
     assert "str_length" in quarantined["reason"][0] and "tokens_between" in quarantined["reason"][0]

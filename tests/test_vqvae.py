@@ -3,22 +3,25 @@
 import pytest
 import torch
 
-from components.evaluate import evaluate_model
-from components.cli import StageError
-from components.gate import gate_metrics
-from components.generation import TextGenerator
+from components.core.errors import StageError
+from components.core.params import ParamsError
+from components.evaluation.gate import gate_metrics
+from components.evaluation.metrics import evaluate_model
+from components.models.factory import build_model
 from components.models.store import load_model, save_model
-from components.models.vqvae import VQVAE, VQVAEConfig
-from components.params import EvaluateParams, GateParams, ModelParams, ParamsError, TrainParams
-from components.train import train_bsvae, vae_loss
-from tests.test_bsvae import toy_arrays
+from components.models.vqvae import VQVAE
+from components.serving.text_generator import TextGenerator
+from components.training.loop import train_model
+from components.training.losses import vae_loss
+from tests.conftest import params_for, toy_arrays
 
 
 def tiny(**overrides) -> VQVAE:
+    """A small VQ-VAE quantising from the first batch (no warm-up), Euclidean, unless overridden."""
     torch.manual_seed(0)
-    config = dict(vocab_size=50, embed_dim=16, hidden_dim=16, codes=4, codebook_size=8, code_dim=8, prior_layers=1,
-                  prior_heads=2)
-    return VQVAE(VQVAEConfig(**{**config, **overrides}))
+    sizes = dict(family="vqvae", embed_dim=16, hidden_dim=16, codes=4, codebook_size=8, code_dim=8, layers=1, heads=2,
+                 codebook_warmup=0, codebook_metric="euclidean", codebook_levels=1)
+    return build_model(50, params_for("model", **{**sizes, **overrides}))
 
 
 def batch():
@@ -71,19 +74,19 @@ def test_prior_is_causal_over_codes():
 
 @pytest.mark.parametrize("levels", [1, 2])
 def test_trains_evaluates_gates_and_round_trips(tmp_path, levels):
-    mp = ModelParams(family="vqvae", embed_dim=16, hidden_dim=32, codes=4, codebook_size=16, code_dim=8, layers=1,
-                     heads=2, word_dropout=0.0, codebook_levels=levels)
-    result = train_bsvae(toy_arrays(), toy_arrays(), 50, mp, TrainParams(epochs=3, batch_size=16, warmup_steps=1),
+    mp = params_for("model", family="vqvae", embed_dim=16, hidden_dim=32, codes=4, codebook_size=16, code_dim=8, layers=1,
+                     heads=2, word_dropout=0.0, codebook_levels=levels, codebook_warmup=0, codebook_metric="euclidean")
+    result = train_model(toy_arrays(), toy_arrays(), 50, mp, params_for("train", epochs=3, batch_size=16, warmup_steps=1),
                          torch.device("cpu"))
     assert isinstance(result.model, VQVAE) and result.history[-1]["valid_kl"] > 0
-    metrics = evaluate_model(result.model, toy_arrays(40, seed=3), EvaluateParams(iw_samples=2, batch_size=8), 16)
+    metrics = evaluate_model(result.model, toy_arrays(40, seed=3), params_for("evaluate", iw_samples=2, batch_size=8), 16)
     assert metrics["nll"] == pytest.approx(metrics["reconstruction_nll"] + metrics["kl"], rel=1e-5)
     assert metrics["codebook_size"] == 16 * levels  # each level's codebook counts as entries of its own
     assert 1.0 <= metrics["codebook_perplexity"] <= 16 * levels and 0 < metrics["codebook_usage"] <= 1
-    assert 0 < metrics["reconstruction_token_accuracy"] <= 1 and metrics["latent_dim"] == 4 * levels
+    assert 0 < metrics["reconstruction_token_accuracy"] <= 1 and metrics["latent_units"] == 4 * levels
     assert len(metrics["kl_per_dim"]) == 4 * levels
     report = gate_metrics({**metrics, "recon_bleu": 50.0},
-                          GateParams(max_nll=1e6, max_ppl=1e9, min_codebook_perplexity=1e3))
+                          params_for("gate", max_nll=1e6, max_ppl=1e9, min_codebook_perplexity=1e3))
     check = next(c for c in report.checks if c.metric == "codebook_perplexity")
     assert not check.passed and not report.passed  # index collapse below the threshold refuses the model
     save_model(result.model, tmp_path)
@@ -91,7 +94,7 @@ def test_trains_evaluates_gates_and_round_trips(tmp_path, levels):
     for mine, theirs in zip(loaded.codebook.levels, result.model.codebook.levels, strict=True):
         torch.testing.assert_close(mine.vectors, theirs.vectors)
     assert bool(loaded.codebook.levels[0].initialised)
-    again = evaluate_model(loaded, toy_arrays(40, seed=3), EvaluateParams(iw_samples=2, batch_size=8), 16)
+    again = evaluate_model(loaded, toy_arrays(40, seed=3), params_for("evaluate", iw_samples=2, batch_size=8), 16)
     assert again["nll"] == pytest.approx(metrics["nll"], rel=1e-5)
 
 
@@ -111,17 +114,17 @@ def test_text_generator_samples_from_the_prior(tmp_path):
 
 def test_params_are_checked():
     with pytest.raises(ParamsError, match="model.codebook_size"):
-        ModelParams(family="vqvae", codebook_size=1).check()
+        params_for("model", family="vqvae", codebook_size=1).check()
     with pytest.raises(ParamsError, match="model.ema_decay"):
-        ModelParams(family="vqvae", ema_decay=1.0).check()
+        params_for("model", family="vqvae", ema_decay=1.0).check()
     with pytest.raises(ParamsError, match="model.codebook_init"):
-        ModelParams(family="vqvae", codebook_init="random").check()
+        params_for("model", family="vqvae", codebook_init="random").check()
     with pytest.raises(ParamsError, match="model.codebook_metric"):
-        ModelParams(family="vqvae", codebook_metric="manhattan").check()
+        params_for("model", family="vqvae", codebook_metric="manhattan").check()
     with pytest.raises(ParamsError, match="model.codebook_warmup"):
-        ModelParams(family="vqvae", codebook_warmup=-1).check()
+        params_for("model", family="vqvae", codebook_warmup=-1).check()
     with pytest.raises(ParamsError, match="model.codebook_levels"):
-        ModelParams(family="vqvae", codebook_levels=0).check()
+        params_for("model", family="vqvae", codebook_levels=0).check()
 
 
 def test_residual_levels_give_each_position_a_code_per_level_in_the_priors_order():
@@ -172,8 +175,8 @@ def test_during_the_codebook_warm_up_the_decoder_reads_continuous_vectors_and_th
 
 
 def test_a_warm_up_longer_than_the_run_is_refused():
-    mp = ModelParams(family="vqvae", embed_dim=16, hidden_dim=16, codes=2, codebook_size=8, code_dim=4, layers=1,
+    mp = params_for("model", family="vqvae", embed_dim=16, hidden_dim=16, codes=2, codebook_size=8, code_dim=4, layers=1,
                      heads=2, codebook_warmup=10)
     with pytest.raises(StageError, match="model.codebook_warmup is 10 batches but this run trains only 4 steps"):
-        train_bsvae(toy_arrays(), toy_arrays(seed=1), 50, mp, TrainParams(max_steps=4, batch_size=4, warmup_steps=1),
+        train_model(toy_arrays(), toy_arrays(seed=1), 50, mp, params_for("train", max_steps=4, batch_size=4, warmup_steps=1),
                     torch.device("cpu"))

@@ -1,7 +1,7 @@
 """LSTM language model: the baseline every latent model's likelihood is judged against.
 
 Same embedding and decoder sizes as the BS-VAE decoder; the interface it shares with the
-latent models (a zero-dimensional latent) lives in lm_base.NoLatentLM.
+latent models (a zero-dimensional latent) lives in no_latent.NoLatentLM.
 """
 
 from __future__ import annotations
@@ -11,26 +11,26 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from components.batches import PAD_ID
-from components.models.lm_base import NoLatentLM
+from components.data.batches import PAD_ID
+from components.models.no_latent import NoLatentLM
 
 
 @dataclass(frozen=True)
 class LSTMLMConfig:
     vocab_size: int
-    embed_dim: int = 128
-    hidden_dim: int = 256
-    latent_dim: int = 0  # no latent: kept so callers can treat every family alike
-    word_dropout: float = 0.0
+    embed_dim: int
+    hidden_dim: int
 
     def to_dict(self) -> dict:
         return {"family": "lm", **asdict(self)}
 
 
 class LSTMLM(NoLatentLM):
+    family = "lm"
+
     def __init__(self, config: LSTMLMConfig):
         super().__init__()
-        self.config = c = LSTMLMConfig(**{**asdict(config), "latent_dim": 0})
+        self.config = c = config
         self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_ID)
         self.decoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True)
         self.out = nn.Linear(c.hidden_dim, c.vocab_size)

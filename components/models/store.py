@@ -9,24 +9,20 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from components import atomic
-from components.cli import StageError
-from components.models.bsvae import BSVAE, BSVAEConfig
-from components.models.lstm_lm import LSTMLM, LSTMLMConfig
-from components.models.transformer_lm import TransformerLM, TransformerLMConfig
-from components.models.vqvae import VQVAE, VQVAEConfig
+from components.core import atomic
+from components.core.errors import StageError
+from components.models.base import TextModel
+from components.models.factory import model_from_config
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
-FAMILIES = {"bsvae": (BSVAE, BSVAEConfig), "lm": (LSTMLM, LSTMLMConfig),
-            "transformer_lm": (TransformerLM, TransformerLMConfig), "vqvae": (VQVAE, VQVAEConfig)}
 
 
 class ModelFileError(StageError):
     """A model directory is missing files or holds files that do not fit together."""
 
 
-def save_model(model: torch.nn.Module, directory: str | Path) -> None:
+def save_model(model: TextModel, directory: str | Path) -> None:
     directory = Path(directory)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic.atomic_path(directory / WEIGHTS_FILE) as tmp:
@@ -34,7 +30,7 @@ def save_model(model: torch.nn.Module, directory: str | Path) -> None:
     atomic.write_json(directory / CONFIG_FILE, model.config.to_dict())
 
 
-def load_model(directory: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
+def load_model(directory: str | Path, device: str | torch.device = "cpu") -> TextModel:
     """Rebuild a model from `directory`; any missing, foreign or tampered file is a ModelFileError."""
     directory = Path(directory)
     config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
@@ -42,15 +38,12 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> tor
         if not path.is_file():
             raise ModelFileError(f"{path}: model file not found")
     try:
-        raw = json.loads(config_path.read_text(encoding="utf-8"))
-        model_cls, config_cls = FAMILIES[raw.pop("family")]
-        config = config_cls(**raw)
+        model = model_from_config(json.loads(config_path.read_text(encoding="utf-8")))
     except (ValueError, KeyError, TypeError) as err:
         raise ModelFileError(f"{config_path}: not a model config this code understands: {err}") from err
-    model = model_cls(config)
     try:
         state = load_file(str(weights_path))
         model.load_state_dict(state, strict=True)
     except (SafetensorError, RuntimeError, OSError) as err:
-        raise ModelFileError(f"{weights_path}: weights do not load into {model_cls.__name__}: {err}") from err
+        raise ModelFileError(f"{weights_path}: weights do not load into {type(model).__name__}: {err}") from err
     return model.to(device).eval()

@@ -14,44 +14,41 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from components.batches import PAD_ID
-from components.models.lm_base import NoLatentLM
+from components.data.batches import PAD_ID
+from components.models.blocks import check_length, transformer_blocks
+from components.models.no_latent import NoLatentLM
 
 
 @dataclass(frozen=True)
 class TransformerLMConfig:
     vocab_size: int
-    embed_dim: int = 128
-    hidden_dim: int = 256
-    layers: int = 2
-    heads: int = 4
-    dropout: float = 0.1
-    max_positions: int = 256
-    latent_dim: int = 0  # no latent: kept so callers can treat every family alike
+    embed_dim: int
+    hidden_dim: int
+    layers: int
+    heads: int
+    dropout: float
+    max_positions: int
 
     def to_dict(self) -> dict:
         return {"family": "transformer_lm", **asdict(self)}
 
 
 class TransformerLM(NoLatentLM):
+    family = "transformer_lm"
+
     def __init__(self, config: TransformerLMConfig):
         super().__init__()
-        self.config = c = TransformerLMConfig(**{**asdict(config), "latent_dim": 0})
-        if c.embed_dim % c.heads:
-            raise ValueError(f"embed_dim {c.embed_dim} is not divisible by heads {c.heads}")
+        self.config = c = config
         self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_ID)
         self.positions = nn.Embedding(c.max_positions, c.embed_dim)
-        block = nn.TransformerEncoderLayer(c.embed_dim, c.heads, c.hidden_dim, c.dropout, batch_first=True,
-                                           norm_first=True)
-        self.blocks = nn.TransformerEncoder(block, c.layers, enable_nested_tensor=False)
+        self.blocks = transformer_blocks(c.embed_dim, c.heads, c.hidden_dim, c.layers, c.dropout)
         self.norm = nn.LayerNorm(c.embed_dim)
         self.out = nn.Linear(c.embed_dim, c.vocab_size)
 
     def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None):
         """Logits for `inputs`; `state` is the prefix decoded so far (recomputed: sentences are short)."""
         seq = inputs if state is None else torch.cat([state, inputs], dim=1)
-        if seq.shape[1] > self.config.max_positions:
-            raise ValueError(f"sequence of {seq.shape[1]} tokens exceeds max_positions {self.config.max_positions}")
+        check_length(seq.shape[1], self.config.max_positions)
         positions = torch.arange(seq.shape[1], device=seq.device)
         causal = nn.Transformer.generate_square_subsequent_mask(seq.shape[1], device=seq.device)
         hidden = self.blocks(self.embed(seq) + self.positions(positions), mask=causal, is_causal=True)

@@ -26,47 +26,48 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from components.batches import PAD_ID
-from components.models.bsvae import (VAEOutput, decode_loop, drop_words, sample_top_p, sentence_log_likelihood,
-                                     with_bos_eos)
+from components.data.batches import PAD_ID
+from components.models.base import ModelOutput, TextModel, drop_words, with_bos_eos
+from components.models.blocks import transformer_blocks
 from components.models.codebook import ResidualCodebook
+from components.models.decoding import decode_loop, sample_top_p
 
 
 @dataclass(frozen=True)
 class VQVAEConfig:
+    """Sizes and switches, read from params.yaml's model section (models/factory.py); no defaults here."""
+
     vocab_size: int
-    embed_dim: int = 128
-    hidden_dim: int = 256
-    codes: int = 16
+    embed_dim: int
+    hidden_dim: int
+    codes: int
     """Code positions per sentence."""
-    codebook_size: int = 512
-    code_dim: int = 64
-    codebook_levels: int = 1
+    codebook_size: int
+    code_dim: int
+    codebook_levels: int
     """Residual quantisation depth: each code position is the sum of this many codes, one per level."""
-    commitment: float = 0.25
+    commitment: float
     """Weight of the commitment loss that keeps encoder outputs near their codes."""
-    ema_decay: float = 0.99
-    dead_code_threshold: float = 0.01
+    ema_decay: float
+    dead_code_threshold: float
     """Restart a code whose running count is below this share of a uniformly used code's."""
-    codebook_init: str = "kmeans"
+    codebook_init: str
     """kmeans (over the first batch's encoder outputs) or data (random encoder outputs)."""
-    codebook_metric: str = "euclidean"
+    codebook_metric: str
     """euclidean, or cosine (inputs and codes l2-normalised)."""
-    codebook_warmup: int = 0
+    codebook_warmup: int
     """Training batches that bypass the quantiser (a continuous autoencoder) before the codebook starts."""
-    word_dropout: float = 0.0
-    prior_layers: int = 2
-    prior_heads: int = 4
+    word_dropout: float
+    layers: int
+    """Transformer blocks of the prior over the codes."""
+    heads: int
+    dropout: float
+    """The prior's dropout."""
 
     @property
     def code_sequence_length(self) -> int:
         """Code indices per sentence as the prior sees them: each position's levels in turn."""
         return self.codes * self.codebook_levels
-
-    @property
-    def latent_dim(self) -> int:
-        """Width of the flattened quantised vectors, the model's continuous `z`."""
-        return self.codes * self.code_dim
 
     def to_dict(self) -> dict:
         return {"family": "vqvae", **asdict(self)}
@@ -75,13 +76,12 @@ class VQVAEConfig:
 class CodePrior(nn.Module):
     """p(c) = prod_k p(c_k | c_<k): a causal Transformer over code indices (index `size` is <bos>)."""
 
-    def __init__(self, size: int, positions: int, width: int, layers: int, heads: int, dropout: float = 0.1):
+    def __init__(self, size: int, positions: int, width: int, layers: int, heads: int, dropout: float):
         super().__init__()
         self.size = size
         self.embed = nn.Embedding(size + 1, width)
         self.positions = nn.Embedding(positions, width)
-        block = nn.TransformerEncoderLayer(width, heads, 4 * width, dropout, batch_first=True, norm_first=True)
-        self.blocks = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
+        self.blocks = transformer_blocks(width, heads, 4 * width, layers, dropout)
         self.norm = nn.LayerNorm(width)
         self.out = nn.Linear(width, size)
 
@@ -114,12 +114,13 @@ class CodePrior(nn.Module):
         return codes
 
 
-class VQVAE(nn.Module):
+class VQVAE(TextModel):
+    family = "vqvae"
+    latent_kind = "discrete"
+
     def __init__(self, config: VQVAEConfig):
         super().__init__()
         self.config = c = config
-        if c.embed_dim % c.prior_heads:
-            raise ValueError(f"embed_dim {c.embed_dim} is not divisible by prior_heads {c.prior_heads}")
         self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_ID)
         self.encoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True, bidirectional=True)
         self.queries = nn.Parameter(torch.randn(c.codes, 2 * c.hidden_dim) / (2 * c.hidden_dim) ** 0.5)
@@ -131,7 +132,12 @@ class VQVAE(nn.Module):
         self.decoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True)
         self.combine = nn.Linear(2 * c.hidden_dim, c.hidden_dim)
         self.out = nn.Linear(c.hidden_dim, c.vocab_size)
-        self.prior = CodePrior(c.codebook_size, c.code_sequence_length, c.embed_dim, c.prior_layers, c.prior_heads)
+        self.prior = CodePrior(c.codebook_size, c.code_sequence_length, c.embed_dim, c.layers, c.heads, c.dropout)
+
+    @property
+    def latent_dim(self) -> int:
+        """Width of the flattened quantised vectors, the model's continuous `z`."""
+        return self.config.codes * self.config.code_dim
 
     # --- encoder -----------------------------------------------------------
     def encode_vectors(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -179,10 +185,7 @@ class VQVAE(nn.Module):
         context = torch.einsum("btk,bkh->bth", weights, memory)
         return self.out(torch.tanh(self.combine(torch.cat([hidden, context], dim=-1)))), state
 
-    def log_likelihood(self, z: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return sentence_log_likelihood(self.decode_logits(z, inputs)[0], targets)
-
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> VAEOutput:
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> ModelOutput:
         """Reconstruction NLL from the quantised codes, prior NLL of the codes (as `kl`) and the commitment loss.
 
         The prior sees the codes detached: its loss trains the prior only, never the encoder. While the
@@ -198,7 +201,7 @@ class VQVAE(nn.Module):
         prior_nll = self.prior.nll(codes.detach())
         if q.bypassed:  # no codes yet, nothing for the prior to learn; kept in the graph (DDP wants every
             prior_nll = prior_nll * 0.0  # parameter to get a gradient, even a zero one, at every step)
-        return VAEOutput(rec_nll=rec_nll, kl=prior_nll.unsqueeze(1), mu=z_e.flatten(1),
+        return ModelOutput(rec_nll=rec_nll, kl=prior_nll.unsqueeze(1), mu=z_e.flatten(1),
                          logvar=torch.zeros_like(rec_nll).unsqueeze(1),
                          aux_loss=self.config.commitment * q.commitment.sum(dim=1).mean(), codes=codes,
                          kl_is_scheduled=False)

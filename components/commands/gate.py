@@ -1,0 +1,37 @@
+"""Check the evaluation metrics against the gate's thresholds (the flow adds the champion comparison).
+
+    python -m components.commands.gate --metrics metrics/eval.json
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from components.core.entrypoint import stage_main, stage_parser
+from components.core.errors import StageError
+from components.core.params import load_params
+from components.evaluation.gate import enforce, gate_metrics, write_report
+
+
+def main() -> None:
+    parser = stage_parser(__doc__.splitlines()[0])
+    parser.add_argument("--metrics", default="metrics/eval.json")
+    parser.add_argument("--out-dir", default="reports")
+
+    def run(args):
+        p = load_params(args.params).gate
+        path = Path(args.metrics)
+        if not path.is_file():
+            raise StageError(f"{path}: evaluation metrics not found (run the evaluate stage)")
+        # Without MLflow at hand this entry point checks thresholds only; the flow adds the champion.
+        report = gate_metrics(json.loads(path.read_text(encoding="utf-8")), p)
+        write_report(report, args.out_dir)
+        print(report.to_markdown())
+        enforce(report)
+
+    stage_main("gate", run, parser)
+
+
+if __name__ == "__main__":
+    main()

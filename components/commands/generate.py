@@ -1,0 +1,59 @@
+"""Generate text with a registered model from the command line.
+
+    python -m components.commands.generate --model models:/sentences-bsvae@champion --n 5 --temperature 0.8
+    python -m components.commands.generate --model models:/sentences-bsvae@champion --reconstruct "a small dog"
+    python -m components.commands.generate --model models:/sentences-bsvae@champion --interpolate "a cat" "a large ship"
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from components.serving.signature import PARAM_DEFAULTS
+
+
+def request(args: argparse.Namespace) -> pd.DataFrame:
+    if args.reconstruct:
+        return pd.DataFrame({"text": args.reconstruct})
+    if args.interpolate:
+        return pd.DataFrame({"start": [args.interpolate[0]], "end": [args.interpolate[1]]})
+    return pd.DataFrame({"n": [args.n]})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="model URI, e.g. models:/NAME@champion")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--n", type=int, default=5, help="sentences to sample from the prior (default 5)")
+    mode.add_argument("--reconstruct", nargs="+", metavar="TEXT", help="sentences to encode and decode")
+    mode.add_argument("--interpolate", nargs=2, metavar=("START", "END"), help="two sentences to walk between")
+    for name, default in PARAM_DEFAULTS.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(default), default=default)
+    parser.add_argument("--workspace", default=".", help="project root whose mlruns/ to use (default: .)")
+    args = parser.parse_args(argv)
+
+    from mlflow.exceptions import MlflowException
+
+    from components.core.errors import StageError
+    from components.registry.tracking import connect
+
+    try:
+        connect(Path(args.workspace))
+        import mlflow
+
+        model = mlflow.pyfunc.load_model(args.model)
+        out = model.predict(request(args), params={k: getattr(args, k) for k in PARAM_DEFAULTS})
+    except (MlflowException, StageError, OSError, ValueError) as err:
+        print(f"error: generate: {getattr(err, 'message', err)}", file=sys.stderr)
+        return 1
+    for text in out["text"]:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,518 @@
+"""Typed, strict views of params.yaml, the one place where parameter values live.
+
+Every stage reads its section through these dataclasses, so a typo in params.yaml
+(an unknown or missing key, a string where a number belongs, an absurd value) fails at
+load time with the key's full path instead of surfacing as a strange model later.
+The dataclasses hold types, allowed values and checks, never default values: a key
+deleted from params.yaml is an error naming it, not a silent fallback to another value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PARAMS_FILE = "params.yaml"
+
+
+class ParamsError(ValueError):
+    """A parameter is missing, unknown, mistyped or out of range."""
+
+
+@dataclass(frozen=True)
+class DataParams:
+    corpus: str
+    """Path of the raw corpus: a text file of one sentence per line, CSV/TSV, JSONL or Parquet."""
+    format: str
+    """auto (by file suffix), lines, csv, tsv, jsonl or parquet."""
+    text_column: str
+    """Column holding the sentence in tabular sources."""
+
+    def check(self) -> None:
+        _one_of("data.format", self.format, ("auto", "lines", "csv", "tsv", "jsonl", "parquet"))
+
+
+@dataclass(frozen=True)
+class ValidateParams:
+    min_chars: int
+    max_chars: int
+    min_tokens: int
+    """Bounds on whitespace-separated tokens, checked before the tokenizer exists."""
+    max_tokens: int
+    max_quarantine_fraction: float
+    """Fail the stage instead of training on the rest when more than this is quarantined."""
+
+    def check(self) -> None:
+        _positive("validate.min_chars", self.min_chars)
+        _at_least("validate.max_chars", self.max_chars, self.min_chars)
+        _positive("validate.min_tokens", self.min_tokens)
+        _at_least("validate.max_tokens", self.max_tokens, self.min_tokens)
+        _fraction("validate.max_quarantine_fraction", self.max_quarantine_fraction)
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    valid_fraction: float
+    test_fraction: float
+    salt: str
+    """Part of the hash that assigns splits; changing it reshuffles every sentence."""
+
+    def check(self) -> None:
+        _fraction("split.valid_fraction", self.valid_fraction, open_zero=True)
+        _fraction("split.test_fraction", self.test_fraction, open_zero=True)
+        if self.valid_fraction + self.test_fraction >= 0.5:
+            raise ParamsError("split: valid_fraction + test_fraction must be below 0.5")
+
+
+@dataclass(frozen=True)
+class DatasetParams:
+    """Thresholds of the Great Expectations suite over the whole dataset (the check stage)."""
+
+    min_rows: int
+    max_rows: int
+    """0: no upper bound."""
+    min_mean_tokens: float
+    max_mean_tokens: float
+    max_duplicate_rate: float
+    """Share of validated rows that repeat an earlier one after normalisation."""
+    max_oov_rate: float
+    """Mean share of valid/test words never seen in train."""
+    max_reference_oov_rate: float
+    """Mean share of words never seen in the last accepted dataset (data/reference/vocab.txt)."""
+
+    def check(self) -> None:
+        _positive("dataset.min_rows", self.min_rows)
+        _at_least("dataset.max_rows", self.max_rows, 0)
+        _positive("dataset.min_mean_tokens", self.min_mean_tokens)
+        _at_least("dataset.max_mean_tokens", self.max_mean_tokens, self.min_mean_tokens)
+        _fraction("dataset.max_duplicate_rate", self.max_duplicate_rate)
+        _fraction("dataset.max_oov_rate", self.max_oov_rate)
+        _fraction("dataset.max_reference_oov_rate", self.max_reference_oov_rate)
+
+
+@dataclass(frozen=True)
+class TokenizeParams:
+    kind: str
+    """word (word-level vocabulary) or bpe (byte-pair merges)."""
+    vocab_size: int
+    min_frequency: int
+    lowercase: bool
+    pre_tokenizer: str
+    """punct splits words from punctuation; whitespace keeps pre-tokenised corpora (PTB) as they are."""
+
+    def check(self) -> None:
+        _one_of("tokenize.kind", self.kind, ("word", "bpe"))
+        _one_of("tokenize.pre_tokenizer", self.pre_tokenizer, ("punct", "whitespace"))
+        _at_least("tokenize.vocab_size", self.vocab_size, 8)
+        _positive("tokenize.min_frequency", self.min_frequency)
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    family: str
+    """bsvae (Gaussian sentence VAE), vqvae (VQ-VAE with a Transformer prior over its codes), lm (LSTM
+    language-model baseline, same sizes, no latent) or transformer_lm (a causal Transformer baseline:
+    embed_dim wide, hidden_dim feed-forward, `layers` blocks of `heads` heads)."""
+    embed_dim: int
+    hidden_dim: int
+    latent_dim: int
+    """bsvae: Gaussian latent dimensions."""
+    word_dropout: float
+    """Probability of replacing a decoder input token by <unk>, forcing use of the latent (bsvae, vqvae)."""
+    layers: int
+    """Transformer blocks (transformer_lm; bsvae's Transformer encoder/decoder; vqvae's prior)."""
+    heads: int
+    """Attention heads per block; embed_dim must be a multiple."""
+    dropout: float
+    """Dropout inside the Transformer blocks (bsvae's Transformer halves, transformer_lm, vqvae's prior)."""
+    max_positions: int
+    """Longest token sequence a Transformer (bsvae's halves, transformer_lm) has positions for."""
+    encoder: str
+    """bsvae encoder: lstm (bidirectional) or transformer."""
+    decoder: str
+    """bsvae decoder: lstm or transformer (causal)."""
+    codes: int
+    """vqvae: discrete codes per sentence."""
+    codebook_size: int
+    code_dim: int
+    codebook_levels: int
+    """vqvae: residual quantisation depth, codebooks per code position (each quantises what the ones before it
+    missed); the prior then models codes x levels indices per sentence."""
+    commitment: float
+    """vqvae: weight of the commitment loss."""
+    ema_decay: float
+    """vqvae: decay of the codebook's moving averages."""
+    dead_code_threshold: float
+    """vqvae: restart a code used less than this share of a uniformly used code (0: never)."""
+    codebook_init: str
+    """vqvae: kmeans (over the first batch's encoder outputs) or data (random encoder outputs)."""
+    codebook_metric: str
+    """vqvae: euclidean, or cosine (encoder outputs and codes l2-normalised: more even code use)."""
+    codebook_warmup: int
+    """vqvae: training (micro-)batches with the quantiser bypassed (a continuous autoencoder) before the codebook is
+    initialised from the then-trained encoder's outputs; 0: quantise from the first batch."""
+
+    def check(self) -> None:
+        _one_of("model.family", self.family, ("bsvae", "vqvae", "lm", "transformer_lm"))
+        _one_of("model.encoder", self.encoder, ("lstm", "transformer"))
+        _one_of("model.decoder", self.decoder, ("lstm", "transformer"))
+        _one_of("model.codebook_init", self.codebook_init, ("kmeans", "data"))
+        _one_of("model.codebook_metric", self.codebook_metric, ("euclidean", "cosine"))
+        _at_least("model.codebook_warmup", self.codebook_warmup, 0)
+        _positive("model.layers", self.layers)
+        _positive("model.heads", self.heads)
+        uses_attention = (self.family in ("transformer_lm", "vqvae")
+                          or (self.family == "bsvae" and "transformer" in (self.encoder, self.decoder)))
+        if uses_attention and self.embed_dim % self.heads:
+            raise ParamsError(f"model.embed_dim {self.embed_dim} must be a multiple of model.heads {self.heads}")
+        for name in ("embed_dim", "hidden_dim", "latent_dim", "codes", "code_dim", "codebook_levels"):
+            _positive(f"model.{name}", getattr(self, name))
+        _at_least("model.codebook_size", self.codebook_size, 2)
+        _at_least("model.commitment", self.commitment, 0.0)
+        _fraction("model.ema_decay", self.ema_decay, closed_one=False)
+        _at_least("model.dead_code_threshold", self.dead_code_threshold, 0.0)
+        _fraction("model.word_dropout", self.word_dropout, closed_one=False)
+        _fraction("model.dropout", self.dropout, closed_one=False)
+        _positive("model.max_positions", self.max_positions)
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    seed: int
+    epochs: int
+    max_steps: int
+    """Stop after this many optimiser steps; 0 means train all epochs."""
+    batch_size: int
+    max_len: int
+    """Longer sentences are truncated (tokens, before the end token)."""
+    lr: float
+    lr_schedule: str
+    warmup_steps: int
+    grad_clip: float
+    beta_schedule: str
+    """constant (beta-VAE), monotonic (linear warm-up) or cyclical annealing."""
+    beta_max: float
+    beta_cycles: int
+    beta_warmup_fraction: float
+    """Share of each cycle (or of training, for monotonic) spent raising beta to beta_max."""
+    free_bits: float
+    """KL floor per latent dimension in nats (0 disables)."""
+    pretrain_epochs: int
+    """bsvae: first train this many epochs as a plain autoencoder (beta 0), then reset the decoder and train
+    the VAE for `epochs` more (Li et al., 2019: pretrained encoder + fresh decoder avoids collapse)."""
+    patience: int
+    """Stop when validation -ELBO has not improved for this many epochs (0: never); the best epoch is kept."""
+    checkpoint_every: int
+    """Save the resumable training state every N optimiser steps (and at each epoch end); 0: epoch ends only."""
+    device: str
+    """auto (CUDA when present), cpu or cuda."""
+    threads: int
+    """CPU threads for torch; 0 keeps torch's default."""
+    grad_accum: int
+    """Micro-batches per optimiser step: batch_size rows are split so that fewer sit in memory at once."""
+    precision: str
+    """fp32, or bf16 (autocast; for GPUs, not yet measured on one)."""
+    compile: bool
+    """torch.compile the model (GPU; not yet measured on one)."""
+    launcher: str
+    """How dvc.yaml starts the train stage: python, or e.g. `torchrun --standalone --nproc-per-node 8`
+    for data-parallel training on 8 GPUs (one process each)."""
+    warm_start: str
+    """scratch, or champion: start from the @champion's weights when its tokenizer is this run's (the flow
+    puts them in warm_start/, a dependency of the train stage; otherwise training starts from scratch)."""
+
+    def check(self) -> None:
+        for name in ("epochs", "batch_size", "max_len"):
+            _positive(f"train.{name}", getattr(self, name))
+        _at_least("train.max_steps", self.max_steps, 0)
+        _at_least("train.warmup_steps", self.warmup_steps, 0)
+        _at_least("train.threads", self.threads, 0)
+        _at_least("train.checkpoint_every", self.checkpoint_every, 0)
+        _at_least("train.patience", self.patience, 0)
+        _at_least("train.pretrain_epochs", self.pretrain_epochs, 0)
+        if not (0 < self.lr <= 1):
+            raise ParamsError(f"train.lr must be in (0, 1], got {self.lr}")
+        _positive("train.grad_clip", self.grad_clip)
+        _one_of("train.lr_schedule", self.lr_schedule, ("constant", "cosine"))
+        _one_of("train.beta_schedule", self.beta_schedule, ("constant", "monotonic", "cyclical"))
+        _at_least("train.beta_max", self.beta_max, 0.0)
+        _positive("train.beta_cycles", self.beta_cycles)
+        _fraction("train.beta_warmup_fraction", self.beta_warmup_fraction)
+        _at_least("train.free_bits", self.free_bits, 0.0)
+        _one_of("train.device", self.device, ("auto", "cpu", "cuda"))
+        _one_of("train.warm_start", self.warm_start, ("scratch", "champion"))
+        _positive("train.grad_accum", self.grad_accum)
+        _one_of("train.precision", self.precision, ("fp32", "bf16"))
+        if self.launcher.split()[:1] not in (["python"], ["torchrun"]):
+            raise ParamsError(f"train.launcher must start with python or torchrun, got {self.launcher!r}")
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    iw_samples: int
+    """Importance samples per sentence for the NLL bound (500 for reported figures)."""
+    max_sentences: int
+    """Evaluate on the first N test sentences; 0 means all."""
+    batch_size: int
+    num_samples: int
+    """Sentences sampled from the prior for diversity metrics; the report shows the first 20."""
+    reconstruct_sentences: int
+    """Test sentences decoded greedily for reconstruction BLEU and exact match."""
+    seed: int
+
+    def check(self) -> None:
+        _positive("evaluate.iw_samples", self.iw_samples)
+        _at_least("evaluate.max_sentences", self.max_sentences, 0)
+        _positive("evaluate.batch_size", self.batch_size)
+        _at_least("evaluate.num_samples", self.num_samples, 2)
+        _positive("evaluate.reconstruct_sentences", self.reconstruct_sentences)
+
+
+@dataclass(frozen=True)
+class GateParams:
+    max_nll: float
+    """Upper bound on the importance-weighted NLL per test sentence (nats)."""
+    max_ppl: float
+    min_kl: float
+    """Lower bounds that reject collapsed models (KL, mutual information, active units); 0 disables."""
+    min_mi: float
+    min_active_units: int
+    min_recon_bleu: float
+    """Reconstruction BLEU (0-100) of greedy decoding from the posterior mean."""
+    min_codebook_perplexity: float
+    """vqvae: exp(entropy) of the test codes' frequencies; low means index collapse (0 disables)."""
+    max_nll_regression: float
+    """The candidate's NLL may exceed the champion's by at most this many nats per sentence."""
+    compare_across_data: bool
+    """Compare with a champion scored on other data or another tokenizer (their NLLs are not like for like)."""
+
+    def check(self) -> None:
+        _positive("gate.max_nll", self.max_nll)
+        _positive("gate.max_ppl", self.max_ppl)
+        _at_least("gate.min_kl", self.min_kl, 0.0)
+        _at_least("gate.min_mi", self.min_mi, 0.0)
+        _at_least("gate.min_active_units", self.min_active_units, 0)
+        _at_least("gate.min_recon_bleu", self.min_recon_bleu, 0.0)
+        _at_least("gate.min_codebook_perplexity", self.min_codebook_perplexity, 0.0)
+        _at_least("gate.max_nll_regression", self.max_nll_regression, 0.0)
+
+
+@dataclass(frozen=True)
+class RegisterParams:
+    model_name: str
+    experiment: str
+    alias: str
+    auto_promote: bool
+    """Move `champion` to the new version when it beats the champion's NLL by promote_margin."""
+    promote_margin: float
+
+    def check(self) -> None:
+        for name in ("model_name", "experiment", "alias"):
+            if not getattr(self, name).strip():
+                raise ParamsError(f"register.{name} must not be empty")
+        if self.alias in ("champion", "previous-champion"):
+            raise ParamsError(f"register.alias {self.alias!r} is reserved for promotion")
+        _at_least("register.promote_margin", self.promote_margin, 0.0)
+
+
+@dataclass(frozen=True)
+class OrchestrateParams:
+    """How the Prefect flow runs around the DVC stages (no stage reads this section)."""
+
+    deployment: str
+    """Name of the deployment `python -m flows.serve` creates."""
+    cron: str
+    """When the deployment runs (cron syntax, in `timezone`)."""
+    timezone: str
+    update_imports: bool
+    """`dvc update` every imported source (dvc import / import-url) before the stages run: picks up new data."""
+    push: bool
+    """`dvc push` the run's data and model to the default DVC remote after registration."""
+    lock_timeout_s: float
+    """How long a run waits for another run on the same workspace to finish; 0: refuse at once."""
+    retries: int
+    """Retries of the tasks that talk to MLflow or a DVC remote, after transient failures only."""
+    retry_delay_s: float
+    """First retry delay; each further retry waits 4 times longer (5, 20, 80 s ...)."""
+
+    def check(self) -> None:
+        if not self.deployment.strip():
+            raise ParamsError("orchestrate.deployment must not be empty")
+        fields = self.cron.split()
+        if len(fields) != 5:
+            raise ParamsError(f"orchestrate.cron must have 5 fields (minute hour day month weekday), got {self.cron!r}")
+        _at_least("orchestrate.lock_timeout_s", self.lock_timeout_s, 0.0)
+        _at_least("orchestrate.retries", self.retries, 0)
+        _at_least("orchestrate.retry_delay_s", self.retry_delay_s, 0.0)
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ParamsError(f"orchestrate.timezone: unknown time zone {self.timezone!r} (e.g. UTC, Europe/Paris)")
+
+
+@dataclass(frozen=True)
+class Params:
+    data: DataParams
+    validate: ValidateParams
+    split: SplitParams
+    dataset: DatasetParams
+    tokenize: TokenizeParams
+    model: ModelParams
+    train: TrainParams
+    evaluate: EvaluateParams
+    gate: GateParams
+    register: RegisterParams
+    orchestrate: OrchestrateParams
+    profiles: dict[str, dict[str, Any]]
+    """Presets of size knobs that `flows.retrain --profile` writes into the sections above."""
+
+
+def load_params(path: str | Path = PARAMS_FILE) -> Params:
+    """Read and check params.yaml; raise ParamsError naming the file and key on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: parameters file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {err}") from err
+    try:
+        return params_from_dict(raw)
+    except ParamsError as err:
+        raise ParamsError(f"{path}: {err}") from err
+
+
+def params_from_dict(raw: dict[str, Any]) -> Params:
+    params = _build(Params, raw, "")
+    for section in dataclasses.fields(Params):
+        value = getattr(params, section.name)
+        if hasattr(value, "check"):
+            value.check()
+    check_profiles(params.profiles)
+    return params
+
+
+def check_profiles(profiles: dict[str, dict[str, Any]]) -> None:
+    """Every profile must set the same knobs, so switching between profiles is reversible."""
+    keysets = {name: frozenset(flatten(p or {})) for name, p in profiles.items()}
+    if len(set(keysets.values())) > 1:
+        ref_name, ref = next(iter(keysets.items()))
+        for name, keys in keysets.items():
+            if keys != ref:
+                diff = sorted(keys ^ ref)
+                raise ParamsError(f"profiles: {name!r} and {ref_name!r} set different keys: {diff}")
+    for name, keys in keysets.items():
+        for key in keys:
+            params_from_dict_partial(key, flatten(profiles[name])[key], where=f"profiles.{name}")
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """'train.epochs=3' -> ('train.epochs', 3); the value is read as YAML, so types survive."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ParamsError(f"--set expects KEY=VALUE, got {text!r}")
+    return key.strip(), yaml.safe_load(value)
+
+
+def params_from_dict_partial(dotted: str, value: Any, where: str) -> None:
+    """Type-check one dotted key against the dataclasses without building the rest."""
+    section, _, name = dotted.partition(".")
+    cls = _section_types().get(section)
+    if cls is None or name not in {f.name for f in dataclasses.fields(cls)}:
+        raise ParamsError(f"{where}: unknown parameter {dotted!r}")
+    _coerce(typing.get_type_hints(cls)[name], value, dotted)
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def _section_types() -> dict[str, type]:
+    hints = typing.get_type_hints(Params)
+    return {name: t for name, t in hints.items() if dataclasses.is_dataclass(t)}
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{where or 'top level'}: expected a mapping, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ParamsError(f"{where or 'top level'}: unknown parameter(s) {unknown}")
+    missing = [name for name in known if name not in raw]
+    if missing:
+        keys = [f"{where}.{name}" if where else name for name in missing]
+        raise ParamsError(f"missing parameter(s) {keys}: every key must be set in params.yaml "
+                          "(the shipped params.yaml lists them all)")
+    values = {}
+    for name, value in raw.items():
+        key = f"{where}.{name}" if where else name
+        values[name] = _coerce(hints[name], value, key)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, key: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value or {}, key)
+    origin = typing.get_origin(hint)
+    if origin is dict or hint is dict:
+        if not isinstance(value, dict):
+            raise ParamsError(f"{key}: expected a mapping")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ParamsError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamsError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ParamsError(f"{key}: expected a finite number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ParamsError(f"{key}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ParamsError(f"{key} must be one of {list(allowed)}, got {value!r}")
+
+
+def _positive(key: str, value: float) -> None:
+    if value <= 0:
+        raise ParamsError(f"{key} must be positive, got {value}")
+
+
+def _at_least(key: str, value: float, low: float) -> None:
+    if value < low:
+        raise ParamsError(f"{key} must be at least {low}, got {value}")
+
+
+def _fraction(key: str, value: float, open_zero: bool = False, closed_one: bool = True) -> None:
+    low_ok = value > 0 if open_zero else value >= 0
+    high_ok = value <= 1 if closed_one else value < 1
+    if not (low_ok and high_ok):
+        raise ParamsError(f"{key} must be a fraction in {'(' if open_zero else '['}0, 1{']' if closed_one else ')'}, got {value}")

@@ -1,0 +1,154 @@
+"""Check stage: Great Expectations suite over the dataset as a whole, with Data Docs a person can open.
+
+pandera (the validate stage) judges rows one by one; this stage judges the dataset:
+its size, its length distribution, its duplicate rate, how much of valid/test is out of
+the train vocabulary, how much of it is new against the last accepted dataset (the one the
+last registered model was trained on), whether any sentence sits in two splits, and its
+character set.
+The suite is built from params.yaml each run, so thresholds live in one place; the GX
+context (gx/) is file-backed in the repo and Data Docs land in gx/uncommitted/data_docs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from components.core.errors import StageError
+from components.core.params import DatasetParams
+from components.data.validate import CONTROL_CHARS
+
+log = logging.getLogger(__name__)
+
+GX_ROOT = Path(__file__).resolve().parents[1]
+SUITE = "corpus"
+
+
+def normalised(texts: pd.Series) -> pd.Series:
+    """Vectorised twin of components.split.normalise (case and spacing ignored)."""
+    return texts.astype("string").str.replace(r"\s+", " ", regex=True).str.strip().str.casefold()
+
+
+def read_reference_vocab(path: Path) -> list[str] | None:
+    """Words of the last accepted dataset (one per line); None when nothing has been accepted yet."""
+    if not path.is_file():
+        raise StageError(f"{path}: reference vocabulary not found (an empty file means none accepted yet)")
+    words = [w for w in path.read_text(encoding="utf-8").split("\n") if w]
+    return words or None
+
+
+def accepted_vocab(splits: pd.DataFrame) -> list[str]:
+    """The train split's vocabulary as the check stage counts words: what becomes the next reference."""
+    words = pc.utf8_split_whitespace(pc.utf8_lower(pa.array(
+        splits.loc[splits["split"] == "train", "text"].to_numpy(dtype=object), pa.large_string())))
+    return sorted(pc.unique(pc.list_flatten(words)).to_pylist())
+
+
+def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: list[str] | None = None) -> pd.DataFrame:
+    """One row per kept sentence with the columns the suite judges (computed here, checked by GX)."""
+    out = pd.DataFrame({"text": splits["text"].astype("string"), "split": splits["split"].astype("string")})
+    # Word lists through Arrow compute: Python lists for a million sentences cost seconds and gigabytes.
+    words = pc.utf8_split_whitespace(pc.utf8_lower(pa.array(out["text"].to_numpy(dtype=object), pa.large_string())))
+    n_tokens = pc.list_value_length(words).to_numpy(zero_copy_only=False).astype("int64")
+    out["n_tokens"] = n_tokens
+    norm = normalised(out["text"])
+    # Leakage: the same normalised sentence under two split labels (only possible with a given split column).
+    out["splits_per_sentence"] = out.groupby(norm)["split"].transform("nunique").astype("int64")
+    flat, owner = pc.list_flatten(words), pc.list_parent_indices(words).to_numpy()
+    is_train = (out["split"] == "train").to_numpy(dtype=bool)
+    train_vocab = pc.unique(flat.filter(pa.array(is_train[owner])))
+    unseen = np.bincount(owner, weights=pc.invert(pc.is_in(flat, value_set=train_vocab)).to_numpy(zero_copy_only=False),
+                         minlength=len(out))
+    out["oov_rate"] = np.where(is_train, 0.0, unseen / np.maximum(n_tokens, 1))
+    # Drift against the previous accepted version: words the last registered model's data never had.
+    if reference is None:
+        out["reference_oov_rate"] = 0.0
+    else:
+        novel = pc.invert(pc.is_in(flat, value_set=pa.array(reference, pa.large_string())))
+        out["reference_oov_rate"] = np.bincount(owner, weights=novel.to_numpy(zero_copy_only=False),
+                                                minlength=len(out)) / np.maximum(n_tokens, 1)
+    out.attrs["has_reference"] = reference is not None
+    norm_all = normalised(validated["text"])
+    out.attrs["duplicate_rate"] = float(norm_all.duplicated().mean()) if len(norm_all) else 0.0
+    out.attrs["rows_validated"] = len(validated)
+    return out
+
+
+def build_suite(gx, p: DatasetParams):
+    """The expectation suite, thresholds from params (rebuilt each run so params.yaml stays the only source)."""
+    e = gx.expectations
+    return gx.ExpectationSuite(name=SUITE, expectations=[
+        e.ExpectTableRowCountToBeBetween(min_value=p.min_rows, max_value=p.max_rows or None),
+        e.ExpectColumnMeanToBeBetween(column="n_tokens", min_value=p.min_mean_tokens, max_value=p.max_mean_tokens),
+        e.ExpectColumnMedianToBeBetween(column="n_tokens", min_value=p.min_mean_tokens / 2,
+                                        max_value=p.max_mean_tokens * 2),
+        # The duplicate rate of the validated rows is carried as a constant column so GX reports it with the rest.
+        e.ExpectColumnMaxToBeBetween(column="duplicate_rate", max_value=p.max_duplicate_rate),
+        e.ExpectColumnMaxToBeBetween(column="splits_per_sentence", max_value=1),
+        e.ExpectColumnMeanToBeBetween(column="oov_rate", max_value=p.max_oov_rate,
+                                      row_condition='split!="train"', condition_parser="pandas"),
+        e.ExpectColumnMeanToBeBetween(column="reference_oov_rate", max_value=p.max_reference_oov_rate),
+        e.ExpectColumnValuesToNotMatchRegex(column="text", regex=CONTROL_CHARS),
+        e.ExpectColumnValuesToBeInSet(column="split", value_set=["train", "valid", "test"]),
+    ])
+
+
+DATA_DOCS = "gx/uncommitted/data_docs/local_site/index.html"
+
+
+def run_suite(features: pd.DataFrame, p: DatasetParams, root: Path = GX_ROOT) -> dict:
+    """Validate `features` with a checkpoint on the file-backed context under `root`; update Data Docs."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no bars in stage logs
+    # Re-use the registered source, asset and batch definition so great_expectations.yml stays unchanged.
+    if "pipeline" in context.data_sources.all():
+        batch = context.data_sources.get("pipeline").get_asset("dataset").get_batch_definition("whole")
+    else:
+        batch = (context.data_sources.add_pandas(name="pipeline").add_dataframe_asset(name="dataset")
+                 .add_batch_definition_whole_dataframe("whole"))
+    suite = context.suites.add_or_update(build_suite(gx, p))
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name="dataset", data=batch, suite=suite))
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name="dataset", validation_definitions=[definition],
+        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")], result_format="SUMMARY"))
+    frame = features.assign(duplicate_rate=features.attrs["duplicate_rate"])
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    checks = []
+    for run in result.run_results.values():
+        for r in run.results:
+            cfg = r.expectation_config
+            checks.append({"expectation": cfg.type, "column": cfg.kwargs.get("column"), "success": bool(r.success),
+                           "observed": _observed(r.result)})
+    # Relative to the project root: the report is a DVC output, and must not change with the checkout's location.
+    return {"success": bool(result.success), "checks": checks, "data_docs": DATA_DOCS}
+
+
+def _observed(result: dict):
+    value = result.get("observed_value")
+    if value is None and "unexpected_count" in result:
+        value = f"{result['unexpected_count']} unexpected"
+    return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
+
+
+def summary_metrics(features: pd.DataFrame) -> dict:
+    """The observed dataset statistics (no thresholds, no reference), so downstream stages rerun only when the
+    data changes; drift against the accepted reference is in the report instead."""
+    return {
+        "rows": len(features),
+        "rows_validated": features.attrs["rows_validated"],
+        "mean_tokens": float(features["n_tokens"].mean()),
+        "p99_tokens": float(features["n_tokens"].quantile(0.99)),
+        "duplicate_rate": features.attrs["duplicate_rate"],
+        "oov_rate_valid": float(features.loc[features["split"] == "valid", "oov_rate"].mean()),
+        "oov_rate_test": float(features.loc[features["split"] == "test", "oov_rate"].mean()),
+        "sentences_in_several_splits": int((features["splits_per_sentence"] > 1).sum()),
+    }

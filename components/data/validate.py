@@ -1,0 +1,89 @@
+"""Validate stage: a pandera row contract splits the canonical table into kept and quarantined rows.
+
+Rows that break the contract are never dropped silently: each goes to the quarantine
+table with the checks it failed, and `rows_in == rows_kept + rows_quarantined` is
+asserted before anything is written. Too much quarantine fails the stage, because
+training on whatever is left of a broken corpus hides the breakage.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from components.core.errors import StageError
+from components.core.params import ValidateParams
+
+log = logging.getLogger(__name__)
+
+CONTROL_CHARS = r"[\x00-\x08\x0b-\x1f\x7f]"
+
+
+def row_contract(p: ValidateParams) -> type[pa.DataFrameModel]:
+    """The row contract for these bounds: one pandera check per reason a row can be quarantined."""
+
+    class CorpusRow(pa.DataFrameModel):
+        id: Series[str] = pa.Field(nullable=False)
+        text: Series[str] = pa.Field(nullable=False, str_length={"min_value": p.min_chars, "max_value": p.max_chars})
+        error: Series[str] = pa.Field(nullable=True)
+        source: Series[str]
+        line: Series[int]
+
+        @pa.check("error", name="decodes_as_utf8")
+        def decodes_as_utf8(cls, error: Series[str]) -> Series[bool]:
+            return error.isna()
+
+        @pa.check("text", name="not_blank")
+        def not_blank(cls, text: Series[str]) -> Series[bool]:
+            return text.str.strip().str.len() > 0
+
+        @pa.check("text", name="no_control_characters")
+        def no_control_characters(cls, text: Series[str]) -> Series[bool]:
+            return ~text.str.contains(CONTROL_CHARS, regex=True, na=False)
+
+        @pa.check("text", name=f"tokens_between_{p.min_tokens}_and_{p.max_tokens}")
+        def token_count(cls, text: Series[str]) -> Series[bool]:
+            n = text.str.split().str.len()
+            return (n >= p.min_tokens) & (n <= p.max_tokens)
+
+        @pa.check("id", name="id_unique")
+        def id_unique(cls, ids: Series[str]) -> Series[bool]:
+            return ~ids.duplicated(keep="first")
+
+        class Config:
+            strict = False
+
+    return CorpusRow
+
+
+def quarantine_rows(frame: pd.DataFrame, p: ValidateParams) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split `frame` into (kept, quarantined); quarantined rows carry a `reason` column."""
+    try:
+        row_contract(p).validate(frame, lazy=True)
+        failures = pd.DataFrame(columns=["index", "column", "check"])
+    except pa.errors.SchemaErrors as err:
+        failures = err.failure_cases
+    whole_table = failures[failures["index"].isna()]
+    if not whole_table.empty:
+        problems = "; ".join(f"{r.column}: {r.check}" for r in whole_table.itertuples())
+        raise StageError(f"the table breaks the contract as a whole: {problems}")
+    reasons = (failures.assign(reason=failures["column"].astype(str) + ":" + failures["check"].astype(str))
+               .groupby("index")["reason"].agg(lambda r: "; ".join(sorted(set(r)))))
+    bad = frame.index.isin(reasons.index)
+    kept = frame.loc[~bad].reset_index(drop=True)
+    quarantined = frame.loc[bad].assign(reason=reasons.reindex(frame.index[bad]).to_numpy()).reset_index(drop=True)
+    assert len(kept) + len(quarantined) == len(frame), "rows in must equal rows kept + rows quarantined"
+    return kept, quarantined
+
+
+def summarize(kept: pd.DataFrame, quarantined: pd.DataFrame) -> dict:
+    by_reason = quarantined["reason"].str.split("; ").explode().value_counts() if len(quarantined) else pd.Series()
+    return {
+        "rows_in": len(kept) + len(quarantined),
+        "rows_kept": len(kept),
+        "rows_quarantined": len(quarantined),
+        "quarantined_by_check": {str(k): int(v) for k, v in by_reason.items()},
+    }

@@ -1,0 +1,121 @@
+"""The one contract every model family implements, and the sequence helpers they all use.
+
+A family is a `TextModel`: one training loop, one evaluation, one gate and one served model
+drive every family through these methods alone, so a new family plugs in by implementing
+them (and registering its config in `factory.py`); no family imports another.
+
+What a family provides:
+- training: `forward(tokens, lengths)` -> `ModelOutput`, the per-sentence loss terms;
+- scoring: `encode` (the posterior's mean and log-variance; empty for a model without a latent)
+  and `log_likelihood(z, inputs, targets)`, from which evaluation builds the NLL;
+- sampling: `sample_latent(n)` from the prior, then `generate(z, ...)` token ids;
+- `latent_kind`: "gaussian", "discrete" or "none", which says how its NLL is obtained
+  (importance-weighted, the code bound, or exact);
+- optionally `decoder_modules()`: the generative network that autoencoder pretraining resets
+  (empty: the family has no such phase).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from components.data.batches import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+
+
+@dataclass
+class ModelOutput:
+    """What one forward pass gives the training loop: the loss terms per sentence."""
+
+    rec_nll: torch.Tensor
+    """-log p(x|z) per sentence (nats, end token included), shape (B,)."""
+    kl: torch.Tensor
+    """KL(q(z|x) || p(z)) per sentence and latent dimension, shape (B, D)."""
+    mu: torch.Tensor
+    logvar: torch.Tensor
+    aux_loss: torch.Tensor | None = None
+    """A loss term outside the ELBO that training adds as is (the VQ-VAE's commitment loss)."""
+    codes: torch.Tensor | None = None
+    """Discrete code indices (VQ-VAE) in its prior's order, shape (B, codes x codebook levels)."""
+    kl_is_scheduled: bool = True
+    """Whether beta and free bits apply to `kl`: true for the Gaussian KL; the VQ-VAE's `kl` is its prior's
+    NLL, which trains only the prior and is always added in full."""
+
+
+class TextModel(nn.Module, ABC):
+    """A generative model of token sequences (see the module docstring for the contract)."""
+
+    family: ClassVar[str]
+    """The name params.yaml's model.family uses for it."""
+    latent_kind: ClassVar[str]
+    """gaussian, discrete or none."""
+
+    @property
+    @abstractmethod
+    def latent_dim(self) -> int:
+        """Width of the latent `z` that encode returns and generate takes (0 without a latent)."""
+
+    @abstractmethod
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> ModelOutput:
+        """Loss terms for a padded batch (B, T) of sentences of the given lengths."""
+
+    @abstractmethod
+    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and log-variance, each (B, latent_dim)."""
+
+    @abstractmethod
+    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None):
+        """(next-token logits for `inputs` given z, the decoder state to continue from)."""
+
+    def log_likelihood(self, z: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) per sentence, shape (B,)."""
+        return sentence_log_likelihood(self.decode_logits(z, inputs)[0], targets)
+
+    @abstractmethod
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z for n sentences drawn from the prior, (n, latent_dim)."""
+
+    @abstractmethod
+    def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
+                 generator: torch.Generator | None = None, greedy: bool = False) -> list[list[int]]:
+        """Token ids for each row of z (without <bos>/<eos>), at most max_len each."""
+
+    def decoder_modules(self) -> list[nn.Module]:
+        """The modules autoencoder pretraining re-initialises before the VAE phase; none by default."""
+        return []
+
+    def reset_decoder(self) -> None:
+        for module in self.decoder_modules():
+            module.reset_parameters()
+
+
+def sentence_log_likelihood(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Sum of target-token log-probabilities per sentence (padding ignored), shape (B,)."""
+    nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD_ID, reduction="none")
+    return -nll.sum(dim=1)
+
+
+def with_bos_eos(tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decoder input (<bos> x) and target (x <eos>), both (B, T+1) and PAD-filled after the end."""
+    batch = tokens.shape[0]
+    bos = torch.full((batch, 1), BOS_ID, dtype=tokens.dtype, device=tokens.device)
+    pad = torch.full((batch, 1), PAD_ID, dtype=tokens.dtype, device=tokens.device)
+    inputs = torch.cat([bos, tokens], dim=1)
+    targets = torch.cat([tokens, pad], dim=1)
+    targets.scatter_(1, lengths.unsqueeze(1), EOS_ID)
+    return inputs, targets
+
+
+def drop_words(inputs: torch.Tensor, rate: float) -> torch.Tensor:
+    """Word dropout (Bowman et al. 2016): decoder inputs become <unk> with probability `rate` (never <bos> or
+    padding), so the decoder has to take what it cannot read from its history from the latent."""
+    if rate <= 0:
+        return inputs
+    drop = torch.rand(inputs.shape, device=inputs.device) < rate
+    drop[:, 0] = False
+    return inputs.masked_fill(drop & (inputs != PAD_ID), UNK_ID)

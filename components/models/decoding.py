@@ -1,0 +1,48 @@
+"""Autoregressive decoding shared by every family: one token at a time, sampled (nucleus) or greedy."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from components.data.batches import BOS_ID, EOS_ID, PAD_ID
+
+
+@torch.no_grad()
+def decode_loop(model: nn.Module, z: torch.Tensor, max_len: int, temperature: float, top_p: float,
+                generator: torch.Generator | None, greedy: bool, state) -> list[list[int]]:
+    """Autoregressive decoding shared by every family: `model.decode_logits(z, token, state)` one step at a time."""
+    batch = z.shape[0]
+    token = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=z.device)
+    done = torch.zeros(batch, dtype=torch.bool, device=z.device)
+    out: list[torch.Tensor] = []
+    for _ in range(max_len + 1):
+        logits, state = model.decode_logits(z, token, state)
+        logits = logits[:, -1]
+        logits[:, PAD_ID] = -math.inf
+        logits[:, BOS_ID] = -math.inf
+        if greedy:
+            nxt = logits.argmax(dim=-1)
+        else:
+            nxt = sample_top_p(logits / max(temperature, 1e-6), top_p, generator)
+        nxt = nxt.masked_fill(done, PAD_ID)
+        out.append(nxt)
+        done |= nxt == EOS_ID
+        if bool(done.all()):
+            break
+        token = nxt.unsqueeze(1)
+    rows = torch.stack(out, dim=1).tolist()
+    return [(row[: row.index(EOS_ID)] if EOS_ID in row else row)[:max_len] for row in rows]
+
+
+def sample_top_p(logits: torch.Tensor, top_p: float, generator: torch.Generator | None) -> torch.Tensor:
+    """Nucleus sampling: draw from the smallest set of tokens whose probability reaches top_p."""
+    probs = torch.softmax(logits.float(), dim=-1)
+    if top_p < 1.0:
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        keep = sorted_probs.cumsum(dim=-1) - sorted_probs < top_p
+        sorted_probs = sorted_probs * keep
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1)

@@ -1,0 +1,62 @@
+"""One place that maps params.yaml's model section to a model: the families and their configs.
+
+A family's config takes, by name, the model.* parameters it declares (plus the vocabulary size,
+which comes from the tokenizer), so a value is never copied by hand and never defaulted in code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from components.core.params import ModelParams
+from components.models.base import TextModel
+from components.models.bsvae import BSVAE, BSVAEConfig
+from components.models.lstm_lm import LSTMLM, LSTMLMConfig
+from components.models.transformer_lm import TransformerLM, TransformerLMConfig
+from components.models.vqvae import VQVAE, VQVAEConfig
+
+FAMILIES: dict[str, tuple[type[TextModel], type]] = {
+    model.family: (model, config) for model, config in
+    ((BSVAE, BSVAEConfig), (VQVAE, VQVAEConfig), (LSTMLM, LSTMLMConfig), (TransformerLM, TransformerLMConfig))
+}
+
+
+def family_classes(family: str) -> tuple[type[TextModel], type]:
+    if family not in FAMILIES:
+        raise ValueError(f"unknown model family {family!r} (have {sorted(FAMILIES)})")
+    return FAMILIES[family]
+
+
+def model_config(vocab_size: int, mp: ModelParams) -> Any:
+    """The config model.family's class is built from: its fields, filled from params by name."""
+    _, config_cls = family_classes(mp.family)
+    values = {f.name: getattr(mp, f.name) for f in dataclasses.fields(config_cls) if f.name != "vocab_size"}
+    return config_cls(vocab_size=vocab_size, **values)
+
+
+def build_model(vocab_size: int, mp: ModelParams) -> TextModel:
+    """A freshly initialised model of model.family (torch's RNG decides the initial weights)."""
+    model_cls, _ = family_classes(mp.family)
+    return model_cls(model_config(vocab_size, mp))
+
+
+def model_from_config(raw: dict[str, Any]) -> TextModel:
+    """A freshly initialised model from a saved config.json ({"family": ..., **fields})."""
+    raw = upgrade_saved_config(dict(raw))
+    model_cls, config_cls = family_classes(raw.pop("family"))
+    return model_cls(config_cls(**raw))
+
+
+def upgrade_saved_config(raw: dict[str, Any]) -> dict[str, Any]:
+    """Configs written before the families shared one contract: the VQ prior's fields were prior_layers and
+    prior_heads (its dropout was fixed at 0.1), and the LM baselines carried an unused latent_dim and word_dropout."""
+    if raw.get("family") == "vqvae" and "prior_layers" in raw:
+        raw["layers"], raw["heads"] = raw.pop("prior_layers"), raw.pop("prior_heads")
+        raw.setdefault("dropout", 0.1)
+    if raw.get("family") == "lm":
+        raw.pop("latent_dim", None)
+        raw.pop("word_dropout", None)
+    if raw.get("family") == "transformer_lm":
+        raw.pop("latent_dim", None)
+    return raw

@@ -1,0 +1,163 @@
+"""Register: log a gated model to MLflow with its lineage and point an alias at the new version.
+
+MLflow is imported inside the functions here (and in the pyfunc file MLflow loads), so the
+training code runs on machines that have torch but no MLflow. The tracking URI defaults
+to a SQLite database under mlruns/; set MLFLOW_TRACKING_URI for a server.
+
+Registering is idempotent: a version is keyed by the content hash of its weights, so
+re-running the registration of the same trained model re-uses its version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+from components.core.atomic import file_digest
+from components.core.params import Params, flatten
+from components.evaluation.gate import Champion, GateReport
+from components.models.store import WEIGHTS_FILE
+from components.registry.lineage import dvc_lineage, git_commit, uncommitted_patch, warm_start_source
+from components.registry.model_card import model_card, read_samples
+from components.registry.promotion import CHAMPION
+from components.registry.tracking import connect, tracking_uri
+
+log = logging.getLogger(__name__)
+
+PYFUNC_CODE = Path(__file__).resolve().parents[1] / "serving" / "pyfunc_model.py"
+COMPONENTS = PYFUNC_CODE.parents[1]
+"""The package the logged model carries as code, so its pyfunc file can import the generator and the models."""
+MODEL_DIR = "models/bsvae"
+TOKENIZER = "data/tokenizer/tokenizer.json"
+RUNTIME_PACKAGES = ("mlflow", "torch", "tokenizers", "safetensors", "numpy", "pandas", "pyyaml")
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    name: str
+    version: str
+    run_id: str
+    alias: str
+    created: bool
+    """False when an existing version of the same weights was re-used."""
+
+
+def pinned_requirements() -> list[str]:
+    return [f"{name}=={metadata.version(name).split('+')[0]}" for name in RUNTIME_PACKAGES]
+
+
+def scalar_metrics(metrics: dict) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def champion_of(client, name: str) -> Champion | None:
+    """The version holding @champion with its run's metrics and lineage tags, or None if there is none."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        version = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException as err:
+        if err.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+    metrics = client.get_run(version.run_id).data.metrics
+    return Champion(version=str(version.version), metrics=metrics, lineage=dict(version.tags))
+
+
+def find_version(client, name: str, model_md5: str):
+    """An existing version of `name` whose weights have this DVC hash, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = client.search_model_versions(f"name = '{name}' and tags.`model.md5` = '{model_md5}'")
+    except MlflowException:
+        return None
+    return max(found, key=lambda v: int(v.version)) if found else None
+
+
+def gate_tags(report: GateReport) -> dict[str, str]:
+    """One version tag per gate check, e.g. gate.nll = '47.02 <= 80: pass'."""
+    tags = {"gate.passed": str(report.passed)}
+    for c in report.checks:
+        key = "gate.nll_vs_champion" if c.name.startswith("no regression") else f"gate.{c.metric}"
+        tags[key] = f"{c.value:.6g} {c.op} {c.threshold:.6g}: {'pass' if c.passed else 'fail'}"
+    return tags
+
+
+def register_model(workspace: Path, params: Params, params_path: Path,
+                   report: GateReport | None = None) -> RegisteredVersion:
+    """Log params, metrics, lineage, plots and the pyfunc model; register a version (once) and alias it."""
+    import mlflow
+
+    from components.evaluation.plots import write_plots
+    from components.serving.signature import input_example, signature
+
+    workspace = workspace.resolve()
+    p = params.register
+    lineage = dvc_lineage(workspace)
+    commit, dirty = git_commit(workspace)
+    history = json.loads((workspace / "metrics/train_history.json").read_text(encoding="utf-8"))
+    metrics = json.loads((workspace / "metrics/eval.json").read_text(encoding="utf-8"))
+    gate = gate_tags(report) if report is not None else {}
+    version_tags = {"git.commit": commit, "git.dirty": str(dirty), "warm_start": warm_start_source(workspace),
+                    **lineage, **gate}
+
+    uri = tracking_uri(workspace)
+    # With the embedded store, artifacts sit beside the database whatever the working directory;
+    # a server chooses its own artifact root.
+    artifact_location = (workspace / "mlruns" / "artifacts").as_uri() if uri.startswith("sqlite:") else None
+    client = connect(workspace)
+    existing = find_version(client, p.model_name, lineage["model.md5"])
+    if existing is not None:
+        log.info("weights %s are already version %s of %s; re-using it", lineage["model.md5"], existing.version,
+                 p.model_name)
+        for key, value in version_tags.items():
+            client.set_model_version_tag(p.model_name, existing.version, key, value)
+        client.set_registered_model_alias(p.model_name, p.alias, existing.version)
+        return RegisteredVersion(p.model_name, str(existing.version), existing.run_id, p.alias, created=False)
+
+    experiment = client.get_experiment_by_name(p.experiment)
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment(
+        p.experiment, artifact_location=artifact_location)
+    raw_params = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    raw_params.pop("profiles", None)
+    weights_sha = file_digest(workspace / MODEL_DIR / WEIGHTS_FILE)
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.log_params(flatten(raw_params))
+        for row in history:
+            mlflow.log_metrics({k: float(v) for k, v in row.items() if k not in ("epoch", "step")}, step=row["step"])
+        mlflow.log_metrics(scalar_metrics(metrics))
+        timing = workspace / "reports/timing/train.json"
+        if timing.is_file():
+            mlflow.log_metric("train_seconds", json.loads(timing.read_text(encoding="utf-8"))["train_seconds"])
+        mlflow.set_tags({**version_tags, "model.family": params.model.family})
+        # What `python -m components.reproduce` needs to rebuild this version from its commit.
+        mlflow.log_text(uncommitted_patch(workspace), "lineage/uncommitted.patch")
+        mlflow.log_text((workspace / "dvc.lock").read_text(encoding="utf-8"), "lineage/dvc.lock")
+        mlflow.log_text(params_path.read_text(encoding="utf-8"), "lineage/params.yaml")
+        for report_file in ("reports/samples.md", "reports/gate.md", "reports/gate.json", "metrics/latent_dims.json"):
+            if (workspace / report_file).is_file():
+                mlflow.log_artifact(str(workspace / report_file), artifact_path="reports")
+        for plot in write_plots(workspace / "reports" / "plots", history, workspace / "metrics/latent_dims.json"):
+            mlflow.log_artifact(str(plot), artifact_path="plots")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(PYFUNC_CODE),
+            artifacts={"model_dir": str(workspace / MODEL_DIR), "tokenizer": str(workspace / TOKENIZER)},
+            code_paths=[str(COMPONENTS)],
+            model_config={"weights_sha256": weights_sha, "max_len": params.train.max_len},
+            signature=signature(),
+            input_example=input_example(),
+            pip_requirements=pinned_requirements(),
+        )
+    version = mlflow.register_model(info.model_uri, p.model_name, tags=version_tags)
+    card = model_card(p.model_name, params, metrics, lineage, commit, read_samples(workspace / "reports/samples.md"))
+    client.update_model_version(p.model_name, version.version, description=card)
+    client.set_registered_model_alias(p.model_name, p.alias, version.version)
+    log.info("registered %s version %s as @%s (run %s)", p.model_name, version.version, p.alias, run.info.run_id)
+    return RegisteredVersion(p.model_name, str(version.version), run.info.run_id, p.alias, created=True)

@@ -1,0 +1,84 @@
+"""Train stage: fit model.family on the train split, keeping the weights with the best validation ELBO."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import torch
+
+from components.core import atomic
+from components.core.entrypoint import stage_main, stage_parser
+from components.core.errors import StageError
+from components.core.params import load_params
+from components.data.batches import TokenArrays
+from components.models.store import save_model
+from components.training import distributed
+from components.training.loop import pick_device, train_model
+from components.training.warm_start import warm_start_state
+
+log = logging.getLogger(__name__)
+
+
+def main() -> None:
+    parser = stage_parser(__doc__.splitlines()[0])
+    parser.add_argument("--tokens", default="data/tokens")
+    parser.add_argument("--tokenizer", default="data/tokenizer/tokenizer.json")
+    parser.add_argument("--out-dir", default="models/bsvae")
+    parser.add_argument("--metrics", default="metrics/train.json")
+    parser.add_argument("--history", default="metrics/train_history.json")
+    parser.add_argument("--checkpoint", default="checkpoints/train.pt",
+                        help="resumable training state; removed once training has finished")
+    parser.add_argument("--timing", default="reports/timing/train.json",
+                        help="wall times of this run (not a DVC output; logged to MLflow at registration)")
+    parser.add_argument("--warm-start", default="warm_start",
+                        help="directory with the weights to start from when train.warm_start is champion")
+
+    def run(args):
+        params = load_params(args.params)
+        p = params.train
+        if p.threads:
+            torch.set_num_threads(p.threads)
+        ctx, device = distributed.init_from_env(pick_device(p.device))  # one process unless under torchrun
+        if not ctx.is_main:
+            logging.getLogger().setLevel(logging.WARNING)  # rank 0 speaks for all
+        try:
+            train_and_save(args, params, ctx, device)
+        finally:
+            distributed.shutdown()
+
+    stage_main("train", run, parser)
+
+
+def train_and_save(args, params, ctx: distributed.DistContext, device: torch.device) -> None:
+    from tokenizers import Tokenizer  # only to read the vocabulary size the arrays were made with
+
+    p = params.train
+    if p.batch_size < ctx.world * p.grad_accum:
+        raise StageError(f"train.batch_size {p.batch_size} is smaller than {ctx.world} processes x "
+                         f"train.grad_accum {p.grad_accum}: some would get no rows")
+    vocab_size = Tokenizer.from_file(args.tokenizer).get_vocab_size()
+    train, valid = TokenArrays.load(args.tokens, "train"), TokenArrays.load(args.tokens, "valid")
+    started = time.perf_counter()
+    checkpoint = Path(args.checkpoint)
+    init_state = warm_start_state(Path(args.warm_start), p)
+    result = train_model(train, valid, vocab_size, params.model, p, device, checkpoint, init_state)
+    if not ctx.is_main:
+        return
+    best = result.history[result.best_epoch - 1]
+    summary = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
+               "steps": result.history[-1]["step"], "device": device.type, "processes": ctx.world,
+               "warm_start": init_state is not None, **{k: best[k] for k in ("valid_nelbo", "valid_rec", "valid_kl")}}
+    save_model(result.model, args.out_dir)
+    atomic.write_json(args.history, result.history)
+    atomic.write_json(args.metrics, summary)
+    # Timings are not DVC outputs: a rebuild must hash the same, however fast the machine is.
+    atomic.write_json(Path(args.timing), {"train_seconds": time.perf_counter() - started,
+                                          "epoch_seconds": result.epoch_seconds, "device": device.type})
+    checkpoint.unlink(missing_ok=True)  # the outputs are complete; a rerun must start afresh
+    log.info("trained: %s", summary)
+
+
+if __name__ == "__main__":
+    main()

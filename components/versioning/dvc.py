@@ -1,0 +1,101 @@
+"""The one wrapper around the `dvc` command, and the few reads of the pipeline through DVC's Python API.
+
+Everything that writes (repro, update, push, fetch, checkout) runs the `dvc` command as a person
+would, with this interpreter and its directory first on PATH, so the stages DVC starts
+(`python -m components.stages.<stage>`, `torchrun ...`) run in the same virtual environment.
+A command that fails raises DvcFailed with the stage's own `error:` line when it printed one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from components.core.errors import StageError
+
+
+class DvcFailed(StageError):
+    """A `dvc` command (or a stage it ran) exited non-zero; the message carries its own error line."""
+
+
+def dvc_env() -> dict[str, str]:
+    """The environment for `dvc` and the stages it starts: this interpreter's bin directory first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("DVC_NO_ANALYTICS", "1")
+    return env
+
+
+def dvc_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dvc", *args]
+
+
+def error_line(output: str, stage: str | None = None) -> str:
+    """The stage's own `error: <stage>: ...` line when it printed one, else DVC's last error lines."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    own = [line for line in lines if stage and line.startswith(f"error: {stage}:")]
+    if own:
+        return own[-1]
+    errors = [line for line in lines if "ERROR" in line or "Error" in line]
+    return "\n".join((errors or lines)[-5:])
+
+
+def run_dvc(workspace: Path, *args: str, logger: logging.Logger | logging.LoggerAdapter | None = None,
+            stage: str | None = None) -> str:
+    """Run `dvc ARGS` in `workspace` and return its output, each line logged to `logger` as it comes.
+
+    A non-zero exit raises DvcFailed naming the command (and `stage`'s own error line, if it printed one).
+    """
+    lines: list[str] = []
+    with subprocess.Popen(dvc_command(*args), cwd=workspace, env=dvc_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        for line in proc.stdout:
+            line = line.rstrip()
+            if line:
+                lines.append(line)
+                if logger is not None:
+                    logger.info("%s", line)
+    output = "\n".join(lines)
+    if proc.returncode != 0:
+        what = f"stage {stage}" if stage else f"dvc {' '.join(args)} in {workspace}"
+        raise DvcFailed(f"{what} failed: {error_line(output, stage)}")
+    return output
+
+
+def require_dvc_project(workspace: Path, pipeline: bool = True) -> Path:
+    """The workspace, resolved, if it is a DVC project (with a dvc.yaml when `pipeline`); else one StageError."""
+    workspace = Path(workspace).resolve()
+    if not (workspace / ".dvc").is_dir() or (pipeline and not (workspace / "dvc.yaml").is_file()):
+        what = "a DVC project with a dvc.yaml" if pipeline else "a DVC project"
+        raise StageError(f"{workspace}: not {what} (pass --workspace the project root)")
+    return workspace
+
+
+def stage_order(workspace: Path) -> list[str]:
+    """Stage names of dvc.yaml in dependency order, as DVC itself computes them."""
+    import networkx as nx
+    from dvc.repo import Repo
+
+    with Repo(str(workspace)) as repo:
+        graph = repo.index.graph  # edges point from a stage to the stages it depends on
+        return [stage.name for stage in reversed(list(nx.topological_sort(graph)))
+                if not stage.is_data_source]
+
+
+def imported_sources(workspace: Path) -> list[str]:
+    """The .dvc files made by `dvc import` / `dvc import-url`: sources `dvc update` can refresh."""
+    from dvc.repo import Repo
+
+    with Repo(str(workspace)) as repo:
+        return sorted(str(Path(stage.path).relative_to(workspace.resolve()))
+                      for stage in repo.index.stages if stage.is_import)
+
+
+def default_remote(workspace: Path) -> str | None:
+    from dvc.repo import Repo
+
+    with Repo(str(workspace)) as repo:
+        return repo.config["core"].get("remote")

@@ -1,0 +1,89 @@
+"""The structure the README promises, checked from the source: roles by path, no cycles, true DVC deps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.models.base import TextModel
+from components.models.factory import FAMILIES
+from tests.imports import ROOT, direct_imports, import_graph, transitive_imports
+
+COMPONENTS = ROOT / "components"
+ENTRY_POINTS = ("stages", "commands")
+FAMILY_FILES = ["bsvae.py", "vqvae.py", "lstm_lm.py", "transformer_lm.py"]
+
+
+def role(path: Path) -> str:
+    return path.relative_to(COMPONENTS).parts[0]
+
+
+def test_the_import_graph_of_components_has_no_cycles():
+    graph = import_graph()
+    state: dict[Path, str] = {}
+
+    def visit(node: Path, trail: list[Path]) -> None:
+        state[node] = "open"
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == "open":
+                cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
+                pytest.fail("import cycle: " + " -> ".join(str(p.relative_to(ROOT)) for p in cycle))
+            if nxt not in state:
+                visit(nxt, trail + [nxt])
+        state[node] = "done"
+
+    for node in graph:
+        if node not in state:
+            visit(node, [node])
+
+
+def test_library_code_never_imports_a_stage_or_a_command():
+    for path, imported in import_graph().items():
+        if role(path) in ENTRY_POINTS:
+            continue
+        bad = sorted(str(p.relative_to(ROOT)) for p in imported if role(p) in ENTRY_POINTS)
+        assert not bad, f"{path.relative_to(ROOT)} (library) imports {bad}"
+
+
+def test_entry_points_live_in_stages_and_commands_only():
+    for path in COMPONENTS.rglob("*.py"):
+        has_main = "\ndef main(" in path.read_text(encoding="utf-8")
+        assert has_main == (role(path) in ENTRY_POINTS and path.name != "__init__.py"), path.relative_to(ROOT)
+
+
+def test_no_model_family_imports_another():
+    families = {COMPONENTS / "models" / name for name in FAMILY_FILES}
+    for path in families:
+        others = sorted(p.name for p in direct_imports(path) & families)
+        assert not others, f"{path.name} imports the families {others}"
+
+
+def test_every_family_implements_the_one_contract():
+    assert sorted(FAMILIES) == ["bsvae", "lm", "transformer_lm", "vqvae"]
+    for family, (model_cls, config_cls) in FAMILIES.items():
+        assert issubclass(model_cls, TextModel) and not model_cls.__abstractmethods__, family
+        assert model_cls.latent_kind in ("gaussian", "discrete", "none")
+
+
+def stage_modules() -> dict[str, Path]:
+    """Each dvc.yaml stage -> the stage module its command runs (python/torchrun -m components.stages.X)."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    found = {}
+    for name, stage in stages.items():
+        words = stage["cmd"].split()
+        module = words[words.index("-m") + 1]
+        found[name] = ROOT.joinpath(*module.split(".")).with_suffix(".py")
+    return found
+
+
+@pytest.mark.parametrize("stage", sorted(stage_modules()))
+def test_dvc_yaml_code_deps_cover_every_file_the_stage_imports(stage):
+    """Editing any file a stage imports (transitively) must make `dvc repro` re-run that stage."""
+    deps = [ROOT / d for d in yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"][stage]["deps"]]
+    module = stage_modules()[stage]
+    assert module.is_file(), f"{stage}: {module} does not exist"
+    missing = sorted(str(p.relative_to(ROOT)) for p in transitive_imports(module)
+                     if not any(p == d or d in p.parents for d in deps))
+    assert not missing, f"dvc.yaml stage {stage!r} lacks deps on {missing}"
