@@ -12,6 +12,7 @@ loaded before that step.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 import sys
 import tempfile
@@ -54,7 +55,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus.txt"
         scaled_corpus(corpus, args.sentences)
-        data = params.data.__class__(corpus=str(corpus))
+        data = dataclasses.replace(params.data, corpus=str(corpus))
 
         def step(name, fn):
             started = time.perf_counter()
@@ -66,7 +67,7 @@ def main() -> None:
         frame = step("ingest", lambda: ingest(data))
         kept, _ = step("validate (pandera)", lambda: quarantine_rows(frame, params.validate))
         splits, _ = step("split (dedup + hash)", lambda: assign_splits(kept, params.split))
-        step("dataset suite (GX)", lambda: run_suite(dataset_features(kept, splits), params.dataset, Path(tmp)))
+        step("dataset suite (GX)", lambda: run_suite(dataset_features(kept, splits), params.dataset, params.application, Path(tmp)))
         train = splits.loc[splits["split"] == "train", "text"].tolist()
         tok = step("tokenizer training", lambda: train_tokenizer(train, params.tokenize))
         step("encode all splits", lambda: encode(tok, splits["text"].tolist()))

@@ -8,7 +8,7 @@ the evaluate stage's own metrics, appends one JSON line per run and prints the t
     python benchmarks/quality.py --name "BS-VAE, K=500" --model runs/bsvae --iw-samples 500   # ... score again
 
 Parameters come from params.yaml (or --params) with --set overrides, exactly as the train stage
-reads them; the test split is data/tokens/test.*, its first --sentences sentences. Needs only torch,
+reads them; the test split is data/<app>/tokens/test.*, its first --sentences sentences. Needs only torch,
 tokenizers, numpy and pyyaml (no MLflow, Prefect or DVC), so it runs as it is on the GPU machine.
 """
 
@@ -28,12 +28,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from components.evaluation.metrics import evaluate_model  # noqa: E402
-from components.training.loop import pick_device, train_model  # noqa: E402
-
-from components.core.params import ParamsError, params_from_dict, parse_assignment  # noqa: E402
+from components.applications.catalog import application  # noqa: E402
+from components.core.params import ParamsError, choose_application, params_from_dict, parse_assignment  # noqa: E402
 from components.data.batches import TokenArrays  # noqa: E402
+from components.evaluation.metrics import evaluate_model  # noqa: E402
 from components.models.store import load_model, save_model  # noqa: E402
+from components.training.loop import pick_device, train_model  # noqa: E402
 
 COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.2f}"),
            ("MI", "mutual_information", "{:.2f}"), ("AU", "active_units", "{}"),
@@ -41,17 +41,18 @@ COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.
            ("train s", "train_seconds", "{:.0f}")]
 
 
-def load_with_overrides(path: Path, overrides: list[str]):
-    """params.yaml with `section.key=value` overrides, read and checked as the flow's --set reads them."""
+def load_with_overrides(path: Path, app: str | None, overrides: list[str]):
+    """One application's params with `section.key=value` overrides, read and checked as the flow's --set reads them."""
     if not path.is_file():
         raise SystemExit(f"error: {path}: parameters file not found")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    for item in overrides:
-        key, value = parse_assignment(item)
-        section, _, name = key.partition(".")
-        raw.setdefault(section, {})[name] = value
     try:
-        return params_from_dict(raw)
+        app = choose_application(raw, app)
+        for item in overrides:
+            key, value = parse_assignment(item)
+            section, _, name = key.partition(".")
+            raw[app].setdefault(section, {})[name] = value
+        return params_from_dict(raw, app)
     except ParamsError as err:
         raise SystemExit(f"error: {path} with {overrides}: {err}") from err
 
@@ -68,7 +69,8 @@ def table(results: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workspace", type=Path, default=ROOT, help="where the data stages wrote data/tokens")
+    parser.add_argument("--workspace", type=Path, default=ROOT, help="where the data stages wrote data/<app>/tokens")
+    parser.add_argument("--app", help="the application (default: the only one in params.yaml)")
     parser.add_argument("--params", type=Path, help="default: WORKSPACE/params.yaml")
     parser.add_argument("--name", help="the row's name in the table")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -82,11 +84,12 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     if not args.table:
-        params = load_with_overrides(args.params or args.workspace / "params.yaml", args.overrides)
-        tokens = args.workspace / "data/tokens"
+        params = load_with_overrides(args.params or args.workspace / "params.yaml", args.app, args.overrides)
+        app = application(params.application)
+        tokens = args.workspace / app.tokens
         from tokenizers import Tokenizer
 
-        vocab = Tokenizer.from_file(str(args.workspace / "data/tokenizer/tokenizer.json")).get_vocab_size()
+        vocab = Tokenizer.from_file(str(args.workspace / app.tokenizer)).get_vocab_size()
         train, valid = TokenArrays.load(tokens, "train"), TokenArrays.load(tokens, "valid")
         test = TokenArrays.load(tokens, "test").head(args.sentences)
         if params.train.threads:

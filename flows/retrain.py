@@ -5,8 +5,8 @@ and runs each through `dvc repro --single-item`, so unchanged stages are skipped
 dvc.lock stays true. What DVC cannot do is added here: one Prefect task per stage (so
 the UI shows each), the gate decision, MLflow registration and a Markdown report.
 
-    python -m flows.retrain                                   # params.yaml as it is
-    python -m flows.retrain --corpus my.txt --profile tiny --set train.epochs=3
+    python -m flows.retrain                                   # params.yaml as it is (its only application)
+    python -m flows.retrain --app sentences --corpus my.txt --profile tiny --set train.epochs=3
 """
 
 from __future__ import annotations
@@ -29,34 +29,49 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
+from components.applications.catalog import application
 from components.core.errors import StageError
-from components.core.params import PARAMS_FILE, ParamsError, flatten, load_params, params_from_dict, parse_assignment
+from components.core.params import (
+    PARAMS_FILE,
+    ParamsError,
+    application_names,
+    choose_application,
+    flatten,
+    load_params,
+    params_from_dict,
+    parse_assignment,
+    read_params_file,
+)
 from components.evaluation.gate import enforce, gate_metrics, write_report
 from components.versioning import dvc
 from components.versioning.dvc import DvcFailed, require_dvc_project
 from flows import warm_start
 from flows.workspace_lock import WorkspaceBusy, workspace_lock
 
-WARM_START_STAGE = "train"  # the stage whose dependency warm_start/ is filled just before it runs
-
 
 # --- parameters ------------------------------------------------------------------------
-def resolve_overrides(raw: dict, corpus: str | None, profile: str | None, sets: list[str]) -> dict[str, Any]:
-    """Dotted keys to write: the profile's knobs, then the corpus, then explicit --set (last wins)."""
+def resolve_overrides(raw: dict, app: str | None, corpus: str | None, profile: str | None,
+                      sets: list[str]) -> dict[str, Any]:
+    """Dotted keys to write, each under its application (sentences.train.epochs): the profile's knobs, then the
+    corpus, then explicit --set (last wins). A --set key is the application's (train.epochs) unless it names a
+    top-level section itself (orchestrate.retries, sentences.train.epochs)."""
+    app = choose_application(raw, app)
     changes: dict[str, Any] = {}
     if profile is not None:
-        profiles = raw.get("profiles") or {}
+        profiles = raw[app].get("profiles") or {}
         if profile not in profiles:
-            raise ParamsError(f"{PARAMS_FILE}: no profile {profile!r} (have {sorted(profiles)})")
-        changes.update(flatten(profiles[profile]))
+            raise ParamsError(f"{PARAMS_FILE}: {app} has no profile {profile!r} (have {sorted(profiles)})")
+        changes.update(flatten(profiles[profile], f"{app}."))
     if corpus is not None:
-        changes["data.corpus"] = corpus
-    changes.update(dict(parse_assignment(s) for s in sets))
+        changes[f"{app}.data.corpus"] = corpus
+    for key, value in (parse_assignment(s) for s in sets):
+        changes[key if key.split(".")[0] in raw else f"{app}.{key}"] = value
     return changes
 
 
 def apply_overrides(params_path: Path, changes: dict[str, Any]) -> None:
-    """Write `changes` into params.yaml, keeping its comments; refuse (file untouched) if the result is invalid."""
+    """Write `changes` (full dotted keys) into params.yaml, keeping its comments; refuse (file untouched) if any
+    application's params would be invalid."""
     if not changes:
         return
     from ruamel.yaml import YAML  # DVC's own YAML library: round-trips comments and layout
@@ -75,7 +90,8 @@ def apply_overrides(params_path: Path, changes: dict[str, Any]) -> None:
             if leaf not in node:
                 raise ParamsError(f"{params_path}: unknown parameter {key!r}")
             node[leaf] = value
-    params_from_dict(plain)  # raises with the offending key before anything is written
+    for app in application_names(plain):  # raises with the offending key before anything is written
+        params_from_dict(plain, app)
     from components.core.atomic import atomic_path
 
     with atomic_path(params_path) as tmp:
@@ -147,12 +163,12 @@ def push_task(workspace: str) -> str:
 
 
 @task(name="warm start", retry_condition_fn=retry_if_transient)
-def warm_start_task(workspace: str) -> str:
-    """Fill warm_start/ with the champion's weights when params ask and they fit; empty it otherwise."""
+def warm_start_task(workspace: str, app: str) -> str:
+    """Fill warm_start/<app>/ with the champion's weights when params ask and they fit; empty it otherwise."""
     from components.registry.tracking import connect
 
     ws = Path(workspace)
-    params = load_params(ws / PARAMS_FILE)
+    params = load_params(ws / PARAMS_FILE, app)
     client = connect(ws) if params.train.warm_start == "champion" else None
     reason = warm_start.prepare(ws, params, client)
     get_run_logger().info("%s", reason)
@@ -161,25 +177,26 @@ def warm_start_task(workspace: str) -> str:
 
 # --- gate and registry ----------------------------------------------------------------------
 @task(name="gate", retry_condition_fn=retry_if_transient)
-def gate_task(workspace: str) -> dict:
+def gate_task(workspace: str, app: str) -> dict:
     """Thresholds from params.yaml plus the no-regression check against the current @champion."""
     from components.registry.lineage import dvc_lineage
     from components.registry.register import champion_of
     from components.registry.tracking import connect
 
     ws = Path(workspace)
-    params = load_params(ws / PARAMS_FILE)
-    champion = champion_of(connect(ws), params.register.model_name)
-    report = gate_metrics(json.loads((ws / "metrics/eval.json").read_text(encoding="utf-8")), params.gate,
-                          lineage=dvc_lineage(ws), champion=champion)
-    write_report(report, ws / "reports")
+    params = load_params(ws / PARAMS_FILE, app)
+    unit = application(app)
+    champion = champion_of(connect(ws), params.model_name)
+    report = gate_metrics(json.loads((ws / unit.metrics("eval")).read_text(encoding="utf-8")), params.gate,
+                          lineage=dvc_lineage(ws, unit, params.model.family), champion=champion)
+    write_report(report, ws / unit.reports())
     create_markdown_artifact(key="gate-report", markdown=report.to_markdown(), description="Gate checks")
     enforce(report)
     return report.to_dict()
 
 
 @task(name="register", retry_condition_fn=retry_if_transient)
-def register_task(workspace: str, gate: dict) -> dict:
+def register_task(workspace: str, app: str, gate: dict) -> dict:
     """Register (idempotently) and alias the model; auto-promote when params ask and the gate allows."""
     from components.evaluation.gate import GateReport
     from components.registry.promotion import promote
@@ -187,7 +204,7 @@ def register_task(workspace: str, gate: dict) -> dict:
     from components.registry.tracking import connect, tracking_uri
 
     ws = Path(workspace)
-    params = load_params(ws / PARAMS_FILE)
+    params = load_params(ws / PARAMS_FILE, app)
     report = GateReport.from_dict(gate)
     registered = register_model(ws, params, ws / PARAMS_FILE, report)
     client = connect(ws)
@@ -205,8 +222,10 @@ def register_task(workspace: str, gate: dict) -> dict:
 check_workspace = require_dvc_project  # one StageError naming the directory
 
 
-def prepare_workspace(workspace: str, corpus: str | None, profile: str | None, overrides: list[str]) -> Path:
-    """Check the inputs and write profile, corpus and overrides into params.yaml; errors name what is wrong."""
+def prepare_workspace(workspace: str, app: str | None, corpus: str | None, profile: str | None,
+                      overrides: list[str]) -> tuple[Path, str]:
+    """Check the inputs and write profile, corpus and overrides into params.yaml; errors name what is wrong.
+    Returns the workspace and the application's name."""
     ws = check_workspace(workspace)
     params_path = ws / PARAMS_FILE
     if corpus is not None:
@@ -214,23 +233,24 @@ def prepare_workspace(workspace: str, corpus: str | None, profile: str | None, o
         if not corpus_path.exists():
             raise StageError(f"{corpus}: corpus not found (a file or a directory of files)")
         corpus = str(corpus_path.relative_to(ws)) if corpus_path.is_relative_to(ws) else str(corpus_path)
-    raw = yaml.safe_load(params_path.read_text(encoding="utf-8"))
-    apply_overrides(params_path, resolve_overrides(raw, corpus, profile, overrides))
-    load_params(params_path)
-    return ws
+    raw = read_params_file(params_path)
+    app = application(choose_application(raw, app)).name  # one in params.yaml and one the code knows
+    apply_overrides(params_path, resolve_overrides(raw, app, corpus, profile, overrides))
+    load_params(params_path, app)
+    return ws, app
 
 
 @task(name="accept data")
-def accept_data_task(workspace: str) -> int:
+def accept_data_task(workspace: str, app: str) -> int:
     """Record the registered model's train vocabulary as the reference the next run's data is checked against."""
     import pandas as pd
 
     from components.core.atomic import write_text
     from components.data.dataset_checks import accepted_vocab
 
-    ws = Path(workspace)
-    vocab = accepted_vocab(pd.read_parquet(ws / "data/processed/splits.parquet"))
-    write_text(ws / "data/reference/vocab.txt", "\n".join(vocab) + "\n")
+    ws, unit = Path(workspace), application(app)
+    vocab = accepted_vocab(pd.read_parquet(ws / unit.data("processed/splits.parquet")))
+    write_text(ws / unit.reference_vocab, "\n".join(vocab) + "\n")
     return len(vocab)
 
 
@@ -240,11 +260,11 @@ def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
     return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
-def publish_summary(ws: Path, registered: dict, gate: dict) -> None:
+def publish_summary(ws: Path, app: str, registered: dict, gate: dict) -> None:
     """Prefect artifacts of the run: metrics table, summary with the MLflow link, and the link itself."""
     from components.registry.register import scalar_metrics
 
-    scalars = scalar_metrics(json.loads((ws / "metrics/eval.json").read_text(encoding="utf-8")))
+    scalars = scalar_metrics(json.loads((ws / application(app).metrics("eval")).read_text(encoding="utf-8")))
     create_table_artifact(key="eval-metrics", table=[{"metric": k, "value": round(v, 6)}
                                                      for k, v in scalars.items()],
                           description=f"Held-out metrics of {registered['name']} v{registered['version']}")
@@ -262,33 +282,38 @@ def publish_summary(ws: Path, registered: dict, gate: dict) -> None:
 
 
 @flow(name="retrain", log_prints=True)
-def retrain(workspace: str = ".", corpus: str | None = None, profile: str | None = None,
+def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = None, profile: str | None = None,
             overrides: list[str] | None = None) -> dict:
-    """Pick up new data, run every DVC stage, gate the evaluated model, register it, push the artifacts.
+    """Pick up new data, run the application's DVC stages, gate the evaluated model, register it, push the artifacts.
+
+    `app` names the application (its section of params.yaml and its stages in dvc.yaml); None means the
+    only one params.yaml has.
 
     The whole run holds the workspace lock: a second run on the same workspace waits
     orchestrate.lock_timeout_s for it, then is refused with WorkspaceBusy.
     """
     ws = check_workspace(workspace)
-    with workspace_lock(ws, load_params(ws / PARAMS_FILE).orchestrate.lock_timeout_s):
-        ws = prepare_workspace(workspace, corpus, profile, overrides or [])
-        params = load_params(ws / PARAMS_FILE)
-        o = params.orchestrate
+    with workspace_lock(ws, load_params(ws / PARAMS_FILE, app).orchestrate.lock_timeout_s):
+        ws, app = prepare_workspace(workspace, app, corpus, profile, overrides or [])
+        unit = application(app)
+        o = load_params(ws / PARAMS_FILE, app).orchestrate
         # Tasks that talk to MLflow or a DVC remote retry with exponential backoff; their retry
         # conditions keep deterministic failures (a failed gate, a corrupt cache) from retrying.
         backoff = {"retries": o.retries, "retry_delay_seconds": [o.retry_delay_s * 4 ** i for i in range(o.retries)]}
         sources = update_sources_task.with_options(**backoff)(str(ws)) if o.update_imports else []
         stages, started_from = {}, None
-        for stage in dvc.stage_order(ws):
-            if stage == WARM_START_STAGE:
-                started_from = warm_start_task.with_options(**backoff)(str(ws))
+        for stage in dvc.stage_order(ws):  # DVC's order; this application's stages only
+            if stage not in unit.stages:
+                continue
+            if stage == unit.stage(unit.train_step):
+                started_from = warm_start_task.with_options(**backoff)(str(ws), app)
             stages[stage] = run_stage.with_options(name=f"dvc repro {stage}")(str(ws), stage)
-        gate = gate_task.with_options(**backoff)(str(ws))
-        registered = register_task.with_options(**backoff)(str(ws), gate)
-        accept_data_task(str(ws))
+        gate = gate_task.with_options(**backoff)(str(ws), app)
+        registered = register_task.with_options(**backoff)(str(ws), app, gate)
+        accept_data_task(str(ws), app)
         pushed = push_task.with_options(**backoff)(str(ws)) if o.push else "off"
-        publish_summary(ws, registered, gate)
-    return {"stages": stages, "sources": sources, "warm_start": started_from, "gate": gate,
+        publish_summary(ws, app, registered, gate)
+    return {"application": app, "stages": stages, "sources": sources, "warm_start": started_from, "gate": gate,
             "registered": registered, "pushed": pushed}
 
 
@@ -310,6 +335,8 @@ def describe_failure(err: Exception) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspace", default=".", help="project root holding dvc.yaml (default: .)")
+    parser.add_argument("--app", help="the application to retrain, e.g. sentences (default: the only one in "
+                                      "params.yaml)")
     parser.add_argument("--corpus", help="text file (one sentence per line) or CSV/TSV/JSONL/Parquet to train on")
     parser.add_argument("--profile", help="size preset from params.yaml: default, tiny or gpu")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -318,8 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Bad input (or a busy workspace) is answered before a Prefect server starts; the flow checks again.
         with workspace_lock(check_workspace(args.workspace)):
-            prepare_workspace(args.workspace, args.corpus, args.profile, args.overrides)
-        result = retrain(workspace=args.workspace, corpus=args.corpus, profile=args.profile,
+            prepare_workspace(args.workspace, args.app, args.corpus, args.profile, args.overrides)
+        result = retrain(workspace=args.workspace, app=args.app, corpus=args.corpus, profile=args.profile,
                          overrides=args.overrides)
     except (StageError, ParamsError, WorkspaceBusy) as err:
         print(f"error: retrain: {err}", file=sys.stderr)

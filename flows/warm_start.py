@@ -1,4 +1,4 @@
-"""Warm start: put the @champion's weights in warm_start/ (the train stage's dependency) when they fit.
+"""Warm start: put the @champion's weights in warm_start/<application>/ (the train stage's dependency) when they fit.
 
 They fit when the champion was trained with the tokenizer this run has just built (same token ids)
 and has the architecture params.yaml asks for. Otherwise the folder is emptied and the train stage
@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from components.applications.catalog import application
 from components.core.atomic import write_json
 from components.core.params import Params
 from components.models.factory import model_config, upgrade_saved_config
@@ -21,7 +22,6 @@ from components.registry.artifacts import download_weights
 from components.registry.lineage import locked_md5
 from components.registry.promotion import CHAMPION
 
-WARM_START_DIR = "warm_start"
 KEEP = {"README.md"}
 
 
@@ -37,22 +37,23 @@ def wanted_config(params: Params, vocab_size: int) -> dict:
 
 
 def prepare(workspace: Path, params: Params, client) -> str:
-    """Fill or empty warm_start/; return a one-line reason, for the log and the run's artifacts."""
-    directory = workspace / WARM_START_DIR
-    directory.mkdir(exist_ok=True)
+    """Fill or empty warm_start/<application>/; return a one-line reason, for the log and the run's artifacts."""
+    app = application(params.application)
+    directory = workspace / app.warm_start_dir
+    directory.mkdir(parents=True, exist_ok=True)
     if params.train.warm_start != "champion":
         clear(directory)
         return "train.warm_start is scratch"
     from mlflow.exceptions import MlflowException
     from tokenizers import Tokenizer
 
-    name = params.register.model_name
+    name = params.model_name
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         clear(directory)
         return f"no {name}@{CHAMPION} yet: training from scratch"
-    tokenizer_md5 = locked_md5(workspace, "tokenize", "data/tokenizer/tokenizer.json")
+    tokenizer_md5 = locked_md5(workspace, app.stage("tokenize"), app.tokenizer)
     if version.tags.get("tokenizer.md5") != tokenizer_md5:
         clear(directory)
         return (f"{name} v{version.version} used tokenizer {version.tags.get('tokenizer.md5')}, this run built "
@@ -63,7 +64,7 @@ def prepare(workspace: Path, params: Params, client) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         candidate = download_weights(name, str(version.version), Path(tmp))
         config = upgrade_saved_config(json.loads((candidate / CONFIG_FILE).read_text()))
-        vocab_size = Tokenizer.from_file(str(workspace / "data/tokenizer/tokenizer.json")).get_vocab_size()
+        vocab_size = Tokenizer.from_file(str(workspace / app.tokenizer)).get_vocab_size()
         if config != wanted_config(params, vocab_size):
             clear(directory)
             return f"{name} v{version.version} has another architecture ({config}): training from scratch"

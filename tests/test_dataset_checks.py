@@ -22,7 +22,7 @@ def tables(texts, split=None):
 
 def test_real_glosses_pass_and_data_docs_are_built(tmp_path):
     features = dataset_features(*tables(glosses(3000)))
-    outcome = run_suite(features, params_for("dataset", max_oov_rate=0.5), tmp_path)
+    outcome = run_suite(features, params_for("dataset", max_oov_rate=0.5), "sentences", tmp_path)
     assert outcome["success"], outcome["checks"]
     assert len(outcome["checks"]) == 9
     assert (tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
@@ -36,7 +36,7 @@ def test_a_leaky_split_column_and_too_many_duplicates_fail(tmp_path):
     validated = pd.DataFrame({"id": [f"r{i}" for i in range(500)], "text": texts + texts[:100],
                               "split": pd.Series(["train"] * 400 + ["test"] * 100, dtype="string")})
     splits = validated[["id", "text", "split"]]  # as if de-duplication had been skipped
-    outcome = run_suite(dataset_features(validated, splits), params_for("dataset", max_oov_rate=1.0), tmp_path)
+    outcome = run_suite(dataset_features(validated, splits), params_for("dataset", max_oov_rate=1.0), "sentences", tmp_path)
     failed = {(c["expectation"], c["column"]) for c in outcome["checks"] if not c["success"]}
     assert ("expect_column_max_to_be_between", "splits_per_sentence") in failed
     assert ("expect_column_max_to_be_between", "duplicate_rate") in failed
@@ -45,7 +45,7 @@ def test_a_leaky_split_column_and_too_many_duplicates_fail(tmp_path):
 
 def test_too_few_rows_fail(tmp_path):
     outcome = run_suite(dataset_features(*tables(glosses(60))), params_for("dataset", min_rows=1000, max_oov_rate=1.0),
-                        tmp_path)
+                        "sentences", tmp_path)
     assert not outcome["success"]
     assert any(c["expectation"] == "expect_table_row_count_to_be_between" and not c["success"]
                for c in outcome["checks"])
@@ -62,7 +62,7 @@ def test_drift_against_the_last_accepted_dataset(tmp_path):
     drifted = dataset_features(*tables(["zyx qwv " + t for t in glosses(300)]), vocab)["reference_oov_rate"].mean()
     assert same < 0.05 and drifted > 0.1
     outcome = run_suite(dataset_features(*tables(["zyx qwv " + t for t in glosses(300)]), vocab),
-                        params_for("dataset", max_oov_rate=1.0, max_reference_oov_rate=0.05), tmp_path)
+                        params_for("dataset", max_oov_rate=1.0, max_reference_oov_rate=0.05), "sentences", tmp_path)
     assert any(c["column"] == "reference_oov_rate" and not c["success"] for c in outcome["checks"])
 
 
@@ -80,9 +80,10 @@ def test_the_stage_fails_with_a_summary_of_what_failed(tmp_path):
     splits.to_parquet(tmp_path / "splits.parquet")
     (tmp_path / "vocab.txt").write_text("")
     params = yaml.safe_load((root / "params.yaml").read_text())
-    params["dataset"]["min_rows"] = 100_000
+    params["sentences"]["dataset"]["min_rows"] = 100_000
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     proc = subprocess.run([sys.executable, "-m", "components.stages.check", "--params", str(tmp_path / "params.yaml"),
+                           "--app", "sentences",
                            "--validated", str(tmp_path / "validated.parquet"), "--splits", str(tmp_path / "splits.parquet"),
                            "--reference", str(tmp_path / "vocab.txt"), "--metrics", str(tmp_path / "m.json"),
                            "--report", str(tmp_path / "r.json")],

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.slow
 
 def train(workspace, name, launcher, params="params.yaml"):
     cmd = [*launcher, "-m", "components.stages.train", "--params", params, "--out-dir", f"models/{name}",
+           "--tokens", "data/sentences/tokens", "--tokenizer", "data/sentences/tokenizer/tokenizer.json",
+           "--warm-start", "warm_start/sentences",
            "--metrics", f"metrics/{name}.json", "--history", f"metrics/{name}_history.json",
            "--checkpoint", f"checkpoints/{name}.pt", "--timing", f"reports/{name}_timing.json"]
     proc = subprocess.run(cmd, cwd=workspace, capture_output=True, text=True, env=dvc_env(), timeout=600)
@@ -41,10 +43,10 @@ def assert_same_training(a, b, rtol):
 def tokenized(workspace):
     """The LM baseline (no sampling noise, so one process and two must agree), tiny, tokenized."""
     apply_overrides(workspace / "params.yaml", {
-        "model.family": "lm", "model.embed_dim": 32, "model.hidden_dim": 64, "dataset.max_oov_rate": 0.5,
-        "train.epochs": 1, "train.max_steps": 40, "train.batch_size": 32, "train.checkpoint_every": 0,
-        "train.threads": 1})
-    proc = subprocess.run([sys.executable, "-m", "dvc", "repro", "tokenize"], cwd=workspace, capture_output=True,
+        "sentences.model.family": "lm", "sentences.model.embed_dim": 32, "sentences.model.hidden_dim": 64, "sentences.dataset.max_oov_rate": 0.5,
+        "sentences.train.epochs": 1, "sentences.train.max_steps": 40, "sentences.train.batch_size": 32, "sentences.train.checkpoint_every": 0,
+        "sentences.train.threads": 1})
+    proc = subprocess.run([sys.executable, "-m", "dvc", "repro", "sentences-tokenize"], cwd=workspace, capture_output=True,
                           text=True, env=dvc_env())
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return workspace
@@ -60,27 +62,29 @@ def test_two_gloo_processes_under_torchrun_train_like_one(tokenized):
 
 def test_gradient_accumulation_trains_like_the_whole_batch(tokenized):
     shutil.copy(tokenized / "params.yaml", tokenized / "params_accum.yaml")
-    apply_overrides(tokenized / "params_accum.yaml", {"train.grad_accum": 4})
+    apply_overrides(tokenized / "params_accum.yaml", {"sentences.train.grad_accum": 4})
     assert_same_training(train(tokenized, "whole", [sys.executable]),
                          train(tokenized, "accum", [sys.executable], "params_accum.yaml"), rtol=1e-4)
 
 
 def test_dvc_runs_the_train_stage_through_torchrun_when_params_say_so(tokenized):
-    apply_overrides(tokenized / "params.yaml", {"train.launcher": "torchrun --standalone --nproc-per-node 2"})
-    proc = subprocess.run([sys.executable, "-m", "dvc", "repro", "--single-item", "train"], cwd=tokenized,
+    apply_overrides(tokenized / "params.yaml",
+                    {"sentences.train.launcher": "torchrun --standalone --nproc-per-node 2"})
+    proc = subprocess.run([sys.executable, "-m", "dvc", "repro", "--single-item", "sentences-train"], cwd=tokenized,
                           capture_output=True, text=True, env=dvc_env())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "torchrun --standalone --nproc-per-node 2 -m components.stages.train" in proc.stdout
-    assert json.loads((tokenized / "metrics/train.json").read_text())["processes"] == 2
+    assert json.loads((tokenized / "metrics/sentences/train.json").read_text())["processes"] == 2
 
 
 def test_a_vqvae_trains_under_torchrun_with_one_codebook(tokenized):
     """The codebook's counts are all-reduced and its init (after the warm-up) and restarts broadcast: two
     processes train a VQ-VAE with two residual levels (no hang on any level's collective calls) to about the
     loss of one."""
-    apply_overrides(tokenized / "params.yaml", {"model.family": "vqvae", "model.codes": 4, "model.codebook_size": 32,
-                                                "model.code_dim": 8, "model.word_dropout": 0.0,
-                                                "model.codebook_warmup": 10, "model.codebook_levels": 2})
+    apply_overrides(tokenized / "params.yaml", {
+        "sentences.model.family": "vqvae", "sentences.model.codes": 4, "sentences.model.codebook_size": 32,
+        "sentences.model.code_dim": 8, "sentences.model.word_dropout": 0.0, "sentences.model.codebook_warmup": 10,
+        "sentences.model.codebook_levels": 2})
     one = train(tokenized, "vq_single", [sys.executable])
     two = train(tokenized, "vq_ddp", [sys.executable, "-m", "torch.distributed.run", "--standalone",
                                       "--nproc-per-node", "2"])

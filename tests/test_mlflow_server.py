@@ -63,7 +63,7 @@ def test_an_mlflow_server_stopped_mid_run_fails_cleanly_and_the_rerun_registers(
     output = []
     for line in run.stdout:  # stop the server once training starts: the gate and registration follow
         output.append(line)
-        if "dvc repro train" in line:
+        if "dvc repro sentences-train" in line:
             server.stop()
             break
     output += run.stdout.readlines()
@@ -80,7 +80,7 @@ def test_an_mlflow_server_stopped_mid_run_fails_cleanly_and_the_rerun_registers(
         rerun = subprocess.run(cli, cwd=workspace, capture_output=True, text=True, timeout=300, env=env)
         assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
         assert "registered models:/faults@challenger (version 1" in rerun.stdout
-        assert "Running stage 'train'" not in rerun.stdout + rerun.stderr  # DVC kept the trained model
+        assert "Running stage 'sentences-train'" not in rerun.stdout + rerun.stderr  # DVC kept the trained model
         assert time.monotonic() - started < 120
         assert [v.version for v in client.search_model_versions("name = 'faults'")] == ["1"]
     finally:

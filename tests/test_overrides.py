@@ -28,19 +28,31 @@ def test_values_are_read_as_yaml():
 
 def test_profile_then_set_wins_and_comments_survive(params_copy):
     raw = yaml.safe_load(params_copy.read_text())
-    apply_overrides(params_copy, resolve_overrides(raw, "corpus.txt", "tiny", ["train.epochs=2"]))
+    apply_overrides(params_copy, resolve_overrides(raw, None, "corpus.txt", "tiny", ["train.epochs=2"]))
     params = load_params(params_copy)
-    assert params.model.hidden_dim == raw["profiles"]["tiny"]["model"]["hidden_dim"]
+    assert params.model.hidden_dim == raw["sentences"]["profiles"]["tiny"]["model"]["hidden_dim"]
     assert params.train.epochs == 2
     assert params.data.corpus == "corpus.txt"
     assert "# 0: all epochs" in params_copy.read_text()
     # Switching back restores every knob the profile touched.
-    apply_overrides(params_copy, resolve_overrides(raw, None, "default", []))
-    assert load_params(params_copy).model.hidden_dim == raw["model"]["hidden_dim"]
+    apply_overrides(params_copy, resolve_overrides(raw, None, None, "default", []))
+    assert load_params(params_copy).model.hidden_dim == raw["sentences"]["model"]["hidden_dim"]
+
+
+def test_set_keys_are_the_applications_unless_they_name_a_top_level_section(params_copy):
+    raw = yaml.safe_load(params_copy.read_text())
+    changes = resolve_overrides(raw, "sentences", None, None,
+                                ["train.lr=0.01", "sentences.train.seed=7", "orchestrate.retries=0"])
+    assert changes == {"sentences.train.lr": 0.01, "sentences.train.seed": 7, "orchestrate.retries": 0}
+
+
+def test_an_unknown_application_lists_the_known_ones(params_copy):
+    with pytest.raises(ParamsError, match=r"no application 'images'.*sentences"):
+        resolve_overrides(yaml.safe_load(params_copy.read_text()), "images", None, None, [])
 
 
 @pytest.mark.parametrize("sets,message", [
-    (["train.epochz=2"], "unknown parameter 'train.epochz'"),
+    (["train.epochz=2"], "unknown parameter 'sentences.train.epochz'"),
     (["train.epochs=-1"], "train.epochs must be positive"),
     (["nothing.here=1"], "unknown parameter"),
 ])
@@ -48,10 +60,10 @@ def test_invalid_overrides_leave_the_file_untouched(params_copy, sets, message):
     before = params_copy.read_bytes()
     raw = yaml.safe_load(before)
     with pytest.raises(ParamsError, match=message):
-        apply_overrides(params_copy, resolve_overrides(raw, None, None, sets))
+        apply_overrides(params_copy, resolve_overrides(raw, None, None, None, sets))
     assert params_copy.read_bytes() == before
 
 
 def test_unknown_profile_lists_the_known_ones(params_copy):
     with pytest.raises(ParamsError, match="no profile 'huge'.*tiny"):
-        resolve_overrides(yaml.safe_load(params_copy.read_text()), None, "huge", [])
+        resolve_overrides(yaml.safe_load(params_copy.read_text()), None, None, "huge", [])

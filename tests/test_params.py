@@ -21,30 +21,45 @@ def test_shipped_params_load_and_every_profile_sets_the_same_knobs():
         raw = shipped()
         for key, value in flatten(profile).items():
             section, leaf = key.split(".")
-            raw[section][leaf] = value
+            raw["sentences"][section][leaf] = value
         applied = params_from_dict(raw)
         assert all(getattr(getattr(applied, k.split(".")[0]), k.split(".")[1]) == v for k, v in flatten(profile).items())
 
 
-def test_profiles_that_set_different_knobs_are_refused():
+def test_a_key_missing_from_params_is_one_error_naming_it():
     raw = shipped()
-    raw["profiles"]["tiny"]["train"]["lr"] = 0.01
-    with pytest.raises(ParamsError, match="set different keys"):
+    del raw["sentences"]["model"]["word_dropout"]
+    with pytest.raises(ParamsError, match=r"missing parameter\(s\) \['sentences.model.word_dropout'\]"):
         params_from_dict(raw)
 
 
-def test_a_key_missing_from_params_is_one_error_naming_it():
+def test_each_application_is_its_own_section_and_one_must_be_named_when_there_are_several():
     raw = shipped()
-    del raw["model"]["word_dropout"]
-    with pytest.raises(ParamsError, match=r"missing parameter\(s\) \['model.word_dropout'\]"):
+    raw["sentences_copy"] = {**raw["sentences"], "train": {**raw["sentences"]["train"], "lr": 0.01}}
+    assert params_from_dict(raw, "sentences_copy").train.lr == 0.01
+    assert params_from_dict(raw, "sentences").train.lr == shipped()["sentences"]["train"]["lr"]
+    assert params_from_dict(raw, "sentences_copy").application == "sentences_copy"
+    with pytest.raises(ParamsError, match="say which one"):
+        params_from_dict(raw)
+    with pytest.raises(ParamsError, match="no application 'images'"):
+        params_from_dict(raw, "images")
+
+
+def test_names_are_filled_in_from_the_application_and_family():
+    params = params_from_dict(shipped())
+    assert (params.model_name, params.experiment_name, params.deployment_name) == (
+        "sentences-bsvae", "sentences", "retrain-sentences")
+    raw = shipped()
+    raw["sentences"]["register"]["model_name"] = "{app}-x"
+    with pytest.raises(ParamsError, match="register.model_name.*placeholders"):
         params_from_dict(raw)
 
 
 def test_default_profile_matches_the_sections():
     raw = shipped()
-    for section, knobs in raw["profiles"]["default"].items():
+    for section, knobs in raw["sentences"]["profiles"]["default"].items():
         for key, value in knobs.items():
-            assert raw[section][key] == value, f"{section}.{key}"
+            assert raw["sentences"][section][key] == value, f"{section}.{key}"
 
 
 @pytest.mark.parametrize("section,key,value,message", [
@@ -58,14 +73,14 @@ def test_default_profile_matches_the_sections():
 ])
 def test_bad_values_name_their_key(section, key, value, message):
     raw = shipped()
-    raw[section][key] = value
+    raw["sentences"][section][key] = value
     with pytest.raises(ParamsError, match=message):
         params_from_dict(raw)
 
 
 def test_profiles_with_different_knobs_are_refused():
     raw = shipped()
-    raw["profiles"]["tiny"]["train"]["lr"] = 0.1
+    raw["sentences"]["profiles"]["tiny"]["train"]["lr"] = 0.1
     with pytest.raises(ParamsError, match="set different keys"):
         params_from_dict(raw)
 

@@ -21,7 +21,7 @@ from flows.retrain import retrain
 from tests.conftest import tracking
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
-NAME = "bsvae-wordnet"
+NAME = "sentences-bsvae"
 
 
 def versions(client) -> list[str]:
@@ -38,7 +38,7 @@ def test_promotion_gate_against_champion_and_rollback(trained_workspace, capsys)
     second = retrain(workspace=str(ws), overrides=["train.seed=99", "gate.max_nll_regression=100.0"])
     v2 = second["registered"]["version"]
     assert v2 != v1
-    report = json.loads((ws / "reports/gate.json").read_text())
+    report = json.loads((ws / "reports/sentences/gate.json").read_text())
     assert report["champion"] == v1
     assert any(c["name"] == "no regression vs champion" and c["note"] == f"champion v{v1}" for c in report["checks"])
     assert client.get_model_version_by_alias(NAME, "champion").version == int(v1)  # not auto-promoted
@@ -49,7 +49,7 @@ def test_promotion_gate_against_champion_and_rollback(trained_workspace, capsys)
         retrain(workspace=str(ws), overrides=["train.seed=5", "gate.max_nll=1.0"])
     assert versions(client) == before
     assert client.get_model_version_by_alias(NAME, "champion").version == int(v1)
-    assert "**FAIL**" in (ws / "reports/gate.md").read_text()
+    assert "**FAIL**" in (ws / "reports/sentences/gate.md").read_text()
 
     assert promote.main(["--model", NAME, "--version", v2, "--workspace", str(ws)]) == 0
     assert client.get_model_version_by_alias(NAME, "previous-champion").version == int(v1)
@@ -88,14 +88,14 @@ def test_a_vqvae_is_gated_registered_and_generates(trained_workspace):
     ws, _ = trained_workspace
     client = tracking(ws)
     result = retrain(workspace=str(ws), profile="tiny",  # the profile resets gate thresholds earlier tests changed
-                     overrides=["model.family=vqvae", "register.model_name=vqvae-wordnet"])
-    version = client.get_model_version("vqvae-wordnet", result["registered"]["version"])
+                     overrides=["model.family=vqvae"])
+    version = client.get_model_version("sentences-vqvae", result["registered"]["version"])
     assert client.get_run(version.run_id).data.tags["model.family"] == "vqvae"
     assert version.tags["gate.codebook_perplexity"].endswith(": pass")
     assert "Codebook: perplexity" in version.description
-    metrics = json.loads((ws / "metrics/eval.json").read_text())
+    metrics = json.loads((ws / "metrics/sentences/eval.json").read_text())
     assert metrics["nll"] == pytest.approx(metrics["reconstruction_nll"] + metrics["kl"], rel=1e-4)
-    model = mlflow.pyfunc.load_model("models:/vqvae-wordnet@challenger")
+    model = mlflow.pyfunc.load_model("models:/sentences-vqvae@challenger")
     samples = model.predict(pd.DataFrame({"n": [3]}), params={"seed": 1, "max_len": 6})
     assert len(samples) == 3
     walk = model.predict(pd.DataFrame({"start": ["a cat"], "end": ["the state of being happy"]}), params={"steps": 3})

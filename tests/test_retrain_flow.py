@@ -16,7 +16,7 @@ from flows.retrain import apply_overrides, resolve_overrides, retrain
 from tests.conftest import tracking
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
-STAGES = ["ingest", "validate", "split", "check", "tokenize", "train", "evaluate"]
+STAGES = [f"sentences-{step}" for step in ("ingest", "validate", "split", "check", "tokenize", "train", "evaluate")]
 
 
 def test_flow_runs_every_stage_registers_and_the_challenger_generates(trained_workspace):
@@ -30,7 +30,8 @@ def test_flow_runs_every_stage_registers_and_the_challenger_generates(trained_wo
     run = client.get_run(version.run_id)
     assert {"nll", "ppl", "kl", "nelbo", "mutual_information", "active_units", "recon_bleu",
             "distinct_2", "self_bleu"} <= set(run.data.metrics)
-    assert run.data.params["train.epochs"] == "1"  # the tiny profile was written and recorded
+    assert run.data.params["sentences.train.epochs"] == "1"  # the tiny profile was written and recorded
+    assert run.data.tags["application"] == "sentences" and result["application"] == "sentences"
     assert len(run.data.tags["git.commit"]) == 40
     assert len(client.get_metric_history(run.info.run_id, "train_rec")) >= 1
 
@@ -41,13 +42,13 @@ def test_flow_runs_every_stage_registers_and_the_challenger_generates(trained_wo
 
 def test_an_unchanged_rerun_skips_every_stage_and_registers_no_new_version(trained_workspace):
     workspace, first = trained_workspace
-    assert (workspace / "data/reference/vocab.txt").read_text().strip()  # the registered data became the reference
+    assert (workspace / "data/sentences/reference/vocab.txt").read_text().strip()  # the registered data became the reference
     again = retrain(workspace=str(workspace))
     # Only the check stage re-runs (its reference changed); nothing downstream of it does.
-    assert again["stages"] == {s: "ran" if s == "check" else "skipped" for s in STAGES}
+    assert again["stages"] == {s: "ran" if s == "sentences-check" else "skipped" for s in STAGES}
     assert again["registered"]["version"] == first["registered"]["version"]
     assert again["registered"]["created"] is False
-    assert len(tracking(workspace).search_model_versions("name = 'bsvae-wordnet'")) == 1
+    assert len(tracking(workspace).search_model_versions("name = 'sentences-bsvae'")) == 1
 
 
 def test_failing_stage_fails_the_flow_with_its_message_and_registers_nothing(workspace):
@@ -56,7 +57,7 @@ def test_failing_stage_fails_the_flow_with_its_message_and_registers_nothing(wor
     with pytest.raises(DvcFailed, match=r"validate.*quarantined"):
         retrain(workspace=str(workspace), corpus=str(corpus), profile="tiny")
     with pytest.raises(MlflowException):
-        tracking(workspace).get_registered_model("bsvae-wordnet")
+        tracking(workspace).get_registered_model("sentences-bsvae")
 
 
 def test_cli_reports_one_error_line_and_exits_non_zero(workspace):
@@ -73,7 +74,7 @@ def test_stage_order_comes_from_dvc_yaml(workspace):
 
 def test_dvc_repro_rebuilds_every_stage_then_does_nothing(workspace):
     params = workspace / "params.yaml"
-    apply_overrides(params, resolve_overrides(yaml.safe_load(params.read_text()), None, "tiny", []))
+    apply_overrides(params, resolve_overrides(yaml.safe_load(params.read_text()), None, None, "tiny", []))
     dvc = [sys.executable, "-m", "dvc"]
     first = subprocess.run([*dvc, "repro"], cwd=workspace, capture_output=True, text=True, env=dvc_env())
     assert first.returncode == 0, first.stdout + first.stderr
@@ -90,5 +91,5 @@ def test_auto_promotion_makes_the_first_passing_model_champion(trained_workspace
     workspace, first = trained_workspace
     result = retrain(workspace=str(workspace), overrides=["register.auto_promote=true"])
     assert result["registered"]["promoted"] is True
-    champion = tracking(workspace).get_model_version_by_alias("bsvae-wordnet", "champion")
+    champion = tracking(workspace).get_model_version_by_alias("sentences-bsvae", "champion")
     assert str(champion.version) == first["registered"]["version"]

@@ -41,15 +41,15 @@ def test_the_run_publishes_gate_report_metrics_table_and_mlflow_link(trained_wor
 def test_warm_start_takes_the_champions_weights_and_records_it(trained_workspace):
     workspace, first = trained_workspace
     client = tracking(workspace)
-    promote(client, "bsvae-wordnet", first["registered"]["version"])
+    promote(client, "sentences-bsvae", first["registered"]["version"])
     warm = retrain(workspace=str(workspace), overrides=["train.warm_start=champion"])
-    assert warm["warm_start"] == f"warm start from bsvae-wordnet v{first['registered']['version']}"
-    assert warm["stages"]["train"] == "ran"
-    assert json.loads((workspace / "metrics/train.json").read_text())["warm_start"] is True
-    version = client.get_model_version("bsvae-wordnet", warm["registered"]["version"])
-    assert version.tags["warm_start"] == f"bsvae-wordnet v{first['registered']['version']}"
+    assert warm["warm_start"] == f"warm start from sentences-bsvae v{first['registered']['version']}"
+    assert warm["stages"]["sentences-train"] == "ran"
+    assert json.loads((workspace / "metrics/sentences/train.json").read_text())["warm_start"] is True
+    version = client.get_model_version("sentences-bsvae", warm["registered"]["version"])
+    assert version.tags["warm_start"] == f"sentences-bsvae v{first['registered']['version']}"
     back = retrain(workspace=str(workspace), overrides=["train.warm_start=scratch"])
-    assert sorted(p.name for p in (workspace / "warm_start").iterdir()) == ["README.md"]
+    assert sorted(p.name for p in (workspace / "warm_start" / "sentences").iterdir()) == ["README.md"]
     assert back["registered"]["version"] == first["registered"]["version"]  # same weights as the first run
     assert back["registered"]["created"] is False
 
@@ -67,9 +67,9 @@ def test_a_scheduled_run_picks_up_new_files_in_an_imported_directory(tmp_path):
     (source / "part-2.txt").write_text("\n".join(glosses(3000)[2500:]) + "\n", encoding="utf-8")
     second = retrain(workspace=str(workspace))
     assert second["sources"] == ["data/incoming.dvc"]
-    assert second["stages"]["ingest"] == "ran" and second["stages"]["train"] == "ran"
+    assert second["stages"]["sentences-ingest"] == "ran" and second["stages"]["sentences-train"] == "ran"
     client = tracking(workspace)
-    v1 = client.get_model_version("bsvae-wordnet", first["registered"]["version"])
-    v2 = client.get_model_version("bsvae-wordnet", second["registered"]["version"])
+    v1 = client.get_model_version("sentences-bsvae", first["registered"]["version"])
+    v2 = client.get_model_version("sentences-bsvae", second["registered"]["version"])
     assert v1.version != v2.version
     assert v1.tags["data.corpus_md5"] != v2.tags["data.corpus_md5"]

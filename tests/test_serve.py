@@ -14,11 +14,11 @@ def test_the_deployment_takes_its_schedule_and_name_from_params(workspace):
     apply_overrides(workspace / "params.yaml", {"orchestrate.cron": "30 2 * * *",
                                                 "orchestrate.timezone": "Europe/Paris"})
     deployment = build_deployment(workspace, profile="tiny")
-    assert deployment.name == "scheduled-retrain"
+    assert deployment.name == "retrain-sentences"
     (schedule,) = deployment.schedules
     assert schedule.schedule.cron == "30 2 * * *"
     assert schedule.schedule.timezone == "Europe/Paris"
-    assert deployment.parameters == {"workspace": str(workspace), "profile": "tiny"}
+    assert deployment.parameters == {"workspace": str(workspace), "app": "sentences", "profile": "tiny"}
     assert deployment.concurrency_limit == 1
 
 
@@ -37,7 +37,7 @@ def test_the_flow_deploys_to_a_process_work_pool(workspace):
     deployment_id = deploy_to_pool(workspace, "retrain-pool")
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment(deployment_id)
-    assert deployment.name == "scheduled-retrain"
+    assert deployment.name == "retrain-sentences"
     assert deployment.work_pool_name == "retrain-pool"
     assert deployment.entrypoint == "flows/retrain.py:retrain"
     assert [s.schedule.cron for s in deployment.schedules] == ["0 3 * * 1"]

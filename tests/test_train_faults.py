@@ -28,17 +28,17 @@ def dvc(workspace, *args, check=True):
 
 def model_md5(workspace):
     lock = yaml.safe_load((workspace / "dvc.lock").read_text())
-    return next(o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "models/bsvae")
+    return next(o["md5"] for o in lock["stages"]["sentences-train"]["outs"] if o["path"] == "models/sentences/bsvae")
 
 
 def test_a_train_stage_killed_mid_epoch_resumes_and_ends_where_an_uninterrupted_run_does(workspace):
     apply_overrides(workspace / "params.yaml", {
-        "model.embed_dim": 32, "model.hidden_dim": 64, "model.latent_dim": 8, "dataset.max_oov_rate": 0.5,
-        "train.epochs": 3, "train.max_steps": 0, "train.batch_size": 32, "train.checkpoint_every": 5,
-        "train.threads": 1})
-    dvc(workspace, "repro", "tokenize")
-    checkpoint = workspace / "checkpoints" / "train.pt"
-    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "--single-item", "train"], cwd=workspace,
+        "sentences.model.embed_dim": 32, "sentences.model.hidden_dim": 64, "sentences.model.latent_dim": 8,
+        "sentences.dataset.max_oov_rate": 0.5, "sentences.train.epochs": 3, "sentences.train.max_steps": 0,
+        "sentences.train.batch_size": 32, "sentences.train.checkpoint_every": 5, "sentences.train.threads": 1})
+    dvc(workspace, "repro", "sentences-tokenize")
+    checkpoint = workspace / "checkpoints" / "sentences" / "train.pt"
+    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "--single-item", "sentences-train"], cwd=workspace,
                             env=dvc_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.monotonic() + 120
@@ -47,14 +47,14 @@ def test_a_train_stage_killed_mid_epoch_resumes_and_ends_where_an_uninterrupted_
     os.killpg(proc.pid, signal.SIGKILL)  # DVC and the training process with it, mid-epoch
     proc.wait()
     assert checkpoint.exists(), "training ended before a checkpoint could be interrupted"
-    assert not (workspace / "models" / "bsvae" / "model.safetensors").exists()
+    assert not (workspace / "models" / "sentences" / "bsvae" / "model.safetensors").exists()
 
-    resumed = dvc(workspace, "repro", "--single-item", "train")
-    assert "resuming from checkpoints/train.pt at step" in resumed.stdout + resumed.stderr
+    resumed = dvc(workspace, "repro", "--single-item", "sentences-train")
+    assert "resuming from checkpoints/sentences/train.pt at step" in resumed.stdout + resumed.stderr
     assert not checkpoint.exists()  # removed once the outputs are complete
     after_resume = model_md5(workspace)
 
-    dvc(workspace, "repro", "--force", "--single-item", "train")  # the same training, uninterrupted
+    dvc(workspace, "repro", "--force", "--single-item", "sentences-train")  # the same training, uninterrupted
     assert model_md5(workspace) == after_resume
 
 

@@ -16,7 +16,7 @@ def main() -> None:
     parser.add_argument("--workspace", default=".")
 
     def run(args):
-        logged = log_experiments(Path(args.workspace))
+        logged = log_experiments(Path(args.workspace), args.app)
         for exp, run_id in logged.items():
             print(f"{exp}\t{run_id}")
         if not logged:

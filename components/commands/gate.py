@@ -1,6 +1,6 @@
 """Check the evaluation metrics against the gate's thresholds (the flow adds the champion comparison).
 
-    python -m components.commands.gate --metrics metrics/eval.json
+    python -m components.commands.gate --app sentences     # reads metrics/sentences/eval.json
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from components.applications.catalog import application
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
 from components.core.params import load_params
@@ -16,17 +17,19 @@ from components.evaluation.gate import enforce, gate_metrics, write_report
 
 def main() -> None:
     parser = stage_parser(__doc__.splitlines()[0])
-    parser.add_argument("--metrics", default="metrics/eval.json")
-    parser.add_argument("--out-dir", default="reports")
+    parser.add_argument("--metrics", help="evaluation metrics (default: the application's metrics/<app>/eval.json)")
+    parser.add_argument("--out-dir", help="where gate.md and gate.json go (default: reports/<app>/)")
 
     def run(args):
-        p = load_params(args.params).gate
-        path = Path(args.metrics)
+        params = load_params(args.params, args.app)
+        app = application(params.application)
+        p = params.gate
+        path = Path(args.metrics or app.metrics("eval"))
         if not path.is_file():
             raise StageError(f"{path}: evaluation metrics not found (run the evaluate stage)")
         # Without MLflow at hand this entry point checks thresholds only; the flow adds the champion.
         report = gate_metrics(json.loads(path.read_text(encoding="utf-8")), p)
-        write_report(report, args.out_dir)
+        write_report(report, args.out_dir or app.reports())
         print(report.to_markdown())
         enforce(report)
 

@@ -16,7 +16,7 @@ def main() -> None:
     def run(args):
         workspace = Path(args.workspace)
         params_path = workspace / args.params
-        registered = register_model(workspace, load_params(params_path), params_path)
+        registered = register_model(workspace, load_params(params_path, args.app), params_path)
         print(f"models:/{registered.name}@{registered.alias} -> version {registered.version}")
 
     stage_main("register", run, parser)

@@ -308,7 +308,9 @@ class GateParams:
 @dataclass(frozen=True)
 class RegisterParams:
     model_name: str
+    """Registered model name; {application} and {family} are filled in (e.g. sentences-bsvae)."""
     experiment: str
+    """MLflow experiment of the runs; {application} and {family} are filled in."""
     alias: str
     auto_promote: bool
     """Move `champion` to the new version when it beats the champion's NLL by promote_margin."""
@@ -318,6 +320,8 @@ class RegisterParams:
         for name in ("model_name", "experiment", "alias"):
             if not getattr(self, name).strip():
                 raise ParamsError(f"register.{name} must not be empty")
+        for name in ("model_name", "experiment"):
+            _template(f"register.{name}", getattr(self, name), "application", "family")
         if self.alias in ("champion", "previous-champion"):
             raise ParamsError(f"register.alias {self.alias!r} is reserved for promotion")
         _at_least("register.promote_margin", self.promote_margin, 0.0)
@@ -328,7 +332,7 @@ class OrchestrateParams:
     """How the Prefect flow runs around the DVC stages (no stage reads this section)."""
 
     deployment: str
-    """Name of the deployment `python -m flows.serve` creates."""
+    """Name of the deployment `python -m flows.serve --app NAME` creates; {application} is filled in."""
     cron: str
     """When the deployment runs (cron syntax, in `timezone`)."""
     timezone: str
@@ -346,6 +350,7 @@ class OrchestrateParams:
     def check(self) -> None:
         if not self.deployment.strip():
             raise ParamsError("orchestrate.deployment must not be empty")
+        _template("orchestrate.deployment", self.deployment, "application")
         fields = self.cron.split()
         if len(fields) != 5:
             raise ParamsError(f"orchestrate.cron must have 5 fields (minute hour day month weekday), got {self.cron!r}")
@@ -360,6 +365,10 @@ class OrchestrateParams:
 
 @dataclass(frozen=True)
 class Params:
+    """One application's parameters (its section of params.yaml) plus the shared orchestrate section."""
+
+    application: str
+    """The application's name: its top-level key in params.yaml (e.g. sentences)."""
     data: DataParams
     validate: ValidateParams
     split: SplitParams
@@ -372,11 +381,36 @@ class Params:
     register: RegisterParams
     orchestrate: OrchestrateParams
     profiles: dict[str, dict[str, Any]]
-    """Presets of size knobs that `flows.retrain --profile` writes into the sections above."""
+    """Presets of size knobs that `flows.retrain --profile` writes into the application's sections."""
+
+    @property
+    def model_name(self) -> str:
+        """The registered model's name: register.model_name with the application and family filled in."""
+        return self.register.model_name.format(application=self.application, family=self.model.family)
+
+    @property
+    def experiment_name(self) -> str:
+        return self.register.experiment.format(application=self.application, family=self.model.family)
+
+    @property
+    def deployment_name(self) -> str:
+        return self.orchestrate.deployment.format(application=self.application)
 
 
-def load_params(path: str | Path = PARAMS_FILE) -> Params:
-    """Read and check params.yaml; raise ParamsError naming the file and key on any problem."""
+SHARED_SECTIONS = ("orchestrate",)
+"""Top-level sections every application shares; every other top-level key of params.yaml is an application."""
+
+
+def load_params(path: str | Path = PARAMS_FILE, app: str | None = None) -> Params:
+    """Read and check one application's params (the only one when `app` is None); ParamsError names file and key."""
+    raw = read_params_file(path)
+    try:
+        return params_from_dict(raw, app)
+    except ParamsError as err:
+        raise ParamsError(f"{path}: {err}") from err
+
+
+def read_params_file(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path}: parameters file not found")
@@ -384,19 +418,45 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ParamsError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping of sections")
+    return raw
+
+
+def application_names(raw: dict[str, Any]) -> list[str]:
+    return [key for key in raw if key not in SHARED_SECTIONS]
+
+
+def choose_application(raw: dict[str, Any], app: str | None) -> str:
+    """`app` if params.yaml has it; with no `app`, the only application there is."""
+    names = application_names(raw)
+    if app is None:
+        if len(names) != 1:
+            raise ParamsError(f"params.yaml holds the applications {names}: say which one (--app NAME)")
+        return names[0]
+    if app not in names:
+        raise ParamsError(f"no application {app!r} in params.yaml (have {names})")
+    return app
+
+
+def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
+    """Build and check one application's Params; errors name the key with its application (sentences.train.lr)."""
+    app = choose_application(raw, app)
+    sections = raw[app]
+    if not isinstance(sections, dict):
+        raise ParamsError(f"{app}: expected a mapping of sections, got {type(sections).__name__}")
+    orchestrate = _build(OrchestrateParams, raw.get("orchestrate") or {}, "orchestrate")
+    orchestrate.check()
+    params = _build(Params, {**sections, "application": app, "orchestrate": orchestrate}, app,
+                    skip=("application", "orchestrate"))
     try:
-        return params_from_dict(raw)
+        for section in dataclasses.fields(Params):
+            value = getattr(params, section.name)
+            if hasattr(value, "check") and section.name != "orchestrate":
+                value.check()
+        check_profiles(params.profiles)
     except ParamsError as err:
-        raise ParamsError(f"{path}: {err}") from err
-
-
-def params_from_dict(raw: dict[str, Any]) -> Params:
-    params = _build(Params, raw, "")
-    for section in dataclasses.fields(Params):
-        value = getattr(params, section.name)
-        if hasattr(value, "check"):
-            value.check()
-    check_profiles(params.profiles)
+        raise ParamsError(f"{app}.{err}") from err  # each check names its key (train.lr): say whose it is
     return params
 
 
@@ -444,10 +504,10 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _section_types() -> dict[str, type]:
     hints = typing.get_type_hints(Params)
-    return {name: t for name, t in hints.items() if dataclasses.is_dataclass(t)}
+    return {name: t for name, t in hints.items() if dataclasses.is_dataclass(t) and name not in SHARED_SECTIONS}
 
 
-def _build(cls: type, raw: Any, where: str) -> Any:
+def _build(cls: type, raw: Any, where: str, skip: tuple[str, ...] = ()) -> Any:
     if not isinstance(raw, dict):
         raise ParamsError(f"{where or 'top level'}: expected a mapping, got {type(raw).__name__}")
     hints = typing.get_type_hints(cls)
@@ -455,7 +515,7 @@ def _build(cls: type, raw: Any, where: str) -> Any:
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ParamsError(f"{where or 'top level'}: unknown parameter(s) {unknown}")
-    missing = [name for name in known if name not in raw]
+    missing = [name for name in known if name not in raw and name not in skip]
     if missing:
         keys = [f"{where}.{name}" if where else name for name in missing]
         raise ParamsError(f"missing parameter(s) {keys}: every key must be set in params.yaml "
@@ -463,7 +523,7 @@ def _build(cls: type, raw: Any, where: str) -> Any:
     values = {}
     for name, value in raw.items():
         key = f"{where}.{name}" if where else name
-        values[name] = _coerce(hints[name], value, key)
+        values[name] = value if name in skip else _coerce(hints[name], value, key)
     return cls(**values)
 
 
@@ -494,6 +554,14 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
             raise ParamsError(f"{key}: expected a string, got {value!r}")
         return value
     return value
+
+
+def _template(key: str, value: str, *fields: str) -> None:
+    """A name with {placeholders}: only the given fields may appear."""
+    try:
+        value.format(**{f: f for f in fields})
+    except (KeyError, IndexError, ValueError) as err:
+        raise ParamsError(f"{key}: {value!r} may only use the placeholders {['{' + f + '}' for f in fields]} ({err})")
 
 
 def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:

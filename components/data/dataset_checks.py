@@ -25,12 +25,11 @@ from components.data.validate import CONTROL_CHARS
 
 log = logging.getLogger(__name__)
 
-GX_ROOT = Path(__file__).resolve().parents[1]
-SUITE = "corpus"
+GX_ROOT = Path(__file__).resolve().parents[2]
 
 
 def normalised(texts: pd.Series) -> pd.Series:
-    """Vectorised twin of components.split.normalise (case and spacing ignored)."""
+    """Vectorised twin of components.data.split.normalise (case and spacing ignored)."""
     return texts.astype("string").str.replace(r"\s+", " ", regex=True).str.strip().str.casefold()
 
 
@@ -79,10 +78,10 @@ def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: l
     return out
 
 
-def build_suite(gx, p: DatasetParams):
+def build_suite(gx, p: DatasetParams, name: str):
     """The expectation suite, thresholds from params (rebuilt each run so params.yaml stays the only source)."""
     e = gx.expectations
-    return gx.ExpectationSuite(name=SUITE, expectations=[
+    return gx.ExpectationSuite(name=name, expectations=[
         e.ExpectTableRowCountToBeBetween(min_value=p.min_rows, max_value=p.max_rows or None),
         e.ExpectColumnMeanToBeBetween(column="n_tokens", min_value=p.min_mean_tokens, max_value=p.max_mean_tokens),
         e.ExpectColumnMedianToBeBetween(column="n_tokens", min_value=p.min_mean_tokens / 2,
@@ -101,8 +100,9 @@ def build_suite(gx, p: DatasetParams):
 DATA_DOCS = "gx/uncommitted/data_docs/local_site/index.html"
 
 
-def run_suite(features: pd.DataFrame, p: DatasetParams, root: Path = GX_ROOT) -> dict:
-    """Validate `features` with a checkpoint on the file-backed context under `root`; update Data Docs."""
+def run_suite(features: pd.DataFrame, p: DatasetParams, name: str, root: Path = GX_ROOT) -> dict:
+    """Validate `features` with the suite and checkpoint `name` (the application's) on the file-backed context
+    under `root`; update Data Docs, which list every application's suite."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -114,11 +114,11 @@ def run_suite(features: pd.DataFrame, p: DatasetParams, root: Path = GX_ROOT) ->
     else:
         batch = (context.data_sources.add_pandas(name="pipeline").add_dataframe_asset(name="dataset")
                  .add_batch_definition_whole_dataframe("whole"))
-    suite = context.suites.add_or_update(build_suite(gx, p))
+    suite = context.suites.add_or_update(build_suite(gx, p, name))
     definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name="dataset", data=batch, suite=suite))
+        gx.ValidationDefinition(name=name, data=batch, suite=suite))
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name="dataset", validation_definitions=[definition],
+        name=name, validation_definitions=[definition],
         actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")], result_format="SUMMARY"))
     frame = features.assign(duplicate_rate=features.attrs["duplicate_rate"])
     result = checkpoint.run(batch_parameters={"dataframe": frame})

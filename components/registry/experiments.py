@@ -20,13 +20,14 @@ from pathlib import Path
 
 import yaml
 
+from components.applications.base import Application
+from components.applications.catalog import application
 from components.core.params import flatten, load_params
 from components.registry.register import scalar_metrics
 from components.registry.tracking import connect
 from components.versioning.dvc import require_dvc_project
 
 log = logging.getLogger(__name__)
-EVAL_METRICS = "metrics/eval.json"  # logged under their own names, as the retrain flow logs them
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,13 @@ class Experiment:
     baseline: str
 
 
-def metric_files(workspace: Path) -> list[str]:
-    """The metrics files dvc.yaml declares, in stage order."""
+def metric_files(workspace: Path, app: Application) -> list[str]:
+    """The metrics files dvc.yaml declares for the application's stages, in stage order."""
     stages = (yaml.safe_load((workspace / "dvc.yaml").read_text(encoding="utf-8")) or {}).get("stages", {})
     files = []
-    for stage in stages.values():
+    for name, stage in stages.items():
+        if name not in app.stages:
+            continue
         for entry in stage.get("metrics", []):
             files.append(next(iter(entry)) if isinstance(entry, dict) else entry)
     return files
@@ -59,31 +62,35 @@ def list_experiments(workspace: Path) -> list[Experiment]:
     return experiments
 
 
-def experiment_metrics(workspace: Path, rev: str) -> dict[str, float]:
-    """Each metrics file of the experiment's commit; eval metrics by name, the others as '<file>.<key>'."""
+def experiment_metrics(workspace: Path, rev: str, app: Application) -> dict[str, float]:
+    """Each metrics file of the experiment's commit; eval metrics by name (as the retrain flow logs them),
+    the others as '<file>.<key>'."""
     import dvc.api
     from dvc.exceptions import PathMissingError
 
     out: dict[str, float] = {}
-    for path in metric_files(workspace):
+    for path in metric_files(workspace, app):
         try:
             values = scalar_metrics(json.loads(dvc.api.read(path, repo=str(workspace), rev=rev)))
         except (PathMissingError, FileNotFoundError, ValueError):
             log.warning("experiment %s has no readable %s", rev, path)
             continue
-        prefix = "" if path == EVAL_METRICS else f"{Path(path).stem}."
+        prefix = "" if path == app.metrics("eval") else f"{Path(path).stem}."
         out.update({f"{prefix}{k}": v for k, v in values.items()})
     return out
 
 
-def log_experiments(workspace: Path) -> dict[str, str]:
-    """Log every DVC experiment not yet in MLflow; return {experiment name: MLflow run id}."""
+def log_experiments(workspace: Path, app_name: str | None = None) -> dict[str, str]:
+    """Log every DVC experiment not yet in MLflow, with the application's params and metrics (the only
+    application when `app_name` is None); return {experiment name: MLflow run id}."""
     import dvc.api
     import mlflow
 
     workspace = require_dvc_project(workspace)
+    params = load_params(workspace / "params.yaml", app_name)
+    app = application(params.application)
     client = connect(workspace)
-    name = f"{load_params(workspace / 'params.yaml').register.experiment}-dvc"
+    name = f"{params.experiment_name}-dvc"
     found = client.get_experiment_by_name(name)
     experiment_id = found.experiment_id if found else client.create_experiment(name)
     logged = {}
@@ -93,13 +100,13 @@ def log_experiments(workspace: Path) -> dict[str, str]:
         if existing:
             logged[exp.name] = existing[0].info.run_id
             continue
-        params = dvc.api.params_show(repo=str(workspace), rev=exp.rev)
-        params.pop("profiles", None)
-        metrics = experiment_metrics(workspace, exp.rev)  # read before the run starts: no half-logged runs
+        exp_params = dvc.api.params_show(repo=str(workspace), rev=exp.rev).get(app.name, {})
+        exp_params.pop("profiles", None)
+        metrics = experiment_metrics(workspace, exp.rev, app)  # read before the run starts: no half-logged runs
         with mlflow.start_run(experiment_id=experiment_id, run_name=exp.name,
                               tags={"dvc.experiment": exp.name, "dvc.exp_rev": exp.rev,
                                     "dvc.baseline_rev": exp.baseline}) as run:
-            mlflow.log_params(flatten(params))
+            mlflow.log_params(flatten(exp_params, f"{app.name}."))
             mlflow.log_metrics(metrics)
         logged[exp.name] = run.info.run_id
         log.info("logged DVC experiment %s (%s) as MLflow run %s", exp.name, exp.rev, run.info.run_id)

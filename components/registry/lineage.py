@@ -10,17 +10,10 @@ from pathlib import Path
 
 import yaml
 
+from components.applications.base import Application
+from components.applications.sentences import TextApplication
 from components.core.errors import StageError
 from components.models.store import WEIGHTS_FILE
-
-# dvc.lock outputs whose content hashes identify the data, tokenizer and model of a run.
-LINEAGE_OUTS = {
-    "data.corpus_md5": ("ingest", "data/interim/corpus.parquet"),
-    "data.splits_md5": ("split", "data/processed/splits.parquet"),
-    "data.tokens_md5": ("tokenize", "data/tokens"),
-    "tokenizer.md5": ("tokenize", "data/tokenizer/tokenizer.json"),
-    "model.md5": ("train", "models/bsvae"),
-}
 
 
 def git_commit(workspace: Path) -> tuple[str, bool]:
@@ -71,18 +64,19 @@ def uncommitted_patch(workspace: Path) -> str:
         return ""
 
 
-def warm_start_source(workspace: Path) -> str:
-    """'NAME vN' when the train stage started from a registered version's weights, else 'scratch'."""
-    source = workspace / "warm_start" / "source.json"
-    if not source.is_file() or not (workspace / "warm_start" / WEIGHTS_FILE).is_file():
+def warm_start_source(workspace: Path, app: Application) -> str:
+    """'NAME vN' when the app's train stage started from a registered version's weights, else 'scratch'."""
+    source = workspace / app.warm_start_dir / "source.json"
+    if not source.is_file() or not (workspace / app.warm_start_dir / WEIGHTS_FILE).is_file():
         return "scratch"
     info = json.loads(source.read_text(encoding="utf-8"))
     return f"{info['name']} v{info['version']}"
 
 
-def dvc_lineage(workspace: Path) -> dict[str, str]:
-    """Content hashes of the run's data, tokenizer, model and parameters, read from dvc.lock."""
-    tags = {tag: locked_md5(workspace, stage, path) for tag, (stage, path) in LINEAGE_OUTS.items()}
-    recorded_params = {name: stage.get("params", {}) for name, stage in sorted(locked_stages(workspace).items())}
+def dvc_lineage(workspace: Path, app: TextApplication, family: str) -> dict[str, str]:
+    """Content hashes of the app's data, tokenizer, model and parameters, as its stages recorded them in dvc.lock."""
+    tags = {tag: locked_md5(workspace, stage, path) for tag, (stage, path) in app.lineage_outputs(family).items()}
+    recorded_params = {name: stage.get("params", {}) for name, stage in sorted(locked_stages(workspace).items())
+                       if name in app.stages}
     tags["params.md5"] = hashlib.md5(json.dumps(recorded_params, sort_keys=True).encode()).hexdigest()
     return tags

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from components.applications.catalog import application
 from components.core.atomic import file_digest
 from components.core.params import Params, flatten
 from components.evaluation.gate import Champion, GateReport
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 PYFUNC_CODE = Path(__file__).resolve().parents[1] / "serving" / "pyfunc_model.py"
 COMPONENTS = PYFUNC_CODE.parents[1]
 """The package the logged model carries as code, so its pyfunc file can import the generator and the models."""
-MODEL_DIR = "models/bsvae"
-TOKENIZER = "data/tokenizer/tokenizer.json"
 RUNTIME_PACKAGES = ("mlflow", "torch", "tokenizers", "safetensors", "numpy", "pandas", "pyyaml")
 
 
@@ -98,66 +97,68 @@ def register_model(workspace: Path, params: Params, params_path: Path,
     from components.serving.signature import input_example, signature
 
     workspace = workspace.resolve()
-    p = params.register
-    lineage = dvc_lineage(workspace)
+    p, app, family = params.register, application(params.application), params.model.family
+    model_name, model_dir = params.model_name, workspace / app.model_dir(family)
+    lineage = dvc_lineage(workspace, app, family)
     commit, dirty = git_commit(workspace)
-    history = json.loads((workspace / "metrics/train_history.json").read_text(encoding="utf-8"))
-    metrics = json.loads((workspace / "metrics/eval.json").read_text(encoding="utf-8"))
+    history = json.loads((workspace / app.metrics("train_history")).read_text(encoding="utf-8"))
+    metrics = json.loads((workspace / app.metrics("eval")).read_text(encoding="utf-8"))
     gate = gate_tags(report) if report is not None else {}
-    version_tags = {"git.commit": commit, "git.dirty": str(dirty), "warm_start": warm_start_source(workspace),
-                    **lineage, **gate}
+    version_tags = {"application": app.name, "model.family": family, "git.commit": commit, "git.dirty": str(dirty),
+                    "warm_start": warm_start_source(workspace, app), **lineage, **gate}
 
     uri = tracking_uri(workspace)
     # With the embedded store, artifacts sit beside the database whatever the working directory;
     # a server chooses its own artifact root.
     artifact_location = (workspace / "mlruns" / "artifacts").as_uri() if uri.startswith("sqlite:") else None
     client = connect(workspace)
-    existing = find_version(client, p.model_name, lineage["model.md5"])
+    existing = find_version(client, model_name, lineage["model.md5"])
     if existing is not None:
         log.info("weights %s are already version %s of %s; re-using it", lineage["model.md5"], existing.version,
-                 p.model_name)
+                 model_name)
         for key, value in version_tags.items():
-            client.set_model_version_tag(p.model_name, existing.version, key, value)
-        client.set_registered_model_alias(p.model_name, p.alias, existing.version)
-        return RegisteredVersion(p.model_name, str(existing.version), existing.run_id, p.alias, created=False)
+            client.set_model_version_tag(model_name, existing.version, key, value)
+        client.set_registered_model_alias(model_name, p.alias, existing.version)
+        return RegisteredVersion(model_name, str(existing.version), existing.run_id, p.alias, created=False)
 
-    experiment = client.get_experiment_by_name(p.experiment)
+    experiment = client.get_experiment_by_name(params.experiment_name)
     experiment_id = experiment.experiment_id if experiment else client.create_experiment(
-        p.experiment, artifact_location=artifact_location)
+        params.experiment_name, artifact_location=artifact_location)
     raw_params = yaml.safe_load(params_path.read_text(encoding="utf-8"))
     raw_params.pop("profiles", None)
-    weights_sha = file_digest(workspace / MODEL_DIR / WEIGHTS_FILE)
+    weights_sha = file_digest(model_dir / WEIGHTS_FILE)
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params(flatten(raw_params))
         for row in history:
             mlflow.log_metrics({k: float(v) for k, v in row.items() if k not in ("epoch", "step")}, step=row["step"])
         mlflow.log_metrics(scalar_metrics(metrics))
-        timing = workspace / "reports/timing/train.json"
+        timing = workspace / app.reports("timing/train.json")
         if timing.is_file():
             mlflow.log_metric("train_seconds", json.loads(timing.read_text(encoding="utf-8"))["train_seconds"])
-        mlflow.set_tags({**version_tags, "model.family": params.model.family})
-        # What `python -m components.reproduce` needs to rebuild this version from its commit.
+        mlflow.set_tags(version_tags)
+        # What `python -m components.commands.reproduce` needs to rebuild this version from its commit.
         mlflow.log_text(uncommitted_patch(workspace), "lineage/uncommitted.patch")
         mlflow.log_text((workspace / "dvc.lock").read_text(encoding="utf-8"), "lineage/dvc.lock")
         mlflow.log_text(params_path.read_text(encoding="utf-8"), "lineage/params.yaml")
-        for report_file in ("reports/samples.md", "reports/gate.md", "reports/gate.json", "metrics/latent_dims.json"):
+        for report_file in (app.reports("samples.md"), app.reports("gate.md"), app.reports("gate.json"),
+                            app.metrics("latent_dims")):
             if (workspace / report_file).is_file():
                 mlflow.log_artifact(str(workspace / report_file), artifact_path="reports")
-        for plot in write_plots(workspace / "reports" / "plots", history, workspace / "metrics/latent_dims.json"):
+        for plot in write_plots(workspace / app.reports("plots"), history, workspace / app.metrics("latent_dims")):
             mlflow.log_artifact(str(plot), artifact_path="plots")
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(PYFUNC_CODE),
-            artifacts={"model_dir": str(workspace / MODEL_DIR), "tokenizer": str(workspace / TOKENIZER)},
+            artifacts={"model_dir": str(model_dir), "tokenizer": str(workspace / app.tokenizer)},
             code_paths=[str(COMPONENTS)],
             model_config={"weights_sha256": weights_sha, "max_len": params.train.max_len},
             signature=signature(),
             input_example=input_example(),
             pip_requirements=pinned_requirements(),
         )
-    version = mlflow.register_model(info.model_uri, p.model_name, tags=version_tags)
-    card = model_card(p.model_name, params, metrics, lineage, commit, read_samples(workspace / "reports/samples.md"))
-    client.update_model_version(p.model_name, version.version, description=card)
-    client.set_registered_model_alias(p.model_name, p.alias, version.version)
-    log.info("registered %s version %s as @%s (run %s)", p.model_name, version.version, p.alias, run.info.run_id)
-    return RegisteredVersion(p.model_name, str(version.version), run.info.run_id, p.alias, created=True)
+    version = mlflow.register_model(info.model_uri, model_name, tags=version_tags)
+    card = model_card(model_name, params, metrics, lineage, commit, read_samples(workspace / app.reports("samples.md")))
+    client.update_model_version(model_name, version.version, description=card)
+    client.set_registered_model_alias(model_name, p.alias, version.version)
+    log.info("registered %s version %s as @%s (run %s)", model_name, version.version, p.alias, run.info.run_id)
+    return RegisteredVersion(model_name, str(version.version), run.info.run_id, p.alias, created=True)

@@ -23,11 +23,13 @@ from pathlib import Path
 
 import yaml
 
+from components.applications.base import Application
+from components.applications.catalog import application
 from components.core.atomic import file_digest
 from components.core.errors import StageError
 from components.models.store import WEIGHTS_FILE
 from components.registry.artifacts import download_weights
-from components.registry.register import MODEL_DIR, scalar_metrics
+from components.registry.register import scalar_metrics
 from components.registry.tracking import connect
 from components.versioning.dvc import require_dvc_project, run_dvc
 
@@ -99,24 +101,30 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
                if p.is_file() and not {".dvc", ".git"} & set(p.relative_to(scratch).parts[:-1])]
     if sources:
         run_dvc(scratch, "checkout", *sources)
+    app = application(mv.tags.get("application", "sentences"))  # versions from before applications: sentences
     warm = mv.tags.get("warm_start", "scratch")
     if warm != "scratch":
         source_name, source_version = warm.rsplit(" v", 1)
-        download_weights(source_name, source_version, scratch / "warm_start")
-        (scratch / "warm_start" / "source.json").write_text(json.dumps({"name": source_name,
-                                                                        "version": source_version}))
-    run_dvc(scratch, "repro", "--force", "--no-run-cache")
+        download_weights(source_name, source_version, scratch / app.warm_start_dir)
+        (scratch / app.warm_start_dir / "source.json").write_text(json.dumps({"name": source_name,
+                                                                              "version": source_version}))
+    run_dvc(scratch, "repro", "--force", "--no-run-cache", app.stages[-1])  # the app's stages, and only those
 
-    registered_lock = yaml.safe_load((lineage / "dvc.lock").read_text(encoding="utf-8"))
-    rebuilt_lock = yaml.safe_load((scratch / "dvc.lock").read_text(encoding="utf-8"))
+    registered_lock = app_stages_only(yaml.safe_load((lineage / "dvc.lock").read_text(encoding="utf-8")), app)
+    rebuilt_lock = app_stages_only(yaml.safe_load((scratch / "dvc.lock").read_text(encoding="utf-8")), app)
     run = client.get_run(mv.run_id)
-    rebuilt_metrics = scalar_metrics(json.loads((scratch / "metrics/eval.json").read_text(encoding="utf-8")))
+    rebuilt_metrics = scalar_metrics(json.loads((scratch / app.metrics("eval")).read_text(encoding="utf-8")))
     registered_metrics = {k: v for k, v in run.data.metrics.items() if k in rebuilt_metrics}
     model_config = yaml.safe_load(Path(mlflow.artifacts.download_artifacts(
         artifact_uri=f"models:/{name}/{version}/MLmodel", dst_path=tempfile.mkdtemp())).read_text())
     return compare(registered_lock, rebuilt_lock, registered_metrics, rebuilt_metrics,
                    model_config["flavors"]["python_function"]["config"]["weights_sha256"],
-                   file_digest(scratch / MODEL_DIR / WEIGHTS_FILE))
+                   file_digest(scratch / app.model_dir(run.data.tags["model.family"]) / WEIGHTS_FILE))
+
+
+def app_stages_only(lock: dict, app: Application) -> dict:
+    """A dvc.lock reduced to the application's stages (other applications are not rebuilt)."""
+    return {**lock, "stages": {k: v for k, v in (lock.get("stages") or {}).items() if k in app.stages}}
 
 
 def table(rows: list[Comparison]) -> str:

@@ -27,10 +27,11 @@ def main() -> None:
 
     def run(args):
         logging.getLogger("great_expectations").setLevel(logging.WARNING)  # its INFO lines drown the stage's
-        p = load_params(args.params).dataset
+        params = load_params(args.params, args.app)
+        p = params.dataset
         features = dataset_features(pd.read_parquet(args.validated), pd.read_parquet(args.splits),
                                     read_reference_vocab(Path(args.reference)))
-        outcome = run_suite(features, p, Path.cwd())
+        outcome = run_suite(features, p, params.application, Path.cwd())
         outcome["oov_rate_vs_accepted"] = (float(features["reference_oov_rate"].mean())
                                            if features.attrs["has_reference"] else None)
         atomic.write_json(args.report, outcome)

@@ -18,15 +18,15 @@ log = logging.getLogger(__name__)
 
 def main() -> None:
     parser = stage_parser(__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", default="models/bsvae")
-    parser.add_argument("--tokenizer", default="data/tokenizer/tokenizer.json")
-    parser.add_argument("--tokens", default="data/tokens")
-    parser.add_argument("--metrics", default="metrics/eval.json")
-    parser.add_argument("--samples", default="reports/samples.md")
-    parser.add_argument("--latent", default="metrics/latent_dims.json")
+    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--tokenizer", required=True)
+    parser.add_argument("--tokens", required=True)
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--samples", required=True)
+    parser.add_argument("--latent", required=True)
 
     def run(args):
-        params = load_params(args.params)
+        params = load_params(args.params, args.app)
         p = params.evaluate
         generator = TextGenerator.from_files(args.model_dir, args.tokenizer)
         test = TokenArrays.load(args.tokens, "test").head(p.max_sentences)

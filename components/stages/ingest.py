@@ -17,7 +17,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
 
     def run(args):
-        params = load_params(args.params).data
+        params = load_params(args.params, args.app).data
         frame = ingest(params)
         atomic.write_parquet(args.out, frame)
         log.info("ingested %d rows from %s (%d undecodable) -> %s", len(frame), params.corpus,

@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--metrics", required=True)
 
     def run(args):
-        p = load_params(args.params).split
+        p = load_params(args.params, args.app).split
         splits, summary = assign_splits(pd.read_parquet(args.validated), p)
         atomic.write_parquet(args.out, splits)
         atomic.write_json(args.metrics, summary)

@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--metrics", required=True)
 
     def run(args):
-        p = load_params(args.params).tokenize
+        p = load_params(args.params, args.app).tokenize
         frame = pd.read_parquet(args.splits)
         tok = train_tokenizer(frame.loc[frame["split"] == "train", "text"].tolist(), p)
         with atomic.atomic_path(args.tokenizer) as tmp:

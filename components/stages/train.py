@@ -23,20 +23,20 @@ log = logging.getLogger(__name__)
 
 def main() -> None:
     parser = stage_parser(__doc__.splitlines()[0])
-    parser.add_argument("--tokens", default="data/tokens")
-    parser.add_argument("--tokenizer", default="data/tokenizer/tokenizer.json")
-    parser.add_argument("--out-dir", default="models/bsvae")
-    parser.add_argument("--metrics", default="metrics/train.json")
-    parser.add_argument("--history", default="metrics/train_history.json")
-    parser.add_argument("--checkpoint", default="checkpoints/train.pt",
+    parser.add_argument("--tokens", required=True)
+    parser.add_argument("--tokenizer", required=True)
+    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--history", required=True)
+    parser.add_argument("--checkpoint", required=True,
                         help="resumable training state; removed once training has finished")
-    parser.add_argument("--timing", default="reports/timing/train.json",
+    parser.add_argument("--timing", required=True,
                         help="wall times of this run (not a DVC output; logged to MLflow at registration)")
-    parser.add_argument("--warm-start", default="warm_start",
+    parser.add_argument("--warm-start", required=True,
                         help="directory with the weights to start from when train.warm_start is champion")
 
     def run(args):
-        params = load_params(args.params)
+        params = load_params(args.params, args.app)
         p = params.train
         if p.threads:
             torch.set_num_threads(p.threads)

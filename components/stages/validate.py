@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--metrics", required=True)
 
     def run(args):
-        p = load_params(args.params).validate
+        p = load_params(args.params, args.app).validate
         frame = pd.read_parquet(args.corpus)
         kept, quarantined = quarantine_rows(frame, p)
         summary = summarize(kept, quarantined)

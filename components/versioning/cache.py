@@ -31,7 +31,7 @@ class CacheCorrupt(StageError):
 class Problem:
     object_path: Path
     output: str
-    """The workspace path the object belongs to, e.g. models/bsvae/model.safetensors."""
+    """The workspace path the object belongs to, e.g. models/sentences/bsvae/model.safetensors."""
     stage: str
     kind: str
     """missing or corrupt."""

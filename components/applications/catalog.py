@@ -1,0 +1,16 @@
+"""Every application of the pipeline, by name: what the flow, the registry and the tests look up."""
+
+from __future__ import annotations
+
+from components.applications.base import Application
+from components.applications.sentences import SENTENCES
+from components.core.errors import StageError
+
+APPLICATIONS: dict[str, Application] = {app.name: app for app in (SENTENCES,)}
+
+
+def application(name: str) -> Application:
+    """The application called `name`; one StageError listing the known ones otherwise."""
+    if name not in APPLICATIONS:
+        raise StageError(f"no application {name!r} (have {sorted(APPLICATIONS)})")
+    return APPLICATIONS[name]
