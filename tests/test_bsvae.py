@@ -208,3 +208,13 @@ def test_transformer_decoder_is_causal_and_decodes_step_by_step():
         logits, state = model.decode_logits(z, seq[:, t:t + 1], state)
         steps.append(logits)
     torch.testing.assert_close(torch.cat(steps, dim=1), whole)
+
+
+def test_every_run_checkpoints_often_enough_to_resume():
+    from components.training.checkpoints import checkpoint_interval
+
+    shipped = params_for("train")
+    assert checkpoint_interval(150, shipped) == 150 // shipped.min_checkpoints  # the tiny profile's run
+    assert checkpoint_interval(100_000, shipped) == shipped.checkpoint_every
+    assert checkpoint_interval(5, params_for("train", checkpoint_every=500, min_checkpoints=10)) == 1
+    assert checkpoint_interval(1000, params_for("train", checkpoint_every=0)) == 0

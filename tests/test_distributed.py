@@ -89,3 +89,14 @@ def test_a_vqvae_trains_under_torchrun_with_one_codebook(tokenized):
     two = train(tokenized, "vq_ddp", [sys.executable, "-m", "torch.distributed.run", "--standalone",
                                       "--nproc-per-node", "2"])
     assert two[0][-1]["valid_nelbo"] == pytest.approx(one[0][-1]["valid_nelbo"], rel=0.1)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (NCCL reduces CUDA tensors only)")
+def test_reductions_stay_on_the_gpu_under_nccl(tokenized):
+    """Under torchrun on GPUs the process group is NCCL, which rejects CPU tensors: every reduction the training
+    loop makes must be on the training device."""
+    apply_overrides(tokenized / "params.yaml", {"sentences.train.device": "cuda"})
+    history, _ = train(tokenized, "nccl", [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                           "--nproc-per-node", str(min(torch.cuda.device_count(), 2))])
+    assert history and json.loads((tokenized / "metrics/nccl.json").read_text())["device"] == "cuda"

@@ -42,3 +42,26 @@ def test_a_champion_on_other_data_is_compared_only_when_params_say_so():
     forced = gate_metrics(GOOD, params_for("gate", **{**STRICT.__dict__, "compare_across_data": True}),
                           lineage=LINEAGE, champion=champion)
     assert not forced.passed
+
+
+@pytest.mark.parametrize("off", [0, None])
+def test_a_threshold_of_zero_or_null_switches_its_check_off_and_the_report_says_so(off):
+    lenient = params_for("gate", max_nll=50, max_ppl=off, min_kl=1, min_mi=off, min_active_units=8, min_recon_bleu=5)
+    noisy = {**GOOD, "mutual_information": -0.0856, "ppl": 1e9}  # an MI estimate just below zero, by noise
+    report = gate_metrics(noisy, lenient)
+    assert report.passed
+    disabled = {c.metric for c in report.checks if c.disabled}
+    assert disabled == {"mutual_information", "ppl"}
+    assert "Disabled (threshold 0 or null in params.yaml): ppl, mutual_information." in report.to_markdown()
+    assert GateReport.from_dict(report.to_dict()) == report
+
+
+def test_a_zero_regression_margin_still_compares_with_the_champion():
+    champion = Champion(version="3", metrics={"nll": 39.0}, lineage=LINEAGE)
+    strict = params_for("gate", max_nll=50, max_ppl=200, min_kl=1, min_mi=1, min_active_units=8, min_recon_bleu=5,
+                        max_nll_regression=0)
+    assert not gate_metrics({**GOOD, "nll": 39.01}, strict, lineage=LINEAGE, champion=champion).passed
+    off = params_for("gate", max_nll=50, max_ppl=200, min_kl=1, min_mi=1, min_active_units=8, min_recon_bleu=5,
+                     max_nll_regression=None)
+    report = gate_metrics({**GOOD, "nll": 45.0}, off, lineage=LINEAGE, champion=champion)
+    assert report.passed and report.beats_champion_by is None

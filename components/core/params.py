@@ -211,7 +211,11 @@ class TrainParams:
     patience: int
     """Stop when validation -ELBO has not improved for this many epochs (0: never); the best epoch is kept."""
     checkpoint_every: int
-    """Save the resumable training state every N optimiser steps (and at each epoch end); 0: epoch ends only."""
+    """Save the resumable training state at most this many optimiser steps apart (and at each epoch end);
+    0: at epoch ends only."""
+    min_checkpoints: int
+    """Save it at least this many times a run however short the run, so a killed tiny run resumes too
+    (the interval is the smaller of checkpoint_every and steps / min_checkpoints); 0: no such floor."""
     device: str
     """auto (CUDA when present), cpu or cuda."""
     threads: int
@@ -236,6 +240,7 @@ class TrainParams:
         _at_least("train.warmup_steps", self.warmup_steps, 0)
         _at_least("train.threads", self.threads, 0)
         _at_least("train.checkpoint_every", self.checkpoint_every, 0)
+        _at_least("train.min_checkpoints", self.min_checkpoints, 0)
         _at_least("train.patience", self.patience, 0)
         _at_least("train.pretrain_epochs", self.pretrain_epochs, 0)
         if not (0 < self.lr <= 1):
@@ -262,6 +267,9 @@ class EvaluateParams:
     max_sentences: int
     """Evaluate on the first N test sentences; 0 means all."""
     batch_size: int
+    rows_per_pass: int
+    """Importance-sampled (sentence, sample) rows the decoder scores at once: what bounds evaluation's memory
+    (the logits are rows x tokens x vocabulary), whatever iw_samples and the test size are."""
     num_samples: int
     """Sentences sampled from the prior for diversity metrics; the report shows the first 20."""
     reconstruct_sentences: int
@@ -272,37 +280,39 @@ class EvaluateParams:
         _positive("evaluate.iw_samples", self.iw_samples)
         _at_least("evaluate.max_sentences", self.max_sentences, 0)
         _positive("evaluate.batch_size", self.batch_size)
+        _positive("evaluate.rows_per_pass", self.rows_per_pass)
         _at_least("evaluate.num_samples", self.num_samples, 2)
         _positive("evaluate.reconstruct_sentences", self.reconstruct_sentences)
 
 
 @dataclass(frozen=True)
 class GateParams:
-    max_nll: float
+    """Thresholds a model must meet to be registered. A threshold of 0 or null switches its check off (the gate
+    report lists it as disabled): an estimate near zero, such as a small model's noisy mutual information, can
+    then never fail the gate by noise."""
+
+    max_nll: float | None
     """Upper bound on the importance-weighted NLL per test sentence (nats)."""
-    max_ppl: float
-    min_kl: float
-    """Lower bounds that reject collapsed models (KL, mutual information, active units); 0 disables."""
-    min_mi: float
-    min_active_units: int
-    min_recon_bleu: float
+    max_ppl: float | None
+    min_kl: float | None
+    """Lower bounds that reject collapsed models (KL, mutual information, active units)."""
+    min_mi: float | None
+    min_active_units: int | None
+    min_recon_bleu: float | None
     """Reconstruction BLEU (0-100) of greedy decoding from the posterior mean."""
-    min_codebook_perplexity: float
-    """vqvae: exp(entropy) of the test codes' frequencies; low means index collapse (0 disables)."""
-    max_nll_regression: float
-    """The candidate's NLL may exceed the champion's by at most this many nats per sentence."""
+    min_codebook_perplexity: float | None
+    """vqvae: exp(entropy) of the test codes' frequencies; low means index collapse."""
+    max_nll_regression: float | None
+    """The candidate's NLL may exceed the champion's by at most this many nats per sentence (0: not at all;
+    null: no comparison with the champion)."""
     compare_across_data: bool
     """Compare with a champion scored on other data or another tokenizer (their NLLs are not like for like)."""
 
     def check(self) -> None:
-        _positive("gate.max_nll", self.max_nll)
-        _positive("gate.max_ppl", self.max_ppl)
-        _at_least("gate.min_kl", self.min_kl, 0.0)
-        _at_least("gate.min_mi", self.min_mi, 0.0)
-        _at_least("gate.min_active_units", self.min_active_units, 0)
-        _at_least("gate.min_recon_bleu", self.min_recon_bleu, 0.0)
-        _at_least("gate.min_codebook_perplexity", self.min_codebook_perplexity, 0.0)
-        _at_least("gate.max_nll_regression", self.max_nll_regression, 0.0)
+        for name in ("max_nll", "max_ppl", "min_kl", "min_mi", "min_active_units", "min_recon_bleu",
+                     "min_codebook_perplexity", "max_nll_regression"):
+            if getattr(self, name) is not None:
+                _at_least(f"gate.{name}", getattr(self, name), 0)
 
 
 @dataclass(frozen=True)
@@ -342,6 +352,9 @@ class OrchestrateParams:
     """`dvc push` the run's data and model to the default DVC remote after registration."""
     lock_timeout_s: float
     """How long a run waits for another run on the same workspace to finish; 0: refuse at once."""
+    server_startup_timeout_s: int
+    """How long `python -m flows.retrain` waits for its temporary Prefect API server to start (a loaded
+    machine can take well over Prefect's own 20 s); no effect when PREFECT_API_URL names a server."""
     retries: int
     """Retries of the tasks that talk to MLflow or a DVC remote, after transient failures only."""
     retry_delay_s: float
@@ -355,6 +368,7 @@ class OrchestrateParams:
         if len(fields) != 5:
             raise ParamsError(f"orchestrate.cron must have 5 fields (minute hour day month weekday), got {self.cron!r}")
         _at_least("orchestrate.lock_timeout_s", self.lock_timeout_s, 0.0)
+        _positive("orchestrate.server_startup_timeout_s", self.server_startup_timeout_s)
         _at_least("orchestrate.retries", self.retries, 0)
         _at_least("orchestrate.retry_delay_s", self.retry_delay_s, 0.0)
         try:
@@ -536,6 +550,8 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
             raise ParamsError(f"{key}: expected a mapping")
         return value
     if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(hint):
+            return None
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
     if hint is bool:
         if not isinstance(value, bool):

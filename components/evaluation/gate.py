@@ -1,6 +1,7 @@
 """Gate: decide from the evaluation metrics whether a model may be registered.
 
-Each check compares one metric with a threshold from params.yaml. The report is written
+Each check compares one metric with a threshold from params.yaml; a threshold of 0 or null
+switches that check off, and the report says so. The report is written
 both for machines (JSON) and for people (Markdown), pass or fail, so a refused model
 always comes with the reason it was refused.
 """
@@ -22,9 +23,11 @@ class Check:
     metric: str
     value: float
     op: str  # "<=" or ">="
-    threshold: float
+    threshold: float | None
     passed: bool
     note: str = ""
+    disabled: bool = False
+    """Its threshold is 0 or null: listed in the report, never failing."""
 
 
 @dataclass(frozen=True)
@@ -58,23 +61,31 @@ class GateReport:
         lines = [f"# Gate: {'PASSED' if self.passed else 'FAILED'}", "",
                  "| check | metric | value | threshold | result | note |", "|---|---|---|---|---|---|"]
         for c in self.checks:
-            lines.append(f"| {c.name} | {c.metric} | {c.value:.4g} | {c.op} {c.threshold:.4g} | "
-                         f"{'pass' if c.passed else '**FAIL**'} | {c.note} |")
+            threshold = "-" if c.threshold is None else f"{c.op} {c.threshold:.4g}"
+            result = "disabled" if c.disabled else "pass" if c.passed else "**FAIL**"
+            lines.append(f"| {c.name} | {c.metric} | {c.value:.4g} | {threshold} | {result} | {c.note} |")
+        disabled = [c.metric for c in self.checks if c.disabled]
+        if disabled:
+            lines += ["", f"Disabled (threshold 0 or null in params.yaml): {', '.join(disabled)}."]
         return "\n".join(lines) + "\n"
 
 
 class GateFailed(StageError):
     def __init__(self, report: GateReport):
         failed = ", ".join(f"{c.metric}={c.value:.4g} (needs {c.op} {c.threshold:.4g})"
-                           for c in report.checks if not c.passed)
+                           for c in report.checks if not c.passed and c.threshold is not None)
         super().__init__(f"gate failed: {failed}")
         self.report = report
 
 
-def _check(name: str, metrics: dict, metric: str, op: str, threshold: float, note: str = "") -> Check:
+def _check(name: str, metrics: dict, metric: str, op: str, threshold: float | None, note: str = "",
+           zero_disables: bool = True) -> Check:
     if metric not in metrics:
         raise StageError(f"gate: metric {metric!r} missing from the evaluation metrics")
     value = float(metrics[metric])
+    if threshold is None or (zero_disables and threshold == 0):
+        return Check(name=name, metric=metric, value=value, op=op, threshold=threshold, passed=True, note=note,
+                     disabled=True)
     ok = math.isfinite(value) and (value <= threshold if op == "<=" else value >= threshold)
     return Check(name=name, metric=metric, value=value, op=op, threshold=threshold, passed=ok, note=note)
 
@@ -100,12 +111,12 @@ def gate_metrics(metrics: dict, p: GateParams, lineage: dict[str, str] | None = 
         checks.append(_check("codebook in use (perplexity)", metrics, "codebook_perplexity", ">=",
                              p.min_codebook_perplexity, f"of {int(metrics.get('codebook_size', 0))} codes"))
     beats_by = None
-    if champion is not None:
+    if champion is not None and p.max_nll_regression is not None:
         same_data = all((lineage or {}).get(k) == champion.lineage.get(k) for k in COMPARABLE_LINEAGE)
         limit = champion.metrics["nll"] + p.max_nll_regression
         if same_data or p.compare_across_data:
             note = f"champion v{champion.version}" + ("" if same_data else " (other data/tokenizer)")
-            checks.append(_check("no regression vs champion", metrics, "nll", "<=", limit, note))
+            checks.append(_check("no regression vs champion", metrics, "nll", "<=", limit, note, zero_disables=False))
             beats_by = champion.metrics["nll"] - float(metrics["nll"])
         else:
             checks.append(Check("no regression vs champion", "nll", float(metrics["nll"]), "<=", limit, True,

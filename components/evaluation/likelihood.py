@@ -1,7 +1,7 @@
 """The importance-weighted NLL (Burda et al. 2016): the number that compares latent models with a plain LM.
 
 With K samples from q(z|x) as the proposal, the bound tightens towards log p(x) as K grows.
-Samples are drawn in chunks, so memory grows with the chunk, not with K.
+The samples are scored a bounded number of rows at a time, so memory does not grow with K.
 """
 
 from __future__ import annotations
@@ -20,18 +20,30 @@ def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch
     return -0.5 * (((z - mu) ** 2) / logvar.exp() + logvar + LOG_2PI).sum(dim=-1)
 
 
+NOISE_GROUP = 50
+"""Importance samples drawn per call of the random generator. Fixed, so the noise, and with it every recorded
+NLL, stays the same whatever rows_per_pass is."""
+
+
 @torch.no_grad()
 def importance_weighted_nll(model: TextModel, tokens: torch.Tensor, lengths: torch.Tensor, samples: int,
-                            chunk: int = 50) -> torch.Tensor:
-    """-log (1/K sum_k p(x, z_k) / q(z_k|x)) per sentence, z_k ~ q(z|x); shape (B,)."""
+                            rows_per_pass: int | None = None) -> torch.Tensor:
+    """-log (1/K sum_k p(x, z_k) / q(z_k|x)) per sentence, z_k ~ q(z|x); shape (B,).
+
+    The decoder scores at most `rows_per_pass` (sentence, sample) rows at once (all of a noise group when None):
+    its logits, rows x tokens x vocabulary, are what fills memory, so peak memory stays flat in K.
+    """
     mu, logvar = model.encode(tokens, lengths)
     inputs, targets = with_bos_eos(tokens, lengths)
     log_weights = []
-    for start in range(0, samples, chunk):
-        k = min(chunk, samples - start)
+    for start in range(0, samples, NOISE_GROUP):
+        k = min(NOISE_GROUP, samples - start)
         mu_k, logvar_k = mu.repeat(k, 1), logvar.repeat(k, 1)
         z = mu_k + torch.randn_like(mu_k) * (0.5 * logvar_k).exp()
-        log_px_z = model.log_likelihood(z, inputs.repeat(k, 1), targets.repeat(k, 1))
+        inputs_k, targets_k = inputs.repeat(k, 1), targets.repeat(k, 1)
+        step = rows_per_pass or len(z)
+        log_px_z = torch.cat([model.log_likelihood(z[i:i + step], inputs_k[i:i + step], targets_k[i:i + step])
+                              for i in range(0, len(z), step)])
         log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
         log_qz = log_normal(z, mu_k, logvar_k)
         log_weights.append((log_px_z + log_pz - log_qz).view(k, -1))

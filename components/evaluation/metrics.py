@@ -36,7 +36,7 @@ def evaluate_model(model: TextModel, data: TokenArrays, p: EvaluateParams, max_l
     for index in length_sorted_batches(data.lengths, p.batch_size):
         tokens, lengths = pad_batch(data, index, max_len)
         tokens, lengths = tokens.to(device), lengths.to(device)
-        nll += importance_weighted_nll(model, tokens, lengths, samples).sum().item()
+        nll += importance_weighted_nll(model, tokens, lengths, samples, p.rows_per_pass).sum().item()
         nelbo += model(tokens, lengths, sample=True).rec_nll.sum().item()
         out = model(tokens, lengths, sample=False)
         kl += out.kl.sum().item()

@@ -84,7 +84,8 @@ def gate_tags(report: GateReport) -> dict[str, str]:
     tags = {"gate.passed": str(report.passed)}
     for c in report.checks:
         key = "gate.nll_vs_champion" if c.name.startswith("no regression") else f"gate.{c.metric}"
-        tags[key] = f"{c.value:.6g} {c.op} {c.threshold:.6g}: {'pass' if c.passed else 'fail'}"
+        tags[key] = (f"{c.value:.6g}: disabled" if c.disabled else
+                     f"{c.value:.6g} {c.op} {c.threshold:.6g}: {'pass' if c.passed else 'fail'}")
     return tags
 
 

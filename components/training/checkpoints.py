@@ -31,10 +31,20 @@ def training_code() -> list[Path]:
     return sorted(path for package in ("models", "training") for path in (root / package).glob("*.py"))
 
 
+def checkpoint_interval(total_steps: int, p: TrainParams) -> int:
+    """Optimiser steps between checkpoints: train.checkpoint_every, shortened so that a run saves at least
+    train.min_checkpoints times; 0 (epoch ends only) when checkpoint_every is 0."""
+    if not p.checkpoint_every:
+        return 0
+    if not p.min_checkpoints:
+        return p.checkpoint_every
+    return max(1, min(p.checkpoint_every, total_steps // p.min_checkpoints))
+
+
 def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: TrainParams,
                     init_state: dict[str, torch.Tensor] | None = None) -> str:
     """What a checkpoint must match to be resumed: same model, same optimisation, same data shape, same start."""
-    relevant = {k: v for k, v in asdict(p).items() if k not in ("device", "threads", "checkpoint_every", "launcher")}
+    relevant = {k: v for k, v in asdict(p).items() if k not in ("device", "threads", "checkpoint_every", "min_checkpoints", "launcher")}
     relevant["world"] = distributed.current().world
     if init_state:
         start = hashlib.sha256()

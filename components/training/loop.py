@@ -26,7 +26,7 @@ from components.data.batches import TokenArrays, bucketed_batches, length_sorted
 from components.models.base import TextModel
 from components.models.factory import build_model
 from components.training import distributed
-from components.training.checkpoints import load_checkpoint, run_fingerprint, save_checkpoint
+from components.training.checkpoints import checkpoint_interval, load_checkpoint, run_fingerprint, save_checkpoint
 from components.training.losses import vae_loss
 from components.training.schedules import beta_at, lr_factor
 
@@ -75,7 +75,8 @@ def train_step(forward, optimizer, train: TokenArrays, index: np.ndarray, beta: 
     optimizer.zero_grad(set_to_none=True)
     shard = index[ctx.rank::ctx.world]
     micro = [m for m in np.array_split(shard, p.grad_accum) if len(m)]
-    totals = torch.zeros(3, dtype=torch.float64)
+    # On the training device: NCCL (torchrun on GPUs) reduces CUDA tensors only. float64 for exact sums.
+    totals = torch.zeros(3, dtype=torch.float64, device=device)
     for i, part in enumerate(micro):
         tokens, lens = pad_batch(train, part, p.max_len)
         weight = len(part) * ctx.world / len(index)
@@ -87,7 +88,8 @@ def train_step(forward, optimizer, train: TokenArrays, index: np.ndarray, beta: 
             if not torch.isfinite(loss):  # stop before the optimiser sees it (under torchrun the others stop too)
                 return loss.item(), parts
             (loss * weight if weight != 1.0 else loss).backward()
-        totals += torch.tensor([loss.item(), parts["rec"], parts["kl"]], dtype=torch.float64) * (weight / ctx.world)
+        totals += torch.tensor([loss.item(), parts["rec"], parts["kl"]], dtype=torch.float64,
+                               device=device) * (weight / ctx.world)
     totals = distributed.all_reduce_sum(totals)
     return float(totals[0]), {"rec": float(totals[1]), "kl": float(totals[2])}
 
@@ -97,7 +99,7 @@ def train_model(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
     """Train and return the model at its best validation ELBO, with one history row per epoch.
 
     With `checkpoint`, the full training state (model, optimiser, scheduler, RNGs, position in the
-    epoch, running sums, best weights) is saved every train.checkpoint_every steps and at each epoch
+    epoch, running sums, best weights) is saved every few steps (checkpoint_interval) and at each epoch
     end; a run killed part-way resumes from it and ends with the same weights as an uninterrupted run.
     `init_state` (warm start) replaces the random initial weights.
     """
@@ -133,6 +135,7 @@ def train_model(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, p))
     lengths = train.lengths
     fingerprint = run_fingerprint(vocab_size, train, mp, p, init_state)
+    every = checkpoint_interval(total, p)
     history: list[dict] = []
     epoch_seconds: list[float] = []
     best, best_state, best_epoch, step = math.inf, None, 0, 0
@@ -194,7 +197,7 @@ def train_model(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: Mod
             if step % LOG_EVERY == 0:
                 log.info("step %d/%d loss %.2f rec %.2f kl %.2f beta %.2f", step, total, loss,
                          parts["rec"], parts["kl"], beta)
-            if checkpoint and p.checkpoint_every and step % p.checkpoint_every == 0:
+            if checkpoint and every and step % every == 0:
                 snapshot(epoch, batch_in_epoch + 1, epoch_rng)
         if count == 0:
             break
