@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
 from components.applications.catalog import application
 from components.core.errors import StageError
@@ -46,6 +48,7 @@ from components.evaluation.gate import enforce, gate_metrics, write_report
 from components.versioning import dvc
 from components.versioning.dvc import DvcFailed, require_dvc_project
 from flows import warm_start
+from flows.console import quiet_console, send_tracebacks_to
 from flows.workspace_lock import WorkspaceBusy, workspace_lock
 
 
@@ -311,6 +314,10 @@ def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = N
         gate = gate_task.with_options(**backoff)(str(ws), app)
         registered = register_task.with_options(**backoff)(str(ws), app, gate)
         accept_data_task(str(ws), app)
+        # The reference is a dependency of the check stage: re-check now, so dvc.lock records the new reference
+        # and a `dvc repro` right after this run has nothing to do (only the check report changes).
+        check = unit.stage("check")
+        run_stage.with_options(name=f"dvc repro {check} (accepted reference)")(str(ws), check)
         pushed = push_task.with_options(**backoff)(str(ws)) if o.push else "off"
         publish_summary(ws, app, registered, gate)
     return {"application": app, "stages": stages, "sources": sources, "warm_start": started_from, "gate": gate,
@@ -342,17 +349,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override one parameter, e.g. train.epochs=3 (repeatable)")
     args = parser.parse_args(argv)
+    log_file = None
     try:
-        # Bad input (or a busy workspace) is answered before a Prefect server starts; the flow checks again.
-        with workspace_lock(check_workspace(args.workspace)):
+        ws = check_workspace(args.workspace)
+        params = load_params(ws / PARAMS_FILE, args.app)
+        orchestrate = params.orchestrate
+        # The lock is held from before params.yaml is touched until the flow has pushed: a second run is
+        # refused (or waits) before it changes anything. Bad input is answered before a Prefect server starts.
+        with workspace_lock(ws, orchestrate.lock_timeout_s):
+            log_file = ws / application(params.application).reports("retrain.log")
+            send_tracebacks_to(log_file)
             prepare_workspace(args.workspace, args.app, args.corpus, args.profile, args.overrides)
-        result = retrain(workspace=args.workspace, app=args.app, corpus=args.corpus, profile=args.profile,
-                         overrides=args.overrides)
+            with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:
+                                             orchestrate.server_startup_timeout_s}):
+                try:
+                    result = retrain(workspace=args.workspace, app=args.app, corpus=args.corpus,
+                                     profile=args.profile, overrides=args.overrides)
+                finally:
+                    quiet_console()
     except (StageError, ParamsError, WorkspaceBusy) as err:
         print(f"error: retrain: {err}", file=sys.stderr)
         return 1
     except Exception as err:  # MLflow unreachable after retries, DVC internals: still one line, not a traceback
-        print(f"error: retrain: {describe_failure(err)}", file=sys.stderr)
+        logging.getLogger(__name__).error("retrain failed", exc_info=err)  # the traceback, into the log file
+        where = f" (traceback in {log_file})" if log_file else ""
+        print(f"error: retrain: {describe_failure(err)}{where}", file=sys.stderr)
         return 1
     reg = result["registered"]
     print(f"registered models:/{reg['name']}@{reg['alias']} (version {reg['version']}, run {reg['run_id']})")

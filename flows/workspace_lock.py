@@ -3,7 +3,9 @@ params.yaml edits, stages and registrations would corrupt each other's lineage.
 
 The lock is an advisory `flock` on `.dvc/tmp/retrain.lock`: the kernel drops it when the holder
 exits, however it exits, so a killed run never leaves a stale lock behind. The file records
-who holds it, so the refusal can say which run to wait for.
+who holds it, so the refusal can say which run to wait for. It is re-entrant within a thread:
+the command line takes it before it touches params.yaml and keeps it while the flow, which takes
+it again in the same thread, runs, so no other run can slip in between.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import fcntl
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 LOCK_FILE = Path(".dvc") / "tmp" / "retrain.lock"
+_held: dict[tuple[Path, int], int] = {}  # (lock file, thread) this process holds -> times entered
 
 
 class WorkspaceBusy(RuntimeError):
@@ -36,7 +40,15 @@ def holder(lock_path: Path) -> str:
 @contextlib.contextmanager
 def workspace_lock(workspace: Path, timeout_s: float = 0.0, poll_s: float = 0.5) -> Iterator[Path]:
     """Hold the workspace's lock for the `with` body; wait up to `timeout_s`, then raise WorkspaceBusy."""
-    lock_path = workspace / LOCK_FILE
+    lock_path = (workspace / LOCK_FILE).resolve()
+    key = (lock_path, threading.get_ident())
+    if key in _held:  # this thread holds it already (the command line around the flow)
+        _held[key] += 1
+        try:
+            yield lock_path
+        finally:
+            _held[key] -= 1
+        return
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -55,9 +67,11 @@ def workspace_lock(workspace: Path, timeout_s: float = 0.0, poll_s: float = 0.5)
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                   "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}).encode(), 0)
+        _held[key] = 1
         try:
             yield lock_path
         finally:
+            del _held[key]
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:

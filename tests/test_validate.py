@@ -26,7 +26,7 @@ def test_rows_in_equal_rows_kept_plus_quarantined_with_reasons():
     reasons = dict(zip(quarantined["line"], quarantined["reason"]))
     assert "not_blank" in reasons[301] and "not_blank" in reasons[302]
     assert "no_control_characters" in reasons[303]
-    assert "decodes_as_utf8" in reasons[304]
+    assert reasons[304] == "error:valid_utf8"  # the real failure alone, not text:not_nullable as well
     assert "str_length" in reasons[305]
     assert "tokens_between" in reasons[306]
     summary = summarize(kept, quarantined)
@@ -55,3 +55,14 @@ def test_a_one_megabyte_line_is_quarantined_not_fatal():
                                         params_for("validate"))
     assert len(kept) == 50 and len(quarantined) == 1
     assert "str_length" in quarantined["reason"][0] and "tokens_between" in quarantined["reason"][0]
+
+
+def test_a_malformed_jsonl_record_is_quarantined_as_invalid_json():
+    from components.data.ingest import jsonl_to_frame
+
+    frame = jsonl_to_frame(b'{"text": "a fine sentence"}\nnot json\n{"text": "caf\xe9"}\n{"other": 1}\n', "text")
+    frame = frame.assign(id=[f"x.jsonl:{n}" for n in frame["line"]], source="x.jsonl")
+    frame = frame.astype({"id": "string", "text": "string", "error": "string", "source": "string"})
+    _, quarantined = quarantine_rows(frame, params_for("validate"))
+    assert dict(zip(quarantined["line"], quarantined["reason"])) == {
+        2: "error:valid_json", 3: "error:valid_utf8", 4: "error:has_text_field"}

@@ -20,6 +20,9 @@ from components.core.params import ValidateParams
 log = logging.getLogger(__name__)
 
 CONTROL_CHARS = r"[\x00-\x08\x0b-\x1f\x7f]"
+# How ingest's `error` column begins for each way a row can be unreadable -> the check that names it.
+INGEST_ERRORS = {"valid_utf8": "invalid UTF-8", "valid_json": "invalid JSON", "has_text_field": "no string field",
+                 "text_is_a_string": "text is not a string"}
 
 
 def row_contract(p: ValidateParams) -> type[pa.DataFrameModel]:
@@ -32,9 +35,25 @@ def row_contract(p: ValidateParams) -> type[pa.DataFrameModel]:
         source: Series[str]
         line: Series[int]
 
-        @pa.check("error", name="decodes_as_utf8")
-        def decodes_as_utf8(cls, error: Series[str]) -> Series[bool]:
-            return error.isna()
+        @pa.check("error", name="valid_utf8")
+        def valid_utf8(cls, error: Series[str]) -> Series[bool]:
+            return ~error.str.startswith(INGEST_ERRORS["valid_utf8"], na=False)
+
+        @pa.check("error", name="valid_json")
+        def valid_json(cls, error: Series[str]) -> Series[bool]:
+            return ~error.str.startswith(INGEST_ERRORS["valid_json"], na=False)
+
+        @pa.check("error", name="has_text_field")
+        def has_text_field(cls, error: Series[str]) -> Series[bool]:
+            return ~error.str.startswith(INGEST_ERRORS["has_text_field"], na=False)
+
+        @pa.check("error", name="text_is_a_string")
+        def text_is_a_string(cls, error: Series[str]) -> Series[bool]:
+            return ~error.str.startswith(INGEST_ERRORS["text_is_a_string"], na=False)
+
+        @pa.check("error", name="read_by_ingest")
+        def read_by_ingest(cls, error: Series[str]) -> Series[bool]:  # an ingest error of a kind not named above
+            return error.isna() | error.str.startswith(tuple(INGEST_ERRORS.values()), na=False)
 
         @pa.check("text", name="not_blank")
         def not_blank(cls, text: Series[str]) -> Series[bool]:
@@ -70,6 +89,10 @@ def quarantine_rows(frame: pd.DataFrame, p: ValidateParams) -> tuple[pd.DataFram
     if not whole_table.empty:
         problems = "; ".join(f"{r.column}: {r.check}" for r in whole_table.itertuples())
         raise StageError(f"the table breaks the contract as a whole: {problems}")
+    # A row ingest could not read has no text: its text checks fail only because of that, so its reason is the
+    # ingest failure alone (valid_json, valid_utf8, ...), not not_nullable as well.
+    unreadable = frame.index[frame["error"].notna()]
+    failures = failures[~(failures["index"].isin(unreadable) & (failures["column"] != "error"))]
     reasons = (failures.assign(reason=failures["column"].astype(str) + ":" + failures["check"].astype(str))
                .groupby("index")["reason"].agg(lambda r: "; ".join(sorted(set(r)))))
     bad = frame.index.isin(reasons.index)

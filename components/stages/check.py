@@ -1,4 +1,7 @@
-"""Check stage: the Great Expectations suite over the whole dataset, with Data Docs (components/data/dataset_checks.py)."""
+"""Check stage: the Great Expectations suite over the whole dataset, with Data Docs.
+
+The suite and the features it judges: components/data/dataset_checks.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Tokenize stage: train the tokenizer on the train split only, then encode every split (components/data/tokenizer.py)."""
+"""Tokenize stage: train the tokenizer on the train split only, then encode every split.
+
+The tokenizer and the token-array layout: components/data/tokenizer.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Validate stage: the pandera row contract splits the corpus into kept and quarantined rows (components/data/validate.py)."""
+"""Validate stage: the pandera row contract splits the corpus into kept and quarantined rows.
+
+The contract and its quarantine reasons: components/data/validate.py.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ def main() -> None:
     parser.add_argument("--metrics", required=True)
 
     def run(args):
-        p = load_params(args.params, args.app).validate
+        params = load_params(args.params, args.app)
+        p = params.validate
         frame = pd.read_parquet(args.corpus)
         kept, quarantined = quarantine_rows(frame, p)
         summary = summarize(kept, quarantined)
@@ -33,7 +37,9 @@ def main() -> None:
                  summary["rows_quarantined"], summary["quarantined_by_check"])
         fraction = len(quarantined) / len(frame)
         if fraction > p.max_quarantine_fraction:
-            raise StageError(f"{args.corpus}: {len(quarantined)} of {len(frame)} rows ({fraction:.1%}) quarantined, "
+            # Named after the user's corpus (data.corpus), not this stage's intermediate table.
+            raise StageError(f"{params.data.corpus}: {len(quarantined)} of {len(frame)} rows ({fraction:.1%}) "
+                             "quarantined, "
                              f"above validate.max_quarantine_fraction={p.max_quarantine_fraction}; "
                              f"reasons {summary['quarantined_by_check']}; rows in {args.quarantine}")
         atomic.write_parquet(args.out, kept)

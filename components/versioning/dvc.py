@@ -33,10 +33,11 @@ def dvc_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "dvc", *args]
 
 
-def error_line(output: str, stage: str | None = None) -> str:
-    """The stage's own `error: <stage>: ...` line when it printed one, else DVC's last error lines."""
+def error_line(output: str) -> str:
+    """The stage's own `error: <name>: ...` line when it printed one (every entry point does), else DVC's last
+    error lines."""
     lines = [line for line in output.splitlines() if line.strip()]
-    own = [line for line in lines if stage and line.startswith(f"error: {stage}:")]
+    own = [line for line in lines if line.startswith("error: ")]
     if own:
         return own[-1]
     errors = [line for line in lines if "ERROR" in line or "Error" in line]
@@ -61,7 +62,7 @@ def run_dvc(workspace: Path, *args: str, logger: logging.Logger | logging.Logger
     output = "\n".join(lines)
     if proc.returncode != 0:
         what = f"stage {stage}" if stage else f"dvc {' '.join(args)} in {workspace}"
-        raise DvcFailed(f"{what} failed: {error_line(output, stage)}")
+        raise DvcFailed(f"{what} failed: {error_line(output)}")
     return output
 
 
