@@ -9,7 +9,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: pipeline test services serve lock ui clean
+.PHONY: pipeline test services serve repro lock ui clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	rm -rf $(VENV)
@@ -31,6 +31,10 @@ services:
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1; } || \
 	  echo "PostgreSQL not installed: its integration test will be skipped"
+
+# `dvc repro` with the venv's python first on PATH (the stages run as `python -m components.stages...`)
+repro: $(VENV)/.installed
+	$(BIN)/dvc repro $(ARGS)
 
 # Scheduled retraining on orchestrate.cron (needs a Prefect server: see README, "Scheduled retraining")
 serve: $(VENV)/.installed
