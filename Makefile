@@ -24,13 +24,18 @@ pipeline: $(VENV)/.installed
 test: $(VENV)/.installed services
 	$(BIN)/python -m pytest -q $(ARGS)
 
-# The PostgreSQL server binaries for the MLflow-on-PostgreSQL test (Debian package; the test starts and
-# stops its own cluster). Without them, and without root to install them, that one test is skipped.
+# System packages tests need (Debian's): the PostgreSQL server binaries for the MLflow-on-PostgreSQL test (it
+# starts and stops its own cluster) and Chromium with its driver for the MLflow UI browser test. Without them,
+# and without root to install them, those tests are skipped with the reason.
 services:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1; } || \
 	  echo "PostgreSQL not installed: its integration test will be skipped"
+	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; } || \
+	  echo "Chromium not installed: the MLflow UI browser test will be skipped"
 
 # `dvc repro` with the venv's python first on PATH (the stages run as `python -m components.stages...`)
 repro: $(VENV)/.installed

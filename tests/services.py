@@ -89,23 +89,83 @@ class MlflowServer:
             [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", self.backend_uri,
              "--artifacts-destination", str(self.artifacts), "--host", "127.0.0.1", "--port", str(self.port),
              "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited with {self.proc.returncode}; see {log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError(f"mlflow server not healthy after {timeout} s; see {log.name}")
+        wait_until_up(self.proc, f"{self.url}/health", timeout, "mlflow server", log.name)
+        return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc)
+
+
+def wait_until_up(proc: subprocess.Popen, url: str, timeout: float, what: str, log_name: str) -> None:
+    """Poll `url` until it answers 200; fail naming `what` and its log if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}; see {log_name}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"{what} not up at {url} after {timeout} s; see {log_name}")
+
+
+def stop_process_group(proc: subprocess.Popen | None) -> None:
+    """SIGTERM the process group a server was started in (start_new_session=True), then SIGKILL if it lingers."""
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def venv_tool(name: str) -> str:
+    """A console script of the interpreter running the tests (prefect, mlflow), whatever PATH says."""
+    return str(Path(sys.executable).parent / name)
+
+
+class PrefectServer:
+    """`prefect server start` on 127.0.0.1 with a PREFECT_HOME (and so a database) of its own; `env` is what its
+    clients (the deploy command, workers, served flows) run with."""
+
+    def __init__(self, home: Path):
+        self.home, self.port = home, free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PREFECT_HOME": str(self.home), "PREFECT_API_URL": self.api,
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                # schedule runs and pick them up within seconds, not Prefect's minute-scale defaults
+                "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5", "PREFECT_WORKER_QUERY_SECONDS": "3",
+                "PREFECT_RUNNER_POLL_FREQUENCY": "3"}
+
+    def start(self, timeout: float = 180) -> PrefectServer:
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = open(self.home / "server.log", "ab")
+        env = {k: v for k, v in self.env.items() if k != "PREFECT_API_URL"}
+        self.proc = subprocess.Popen([venv_tool("prefect"), "server", "start", "--host", "127.0.0.1", "--port",
+                                      str(self.port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        wait_until_up(self.proc, f"{self.api}/health", timeout, "prefect server", log.name)
+        return self
+
+    def flow_runs(self, states: tuple[str, ...] = ("COMPLETED",)) -> list[dict]:
+        """Flow runs the server holds in these states (its REST API, as the UI reads it)."""
+        import httpx
+
+        response = httpx.post(f"{self.api}/flow_runs/filter", timeout=30,
+                              json={"flow_runs": {"state": {"type": {"any_": list(states)}}}})
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        stop_process_group(self.proc)
