@@ -53,7 +53,7 @@ def test_a_person_promotes_the_challenger_to_champion_in_the_mlflow_ui(trained_w
     workspace, result = trained_workspace
     name, version = result["registered"]["name"], result["registered"]["version"]
     client = tracking(workspace)
-    assert client.get_model_version_by_alias(name, "challenger").version == version
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == version
 
     options = Options()
     options.binary_location = CHROMIUM
@@ -78,5 +78,5 @@ def test_a_person_promotes_the_challenger_to_champion_in_the_mlflow_ui(trained_w
     finally:
         browser.quit()
 
-    assert client.get_model_version_by_alias(name, "champion").version == version
-    assert client.get_model_version_by_alias(name, "challenger").version == version  # the other alias stays
+    assert str(client.get_model_version_by_alias(name, "champion").version) == version
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == version  # the other alias stays
