@@ -23,7 +23,9 @@ def wait_for_runs(server: PrefectServer, count: int, timeout: float = 420) -> li
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         bad = server.flow_runs(("FAILED", "CRASHED"))
-        assert not bad, f"a scheduled run failed: {[r['state']['message'] for r in bad]}"
+        logs = "".join(path.read_text()[-3000:] for path in sorted(server.home.glob("*.log"))
+                       if path.name != "server.log")
+        assert not bad, f"a scheduled run failed: {[r['state']['message'] for r in bad]}\n{logs}"
         done = server.flow_runs()
         if len(done) >= count:
             return done
@@ -43,23 +45,26 @@ def test_a_scheduled_run_fires_on_a_worker_and_when_served(workspace, tmp_path):
                                 cwd=workspace)
         assert deploy.returncode == 0 and "deployed" in deploy.stdout, deploy.stderr[-2000:]
         processes.append(subprocess.Popen([venv_tool("prefect"), "worker", "start", "--pool", "retrain-pool"],
-                                          env=env, cwd=workspace, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, start_new_session=True))
+                                          env=env, cwd=workspace, stdout=open(server.home / "worker.log", "w"),
+                                          stderr=subprocess.STDOUT, start_new_session=True))
         (first,) = wait_for_runs(server, 1)
         assert first["deployment_id"] and first["parameters"]["profile"] == "tiny"
         stop_process_group(processes.pop())
         versions = tracking(workspace).search_model_versions("name = 'sentences-bsvae'")
-        assert [v.version for v in versions] == ["1"]
+        assert [str(v.version) for v in versions] == ["1"]
 
-        # The same deployment served by this checkout's own process; another seed, so a new version.
+        # The flow served by this checkout's own process instead (the pool's deployment goes first: one
+        # deployment of a name at a time); another seed, so a new version.
+        subprocess.run([venv_tool("prefect"), "deployment", "delete", f"retrain/{DEPLOYMENT}"], env=env, check=True,
+                       capture_output=True, cwd=workspace)
         apply_overrides(workspace / "params.yaml", {"sentences.train.seed": 7})
         processes.append(subprocess.Popen([sys.executable, "-m", "flows.serve", "--workspace", str(workspace),
                                            "--profile", "tiny"], env=env, cwd=workspace,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          stdout=open(server.home / "serve.log", "w"), stderr=subprocess.STDOUT,
                                           start_new_session=True))
         wait_for_runs(server, 2)
         versions = tracking(workspace).search_model_versions("name = 'sentences-bsvae'")
-        assert sorted(v.version for v in versions) == ["1", "2"]
+        assert sorted(str(v.version) for v in versions) == ["1", "2"]
     finally:
         for process in processes:
             stop_process_group(process)
