@@ -37,7 +37,7 @@ services:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; } || \
 	  echo "Chromium not installed: the MLflow UI browser test will be skipped"
 
-# `dvc repro` with the venv's python first on PATH (the stages run as `python -m components.stages...`)
+# `dvc repro` after building the venv when needed (its stages run `python3 -m components.stages...`)
 repro: $(VENV)/.installed
 	$(BIN)/dvc repro $(ARGS)
 

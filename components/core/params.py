@@ -256,8 +256,8 @@ class TrainParams:
         _one_of("train.warm_start", self.warm_start, ("scratch", "champion"))
         _positive("train.grad_accum", self.grad_accum)
         _one_of("train.precision", self.precision, ("fp32", "bf16"))
-        if self.launcher.split()[:1] not in (["python"], ["torchrun"]):
-            raise ParamsError(f"train.launcher must start with python or torchrun, got {self.launcher!r}")
+        if self.launcher.split()[:1] not in (["python3"], ["python"], ["torchrun"]):
+            raise ParamsError(f"train.launcher must start with python3, python or torchrun, got {self.launcher!r}")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Everything that writes (repro, update, push, fetch, checkout) runs the `dvc` command as a person
 would, with this interpreter and its directory first on PATH, so the stages DVC starts
-(`python -m components.stages.<stage>`, `torchrun ...`) run in the same virtual environment.
+(`python3 -m components.stages.<stage>`, `torchrun ...`) run in the same virtual environment.
 A command that fails raises DvcFailed with the stage's own `error:` line when it printed one.
 """
 
