@@ -342,8 +342,8 @@ def describe_failure(err: Exception) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspace", default=".", help="project root holding dvc.yaml (default: .)")
-    parser.add_argument("--app", help="the application to retrain, e.g. sentences (default: the only one in "
-                                      "params.yaml)")
+    parser.add_argument("--app", help="the application to retrain, e.g. sentences or conditional "
+                                      "(default: orchestrate.default_application)")
     parser.add_argument("--corpus", help="text file (one sentence per line) or CSV/TSV/JSONL/Parquet to train on")
     parser.add_argument("--profile", help="size preset from params.yaml: default, tiny or gpu")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

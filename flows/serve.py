@@ -60,7 +60,7 @@ def deploy_to_pool(workspace: Path, work_pool: str, app: str | None = None, prof
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspace", default=".", help="project root holding dvc.yaml and params.yaml")
-    parser.add_argument("--app", help="the application to retrain on schedule (default: the only one in params.yaml)")
+    parser.add_argument("--app", help="the application to retrain on schedule (default: orchestrate.default_application)")
     parser.add_argument("--profile", help="size preset each scheduled run applies (default: params as they are)")
     parser.add_argument("--work-pool", help="deploy to this Prefect work pool instead of serving in this process")
     args = parser.parse_args(argv)

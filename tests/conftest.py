@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GLOSSES = ROOT / "data" / "raw" / "wordnet_glosses.txt"
 PTB_SLICE = ROOT / "tests" / "data" / "ptb_valid_head.txt"
 PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore",
-                 "gx/great_expectations.yml", "gx/.gitignore", "data/sentences/reference/vocab.txt", "warm_start/sentences/README.md"]
+                 "gx/great_expectations.yml", "gx/.gitignore", "data/sentences/reference/vocab.txt", "warm_start/sentences/README.md",
+                 "data/conditional/reference/vocab.txt", "warm_start/conditional/README.md"]
 
 
 def shipped_params() -> Params:

@@ -84,7 +84,7 @@ def test_jsonl_lines_that_are_not_json_or_not_utf8_keep_their_place():
     from components.data.ingest import jsonl_to_frame
 
     raw = b'{"text": "fine"}\nnot json\n{"text": "caf\xe9"}\n{"other": 1}\n'
-    frame = jsonl_to_frame(raw, "text")
+    frame = jsonl_to_frame(raw, "text", "label")
     assert frame["text"].tolist()[0] == "fine"
     assert [e.split(":")[0] if isinstance(e, str) else None for e in frame["error"]] == [None, "invalid JSON", "invalid UTF-8 at byte 13",
                                                                          "no string field 'text'"]

@@ -18,7 +18,7 @@ from tests.conftest import params_for, toy_arrays
 
 def tiny_lm() -> LSTMLM:
     torch.manual_seed(0)
-    return LSTMLM(LSTMLMConfig(vocab_size=50, embed_dim=8, hidden_dim=16))
+    return LSTMLM(LSTMLMConfig(vocab_size=50, embed_dim=8, hidden_dim=16, num_labels=0))
 
 
 def test_importance_weighting_is_exact_for_a_model_without_latent():

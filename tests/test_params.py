@@ -33,12 +33,14 @@ def test_a_key_missing_from_params_is_one_error_naming_it():
         params_from_dict(raw)
 
 
-def test_each_application_is_its_own_section_and_one_must_be_named_when_there_are_several():
+def test_each_application_is_its_own_section_and_without_a_name_the_default_one_is_used():
     raw = shipped()
     raw["sentences_copy"] = {**raw["sentences"], "train": {**raw["sentences"]["train"], "lr": 0.01}}
     assert params_from_dict(raw, "sentences_copy").train.lr == 0.01
     assert params_from_dict(raw, "sentences").train.lr == shipped()["sentences"]["train"]["lr"]
     assert params_from_dict(raw, "sentences_copy").application == "sentences_copy"
+    assert params_from_dict(raw).application == raw["orchestrate"]["default_application"]
+    del raw["orchestrate"]["default_application"]
     with pytest.raises(ParamsError, match="say which one"):
         params_from_dict(raw)
     with pytest.raises(ParamsError, match="no application 'images'"):

@@ -60,7 +60,7 @@ def test_a_one_megabyte_line_is_quarantined_not_fatal():
 def test_a_malformed_jsonl_record_is_quarantined_as_invalid_json():
     from components.data.ingest import jsonl_to_frame
 
-    frame = jsonl_to_frame(b'{"text": "a fine sentence"}\nnot json\n{"text": "caf\xe9"}\n{"other": 1}\n', "text")
+    frame = jsonl_to_frame(b'{"text": "a fine sentence"}\nnot json\n{"text": "caf\xe9"}\n{"other": 1}\n', "text", "label")
     frame = frame.assign(id=[f"x.jsonl:{n}" for n in frame["line"]], source="x.jsonl")
     frame = frame.astype({"id": "string", "text": "string", "error": "string", "source": "string"})
     _, quarantined = quarantine_rows(frame, params_for("validate"))

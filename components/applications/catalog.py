@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from components.applications.base import Application
+from components.applications.conditional import CONDITIONAL
 from components.applications.sentences import SENTENCES
 from components.core.errors import StageError
 
-APPLICATIONS: dict[str, Application] = {app.name: app for app in (SENTENCES,)}
+APPLICATIONS: dict[str, Application] = {app.name: app for app in (SENTENCES, CONDITIONAL)}
 
 
 def application(name: str) -> Application:

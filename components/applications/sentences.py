@@ -18,7 +18,10 @@ from components.applications.base import Application
 
 @dataclass(frozen=True)
 class TextApplication(Application):
-    """An application over tokenized text: it has a tokenizer and token arrays beside its tables."""
+    """An application over tokenized text: it has a tokenizer and token arrays beside its tables, and, when
+    `labelled`, a label vocabulary versioned with the tokenizer and a label classifier."""
+
+    labelled: bool = False
 
     @property
     def tokenizer(self) -> str:
@@ -28,6 +31,10 @@ class TextApplication(Application):
     def tokens(self) -> str:
         return self.data("tokens")
 
+    @property
+    def labels(self) -> str:
+        return self.data("tokenizer/labels.json")
+
     def lineage_outputs(self, family: str) -> dict[str, tuple[str, str]]:
         """Version tag -> (stage, output) whose dvc.lock hash identifies the run's data, tokenizer and model."""
         return {
@@ -36,6 +43,8 @@ class TextApplication(Application):
             "data.tokens_md5": (self.stage("tokenize"), self.tokens),
             "tokenizer.md5": (self.stage("tokenize"), self.tokenizer),
             "model.md5": (self.stage("train"), self.model_dir(family)),
+            **({"labels.md5": (self.stage("tokenize"), self.labels),
+                "classifier.md5": (self.stage("classifier"), self.model_dir("classifier"))} if self.labelled else {}),
         }
 
 

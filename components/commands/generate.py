@@ -3,6 +3,8 @@
     python -m components.commands.generate --model models:/sentences-bsvae@champion --n 5 --temperature 0.8
     python -m components.commands.generate --model models:/sentences-bsvae@champion --reconstruct "a small dog"
     python -m components.commands.generate --model models:/sentences-bsvae@champion --interpolate "a cat" "a large ship"
+    python -m components.commands.generate --model models:/sentences-bsvae@champion --prefix "a small" --n 3
+    python -m components.commands.generate --model models:/conditional-bsvae@champion --label noun.animal --n 5
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from components.serving.signature import PARAM_DEFAULTS
 
 
 def request(args: argparse.Namespace) -> pd.DataFrame:
+    condition = {name: [value] for name in ("label", "prefix", "reference")
+                 if (value := getattr(args, name)) is not None}
     if args.reconstruct:
-        return pd.DataFrame({"text": args.reconstruct})
+        label = condition.get("label", [None]) * len(args.reconstruct)
+        return pd.DataFrame({"text": args.reconstruct, **({"label": label} if args.label is not None else {})})
     if args.interpolate:
-        return pd.DataFrame({"start": [args.interpolate[0]], "end": [args.interpolate[1]]})
-    return pd.DataFrame({"n": [args.n]})
+        return pd.DataFrame({"start": [args.interpolate[0]], "end": [args.interpolate[1]],
+                             **({"label": [args.label]} if args.label is not None else {})})
+    return pd.DataFrame({"n": [args.n], **condition})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--n", type=int, default=5, help="sentences to sample from the prior (default 5)")
     mode.add_argument("--reconstruct", nargs="+", metavar="TEXT", help="sentences to encode and decode")
     mode.add_argument("--interpolate", nargs=2, metavar=("START", "END"), help="two sentences to walk between")
+    parser.add_argument("--label", help="the condition, for a conditional model (e.g. noun.animal)")
+    parser.add_argument("--prefix", help="text every sample continues")
+    parser.add_argument("--reference", help="sample z from this sentence's posterior instead of the prior")
     for name, default in PARAM_DEFAULTS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(default), default=default)
     parser.add_argument("--workspace", default=".", help="project root whose mlruns/ to use (default: .)")

@@ -28,5 +28,5 @@ def stage_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
     parser.add_argument("--app", help="the application whose section of the parameters to use "
-                                      "(default: the only one in the file)")
+                                      "(default: orchestrate.default_application)")
     return parser

@@ -35,9 +35,16 @@ class DataParams:
     """auto (by file suffix), lines, csv, tsv, jsonl or parquet."""
     text_column: str
     """Column holding the sentence in tabular sources."""
+    label_column: str
+    """Column holding each sentence's label (its condition) in tabular sources."""
+    require_label: bool
+    """Conditional applications: ingest refuses a corpus without the label column, and validate quarantines
+    rows without a label (never trained as unconditional). Unconditional ones ingest labels and ignore them."""
 
     def check(self) -> None:
         _one_of("data.format", self.format, ("auto", "lines", "csv", "tsv", "jsonl", "parquet"))
+        if self.require_label and self.format == "lines":
+            raise ParamsError("data.require_label is true but data.format is lines: a text file has no label column")
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,11 @@ class DatasetParams:
     """Mean share of valid/test words never seen in train."""
     max_reference_oov_rate: float
     """Mean share of words never seen in the last accepted dataset (data/reference/vocab.txt)."""
+    min_rows_per_label: int
+    """Every label needs at least this many train rows (0: no check; labelled corpora only)."""
+    max_label_shift: float
+    """Largest total-variation distance between the label distribution of valid (or test) and train's
+    (0: no check; labelled corpora only)."""
 
     def check(self) -> None:
         _positive("dataset.min_rows", self.min_rows)
@@ -96,6 +108,8 @@ class DatasetParams:
         _fraction("dataset.max_duplicate_rate", self.max_duplicate_rate)
         _fraction("dataset.max_oov_rate", self.max_oov_rate)
         _fraction("dataset.max_reference_oov_rate", self.max_reference_oov_rate)
+        _at_least("dataset.min_rows_per_label", self.min_rows_per_label, 0)
+        _fraction("dataset.max_label_shift", self.max_label_shift)
 
 
 @dataclass(frozen=True)
@@ -159,6 +173,12 @@ class ModelParams:
     codebook_warmup: int
     """vqvae: training (micro-)batches with the quantiser bypassed (a continuous autoencoder) before the codebook is
     initialised from the then-trained encoder's outputs; 0: quantise from the first batch."""
+    conditional: bool
+    """Condition on each sentence's label (data.label_column): a learned label vector joins every token embedding
+    of the encoder and decoder; vqvae's code prior starts from the label; the label vocabulary comes from the
+    tokenize stage (labels.json) and is saved with the model."""
+    label_prior: str
+    """bsvae with conditional: standard (p(z) = N(0, I)) or learned (p(z|y) = N(mu_y, diag sigma_y^2))."""
 
     def check(self) -> None:
         _one_of("model.family", self.family, ("bsvae", "vqvae", "lm", "transformer_lm"))
@@ -166,6 +186,7 @@ class ModelParams:
         _one_of("model.decoder", self.decoder, ("lstm", "transformer"))
         _one_of("model.codebook_init", self.codebook_init, ("kmeans", "data"))
         _one_of("model.codebook_metric", self.codebook_metric, ("euclidean", "cosine"))
+        _one_of("model.label_prior", self.label_prior, ("standard", "learned"))
         _at_least("model.codebook_warmup", self.codebook_warmup, 0)
         _positive("model.layers", self.layers)
         _positive("model.heads", self.heads)
@@ -274,6 +295,8 @@ class EvaluateParams:
     """Sentences sampled from the prior for diversity metrics; the report shows the first 20."""
     reconstruct_sentences: int
     """Test sentences decoded greedily for reconstruction BLEU and exact match."""
+    samples_per_label: int
+    """Conditional models: sentences generated per label for control accuracy and per-label diversity."""
     seed: int
 
     def check(self) -> None:
@@ -283,6 +306,34 @@ class EvaluateParams:
         _positive("evaluate.rows_per_pass", self.rows_per_pass)
         _at_least("evaluate.num_samples", self.num_samples, 2)
         _positive("evaluate.reconstruct_sentences", self.reconstruct_sentences)
+        _at_least("evaluate.samples_per_label", self.samples_per_label, 0)
+
+
+@dataclass(frozen=True)
+class ClassifierParams:
+    """The label classifier a conditional application trains on its train split: hashed word and character
+    n-grams, averaged into one vector, then a linear layer (fastText-style). It judges generated text
+    (control accuracy); its accuracy on real test sentences is the ceiling reported beside it."""
+
+    buckets: int
+    """Hash buckets shared by all n-grams."""
+    dim: int
+    word_ngrams: int
+    """Word n-grams up to this length."""
+    char_ngrams: list[int]
+    """[shortest, longest] character n-grams (inside word boundaries)."""
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
+
+    def check(self) -> None:
+        for name in ("buckets", "dim", "word_ngrams", "epochs", "batch_size", "lr"):
+            _positive(f"classifier.{name}", getattr(self, name))
+        if (len(self.char_ngrams) != 2 or not all(isinstance(n, int) for n in self.char_ngrams)
+                or not 0 < self.char_ngrams[0] <= self.char_ngrams[1]):
+            raise ParamsError(f"classifier.char_ngrams must be [shortest, longest] with 0 < shortest <= longest, "
+                              f"got {self.char_ngrams}")
 
 
 @dataclass(frozen=True)
@@ -302,6 +353,8 @@ class GateParams:
     """Reconstruction BLEU (0-100) of greedy decoding from the posterior mean."""
     min_codebook_perplexity: float | None
     """vqvae: exp(entropy) of the test codes' frequencies; low means index collapse."""
+    min_control_accuracy: float | None
+    """Conditional models: share of generated sentences the label classifier assigns to the label asked for."""
     max_nll_regression: float | None
     """The candidate's NLL may exceed the champion's by at most this many nats per sentence (0: not at all;
     null: no comparison with the champion)."""
@@ -310,7 +363,7 @@ class GateParams:
 
     def check(self) -> None:
         for name in ("max_nll", "max_ppl", "min_kl", "min_mi", "min_active_units", "min_recon_bleu",
-                     "min_codebook_perplexity", "max_nll_regression"):
+                     "min_codebook_perplexity", "min_control_accuracy", "max_nll_regression"):
             if getattr(self, name) is not None:
                 _at_least(f"gate.{name}", getattr(self, name), 0)
 
@@ -341,6 +394,8 @@ class RegisterParams:
 class OrchestrateParams:
     """How the Prefect flow runs around the DVC stages (no stage reads this section)."""
 
+    default_application: str
+    """The application a command or flow works on when no --app is given."""
     deployment: str
     """Name of the deployment `python -m flows.serve --app NAME` creates; {application} is filled in."""
     cron: str
@@ -395,6 +450,8 @@ class Params:
     register: RegisterParams
     orchestrate: OrchestrateParams
     profiles: dict[str, dict[str, Any]]
+    classifier: ClassifierParams | None
+    """Only conditional applications have one (their classifier stage); the others leave the section out."""
     """Presets of size knobs that `flows.retrain --profile` writes into the application's sections."""
 
     @property
@@ -416,7 +473,7 @@ SHARED_SECTIONS = ("orchestrate",)
 
 
 def load_params(path: str | Path = PARAMS_FILE, app: str | None = None) -> Params:
-    """Read and check one application's params (the only one when `app` is None); ParamsError names file and key."""
+    """Read and check one application's params (orchestrate.default_application when `app` is None); ParamsError names file and key."""
     raw = read_params_file(path)
     try:
         return params_from_dict(raw, app)
@@ -442,12 +499,14 @@ def application_names(raw: dict[str, Any]) -> list[str]:
 
 
 def choose_application(raw: dict[str, Any], app: str | None) -> str:
-    """`app` if params.yaml has it; with no `app`, the only application there is."""
+    """`app` if params.yaml has it; with no `app`, orchestrate.default_application (or the only application)."""
     names = application_names(raw)
     if app is None:
-        if len(names) != 1:
+        app = (raw.get("orchestrate") or {}).get("default_application")
+        if app is None and len(names) == 1:
+            return names[0]
+        if app is None:
             raise ParamsError(f"params.yaml holds the applications {names}: say which one (--app NAME)")
-        return names[0]
     if app not in names:
         raise ParamsError(f"no application {app!r} in params.yaml (have {names})")
     return app
@@ -461,6 +520,7 @@ def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
         raise ParamsError(f"{app}: expected a mapping of sections, got {type(sections).__name__}")
     orchestrate = _build(OrchestrateParams, raw.get("orchestrate") or {}, "orchestrate")
     orchestrate.check()
+    sections = {"classifier": None, **sections}  # the one section an application may leave out
     params = _build(Params, {**sections, "application": app, "orchestrate": orchestrate}, app,
                     skip=("application", "orchestrate"))
     try:
@@ -469,6 +529,8 @@ def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
             if hasattr(value, "check") and section.name != "orchestrate":
                 value.check()
         check_profiles(params.profiles)
+        if params.model.conditional and not (params.data.require_label and params.classifier):
+            raise ParamsError("model.conditional needs data.require_label: true and a classifier section")
     except ParamsError as err:
         raise ParamsError(f"{app}.{err}") from err  # each check names its key (train.lr): say whose it is
     return params
@@ -517,8 +579,14 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _section_types() -> dict[str, type]:
-    hints = typing.get_type_hints(Params)
-    return {name: t for name, t in hints.items() if dataclasses.is_dataclass(t) and name not in SHARED_SECTIONS}
+    """Section name -> its dataclass (an optional section's `X | None` counts as X)."""
+    types_ = {}
+    for name, hint in typing.get_type_hints(Params).items():
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        if dataclasses.is_dataclass(hint) and name not in SHARED_SECTIONS:
+            types_[name] = hint
+    return types_
 
 
 def _build(cls: type, raw: Any, where: str, skip: tuple[str, ...] = ()) -> Any:
@@ -545,6 +613,10 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if dataclasses.is_dataclass(hint):
         return _build(hint, value or {}, key)
     origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType) and value is not None:
+        inner = next(a for a in typing.get_args(hint) if a is not type(None))
+        if dataclasses.is_dataclass(inner):
+            return _build(inner, value, key)
     if origin is dict or hint is dict:
         if not isinstance(value, dict):
             raise ParamsError(f"{key}: expected a mapping")
@@ -568,6 +640,10 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if hint is str:
         if not isinstance(value, str):
             raise ParamsError(f"{key}: expected a string, got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ParamsError(f"{key}: expected a list, got {value!r}")
         return value
     return value
 

@@ -13,10 +13,12 @@ PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
 @dataclass(frozen=True)
 class TokenArrays:
-    """One split in CSR layout: sentence i is ids[offsets[i]:offsets[i+1]]."""
+    """One split in CSR layout: sentence i is ids[offsets[i]:offsets[i+1]], with label labels[i] (conditional
+    applications; None otherwise)."""
 
     ids: np.ndarray
     offsets: np.ndarray
+    labels: np.ndarray | None = None
 
     @classmethod
     def load(cls, directory: str | Path, split: str) -> "TokenArrays":
@@ -30,7 +32,11 @@ class TokenArrays:
         offsets = np.load(off_path, allow_pickle=False)
         if offsets.ndim != 1 or len(offsets) < 1 or offsets[-1] != len(ids):
             raise ValueError(f"{off_path}: offsets do not match {ids_path}")
-        return cls(ids=ids, offsets=offsets)
+        labels_path = directory / f"{split}.labels.npy"
+        labels = np.load(labels_path, allow_pickle=False) if labels_path.is_file() else None
+        if labels is not None and len(labels) != len(offsets) - 1:
+            raise ValueError(f"{labels_path}: {len(labels)} labels for {len(offsets) - 1} sentences")
+        return cls(ids=ids, offsets=offsets, labels=labels)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -41,7 +47,13 @@ class TokenArrays:
 
     def head(self, n: int) -> "TokenArrays":
         n = min(n, len(self)) if n > 0 else len(self)
-        return TokenArrays(ids=self.ids[: self.offsets[n]], offsets=self.offsets[: n + 1])
+        return TokenArrays(ids=self.ids[: self.offsets[n]], offsets=self.offsets[: n + 1],
+                           labels=None if self.labels is None else self.labels[:n])
+
+
+def batch_labels(arrays: TokenArrays, index: np.ndarray) -> torch.Tensor | None:
+    """The labels of the chosen sentences (None for an unlabelled split), to go with pad_batch's tokens."""
+    return None if arrays.labels is None else torch.from_numpy(np.asarray(arrays.labels[index], dtype=np.int64))
 
 
 def pad_batch(arrays: TokenArrays, index: np.ndarray, max_len: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,7 +4,8 @@ pandera (the validate stage) judges rows one by one; this stage judges the datas
 its size, its length distribution, its duplicate rate, how much of valid/test is out of
 the train vocabulary, how much of it is new against the last accepted dataset (the one the
 last registered model was trained on), whether any sentence sits in two splits, and its
-character set.
+character set. For a labelled (conditional) corpus also: every label has enough train rows, the
+label distributions of valid and test stay close to train's, and labels unseen in train are reported.
 The suite is built from params.yaml each run, so thresholds live in one place; the GX
 context (gx/) is file-backed in the repo and Data Docs land in gx/uncommitted/data_docs.
 """
@@ -48,9 +49,32 @@ def accepted_vocab(splits: pd.DataFrame) -> list[str]:
     return sorted(pc.unique(pc.list_flatten(words)).to_pylist())
 
 
-def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: list[str] | None = None) -> pd.DataFrame:
+def label_features(splits: pd.DataFrame) -> tuple[pd.Series, dict]:
+    """(train rows of each row's label, per row; the label statistics: shift of valid/test against train as
+    total-variation distance, and the labels valid/test have that train lacks)."""
+    labels, split = splits["label"].astype("string"), splits["split"].astype("string")
+    train_counts = labels[split == "train"].value_counts()
+    train_rows = labels.map(train_counts).fillna(0).astype("int64")
+    train_dist = train_counts / max(train_counts.sum(), 1)
+    stats: dict = {"labels": int(train_counts.size)}
+    for name in ("valid", "test"):
+        dist = labels[split == name].value_counts(normalize=True)
+        every = train_dist.index.union(dist.index)
+        stats[f"label_shift_{name}"] = float(0.5 * (dist.reindex(every, fill_value=0)
+                                                    - train_dist.reindex(every, fill_value=0)).abs().sum())
+    stats["labels_unseen_in_train"] = sorted(set(labels[split != "train"].dropna()) - set(train_counts.index))
+    stats["min_train_rows_per_label"] = int(train_counts.min()) if train_counts.size else 0
+    return train_rows, stats
+
+
+def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: list[str] | None = None,
+                     labelled: bool = False) -> pd.DataFrame:
     """One row per kept sentence with the columns the suite judges (computed here, checked by GX)."""
     out = pd.DataFrame({"text": splits["text"].astype("string"), "split": splits["split"].astype("string")})
+    out.attrs["labelled"] = labelled
+    if labelled:
+        out["label"] = splits["label"].astype("string")
+        out["label_train_rows"], out.attrs["label_stats"] = label_features(splits)
     # Word lists through Arrow compute: Python lists for a million sentences cost seconds and gigabytes.
     words = pc.utf8_split_whitespace(pc.utf8_lower(pa.array(out["text"].to_numpy(dtype=object), pa.large_string())))
     n_tokens = pc.list_value_length(words).to_numpy(zero_copy_only=False).astype("int64")
@@ -78,10 +102,17 @@ def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: l
     return out
 
 
-def build_suite(gx, p: DatasetParams, name: str):
+def build_suite(gx, p: DatasetParams, name: str, labelled: bool = False):
     """The expectation suite, thresholds from params (rebuilt each run so params.yaml stays the only source)."""
     e = gx.expectations
-    return gx.ExpectationSuite(name=name, expectations=[
+    label_checks = []
+    if labelled:
+        label_checks.append(e.ExpectColumnValuesToNotBeNull(column="label"))
+        if p.min_rows_per_label:
+            label_checks.append(e.ExpectColumnMinToBeBetween(column="label_train_rows", min_value=p.min_rows_per_label))
+        if p.max_label_shift:  # carried as a constant column, like the duplicate rate
+            label_checks.append(e.ExpectColumnMaxToBeBetween(column="label_shift", max_value=p.max_label_shift))
+    return gx.ExpectationSuite(name=name, expectations=label_checks + [
         e.ExpectTableRowCountToBeBetween(min_value=p.min_rows, max_value=p.max_rows or None),
         e.ExpectColumnMeanToBeBetween(column="n_tokens", min_value=p.min_mean_tokens, max_value=p.max_mean_tokens),
         e.ExpectColumnMedianToBeBetween(column="n_tokens", min_value=p.min_mean_tokens / 2,
@@ -114,13 +145,17 @@ def run_suite(features: pd.DataFrame, p: DatasetParams, name: str, root: Path = 
     else:
         batch = (context.data_sources.add_pandas(name="pipeline").add_dataframe_asset(name="dataset")
                  .add_batch_definition_whole_dataframe("whole"))
-    suite = context.suites.add_or_update(build_suite(gx, p, name))
+    labelled = features.attrs.get("labelled", False)
+    suite = context.suites.add_or_update(build_suite(gx, p, name, labelled))
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=batch, suite=suite))
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
         name=name, validation_definitions=[definition],
         actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")], result_format="SUMMARY"))
     frame = features.assign(duplicate_rate=features.attrs["duplicate_rate"])
+    if labelled:
+        stats = features.attrs["label_stats"]
+        frame = frame.assign(label_shift=max(stats["label_shift_valid"], stats["label_shift_test"]))
     result = checkpoint.run(batch_parameters={"dataframe": frame})
     checks = []
     for run in result.run_results.values():
@@ -151,4 +186,5 @@ def summary_metrics(features: pd.DataFrame) -> dict:
         "oov_rate_valid": float(features.loc[features["split"] == "valid", "oov_rate"].mean()),
         "oov_rate_test": float(features.loc[features["split"] == "test", "oov_rate"].mean()),
         "sentences_in_several_splits": int((features["splits_per_sentence"] > 1).sum()),
+        **features.attrs.get("label_stats", {}),
     }

@@ -68,7 +68,7 @@ def lines_to_frame(raw: bytes) -> pd.DataFrame:
     return pd.DataFrame({"text": texts, "line": range(1, len(chunks) + 1), "error": errors})
 
 
-def jsonl_to_frame(raw: bytes, text_column: str) -> pd.DataFrame:
+def jsonl_to_frame(raw: bytes, text_column: str, label_column: str) -> pd.DataFrame:
     """One row per JSON line; a line that is not UTF-8, not JSON or has no text keeps its place with the reason."""
     frame = lines_to_frame(raw)
     records: list[dict] = []
@@ -87,10 +87,10 @@ def jsonl_to_frame(raw: bytes, text_column: str) -> pd.DataFrame:
                 record = {}
         records.append(record)
     table = pd.DataFrame.from_records(records, columns=sorted({k for r in records for k in r}) or [text_column])
-    return _canonical_columns(table, text_column, errors)
+    return _canonical_columns(table, text_column, label_column, errors)
 
 
-def csv_to_frame(raw: bytes, fmt: str, text_column: str) -> pd.DataFrame:
+def csv_to_frame(raw: bytes, fmt: str, text_column: str, label_column: str) -> pd.DataFrame:
     """CSV/TSV records (quoted newlines allowed); a record with bytes that are not UTF-8 keeps its place."""
     # surrogateescape keeps undecodable bytes visible (as lone surrogates) so those records can be quarantined.
     reader = csv.DictReader(io.StringIO(raw.decode("utf-8", "surrogateescape"), newline=""),
@@ -101,18 +101,19 @@ def csv_to_frame(raw: bytes, fmt: str, text_column: str) -> pd.DataFrame:
         raise StageError(f"cannot read as {fmt} at record {reader.line_num}: {err}") from err
     columns = reader.fieldnames or []
     table = pd.DataFrame({c: pd.Series([r.get(c) for r in records], dtype=object) for c in columns})
-    return _canonical_columns(table, text_column, [None] * len(table))
+    return _canonical_columns(table, text_column, label_column, [None] * len(table))
 
 
-def parquet_to_frame(raw: bytes, text_column: str) -> pd.DataFrame:
+def parquet_to_frame(raw: bytes, text_column: str, label_column: str) -> pd.DataFrame:
     try:
         table = pd.read_parquet(io.BytesIO(raw))
     except (ValueError, OSError) as err:
         raise StageError(f"cannot read as parquet: {err}") from err
-    return _canonical_columns(table, text_column, [None] * len(table))
+    return _canonical_columns(table, text_column, label_column, [None] * len(table))
 
 
-def _canonical_columns(table: pd.DataFrame, text_column: str, errors: list[str | None]) -> pd.DataFrame:
+def _canonical_columns(table: pd.DataFrame, text_column: str, label_column: str,
+                       errors: list[str | None]) -> pd.DataFrame:
     if text_column not in table.columns:
         raise StageError(f"no column {text_column!r} (columns: {list(table.columns)}); set data.text_column")
     texts = [None if v is None or (isinstance(v, float) and pd.isna(v)) else v for v in table[text_column]]
@@ -128,10 +129,12 @@ def _canonical_columns(table: pd.DataFrame, text_column: str, errors: list[str |
             texts[i] = value.strip()
     out = pd.DataFrame({"text": pd.Series(texts, dtype=object), "line": range(1, len(table) + 1),
                         "error": pd.Series(errors, dtype=object)})
+    sources = {"id": "id", "split": "split", "label": label_column}
     for optional in OPTIONAL_COLUMNS:
-        if optional in table.columns:
-            out[optional] = [None if v is None or (isinstance(v, float) and pd.isna(v)) else _printable(str(v))
-                             for v in table[optional]]
+        column = sources[optional]
+        if column in table.columns:
+            out[optional] = [None if v is None or (isinstance(v, float) and pd.isna(v)) or not str(v).strip()
+                             else _printable(str(v).strip()) for v in table[column]]
     return out
 
 
@@ -154,15 +157,18 @@ def corpus_files(path: Path) -> list[Path]:
     return files
 
 
-def read_file(path: Path, fmt: str, text_column: str) -> pd.DataFrame:
+def read_file(path: Path, fmt: str, params: DataParams) -> pd.DataFrame:
     if fmt == "lines":
-        return lines_to_frame(read_bytes(path))
-    if fmt == "jsonl":
-        frame = jsonl_to_frame(read_bytes(path), text_column)
+        frame = lines_to_frame(read_bytes(path))
+    elif fmt == "jsonl":
+        frame = jsonl_to_frame(read_bytes(path), params.text_column, params.label_column)
     elif fmt in ("csv", "tsv"):
-        frame = csv_to_frame(read_bytes(path), fmt, text_column)
+        frame = csv_to_frame(read_bytes(path), fmt, params.text_column, params.label_column)
     else:
-        frame = parquet_to_frame(read_bytes(path), text_column)
+        frame = parquet_to_frame(read_bytes(path), params.text_column, params.label_column)
+    if params.require_label and "label" not in frame.columns:
+        raise StageError(f"{path}: no label column {params.label_column!r} ({fmt}); this application trains on "
+                         "labels (data.require_label): add the column or set data.label_column")
     return frame
 
 
@@ -172,7 +178,7 @@ def ingest(params: DataParams) -> pd.DataFrame:
     frames = []
     for path in corpus_files(root):
         try:
-            frame = read_file(path, detect_format(path, params.format), params.text_column)
+            frame = read_file(path, detect_format(path, params.format), params)
         except StageError as err:
             raise StageError(f"{path}: {err}" if not str(err).startswith(str(path)) else str(err)) from err
         source = path.name if path == root else str(path.relative_to(root))

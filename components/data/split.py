@@ -35,11 +35,17 @@ def hash_unit(key: str, salt: str) -> float:
 
 
 def assign_splits(frame: pd.DataFrame, p: SplitParams) -> tuple[pd.DataFrame, dict]:
-    """Return de-duplicated rows (id, text, split) and counts; an existing split column is honoured."""
+    """Return de-duplicated rows (id, text, split, label) and counts; an existing split column is honoured.
+
+    Labels need no split logic of their own: every label's rows go through the same hash thresholds, so each
+    label is split in the same proportions in expectation (stratified) and stays hash-stable. Exact per-label
+    quotas would move old rows whenever data is added; the check stage bounds the shift instead
+    (dataset.max_label_shift)."""
     norm = frame["text"].map(normalise)
     first = ~norm.duplicated(keep="first")
     exact_dupes = int(frame["text"].duplicated().sum())
-    kept = frame.loc[first, ["id", "text", "split"]].reset_index(drop=True)
+    columns = ["id", "text", "split"] + (["label"] if "label" in frame.columns else [])
+    kept = frame.loc[first, columns].reset_index(drop=True)
     units = np.array([hash_unit(k, p.salt) for k in norm[first]])
     hashed = np.where(units < p.test_fraction, "test",
                       np.where(units < p.test_fraction + p.valid_fraction, "valid", "train"))

@@ -9,6 +9,7 @@ training on whatever is left of a broken corpus hides the breakage.
 from __future__ import annotations
 
 import logging
+from typing import Optional
 
 import pandas as pd
 import pandera.pandas as pa
@@ -25,13 +26,15 @@ INGEST_ERRORS = {"valid_utf8": "invalid UTF-8", "valid_json": "invalid JSON", "h
                  "text_is_a_string": "text is not a string"}
 
 
-def row_contract(p: ValidateParams) -> type[pa.DataFrameModel]:
-    """The row contract for these bounds: one pandera check per reason a row can be quarantined."""
+def row_contract(p: ValidateParams, require_label: bool = False) -> type[pa.DataFrameModel]:
+    """The row contract for these bounds: one pandera check per reason a row can be quarantined. With
+    `require_label` (a conditional application), a row without a label is quarantined as `has_label`."""
 
     class CorpusRow(pa.DataFrameModel):
         id: Series[str] = pa.Field(nullable=False)
         text: Series[str] = pa.Field(nullable=False, str_length={"min_value": p.min_chars, "max_value": p.max_chars})
         error: Series[str] = pa.Field(nullable=True)
+        label: Optional[Series[str]] = pa.Field(nullable=True)
         source: Series[str]
         line: Series[int]
 
@@ -68,6 +71,10 @@ def row_contract(p: ValidateParams) -> type[pa.DataFrameModel]:
             n = text.str.split().str.len()
             return (n >= p.min_tokens) & (n <= p.max_tokens)
 
+        @pa.check("label", name="has_label", ignore_na=False)  # nulls are what it looks for
+        def has_label(cls, label: Series[str]) -> Series[bool]:
+            return label.notna() if require_label else pd.Series(True, index=label.index)
+
         @pa.check("id", name="id_unique")
         def id_unique(cls, ids: Series[str]) -> Series[bool]:
             return ~ids.duplicated(keep="first")
@@ -78,10 +85,11 @@ def row_contract(p: ValidateParams) -> type[pa.DataFrameModel]:
     return CorpusRow
 
 
-def quarantine_rows(frame: pd.DataFrame, p: ValidateParams) -> tuple[pd.DataFrame, pd.DataFrame]:
+def quarantine_rows(frame: pd.DataFrame, p: ValidateParams,
+                    require_label: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split `frame` into (kept, quarantined); quarantined rows carry a `reason` column."""
     try:
-        row_contract(p).validate(frame, lazy=True)
+        row_contract(p, require_label).validate(frame, lazy=True)
         failures = pd.DataFrame(columns=["index", "column", "check"])
     except pa.errors.SchemaErrors as err:
         failures = err.failure_cases

@@ -110,6 +110,10 @@ def gate_metrics(metrics: dict, p: GateParams, lineage: dict[str, str] | None = 
     if "codebook_perplexity" in metrics:  # a VQ model: its codes must not collapse onto a few entries
         checks.append(_check("codebook in use (perplexity)", metrics, "codebook_perplexity", ">=",
                              p.min_codebook_perplexity, f"of {int(metrics.get('codebook_size', 0))} codes"))
+    if "control_accuracy" in metrics:  # a conditional model: its text must meet the condition asked for
+        checks.append(_check("meets the condition (control accuracy)", metrics, "control_accuracy", ">=",
+                             p.min_control_accuracy,
+                             f"classifier on real test text: {float(metrics.get('classifier_test_accuracy', 0)):.3g}"))
     beats_by = None
     if champion is not None and p.max_nll_regression is not None:
         same_data = all((lineage or {}).get(k) == champion.lineage.get(k) for k in COMPARABLE_LINEAGE)

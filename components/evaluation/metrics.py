@@ -13,18 +13,29 @@ import math
 import torch
 
 from components.core.params import EvaluateParams
-from components.data.batches import TokenArrays, length_sorted_batches, pad_batch
+from components.data.batches import TokenArrays, batch_labels, length_sorted_batches, pad_batch
 from components.evaluation.latent import active_units, mutual_information
 from components.evaluation.likelihood import importance_weighted_nll
 from components.models.base import TextModel, sentence_log_likelihood, with_bos_eos
 from components.models.codebook import usage_statistics
 
 
+def per_label_mean(values: torch.Tensor, labels: torch.Tensor | None, names: list[str] | None) -> dict[str, float]:
+    """Mean of per-sentence `values` for each label (name -> mean); empty for an unconditional model."""
+    if labels is None or not names:
+        return {}
+    sums = torch.zeros(len(names), dtype=torch.float64).index_add_(0, labels, values.double())
+    counts = torch.bincount(labels, minlength=len(names))
+    return {name: float(sums[i] / counts[i]) for i, name in enumerate(names) if counts[i]}
+
+
 @torch.no_grad()
-def evaluate_model(model: TextModel, data: TokenArrays, p: EvaluateParams, max_len: int) -> dict:
-    """All held-out metrics for `data` (per sentence, nats; the end token counts as a token)."""
+def evaluate_model(model: TextModel, data: TokenArrays, p: EvaluateParams, max_len: int,
+                   label_names: list[str] | None = None) -> dict:
+    """All held-out metrics for `data` (per sentence, nats; the end token counts as a token). A conditional model
+    is scored given each sentence's label (-log p(x|y)); `nll_per_label` then breaks the NLL down by label."""
     if model.latent_kind == "discrete":
-        return evaluate_vqvae(model, data, p, max_len)
+        return evaluate_vqvae(model, data, p, max_len, label_names)
     model.eval()
     torch.manual_seed(p.seed)
     device = next(model.parameters()).device
@@ -32,24 +43,32 @@ def evaluate_model(model: TextModel, data: TokenArrays, p: EvaluateParams, max_l
     kl_dims = torch.zeros(model.latent_dim, device=device)
     samples = p.iw_samples if model.latent_dim else 1  # without a latent, one "sample" is already exact
     tokens_total = 0
-    mus, logvars = [], []
+    mus, logvars, sentence_nll, sentence_labels = [], [], [], []
     for index in length_sorted_batches(data.lengths, p.batch_size):
         tokens, lengths = pad_batch(data, index, max_len)
         tokens, lengths = tokens.to(device), lengths.to(device)
-        nll += importance_weighted_nll(model, tokens, lengths, samples, p.rows_per_pass).sum().item()
-        nelbo += model(tokens, lengths, sample=True).rec_nll.sum().item()
-        out = model(tokens, lengths, sample=False)
+        labels = batch_labels(data, index)
+        labels = None if labels is None else labels.to(device)
+        batch_nll = importance_weighted_nll(model, tokens, lengths, samples, p.rows_per_pass, labels)
+        nll += batch_nll.sum().item()
+        sentence_nll.append(batch_nll.cpu())
+        if labels is not None:
+            sentence_labels.append(labels.cpu())
+        nelbo += model(tokens, lengths, sample=True, labels=labels).rec_nll.sum().item()
+        out = model(tokens, lengths, sample=False, labels=labels)
         kl += out.kl.sum().item()
         kl_dims += out.kl.sum(dim=0)
         mus.append(out.mu)
         logvars.append(out.logvar)
         inputs, targets = with_bos_eos(tokens, lengths)
-        logits, _ = model.decode_logits(out.mu, inputs)
+        logits, _ = model.decode_logits(out.mu, inputs, None, labels)
         mask = targets != 0
         correct += ((logits.argmax(-1) == targets) & mask).sum().item()
         tokens_total += int(mask.sum())
     n = len(data)
     mu, logvar = torch.cat(mus), torch.cat(logvars)
+    by_label = per_label_mean(torch.cat(sentence_nll), torch.cat(sentence_labels) if sentence_labels else None,
+                              label_names)
     au, variances = active_units(mu)
     generator = torch.Generator(device=mu.device).manual_seed(p.seed)
     return {
@@ -66,11 +85,13 @@ def evaluate_model(model: TextModel, data: TokenArrays, p: EvaluateParams, max_l
         "reconstruction_token_accuracy": correct / tokens_total,
         "posterior_mean_variance": variances,
         "kl_per_dim": (kl_dims / n).tolist(),
+        **({"nll_per_label": by_label} if by_label else {}),
     }
 
 
 @torch.no_grad()
-def evaluate_vqvae(model: TextModel, data: TokenArrays, p: EvaluateParams, max_len: int) -> dict:
+def evaluate_vqvae(model: TextModel, data: TokenArrays, p: EvaluateParams, max_len: int,
+                   label_names: list[str] | None = None) -> dict:
     """The VQ-VAE's held-out metrics, under the same names as the Gaussian models' where they mean the same.
 
     nll is the exact bound -log p(x|c(x)) - log p(c(x)) (the encoder is deterministic, so no sampling);
@@ -84,18 +105,24 @@ def evaluate_vqvae(model: TextModel, data: TokenArrays, p: EvaluateParams, max_l
     device = next(model.parameters()).device
     rec = prior = correct = 0.0
     tokens_total = 0
-    codes, position_nll, variances = [], [], []
+    codes, position_nll, variances, sentence_nll, sentence_labels = [], [], [], [], []
     for index in length_sorted_batches(data.lengths, p.batch_size):
         tokens, lengths = pad_batch(data, index, max_len)
         tokens, lengths = tokens.to(device), lengths.to(device)
-        z_e = model.encode_vectors(tokens, lengths)
+        labels = batch_labels(data, index)
+        labels = None if labels is None else labels.to(device)
+        z_e = model.encode_vectors(tokens, lengths, labels)
         batch_codes = model.quantise(z_e.flatten(1))
         z = model.codes_to_z(batch_codes)
         inputs, targets = with_bos_eos(tokens, lengths)
-        logits, _ = model.decode_logits(z, inputs)
-        rec -= sentence_log_likelihood(logits, targets).sum().item()
-        nll_k = model.prior.position_nll(batch_codes)
+        logits, _ = model.decode_logits(z, inputs, None, labels)
+        batch_rec = -sentence_log_likelihood(logits, targets)
+        rec += batch_rec.sum().item()
+        nll_k = model.prior.position_nll(batch_codes, labels)
         prior += nll_k.sum().item()
+        sentence_nll.append((batch_rec + nll_k.sum(dim=1)).cpu())
+        if labels is not None:
+            sentence_labels.append(labels.cpu())
         mask = targets != 0
         correct += ((logits.argmax(-1) == targets) & mask).sum().item()
         tokens_total += int(mask.sum())
@@ -103,6 +130,8 @@ def evaluate_vqvae(model: TextModel, data: TokenArrays, p: EvaluateParams, max_l
         position_nll.append(nll_k.cpu())
         variances.append(z_e.cpu())
     n = len(data)
+    by_label = per_label_mean(torch.cat(sentence_nll), torch.cat(sentence_labels) if sentence_labels else None,
+                              label_names)
     codes_all = torch.cat(codes)
     _, counts = torch.unique(codes_all, dim=0, return_counts=True)
     freq = counts.double() / n
@@ -128,4 +157,5 @@ def evaluate_vqvae(model: TextModel, data: TokenArrays, p: EvaluateParams, max_l
         "codebook_restarts": int(model.codebook.restarts),
         "posterior_mean_variance": torch.cat(variances).var(dim=0, unbiased=n > 1).mean(dim=-1).tolist(),
         "kl_per_dim": torch.cat(position_nll).mean(dim=0).tolist(),
+        **({"nll_per_label": by_label} if by_label else {}),
     }

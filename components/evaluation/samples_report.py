@@ -1,4 +1,5 @@
-"""The Markdown samples report a person reads: prior samples, reconstructions, one interpolation."""
+"""The Markdown samples report a person reads: prior samples (by label, for a conditional model),
+reconstructions, one interpolation."""
 
 from __future__ import annotations
 
@@ -14,14 +15,23 @@ def decode_split(generator: TextGenerator, data: TokenArrays, n: int) -> list[st
     return generator.decode([np.asarray(data.ids[data.offsets[i]:data.offsets[i + 1]]).tolist() for i in range(n)])
 
 
-def samples_report(generator: TextGenerator, samples: list[str], originals: list[str],
-                   reconstructions: list[str]) -> str:
+def samples_report(generator: TextGenerator, samples: list[str], originals: list[str], reconstructions: list[str],
+                   by_label: dict[str, list[str]] | None = None, original_labels: list[str] | None = None) -> str:
     """Markdown a person reads: prior samples, reconstructions beside their inputs, one interpolation."""
-    lines = ["# Samples", "", "## From the prior (temperature 1, top-p 0.9)", ""]
-    lines += [f"{i + 1}. {s}" for i, s in enumerate(samples[:20])]
+    lines = ["# Samples", ""]
+    if by_label:
+        lines += ["## By label (from p(z|y) or p(codes|y), temperature 1, top-p 0.9)", ""]
+        for label, texts in by_label.items():
+            lines += [f"### {label}", ""] + [f"{i + 1}. {s}" for i, s in enumerate(texts[:5])] + [""]
+    else:
+        lines += ["## From the prior (temperature 1, top-p 0.9)", ""]
+        lines += [f"{i + 1}. {s}" for i, s in enumerate(samples[:20])]
     lines += ["", "## Reconstructions (greedy, from the posterior mean)", "", "| input | reconstruction |", "|---|---|"]
     lines += [f"| {a} | {b} |" for a, b in zip(originals[:10], reconstructions[:10])]
     if len(originals) >= 2:
-        lines += ["", f"## Interpolation: {originals[0]!r} -> {originals[1]!r}", ""]
-        lines += [f"{i}. {s}" for i, s in enumerate(generator.interpolate(originals[0], originals[1], steps=5))]
+        label = original_labels[0] if original_labels else None
+        lines += ["", f"## Interpolation: {originals[0]!r} -> {originals[1]!r}" + (f" (label {label})" if label else ""),
+                  ""]
+        lines += [f"{i}. {s}" for i, s in
+                  enumerate(generator.interpolate(originals[0], originals[1], steps=5, label=label))]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,13 @@ What a family provides:
   (importance-weighted, the code bound, or exact);
 - optionally `decoder_modules()`: the generative network that autoencoder pretraining resets
   (empty: the family has no such phase).
+
+Conditioning: a family built with `num_labels` > 0 (its config's field, from the label vocabulary)
+takes `labels`, a (B,) tensor of label ids, in every method above, and refuses to run without it;
+one built with 0 refuses labels. Every family conditions the same way, through `embed_tokens`: a
+learned label vector joins each token embedding its networks read (a family may condition its
+prior as well: the BS-VAE's p(z|y), the VQ-VAE's code prior). `prior_params` gives the prior the
+importance-weighted NLL scores against. `generate` also takes a `prefix` of token ids to continue.
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from components.data.batches import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+
+Labels = torch.Tensor | None
+"""(B,) label ids for a conditional model; None for an unconditional one."""
 
 
 @dataclass
@@ -60,30 +70,62 @@ class TextModel(nn.Module, ABC):
     def latent_dim(self) -> int:
         """Width of the latent `z` that encode returns and generate takes (0 without a latent)."""
 
+    @property
+    def num_labels(self) -> int:
+        """Labels the model is conditioned on (0: unconditional)."""
+        return self.config.num_labels
+
     @abstractmethod
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> ModelOutput:
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True,
+                labels: Labels = None) -> ModelOutput:
         """Loss terms for a padded batch (B, T) of sentences of the given lengths."""
 
     @abstractmethod
-    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor,
+               labels: Labels = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and log-variance, each (B, latent_dim)."""
 
     @abstractmethod
-    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None):
+    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None, labels: Labels = None):
         """(next-token logits for `inputs` given z, the decoder state to continue from)."""
 
-    def log_likelihood(self, z: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def log_likelihood(self, z: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,
+                       labels: Labels = None) -> torch.Tensor:
         """log p(x|z) per sentence, shape (B,)."""
-        return sentence_log_likelihood(self.decode_logits(z, inputs)[0], targets)
+        return sentence_log_likelihood(self.decode_logits(z, inputs, None, labels)[0], targets)
+
+    def prior_params(self, z: torch.Tensor, labels: Labels = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of the Gaussian prior p(z) (or p(z|y)) for each row of z: N(0, I) by default."""
+        return torch.zeros_like(z), torch.zeros_like(z)
 
     @abstractmethod
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_latent(self, n: int, generator: torch.Generator | None = None, labels: Labels = None) -> torch.Tensor:
         """z for n sentences drawn from the prior, (n, latent_dim)."""
 
     @abstractmethod
     def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
-                 generator: torch.Generator | None = None, greedy: bool = False) -> list[list[int]]:
-        """Token ids for each row of z (without <bos>/<eos>), at most max_len each."""
+                 generator: torch.Generator | None = None, greedy: bool = False, labels: Labels = None,
+                 prefix: list[int] | None = None) -> list[list[int]]:
+        """Token ids for each row of z (without <bos>/<eos>), at most max_len each, starting with `prefix`."""
+
+    # --- conditioning ----------------------------------------------------------
+    def init_labels(self, width: int) -> None:
+        """The label vectors `embed_tokens` adds (none for an unconditional model: its weights stay as before)."""
+        self.label_embed = nn.Embedding(self.num_labels, width) if self.num_labels else None
+
+    def check_labels(self, labels: Labels, batch: int) -> None:
+        if self.num_labels and labels is None:
+            raise ValueError(f"this {self.family} model is conditional ({self.num_labels} labels): give labels")
+        if not self.num_labels and labels is not None:
+            raise ValueError(f"this {self.family} model is unconditional: it takes no labels")
+        if labels is not None and labels.shape != (batch,):  # (their range is checked where they are read)
+            raise ValueError(f"labels must be {batch} ids, got shape {tuple(labels.shape)}")
+
+    def embed_tokens(self, tokens: torch.Tensor, labels: Labels) -> torch.Tensor:
+        """Token embeddings (B, T, E), plus the label's vector at every position when conditional."""
+        self.check_labels(labels, tokens.shape[0])
+        emb = self.embed(tokens)
+        return emb if labels is None else emb + self.label_embed(labels).unsqueeze(1)
 
     def decoder_modules(self) -> list[nn.Module]:
         """The modules autoencoder pretraining re-initialises before the VAE phase; none by default."""

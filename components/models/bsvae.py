@@ -5,6 +5,9 @@ outputs are mean-pooled -> q(z|x) = N(mu, diag(sigma^2)).
 Decoder (model.decoder): an LSTM language model whose initial state comes from z and which sees z
 at every step, so the latent cannot be ignored merely because the state forgot it; or a causal
 Transformer to whose every input embedding a projection of z is added.
+Conditional (num_labels > 0): the label's vector joins every token embedding of encoder and decoder,
+so q(z|x, y) and p(x|z, y); the prior is N(0, I) or, with label_prior "learned", N(mu_y, diag sigma_y^2)
+per label (a label-conditioned prior; benchmarks/README.md compares the two).
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ class BSVAEConfig:
     dropout: float
     """Transformer dropout."""
     max_positions: int
+    num_labels: int
+    """0: unconditional; else the size of the label vocabulary (tokenize stage)."""
+    label_prior: str
+    """standard or learned (conditional only)."""
 
     def to_dict(self) -> dict:
         return {"family": "bsvae", **asdict(self)}
@@ -55,6 +62,15 @@ class BSVAE(TextModel):
             if getattr(c, part) not in ("lstm", "transformer"):
                 raise ValueError(f"{part} must be lstm or transformer, got {getattr(c, part)!r}")
         self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_ID)
+        self.init_labels(c.embed_dim)
+        if c.label_prior not in ("standard", "learned"):
+            raise ValueError(f"label_prior must be standard or learned, got {c.label_prior!r}")
+        self.learned_prior = bool(c.num_labels) and c.label_prior == "learned"
+        if self.learned_prior:  # starts as N(0, I) for every label
+            self.prior_mu = nn.Embedding(c.num_labels, c.latent_dim)
+            self.prior_logvar = nn.Embedding(c.num_labels, c.latent_dim)
+            nn.init.zeros_(self.prior_mu.weight)
+            nn.init.zeros_(self.prior_logvar.weight)
         if c.encoder == "lstm":
             self.encoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True, bidirectional=True)
             self.to_posterior = nn.Linear(2 * c.hidden_dim, 2 * c.latent_dim)
@@ -87,10 +103,10 @@ class BSVAE(TextModel):
 
 
     # --- inference network -------------------------------------------------
-    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor, labels=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior parameters (mu, logvar), each (B, D)."""
         if self.config.encoder == "lstm":
-            packed = nn.utils.rnn.pack_padded_sequence(self.embed(tokens), lengths.clamp(min=1).cpu(),
+            packed = nn.utils.rnn.pack_padded_sequence(self.embed_tokens(tokens, labels), lengths.clamp(min=1).cpu(),
                                                        batch_first=True, enforce_sorted=False)
             _, (h, _) = self.encoder(packed)
             summary = torch.cat([h[0], h[1]], dim=-1)
@@ -98,7 +114,8 @@ class BSVAE(TextModel):
             check_length(tokens.shape[1], self.config.max_positions)
             padding = torch.arange(tokens.shape[1], device=tokens.device) >= lengths.clamp(min=1).unsqueeze(1)
             positions = torch.arange(tokens.shape[1], device=tokens.device)
-            hidden = self.encoder(self.embed(tokens) + self.enc_positions(positions), src_key_padding_mask=padding)
+            hidden = self.encoder(self.embed_tokens(tokens, labels) + self.enc_positions(positions),
+                                  src_key_padding_mask=padding)
             keep = (~padding).unsqueeze(-1).to(hidden.dtype)
             summary = (hidden * keep).sum(dim=1) / keep.sum(dim=1)
         mu, logvar = self.to_posterior(summary).chunk(2, dim=-1)
@@ -109,7 +126,7 @@ class BSVAE(TextModel):
         h, c = torch.tanh(self.z_to_state(z)).chunk(2, dim=-1)
         return h.unsqueeze(0).contiguous(), c.unsqueeze(0).contiguous()
 
-    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None):
+    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None, labels=None):
         """Next-token logits for `inputs` given z; `state` is the LSTM state, or for the Transformer decoder
         the prefix decoded so far (recomputed each step: sentences are short)."""
         if self.config.decoder == "transformer":
@@ -117,33 +134,46 @@ class BSVAE(TextModel):
             check_length(seq.shape[1], self.config.max_positions)
             positions = torch.arange(seq.shape[1], device=seq.device)
             causal = nn.Transformer.generate_square_subsequent_mask(seq.shape[1], device=seq.device)
-            x = self.embed(seq) + self.dec_positions(positions) + self.z_to_input(z).unsqueeze(1)
+            x = self.embed_tokens(seq, labels) + self.dec_positions(positions) + self.z_to_input(z).unsqueeze(1)
             hidden = self.decoder(x, mask=causal, is_causal=True)
             return self.out(self.dec_norm(hidden))[:, -inputs.shape[1]:], seq
-        emb = self.embed(inputs)
+        emb = self.embed_tokens(inputs, labels)
         emb = torch.cat([emb, z.unsqueeze(1).expand(-1, emb.shape[1], -1)], dim=-1)
         out, state = self.decoder(emb, state if state is not None else self.initial_state(z))
         return self.out(out), state
 
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> ModelOutput:
-        """Reconstruction NLL from z ~ q(z|x) (or z = mu with sample=False) and the analytic KL."""
-        mu, logvar = self.encode(tokens, lengths)
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True, labels=None) -> ModelOutput:
+        """Reconstruction NLL from z ~ q(z|x) (or z = mu with sample=False) and the analytic KL to the prior."""
+        mu, logvar = self.encode(tokens, lengths, labels)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
         inputs, targets = with_bos_eos(tokens, lengths)
         if self.training:
             inputs = drop_words(inputs, self.config.word_dropout)
-        rec_nll = -self.log_likelihood(z, inputs, targets)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+        rec_nll = -self.log_likelihood(z, inputs, targets, labels)
+        if self.learned_prior:
+            prior_mu, prior_logvar = self.prior_params(mu, labels)
+            kl = 0.5 * (prior_logvar - logvar + (logvar.exp() + (mu - prior_mu).pow(2)) / prior_logvar.exp() - 1.0)
+        else:
+            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
         return ModelOutput(rec_nll=rec_nll, kl=kl, mu=mu, logvar=logvar)
 
+    def prior_params(self, z: torch.Tensor, labels=None) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.learned_prior:
+            return torch.zeros_like(z), torch.zeros_like(z)
+        self.check_labels(labels, z.shape[0])
+        return self.prior_mu(labels), self.prior_logvar(labels).clamp(-10.0, 10.0)
+
     @torch.no_grad()
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """z ~ p(z) = N(0, I) for n sentences."""
-        return torch.randn(n, self.config.latent_dim, generator=generator, device=self.out.weight.device)
+    def sample_latent(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
+        """z ~ p(z) = N(0, I) (or p(z|y), with a learned label prior) for n sentences."""
+        noise = torch.randn(n, self.config.latent_dim, generator=generator, device=self.out.weight.device)
+        mu, logvar = self.prior_params(noise, labels)
+        return mu + noise * (0.5 * logvar).exp()
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
-                 generator: torch.Generator | None = None, greedy: bool = False) -> list[list[int]]:
+                 generator: torch.Generator | None = None, greedy: bool = False, labels=None,
+                 prefix: list[int] | None = None) -> list[list[int]]:
         """Decode token ids for each row of z, stopping at <eos> or max_len (ids exclude bos/eos)."""
         state = self.initial_state(z) if self.config.decoder == "lstm" else None
-        return decode_loop(self, z, max_len, temperature, top_p, generator, greedy, state)
+        return decode_loop(self, z, max_len, temperature, top_p, generator, greedy, state, labels, prefix)

@@ -1,7 +1,8 @@
 """One place that maps params.yaml's model section to a model: the families and their configs.
 
 A family's config takes, by name, the model.* parameters it declares (plus the vocabulary size,
-which comes from the tokenizer), so a value is never copied by hand and never defaulted in code.
+which comes from the tokenizer, and the number of labels, from the label vocabulary when
+model.conditional is set), so a value is never copied by hand and never defaulted in code.
 """
 
 from __future__ import annotations
@@ -28,17 +29,23 @@ def family_classes(family: str) -> tuple[type[TextModel], type]:
     return FAMILIES[family]
 
 
-def model_config(vocab_size: int, mp: ModelParams) -> Any:
+FROM_DATA = ("vocab_size", "num_labels")
+"""Config fields that come from the data (the tokenizer, the label vocabulary), not from params.yaml."""
+
+
+def model_config(vocab_size: int, mp: ModelParams, num_labels: int = 0) -> Any:
     """The config model.family's class is built from: its fields, filled from params by name."""
     _, config_cls = family_classes(mp.family)
-    values = {f.name: getattr(mp, f.name) for f in dataclasses.fields(config_cls) if f.name != "vocab_size"}
-    return config_cls(vocab_size=vocab_size, **values)
+    if mp.conditional and num_labels < 1:
+        raise ValueError("model.conditional is true but there are no labels (the tokenize stage's labels.json)")
+    values = {f.name: getattr(mp, f.name) for f in dataclasses.fields(config_cls) if f.name not in FROM_DATA}
+    return config_cls(vocab_size=vocab_size, num_labels=num_labels if mp.conditional else 0, **values)
 
 
-def build_model(vocab_size: int, mp: ModelParams) -> TextModel:
+def build_model(vocab_size: int, mp: ModelParams, num_labels: int = 0) -> TextModel:
     """A freshly initialised model of model.family (torch's RNG decides the initial weights)."""
     model_cls, _ = family_classes(mp.family)
-    return model_cls(model_config(vocab_size, mp))
+    return model_cls(model_config(vocab_size, mp, num_labels))
 
 
 def model_from_config(raw: dict[str, Any]) -> TextModel:
@@ -59,4 +66,7 @@ def upgrade_saved_config(raw: dict[str, Any]) -> dict[str, Any]:
         raw.pop("word_dropout", None)
     if raw.get("family") == "transformer_lm":
         raw.pop("latent_dim", None)
+    raw.setdefault("num_labels", 0)  # saved before conditioning existed
+    if raw.get("family") == "bsvae":
+        raw.setdefault("label_prior", "standard")
     return raw

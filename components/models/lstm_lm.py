@@ -20,6 +20,8 @@ class LSTMLMConfig:
     vocab_size: int
     embed_dim: int
     hidden_dim: int
+    num_labels: int
+    """0: unconditional; else the size of the label vocabulary."""
 
     def to_dict(self) -> dict:
         return {"family": "lm", **asdict(self)}
@@ -32,9 +34,10 @@ class LSTMLM(NoLatentLM):
         super().__init__()
         self.config = c = config
         self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_ID)
+        self.init_labels(c.embed_dim)
         self.decoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True)
         self.out = nn.Linear(c.hidden_dim, c.vocab_size)
 
-    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None):
-        out, state = self.decoder(self.embed(inputs), state)
+    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None, labels=None):
+        out, state = self.decoder(self.embed_tokens(inputs, labels), state)
         return self.out(out), state

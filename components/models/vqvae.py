@@ -13,6 +13,10 @@ Its likelihood bound: the encoder is deterministic, so q(c|x) puts all its mass 
 ELBO is log p(x|c(x)) + log p(c(x)); the negative of that is the NLL this model reports, and
 -log p(c(x)) plays the part of the KL (the bits the codes cost under the prior).
 
+Conditional (num_labels > 0): the label's vector joins every token embedding of encoder and decoder,
+and the code prior starts each sequence from the label's own start symbol, p(c|y): generating for a
+label samples its codes from p(c|y), then decodes them with p(x|c, y).
+
 It speaks the latent models' interface: `encode` gives the continuous encoder outputs (flattened)
 as the "posterior mean", `generate(z)` quantises z before decoding (so interpolating between two
 encodings walks through codebook entries), `sample_latent` draws from the prior.
@@ -63,6 +67,8 @@ class VQVAEConfig:
     heads: int
     dropout: float
     """The prior's dropout."""
+    num_labels: int
+    """0: unconditional; else the size of the label vocabulary."""
 
     @property
     def code_sequence_length(self) -> int:
@@ -74,42 +80,47 @@ class VQVAEConfig:
 
 
 class CodePrior(nn.Module):
-    """p(c) = prod_k p(c_k | c_<k): a causal Transformer over code indices (index `size` is <bos>)."""
+    """p(c) = prod_k p(c_k | c_<k): a causal Transformer over code indices. Index `size` is <bos>; a conditional
+    prior, p(c|y), starts from label y's own start symbol, index size + 1 + y, instead."""
 
-    def __init__(self, size: int, positions: int, width: int, layers: int, heads: int, dropout: float):
+    def __init__(self, size: int, positions: int, width: int, layers: int, heads: int, dropout: float,
+                 num_labels: int):
         super().__init__()
         self.size = size
-        self.embed = nn.Embedding(size + 1, width)
+        self.embed = nn.Embedding(size + 1 + num_labels, width)
         self.positions = nn.Embedding(positions, width)
         self.blocks = transformer_blocks(width, heads, 4 * width, layers, dropout)
         self.norm = nn.LayerNorm(width)
         self.out = nn.Linear(width, size)
 
-    def logits(self, codes: torch.Tensor) -> torch.Tensor:
-        """Logits of each next code given <bos> and `codes` (B, n): shape (B, n + 1, size)."""
-        bos = torch.full((codes.shape[0], 1), self.size, dtype=torch.long, device=codes.device)
+    def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits of each next code given the start symbol and `codes` (B, n): shape (B, n + 1, size)."""
+        if labels is None:
+            bos = torch.full((codes.shape[0], 1), self.size, dtype=torch.long, device=codes.device)
+        else:
+            bos = (self.size + 1 + labels).unsqueeze(1)
         seq = torch.cat([bos, codes], dim=1)
         causal = nn.Transformer.generate_square_subsequent_mask(seq.shape[1], device=seq.device)
         hidden = self.blocks(self.embed(seq) + self.positions(torch.arange(seq.shape[1], device=seq.device)),
                              mask=causal, is_causal=True)
         return self.out(self.norm(hidden))
 
-    def position_nll(self, codes: torch.Tensor) -> torch.Tensor:
+    def position_nll(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """-log p(c_k | c_<k) for each position (nats), shape (B, n)."""
-        logits = self.logits(codes[:, :-1])
+        logits = self.logits(codes[:, :-1], labels)
         return F.cross_entropy(logits.transpose(1, 2).float(), codes, reduction="none")
 
-    def nll(self, codes: torch.Tensor) -> torch.Tensor:
+    def nll(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """-log p(codes) per sequence (nats), shape (B,)."""
-        return self.position_nll(codes).sum(dim=1)
+        return self.position_nll(codes, labels).sum(dim=1)
 
     @torch.no_grad()
     def sample(self, n: int, length: int, temperature: float = 1.0, top_p: float = 1.0,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
         device = self.out.weight.device
         codes = torch.empty((n, 0), dtype=torch.long, device=device)
         for _ in range(length):
-            logits = self.logits(codes)[:, -1] / max(temperature, 1e-6)
+            logits = self.logits(codes, labels)[:, -1] / max(temperature, 1e-6)
             codes = torch.cat([codes, sample_top_p(logits, top_p, generator).unsqueeze(1)], dim=1)
         return codes
 
@@ -122,6 +133,7 @@ class VQVAE(TextModel):
         super().__init__()
         self.config = c = config
         self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_ID)
+        self.init_labels(c.embed_dim)
         self.encoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True, bidirectional=True)
         self.queries = nn.Parameter(torch.randn(c.codes, 2 * c.hidden_dim) / (2 * c.hidden_dim) ** 0.5)
         self.to_code = nn.Linear(2 * c.hidden_dim, c.code_dim)
@@ -132,7 +144,8 @@ class VQVAE(TextModel):
         self.decoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True)
         self.combine = nn.Linear(2 * c.hidden_dim, c.hidden_dim)
         self.out = nn.Linear(c.hidden_dim, c.vocab_size)
-        self.prior = CodePrior(c.codebook_size, c.code_sequence_length, c.embed_dim, c.layers, c.heads, c.dropout)
+        self.prior = CodePrior(c.codebook_size, c.code_sequence_length, c.embed_dim, c.layers, c.heads, c.dropout,
+                               c.num_labels)
 
     @property
     def latent_dim(self) -> int:
@@ -140,9 +153,9 @@ class VQVAE(TextModel):
         return self.config.codes * self.config.code_dim
 
     # --- encoder -----------------------------------------------------------
-    def encode_vectors(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def encode_vectors(self, tokens: torch.Tensor, lengths: torch.Tensor, labels=None) -> torch.Tensor:
         """Continuous encoder outputs before quantisation, shape (B, codes, code_dim)."""
-        packed = nn.utils.rnn.pack_padded_sequence(self.embed(tokens), lengths.clamp(min=1).cpu(),
+        packed = nn.utils.rnn.pack_padded_sequence(self.embed_tokens(tokens, labels), lengths.clamp(min=1).cpu(),
                                                    batch_first=True, enforce_sorted=False)
         states, _ = self.encoder(packed)
         states, _ = nn.utils.rnn.pad_packed_sequence(states, batch_first=True, total_length=tokens.shape[1])
@@ -152,9 +165,9 @@ class VQVAE(TextModel):
         pooled = torch.einsum("bkt,btd->bkd", scores.softmax(dim=-1), states)
         return self.to_code(pooled)
 
-    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor, labels=None) -> tuple[torch.Tensor, torch.Tensor]:
         """(flattened encoder outputs, zeros): the interface's posterior mean and log-variance."""
-        z = self.encode_vectors(tokens, lengths).flatten(1)
+        z = self.encode_vectors(tokens, lengths, labels).flatten(1)
         return z, torch.zeros_like(z)
 
     def quantise(self, z: torch.Tensor) -> torch.Tensor:
@@ -177,28 +190,29 @@ class VQVAE(TextModel):
         h, c = torch.tanh(self.cond_to_state(memory.mean(dim=1))).chunk(2, dim=-1)
         return h.unsqueeze(0).contiguous(), c.unsqueeze(0).contiguous()
 
-    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None):
+    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None, labels=None):
         """Logits of the next tokens given quantised vectors z (B, codes * code_dim) and decoder inputs."""
         memory = self.code_memory(z)
-        hidden, state = self.decoder(self.embed(inputs), state if state is not None else self.initial_state(memory))
+        hidden, state = self.decoder(self.embed_tokens(inputs, labels),
+                                     state if state is not None else self.initial_state(memory))
         weights = torch.einsum("bth,bkh->btk", hidden, memory).softmax(dim=-1)
         context = torch.einsum("btk,bkh->bth", weights, memory)
         return self.out(torch.tanh(self.combine(torch.cat([hidden, context], dim=-1)))), state
 
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True) -> ModelOutput:
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True, labels=None) -> ModelOutput:
         """Reconstruction NLL from the quantised codes, prior NLL of the codes (as `kl`) and the commitment loss.
 
         The prior sees the codes detached: its loss trains the prior only, never the encoder. While the
         codebook warms up (model.codebook_warmup) the decoder reads the continuous vectors and the prior rests.
         """
-        z_e = self.encode_vectors(tokens, lengths)
+        z_e = self.encode_vectors(tokens, lengths, labels)
         q = self.codebook(z_e)
         inputs, targets = with_bos_eos(tokens, lengths)
         if self.training:
             inputs = drop_words(inputs, self.config.word_dropout)
-        rec_nll = -self.log_likelihood(q.quantized.flatten(1), inputs, targets)
+        rec_nll = -self.log_likelihood(q.quantized.flatten(1), inputs, targets, labels)
         codes = q.codes.flatten(1)  # (B, codes, levels) -> the prior's order
-        prior_nll = self.prior.nll(codes.detach())
+        prior_nll = self.prior.nll(codes.detach(), labels)
         if q.bypassed:  # no codes yet, nothing for the prior to learn; kept in the graph (DDP wants every
             prior_nll = prior_nll * 0.0  # parameter to get a gradient, even a zero one, at every step)
         return ModelOutput(rec_nll=rec_nll, kl=prior_nll.unsqueeze(1), mu=z_e.flatten(1),
@@ -208,14 +222,17 @@ class VQVAE(TextModel):
 
     # --- generation --------------------------------------------------------
     @torch.no_grad()
-    def sample_latent(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0,
+    def sample_latent(self, n: int, generator: torch.Generator | None = None, labels=None, temperature: float = 1.0,
                       top_p: float = 1.0) -> torch.Tensor:
-        """z for n sentences: codes drawn from the prior, looked up in the codebook."""
-        return self.codes_to_z(self.prior.sample(n, self.config.code_sequence_length, temperature, top_p, generator))
+        """z for n sentences: codes drawn from the prior (p(c|y) when conditional), looked up in the codebook."""
+        self.check_labels(labels, n)
+        return self.codes_to_z(self.prior.sample(n, self.config.code_sequence_length, temperature, top_p, generator,
+                                                 labels))
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
-                 generator: torch.Generator | None = None, greedy: bool = False) -> list[list[int]]:
+                 generator: torch.Generator | None = None, greedy: bool = False, labels=None,
+                 prefix: list[int] | None = None) -> list[list[int]]:
         z = self.codes_to_z(self.quantise(z))
         return decode_loop(self, z, max_len, temperature, top_p, generator, greedy,
-                           self.initial_state(self.code_memory(z)))
+                           self.initial_state(self.code_memory(z)), labels, prefix)

@@ -37,24 +37,34 @@ class LatentTextModel(PythonModel):
         p = {**PARAM_DEFAULTS, **(params or {})}
         seed = None if int(p["seed"]) < 0 else int(p["seed"])
         options = {"max_len": int(p["max_len"])}
-        columns = set(model_input.columns)
         rows: list[tuple[int, str]] = []
         for index, row in enumerate(model_input.to_dict("records")):
-            if "n" in columns and pd.notna(row.get("n")):
-                n = int(row["n"])
-                if not 0 < n <= 10_000:
-                    raise ValueError(f"row {index}: n must be between 1 and 10000, got {n}")
-                texts = self.generator.sample(n, temperature=float(p["temperature"]), top_p=float(p["top_p"]),
-                                              seed=None if seed is None else seed + index, **options)
-            elif "text" in columns and isinstance(row.get("text"), str):
-                texts = self.generator.reconstruct([row["text"]], **options)
-            elif {"start", "end"} <= columns and isinstance(row.get("start"), str) and isinstance(row.get("end"), str):
-                texts = self.generator.interpolate(row["start"], row["end"], steps=int(p["steps"]), **options)
-            else:
-                raise ValueError(f"row {index}: give n (sample), text (reconstruct) or start and end (interpolate); "
-                                 f"got columns {sorted(columns)}")
+            texts = self._answer(index, row, p, seed, options, sorted(model_input.columns))
             rows.extend((index, t) for t in texts)
         return pd.DataFrame(rows, columns=["input", "text"])
+
+    def _answer(self, index: int, row: dict, p: dict, seed: int | None, options: dict, columns: list[str]) -> list[str]:
+        """One request row: sample (n, with label / prefix / reference), reconstruct (text) or interpolate."""
+        def given(name: str) -> str | None:
+            value = row.get(name)
+            return value if isinstance(value, str) else None
+
+        label, prefix, reference = given("label"), given("prefix"), given("reference")
+        sampling = {"temperature": float(p["temperature"]), "top_p": float(p["top_p"]),
+                    "seed": None if seed is None else seed + index, **options}
+        n = row.get("n")
+        if n is not None and pd.notna(n):
+            if float(n) != int(n) or not 0 < int(n) <= 10_000:
+                raise ValueError(f"row {index}: n must be a whole number between 1 and 10000, got {n}")
+            return self.generator.sample(int(n), label=label, prefix=prefix, reference=reference, **sampling)
+        if given("text") is not None:
+            return self.generator.reconstruct([row["text"]], label=label, **options)
+        if given("start") is not None and given("end") is not None:
+            return self.generator.interpolate(row["start"], row["end"], steps=int(p["steps"]), label=label, **options)
+        if prefix is not None or label is not None or reference is not None:
+            return self.generator.sample(1, label=label, prefix=prefix, reference=reference, **sampling)
+        raise ValueError(f"row {index}: give n, label or prefix (sample), text (reconstruct) or start and end "
+                         f"(interpolate); got columns {columns}")
 
 
 mlflow.models.set_model(LatentTextModel())

@@ -33,10 +33,15 @@ def main() -> None:
         params = load_params(args.params, args.app)
         p = params.dataset
         features = dataset_features(pd.read_parquet(args.validated), pd.read_parquet(args.splits),
-                                    read_reference_vocab(Path(args.reference)))
+                                    read_reference_vocab(Path(args.reference)), params.data.require_label)
         outcome = run_suite(features, p, params.application, Path.cwd())
         outcome["oov_rate_vs_accepted"] = (float(features["reference_oov_rate"].mean())
                                            if features.attrs["has_reference"] else None)
+        if features.attrs.get("label_stats"):
+            outcome["labels"] = features.attrs["label_stats"]
+            if outcome["labels"]["labels_unseen_in_train"]:
+                log.warning("labels in valid/test but not in train (their rows are left out of conditional "
+                            "evaluation): %s", outcome["labels"]["labels_unseen_in_train"])
         atomic.write_json(args.report, outcome)
         failed = [c for c in outcome["checks"] if not c["success"]]
         docs = (Path.cwd() / outcome["data_docs"]).resolve()

@@ -13,6 +13,7 @@ from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
 from components.core.params import load_params
 from components.data.batches import TokenArrays
+from components.data.labels import LABELS_FILE, read_labels, write_labels
 from components.models.store import save_model
 from components.training import distributed
 from components.training.loop import pick_device, train_model
@@ -32,6 +33,7 @@ def main() -> None:
                         help="resumable training state; removed once training has finished")
     parser.add_argument("--timing", required=True,
                         help="wall times of this run (not a DVC output; logged to MLflow at registration)")
+    parser.add_argument("--labels", help="label vocabulary (conditional applications); copied beside the weights")
     parser.add_argument("--warm-start", required=True,
                         help="directory with the weights to start from when train.warm_start is champion")
 
@@ -59,11 +61,15 @@ def train_and_save(args, params, ctx: distributed.DistContext, device: torch.dev
         raise StageError(f"train.batch_size {p.batch_size} is smaller than {ctx.world} processes x "
                          f"train.grad_accum {p.grad_accum}: some would get no rows")
     vocab_size = Tokenizer.from_file(args.tokenizer).get_vocab_size()
+    if params.model.conditional and not args.labels:
+        raise StageError("model.conditional is true: pass --labels (the tokenize stage's labels.json)")
+    labels = read_labels(args.labels) if params.model.conditional else None
     train, valid = TokenArrays.load(args.tokens, "train"), TokenArrays.load(args.tokens, "valid")
     started = time.perf_counter()
     checkpoint = Path(args.checkpoint)
     init_state = warm_start_state(Path(args.warm_start), p)
-    result = train_model(train, valid, vocab_size, params.model, p, device, checkpoint, init_state)
+    result = train_model(train, valid, vocab_size, params.model, p, device, checkpoint, init_state,
+                         num_labels=len(labels) if labels else 0)
     if not ctx.is_main:
         return
     best = result.history[result.best_epoch - 1]
@@ -71,6 +77,8 @@ def train_and_save(args, params, ctx: distributed.DistContext, device: torch.dev
                "steps": result.history[-1]["step"], "device": device.type, "processes": ctx.world,
                "warm_start": init_state is not None, **{k: best[k] for k in ("valid_nelbo", "valid_rec", "valid_kl")}}
     save_model(result.model, args.out_dir)
+    if labels:  # the label vocabulary travels with the weights (registry, serving)
+        write_labels(Path(args.out_dir) / LABELS_FILE, labels)
     atomic.write_json(args.history, result.history)
     atomic.write_json(args.metrics, summary)
     # Timings are not DVC outputs: a rebuild must hash the same, however fast the machine is.

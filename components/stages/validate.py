@@ -29,7 +29,7 @@ def main() -> None:
         params = load_params(args.params, args.app)
         p = params.validate
         frame = pd.read_parquet(args.corpus)
-        kept, quarantined = quarantine_rows(frame, p)
+        kept, quarantined = quarantine_rows(frame, p, params.data.require_label)
         summary = summarize(kept, quarantined)
         atomic.write_parquet(args.quarantine, quarantined)
         atomic.write_json(args.metrics, summary)

@@ -22,7 +22,7 @@ import torch
 
 from components.core.errors import StageError
 from components.core.params import ModelParams, TrainParams
-from components.data.batches import TokenArrays, bucketed_batches, length_sorted_batches, pad_batch
+from components.data.batches import TokenArrays, batch_labels, bucketed_batches, length_sorted_batches, pad_batch
 from components.models.base import TextModel
 from components.models.factory import build_model
 from components.training import distributed
@@ -48,7 +48,9 @@ def validation_elbo(model: TextModel, data: TokenArrays, batch_size: int, max_le
     rec = kl = 0.0
     for index in length_sorted_batches(data.lengths, batch_size):
         tokens, lengths = pad_batch(data, index, max_len)
-        out = model(tokens.to(device), lengths.to(device), sample=True)
+        labels = batch_labels(data, index)
+        out = model(tokens.to(device), lengths.to(device), sample=True,
+                    labels=None if labels is None else labels.to(device))
         rec += out.rec_nll.sum().item()
         kl += out.kl.sum().item()
     n = max(len(data), 1)
@@ -79,12 +81,14 @@ def train_step(forward, optimizer, train: TokenArrays, index: np.ndarray, beta: 
     totals = torch.zeros(3, dtype=torch.float64, device=device)
     for i, part in enumerate(micro):
         tokens, lens = pad_batch(train, part, p.max_len)
+        labels = batch_labels(train, part)
         weight = len(part) * ctx.world / len(index)
         # Only the last micro-batch's backward all-reduces the accumulated gradients.
         sync = forward.no_sync() if ctx.active and i < len(micro) - 1 else contextlib.nullcontext()
         with sync:
             with autocast:
-                loss, parts = vae_loss(forward(tokens.to(device), lens.to(device)), beta, p.free_bits)
+                out = forward(tokens.to(device), lens.to(device), labels=None if labels is None else labels.to(device))
+                loss, parts = vae_loss(out, beta, p.free_bits)
             if not torch.isfinite(loss):  # stop before the optimiser sees it (under torchrun the others stop too)
                 return loss.item(), parts
             (loss * weight if weight != 1.0 else loss).backward()
@@ -95,18 +99,21 @@ def train_step(forward, optimizer, train: TokenArrays, index: np.ndarray, beta: 
 
 def train_model(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: ModelParams, p: TrainParams,
                 device: torch.device, checkpoint: Path | None = None,
-                init_state: dict[str, torch.Tensor] | None = None) -> TrainResult:
+                init_state: dict[str, torch.Tensor] | None = None, num_labels: int = 0) -> TrainResult:
     """Train and return the model at its best validation ELBO, with one history row per epoch.
 
     With `checkpoint`, the full training state (model, optimiser, scheduler, RNGs, position in the
     epoch, running sums, best weights) is saved every few steps (checkpoint_interval) and at each epoch
     end; a run killed part-way resumes from it and ends with the same weights as an uninterrupted run.
-    `init_state` (warm start) replaces the random initial weights.
+    `init_state` (warm start) replaces the random initial weights. A conditional model (model.conditional)
+    is built for `num_labels` labels and reads each split's labels.
     """
     ctx = distributed.current()
     torch.manual_seed(p.seed)
     rng = np.random.default_rng(p.seed)  # the batch order: the same on every rank
-    model = build_model(vocab_size, mp).to(device)
+    model = build_model(vocab_size, mp, num_labels).to(device)
+    if mp.conditional and (train.labels is None or valid.labels is None):
+        raise StageError("model.conditional is true but the token arrays carry no labels (rerun the tokenize stage)")
     if init_state:
         try:
             model.load_state_dict(init_state, strict=True)
