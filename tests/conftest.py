@@ -25,14 +25,15 @@ PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore",
                  "data/conditional/reference/vocab.txt", "warm_start/conditional/README.md"]
 
 
-def shipped_params() -> Params:
+def shipped_params(app: str | None = None) -> Params:
     """params.yaml as shipped: tests start from the values the pipeline runs, never from values of their own."""
-    return load_params(ROOT / "params.yaml")
+    return load_params(ROOT / "params.yaml", app)
 
 
-def params_for(section: str, **overrides: Any) -> Any:
-    """One section of the shipped params.yaml with explicit overrides, e.g. params_for("train", epochs=2)."""
-    return dataclasses.replace(getattr(shipped_params(), section), **overrides)
+def params_for(section: str, app: str | None = None, **overrides: Any) -> Any:
+    """One section of the shipped params.yaml (the default application's, or `app`'s) with explicit overrides,
+    e.g. params_for("train", epochs=2)."""
+    return dataclasses.replace(getattr(shipped_params(app), section), **overrides)
 
 
 def tiny_model(vocab: int = 50, **overrides: Any) -> BSVAE:

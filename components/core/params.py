@@ -286,7 +286,7 @@ class EvaluateParams:
     iw_samples: int
     """Importance samples per sentence for the NLL bound (500 for reported figures)."""
     max_sentences: int
-    """Evaluate on the first N test sentences; 0 means all."""
+    """Evaluate on N test sentences spread evenly over the test split (the same ones every run); 0 means all."""
     batch_size: int
     rows_per_pass: int
     """Importance-sampled (sentence, sample) rows the decoder scores at once: what bounds evaluation's memory

@@ -45,6 +45,20 @@ class TokenArrays:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    def spread(self, n: int) -> "TokenArrays":
+        """n sentences spread evenly over the split (all of it for n = 0 or n >= its size). A corpus is often
+        ordered (WordNet glosses by part of speech, a labelled table by label), so the first n would be one
+        corner of it; evenly spaced rows are the whole of it, and the same ones every run."""
+        if n <= 0 or n >= len(self):
+            return self
+        rows = np.unique(np.linspace(0, len(self) - 1, n).round().astype(np.int64))
+        lengths = self.lengths[rows]
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        ids = np.concatenate([np.asarray(self.ids[self.offsets[r]:self.offsets[r + 1]]) for r in rows])
+        return TokenArrays(ids=ids.astype(self.ids.dtype), offsets=offsets,
+                           labels=None if self.labels is None else np.asarray(self.labels)[rows])
+
     def head(self, n: int) -> "TokenArrays":
         n = min(n, len(self)) if n > 0 else len(self)
         return TokenArrays(ids=self.ids[: self.offsets[n]], offsets=self.offsets[: n + 1],

@@ -38,7 +38,7 @@ def main() -> None:
         p = params.evaluate
         generator = TextGenerator.from_files(args.model_dir, args.tokenizer)
         generator.max_len = params.train.max_len
-        test = TokenArrays.load(args.tokens, "test").head(p.max_sentences)
+        test = TokenArrays.load(args.tokens, "test").spread(p.max_sentences)
         conditional = bool(generator.labels)
         if conditional and (test.labels is None or not args.classifier):
             raise StageError("a conditional model needs labelled test arrays and --classifier")
