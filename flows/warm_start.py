@@ -16,6 +16,7 @@ from pathlib import Path
 from components.applications.catalog import application
 from components.core.atomic import write_json
 from components.core.params import Params
+from components.data.labels import LABELS_FILE, read_labels
 from components.models.factory import model_config, upgrade_saved_config
 from components.models.store import CONFIG_FILE, WEIGHTS_FILE
 from components.registry.artifacts import download_weights
@@ -31,9 +32,9 @@ def clear(directory: Path) -> None:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
-def wanted_config(params: Params, vocab_size: int) -> dict:
+def wanted_config(params: Params, vocab_size: int, num_labels: int = 0) -> dict:
     """The config.json the train stage would write for these params (what the champion's must equal)."""
-    return model_config(vocab_size, params.model).to_dict()
+    return model_config(vocab_size, params.model, num_labels).to_dict()
 
 
 def prepare(workspace: Path, params: Params, client) -> str:
@@ -53,11 +54,13 @@ def prepare(workspace: Path, params: Params, client) -> str:
     except MlflowException:
         clear(directory)
         return f"no {name}@{CHAMPION} yet: training from scratch"
-    tokenizer_md5 = locked_md5(workspace, app.stage("tokenize"), app.tokenizer)
-    if version.tags.get("tokenizer.md5") != tokenizer_md5:
-        clear(directory)
-        return (f"{name} v{version.version} used tokenizer {version.tags.get('tokenizer.md5')}, this run built "
-                f"{tokenizer_md5}: training from scratch")
+    vocabularies = {"tokenizer": app.tokenizer, **({"labels": app.labels} if app.labelled else {})}
+    for what, path in vocabularies.items():  # the champion's ids must mean what this run's mean
+        md5 = locked_md5(workspace, app.stage("tokenize"), path)
+        if version.tags.get(f"{what}.md5") != md5:
+            clear(directory)
+            return (f"{name} v{version.version} used {what} {version.tags.get(f'{what}.md5')}, this run built "
+                    f"{md5}: training from scratch")
     source = json.loads((directory / "source.json").read_text()) if (directory / "source.json").is_file() else {}
     if source.get("name") == name and source.get("version") == str(version.version):
         return f"warm start from {name} v{version.version} (already in place)"
@@ -65,11 +68,14 @@ def prepare(workspace: Path, params: Params, client) -> str:
         candidate = download_weights(name, str(version.version), Path(tmp))
         config = upgrade_saved_config(json.loads((candidate / CONFIG_FILE).read_text()))
         vocab_size = Tokenizer.from_file(str(workspace / app.tokenizer)).get_vocab_size()
-        if config != wanted_config(params, vocab_size):
+        num_labels = len(read_labels(workspace / app.labels)) if params.model.conditional else 0
+        if config != wanted_config(params, vocab_size, num_labels):
             clear(directory)
             return f"{name} v{version.version} has another architecture ({config}): training from scratch"
         clear(directory)
         shutil.copy2(candidate / WEIGHTS_FILE, directory / WEIGHTS_FILE)
         shutil.copy2(candidate / CONFIG_FILE, directory / CONFIG_FILE)
+        if (candidate / LABELS_FILE).is_file():
+            shutil.copy2(candidate / LABELS_FILE, directory / LABELS_FILE)
     write_json(directory / "source.json", {"name": name, "version": str(version.version), "run_id": version.run_id})
     return f"warm start from {name} v{version.version}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from components.core.params import Params, load_params
 from components.data.batches import TokenArrays
@@ -19,6 +21,7 @@ from components.models.factory import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 GLOSSES = ROOT / "data" / "raw" / "wordnet_glosses.txt"
+LEXNAMES = ROOT / "data" / "raw" / "wordnet_lexname_glosses.tsv"
 PTB_SLICE = ROOT / "tests" / "data" / "ptb_valid_head.txt"
 PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore",
                  "gx/great_expectations.yml", "gx/.gitignore", "data/sentences/reference/vocab.txt", "warm_start/sentences/README.md",
@@ -79,8 +82,19 @@ def git(cwd: Path, *args: str) -> str:
                           cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
+@functools.cache
+def labelled_slice(per_label: int = 40) -> str:
+    """The first `per_label` glosses of each of the 45 categories of the shipped labelled corpus, as TSV."""
+    import pandas as pd
+
+    frame = pd.read_csv(LEXNAMES, sep="\t", quoting=3, keep_default_na=False)
+    return frame.groupby("label", sort=False).head(per_label).to_csv(sep="\t", index=False)
+
+
 def make_workspace(path: Path, corpus_lines: list[str]) -> Path:
-    """A git + DVC repository with this project's code and params, and `corpus_lines` as the corpus."""
+    """A git + DVC repository with this project's code and params, `corpus_lines` as the sentences corpus, and a
+    slice of the labelled corpus for the conditional application (its tiny profile written, so that a plain
+    `dvc repro` of every application stays quick)."""
     for name in PROJECT_FILES:
         src, dst = ROOT / name, path / name
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -91,6 +105,12 @@ def make_workspace(path: Path, corpus_lines: list[str]) -> Path:
     corpus = path / "data" / "raw" / "wordnet_glosses.txt"
     corpus.parent.mkdir(parents=True, exist_ok=True)
     corpus.write_text("\n".join(corpus_lines) + "\n", encoding="utf-8")
+    (path / "data" / "raw" / LEXNAMES.name).write_text(labelled_slice(), encoding="utf-8")
+    from flows.retrain import apply_overrides, resolve_overrides
+
+    params = path / "params.yaml"
+    apply_overrides(params, resolve_overrides(yaml.safe_load(params.read_text(encoding="utf-8")), "conditional",
+                                              None, "tiny", []))
     git(path, "init", "-q", "-b", "main")
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "workspace")

@@ -297,6 +297,9 @@ class EvaluateParams:
     """Test sentences decoded greedily for reconstruction BLEU and exact match."""
     samples_per_label: int
     """Conditional models: sentences generated per label for control accuracy and per-label diversity."""
+    control_temperature: float
+    """Conditional models: the sampling temperature of those sentences (top-p 0.9). Control rises as it falls and
+    diversity drops (benchmarks/README.md shows both); the report states the value used."""
     seed: int
 
     def check(self) -> None:
@@ -307,6 +310,7 @@ class EvaluateParams:
         _at_least("evaluate.num_samples", self.num_samples, 2)
         _positive("evaluate.reconstruct_sentences", self.reconstruct_sentences)
         _at_least("evaluate.samples_per_label", self.samples_per_label, 0)
+        _positive("evaluate.control_temperature", self.control_temperature)
 
 
 @dataclass(frozen=True)
@@ -531,6 +535,9 @@ def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
         check_profiles(params.profiles)
         if params.model.conditional and not (params.data.require_label and params.classifier):
             raise ParamsError("model.conditional needs data.require_label: true and a classifier section")
+        if params.model.conditional and params.evaluate.samples_per_label < 1:
+            raise ParamsError("evaluate.samples_per_label must be at least 1 for a conditional model "
+                              "(control accuracy is measured on them)")
     except ParamsError as err:
         raise ParamsError(f"{app}.{err}") from err  # each check names its key (train.lr): say whose it is
     return params

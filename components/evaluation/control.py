@@ -17,13 +17,14 @@ from components.evaluation.text_metrics import distinct_n, self_bleu
 from components.serving.text_generator import TextGenerator
 
 
-def samples_by_label(generator: TextGenerator, per_label: int, seed: int) -> dict[str, list[str]]:
-    """`per_label` prior samples for every label the model knows (temperature 1, top-p 0.9)."""
-    return {label: generator.sample(per_label, seed=seed + i, label=label) for i, label in enumerate(generator.labels)}
+def samples_by_label(generator: TextGenerator, per_label: int, seed: int, temperature: float) -> dict[str, list[str]]:
+    """`per_label` prior samples for every label the model knows (top-p 0.9)."""
+    return {label: generator.sample(per_label, temperature=temperature, seed=seed + i, label=label)
+            for i, label in enumerate(generator.labels)}
 
 
 def control_metrics(classifier: LabelClassifier, samples: dict[str, list[str]], test_texts: list[str],
-                    test_labels: list[str]) -> dict:
+                    test_labels: list[str], temperature: float) -> dict:
     texts = [t for label in samples for t in samples[label]]
     asked = [label for label in samples for _ in samples[label]]
     predicted = classifier.predict(texts)
@@ -36,6 +37,7 @@ def control_metrics(classifier: LabelClassifier, samples: dict[str, list[str]], 
         "classifier_test_accuracy": ceiling,
         "control_ratio": control / ceiling if ceiling else float("nan"),
         "control_samples": len(texts),
+        "control_temperature": temperature,
         "control_accuracy_per_label": per_label,
         "distinct_1_per_label": float(np.mean([distinct_n(s, 1) for s in samples.values()])),
         "distinct_2_per_label": float(np.mean([distinct_n(s, 2) for s in samples.values()])),

@@ -20,7 +20,8 @@ def samples_report(generator: TextGenerator, samples: list[str], originals: list
     """Markdown a person reads: prior samples, reconstructions beside their inputs, one interpolation."""
     lines = ["# Samples", ""]
     if by_label:
-        lines += ["## By label (from p(z|y) or p(codes|y), temperature 1, top-p 0.9)", ""]
+        lines += ["## By label (the samples control accuracy is measured on: top-p 0.9, evaluate.control_temperature)",
+                  ""]
         for label, texts in by_label.items():
             lines += [f"### {label}", ""] + [f"{i + 1}. {s}" for i, s in enumerate(texts[:5])] + [""]
     else:

@@ -55,6 +55,9 @@ def model_card(name: str, params: Params, metrics: dict, lineage: dict, commit: 
         *([f"Codebook: perplexity {m['codebook_perplexity']:.1f} of {int(m['codebook_size'])} codes, "
            f"{100 * m['codebook_usage']:.0f}% in use; token reconstruction accuracy "
            f"{100 * m['reconstruction_token_accuracy']:.1f}%.", ""] if "codebook_perplexity" in m else []),
+        *([f"Conditioned on {len(m.get('control_accuracy_per_label') or [])} labels: control accuracy "
+           f"{m['control_accuracy']:.3f} (the label classifier on real test text: {m['classifier_test_accuracy']:.3f}; "
+           f"ratio {m['control_ratio']:.2f}).", ""] if "control_accuracy" in m else []),
         "## Samples", "",
     ]
     lines += [f"- {s}" for s in samples[:5]]

@@ -53,9 +53,10 @@ def main() -> None:
         if conditional:  # samples spread over the labels; control accuracy with the independent classifier
             cycle = [generator.labels[i % len(generator.labels)] for i in range(p.num_samples)]
             samples = generator.sample(p.num_samples, seed=p.seed, label=cycle)
-            by_label = samples_by_label(generator, p.samples_per_label, p.seed)
+            by_label = samples_by_label(generator, p.samples_per_label, p.seed, p.control_temperature)
             metrics.update(control_metrics(load_classifier(args.classifier), by_label,
-                                           decode_split(generator, test, len(test)), test_labels))
+                                           decode_split(generator, test, len(test)), test_labels,
+                                           p.control_temperature))
         else:
             samples = generator.sample(p.num_samples, seed=p.seed)
         metrics.update(reconstruction_scores(originals, reconstructions))
