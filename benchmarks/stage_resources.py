@@ -2,6 +2,7 @@
 
     python benchmarks/stage_resources.py --profile tiny
     python benchmarks/stage_resources.py --profile default --keep /tmp/stages-default
+    python benchmarks/stage_resources.py --profile default --set train.max_steps=50   # memory of a short run
 
 The project's tracked files (and the shipped corpus) are copied into a scratch git + DVC repository, the profile's
 knobs are written into its params.yaml, and each stage runs as `dvc repro --single-item <app>-<step>` in a process
@@ -40,10 +41,15 @@ def scratch_copy(dest: Path) -> None:
         subprocess.run(cmd, cwd=dest, check=True, capture_output=True)
 
 
-def apply_profile(params_file: Path, app: str, profile: str) -> None:
+def apply_profile(params_file: Path, app: str, profile: str, sets: list[str] = ()) -> None:
+    """The profile's knobs, then `section.key=value` overrides, written into the application's params."""
     raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
     for section, knobs in raw[app]["profiles"][profile].items():
         raw[app][section].update(knobs)
+    for item in sets:
+        key, value = item.split("=", 1)
+        section, name = key.split(".", 1)
+        raw[app][section][name] = yaml.safe_load(value)
     params_file.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
 
 
@@ -63,16 +69,17 @@ def main() -> int:
     parser.add_argument("--app", default="sentences")
     parser.add_argument("--profile", default="tiny")
     parser.add_argument("--keep", help="build in this (new) directory and keep it; default: a temporary one")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE")
     args = parser.parse_args()
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="stage-resources-"))
     work.mkdir(parents=True, exist_ok=False) if args.keep else None
     scratch_copy(work)
-    apply_profile(work / "params.yaml", args.app, args.profile)
+    apply_profile(work / "params.yaml", args.app, args.profile, args.sets)
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "DVC_NO_ANALYTICS": "1"}
     stages = [s for s in yaml.safe_load((work / "dvc.yaml").read_text())["stages"] if s.startswith(f"{args.app}-")]
 
-    print(f"{args.app}, profile {args.profile}, {os.cpu_count()} CPUs, in {work}\n")
+    print(f"{args.app}, profile {args.profile} {' '.join(args.sets)}, {os.cpu_count()} CPUs, in {work}\n")
     print("| stage | wall s | peak RSS MB |\n|---|---:|---:|")
     total = 0.0
     for stage in stages:
