@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 
@@ -24,7 +25,9 @@ def test_the_deployment_takes_its_schedule_and_name_from_params(workspace):
 
 def test_a_bad_schedule_is_one_error_line(workspace, capsys):
     params = workspace / "params.yaml"
-    params.write_text(params.read_text().replace('cron: "0 3 * * 1"', 'cron: "61 3 * * 1"'))
+    raw = yaml.safe_load(params.read_text())
+    raw["orchestrate"]["cron"] = "61 3 * * 1"
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
     assert main(["--workspace", str(workspace)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "orchestrate.cron '61 3 * * 1'" in err[0]
