@@ -46,11 +46,16 @@ def apply_profile(params_file: Path, app: str, profile: str, sets: list[str] = (
     raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
     for section, knobs in raw[app]["profiles"][profile].items():
         raw[app][section].update(knobs)
-    for item in sets:
+    set_values(raw[app], sets)
+    params_file.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+
+
+def set_values(sections: dict, items) -> None:
+    """`section.key=value` assignments (values parsed as YAML) into one application's sections."""
+    for item in items:
         key, value = item.split("=", 1)
         section, name = key.split(".", 1)
-        raw[app][section][name] = yaml.safe_load(value)
-    params_file.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+        sections[section][name] = yaml.safe_load(value)
 
 
 def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:

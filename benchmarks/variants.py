@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stage_resources import BIN, apply_profile, scratch_copy  # noqa: E402
+from stage_resources import BIN, apply_profile, scratch_copy, set_values  # noqa: E402
 
 COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.2f}"), ("AU", "active_units", "{}"),
            ("control acc.", "control_accuracy", "{:.3f}"), ("classifier on test", "classifier_test_accuracy", "{:.3f}"),
@@ -35,10 +35,7 @@ COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.
 
 def set_params(params_file: Path, app: str, assignments: str) -> None:
     raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
-    for item in filter(None, assignments.split(",")):
-        key, value = item.split("=", 1)
-        section, name = key.split(".", 1)
-        raw[app][section][name] = yaml.safe_load(value)
+    set_values(raw[app], filter(None, assignments.split(",")))
     params_file.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
 
 

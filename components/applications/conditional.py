@@ -10,7 +10,7 @@ an independent label classifier (its own stage) and control accuracy; the gate a
 
 from __future__ import annotations
 
-from components.applications.sentences import TextApplication
+from components.applications.text import TextApplication
 
 CONDITIONAL = TextApplication(
     name="conditional",

@@ -70,9 +70,13 @@ class NgramFeatures:
 
     def batch(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """(flat ids, offsets) for nn.EmbeddingBag."""
-        rows = [self(t) for t in texts]
-        offsets = torch.tensor(np.concatenate([[0], np.cumsum([len(r) for r in rows[:-1]])]), dtype=torch.long)
-        return torch.tensor([i for r in rows for i in r], dtype=torch.long), offsets
+        return bag_inputs([self(t) for t in texts])
+
+
+def bag_inputs(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Feature-id rows as nn.EmbeddingBag takes them: (flat ids, start offsets)."""
+    offsets = torch.tensor(np.concatenate([[0], np.cumsum([len(r) for r in rows[:-1]])]), dtype=torch.long)
+    return torch.tensor([i for r in rows for i in r], dtype=torch.long), offsets
 
 
 class LabelClassifier(nn.Module):
@@ -118,10 +122,7 @@ def train_classifier(texts: list[str], labels: list[str], vocabulary: list[str],
     model.train()
     for _ in range(p.epochs):
         for batch in np.array_split(rng.permutation(len(rows)), max(len(rows) // p.batch_size, 1)):
-            chosen = [rows[i] for i in batch]
-            offsets = torch.tensor(np.concatenate([[0], np.cumsum([len(r) for r in chosen[:-1]])]), dtype=torch.long)
-            ids = torch.tensor([i for r in chosen for i in r], dtype=torch.long)
-            loss = nn.functional.cross_entropy(model(ids, offsets), targets[batch])
+            loss = nn.functional.cross_entropy(model(*bag_inputs([rows[i] for i in batch])), targets[batch])
             if not torch.isfinite(loss):
                 raise StageError(f"label classifier loss became {loss.item()}: lower classifier.lr")
             optimizer.zero_grad()

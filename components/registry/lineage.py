@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from components.applications.base import Application
-from components.applications.sentences import TextApplication
+from components.applications.text import TextApplication
 from components.core.errors import StageError
 from components.models.store import WEIGHTS_FILE
 
