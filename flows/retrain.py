@@ -32,6 +32,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
 from components.applications.catalog import application
+from components.core.app_params import application_params
 from components.core.errors import StageError
 from components.core.params import (
     PARAMS_FILE,
@@ -40,7 +41,6 @@ from components.core.params import (
     choose_application,
     flatten,
     load_params,
-    params_from_dict,
     parse_assignment,
     read_params_file,
 )
@@ -94,7 +94,7 @@ def apply_overrides(params_path: Path, changes: dict[str, Any]) -> None:
                 raise ParamsError(f"{params_path}: unknown parameter {key!r}")
             node[leaf] = value
     for app in application_names(plain):  # raises with the offending key before anything is written
-        params_from_dict(plain, app)
+        application_params(plain, app)
     from components.core.atomic import atomic_path
 
     with atomic_path(params_path) as tmp:

@@ -22,6 +22,7 @@ from components.models.factory import build_model
 ROOT = Path(__file__).resolve().parents[1]
 GLOSSES = ROOT / "data" / "raw" / "wordnet_glosses.txt"
 LEXNAMES = ROOT / "data" / "raw" / "wordnet_lexname_glosses.tsv"
+MULTI30K = ROOT / "data" / "raw" / "multi30k"
 PTB_SLICE = ROOT / "tests" / "data" / "ptb_valid_head.txt"
 PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore",
                  "gx/great_expectations.yml", "gx/.gitignore", "data/sentences/reference/vocab.txt", "warm_start/sentences/README.md",
@@ -91,10 +92,24 @@ def labelled_slice(per_label: int = 40) -> str:
     return frame.groupby("label", sort=False).head(per_label).to_csv(sep="\t", index=False)
 
 
+def write_multi30k_slice(directory: Path, sizes: dict[str, int] | None = None) -> Path:
+    """The first pairs of each shipped Multi30k split (train 300, val 40, test 40 by default), as .gz files."""
+    import gzip
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for stem, n in (sizes or {"train": 300, "val": 40, "test_2016_flickr": 40}).items():
+        for lang in ("de", "en"):
+            with gzip.open(MULTI30K / f"{stem}.{lang}.gz", "rt", encoding="utf-8") as fh:
+                lines = [next(fh) for _ in range(n)]
+            with gzip.open(directory / f"{stem}.{lang}.gz", "wt", encoding="utf-8") as fh:
+                fh.writelines(lines)
+    return directory
+
+
 def make_workspace(path: Path, corpus_lines: list[str]) -> Path:
-    """A git + DVC repository with this project's code and params, `corpus_lines` as the sentences corpus, and a
-    slice of the labelled corpus for the conditional application (its tiny profile written, so that a plain
-    `dvc repro` of every application stays quick)."""
+    """A git + DVC repository with this project's code and params, `corpus_lines` as the sentences corpus, and
+    slices of the labelled corpus (conditional) and of Multi30k (translation), those two applications with their
+    tiny profiles written, so that a plain `dvc repro` of every application stays quick."""
     for name in PROJECT_FILES:
         src, dst = ROOT / name, path / name
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -109,8 +124,10 @@ def make_workspace(path: Path, corpus_lines: list[str]) -> Path:
     from flows.retrain import apply_overrides, resolve_overrides
 
     params = path / "params.yaml"
-    apply_overrides(params, resolve_overrides(yaml.safe_load(params.read_text(encoding="utf-8")), "conditional",
-                                              None, "tiny", []))
+    write_multi30k_slice(path / "data" / "raw" / "multi30k")
+    for app in ("conditional", "translation"):
+        apply_overrides(params, resolve_overrides(yaml.safe_load(params.read_text(encoding="utf-8")), app,
+                                                  None, "tiny", []))
     git(path, "init", "-q", "-b", "main")
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "workspace")

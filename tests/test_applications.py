@@ -10,13 +10,18 @@ import pytest
 import yaml
 
 from components.applications.catalog import APPLICATIONS, application
+from components.applications.text import TextApplication
+from components.applications.translation import TranslationApplication
+from components.core.app_params import load_application_params
 from components.core.errors import StageError
-from components.core.params import application_names, load_params
+from components.core.params import application_names
 from components.models.factory import FAMILIES
+from components.models.translation_factory import TRANSLATION_FAMILIES
 from tests.imports import ROOT
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
 RAW_PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+TEXT_APPS = sorted(name for name, app in APPLICATIONS.items() if isinstance(app, TextApplication))
 
 
 def outs(stage: str) -> set[str]:
@@ -43,10 +48,19 @@ def test_an_applications_stages_are_in_dvc_yaml_in_order_and_read_its_params(nam
         assert f"--app {name}" in DVC[stage]["cmd"], stage
         params = [next(iter(p)) if isinstance(p, dict) else p for p in DVC[stage].get("params", [])]
         assert params and all(p.startswith(f"{name}.") for p in params), (stage, params)
-    assert set(app.families) <= set(FAMILIES)
+    assert set(app.families) <= set(TRANSLATION_FAMILIES if isinstance(app, TranslationApplication) else FAMILIES)
 
 
 @pytest.mark.parametrize("name", sorted(APPLICATIONS))
+def test_the_lineage_outputs_are_the_ones_dvc_yaml_writes(name):
+    app, family = APPLICATIONS[name], RAW_PARAMS[name]["model"]["family"]
+    for stage, path in app.lineage_outputs(family).values():
+        assert path in {resolve(o, name) for o in outs(stage)}, (stage, path)
+    assert {app.metrics("eval")} <= outs(app.stage("evaluate"))
+    assert {app.metrics("train"), app.metrics("train_history")} <= outs(app.stage(app.train_step))
+
+
+@pytest.mark.parametrize("name", TEXT_APPS)
 def test_the_outputs_the_code_reads_are_the_ones_dvc_yaml_writes(name):
     app, family = APPLICATIONS[name], RAW_PARAMS[name]["model"]["family"]
     for stage, path in app.lineage_outputs(family).values():
@@ -63,6 +77,6 @@ def test_the_outputs_the_code_reads_are_the_ones_dvc_yaml_writes(name):
 
 @pytest.mark.parametrize("name", sorted(APPLICATIONS))
 def test_model_names_follow_the_application_and_family(name):
-    params = load_params(ROOT / "params.yaml", name)
+    params = load_application_params(ROOT / "params.yaml", name)
     assert params.model_name == f"{name}-{params.model.family}"
     assert application(name).model_dir(params.model.family) == f"models/{name}/{params.model.family}"

@@ -9,11 +9,14 @@ import yaml
 
 from components.models.base import TextModel
 from components.models.factory import FAMILIES
+from components.models.translation_base import TranslationModel
+from components.models.translation_factory import TRANSLATION_FAMILIES
 from tests.imports import ROOT, direct_imports, import_graph, transitive_imports
 
 COMPONENTS = ROOT / "components"
 ENTRY_POINTS = ("stages", "commands")
-FAMILY_FILES = ["bsvae.py", "vqvae.py", "lstm_lm.py", "transformer_lm.py"]
+FAMILY_FILES = ["bsvae.py", "vqvae.py", "lstm_lm.py", "transformer_lm.py",
+                "transformer_translator.py", "latent_translator.py"]
 
 
 def role(path: Path) -> str:
@@ -65,6 +68,14 @@ def test_every_family_implements_the_one_contract():
     for family, (model_cls, config_cls) in FAMILIES.items():
         assert issubclass(model_cls, TextModel) and not model_cls.__abstractmethods__, family
         assert model_cls.latent_kind in ("gaussian", "discrete", "none")
+
+
+def test_every_translation_family_implements_the_translation_contract():
+    assert sorted(TRANSLATION_FAMILIES) == ["latent", "transformer"]
+    for family, model_cls in TRANSLATION_FAMILIES.items():
+        assert issubclass(model_cls, TranslationModel) and not model_cls.__abstractmethods__, family
+        assert model_cls.default_decoder in model_cls.decoders
+        assert set(model_cls.decoders) <= {"greedy", "beam", "latent"}
 
 
 def stage_modules() -> dict[str, Path]:

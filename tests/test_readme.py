@@ -120,7 +120,7 @@ def test_readme_blocks_run_as_written_in_a_fresh_shell(trained_workspace):
     (workspace / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
     wanted = ("dvc repro ", "components.commands.promote ", "components.commands.generate ")
     chosen = [b for b in blocks() if any(w in b for w in wanted) and "flows.retrain" not in b]
-    assert len(chosen) == 3, chosen
+    assert len(chosen) == 4, chosen  # DVC, translation (DVC), promotion, generation
     shell_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workspace), "DVC_NO_ANALYTICS": "1"}
     for block in chosen:
         script = runnable(block, result["registered"]["version"])

@@ -524,15 +524,14 @@ def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
         raise ParamsError(f"{app}: expected a mapping of sections, got {type(sections).__name__}")
     orchestrate = _build(OrchestrateParams, raw.get("orchestrate") or {}, "orchestrate")
     orchestrate.check()
+    if sections.get("kind") is not None:
+        raise ParamsError(f"{app} is a {sections['kind']} application: its parameters are read by "
+                          "components.core.translation_params, not as a text application's")
     sections = {"classifier": None, **sections}  # the one section an application may leave out
     params = _build(Params, {**sections, "application": app, "orchestrate": orchestrate}, app,
                     skip=("application", "orchestrate"))
+    check_sections(params, app)
     try:
-        for section in dataclasses.fields(Params):
-            value = getattr(params, section.name)
-            if hasattr(value, "check") and section.name != "orchestrate":
-                value.check()
-        check_profiles(params.profiles)
         if params.model.conditional and not (params.data.require_label and params.classifier):
             raise ParamsError("model.conditional needs data.require_label: true and a classifier section")
         if params.model.conditional and params.evaluate.samples_per_label < 1:
@@ -543,7 +542,19 @@ def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
     return params
 
 
-def check_profiles(profiles: dict[str, dict[str, Any]]) -> None:
+def check_sections(params: Any, app: str) -> None:
+    """Run every section's own checks and the profiles' (errors name the application: sentences.train.lr)."""
+    try:
+        for section in dataclasses.fields(params):
+            value = getattr(params, section.name)
+            if hasattr(value, "check") and section.name != "orchestrate":
+                value.check()
+        check_profiles(params.profiles, type(params))
+    except ParamsError as err:
+        raise ParamsError(f"{app}.{err}") from err  # each check names its key (train.lr): say whose it is
+
+
+def check_profiles(profiles: dict[str, dict[str, Any]], params_cls: type | None = None) -> None:
     """Every profile must set the same knobs, so switching between profiles is reversible."""
     keysets = {name: frozenset(flatten(p or {})) for name, p in profiles.items()}
     if len(set(keysets.values())) > 1:
@@ -554,7 +565,8 @@ def check_profiles(profiles: dict[str, dict[str, Any]]) -> None:
                 raise ParamsError(f"profiles: {name!r} and {ref_name!r} set different keys: {diff}")
     for name, keys in keysets.items():
         for key in keys:
-            params_from_dict_partial(key, flatten(profiles[name])[key], where=f"profiles.{name}")
+            params_from_dict_partial(key, flatten(profiles[name])[key], where=f"profiles.{name}",
+                                     params_cls=params_cls or Params)
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -565,13 +577,13 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key.strip(), yaml.safe_load(value)
 
 
-def params_from_dict_partial(dotted: str, value: Any, where: str) -> None:
+def params_from_dict_partial(dotted: str, value: Any, where: str, params_cls: type | None = None) -> None:
     """Type-check one dotted key against the dataclasses without building the rest."""
     section, _, name = dotted.partition(".")
-    cls = _section_types().get(section)
+    cls = _section_types(params_cls or Params).get(section)
     if cls is None or name not in {f.name for f in dataclasses.fields(cls)}:
         raise ParamsError(f"{where}: unknown parameter {dotted!r}")
-    _coerce(typing.get_type_hints(cls)[name], value, dotted)
+    _coerce(typing.get_type_hints(cls)[name], value, f"{where}.{dotted}")
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -585,10 +597,10 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _section_types() -> dict[str, type]:
+def _section_types(params_cls: type) -> dict[str, type]:
     """Section name -> its dataclass (an optional section's `X | None` counts as X)."""
     types_ = {}
-    for name, hint in typing.get_type_hints(Params).items():
+    for name, hint in typing.get_type_hints(params_cls).items():
         if typing.get_origin(hint) in (typing.Union, types.UnionType):
             hint = next(a for a in typing.get_args(hint) if a is not type(None))
         if dataclasses.is_dataclass(hint) and name not in SHARED_SECTIONS:

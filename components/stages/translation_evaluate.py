@@ -1,0 +1,73 @@
+"""Translation evaluate stage: BLEU (sacreBLEU, cased, detokenised, with its signature), chrF and lowercased
+tokenised BLEU on the test split for each decoder, decoding speed at batch 1 and 64, the latent family's code
+use, and example translations.
+
+The metrics: components/evaluation/translation_metrics.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+from tokenizers import Tokenizer
+
+from components.core import atomic
+from components.core.entrypoint import stage_main, stage_parser
+from components.core.translation_params import load_translation_params
+from components.evaluation.translation_metrics import (
+    bleu_scores,
+    code_usage,
+    decoding_speed,
+    detokenise,
+    examples_markdown,
+    translate_split,
+)
+from components.models.translation_factory import load_translation_model
+from components.training.loop import pick_device
+from components.training.translation_loop import ParallelArrays
+
+log = logging.getLogger(__name__)
+
+
+def main() -> None:
+    parser = stage_parser(__doc__.splitlines()[0])
+    for flag in ("--model-dir", "--tokens", "--splits", "--metrics", "--examples"):
+        parser.add_argument(flag, required=True)
+
+    def run(args):
+        params = load_translation_params(args.params, args.app)
+        p = params.evaluate
+        device = pick_device(params.train.device)
+        model = load_translation_model(args.model_dir, device)
+        target_tok = Tokenizer.from_file(str(Path(args.model_dir) / "tokenizer.target.json"))
+        frame = pd.read_parquet(args.splits)
+        test_rows = frame[frame["split"] == "test"]
+        pairs = ParallelArrays.load(args.tokens, "test").head(p.max_sentences)
+        test_rows = test_rows.head(len(pairs))
+        references, sources = test_rows["target"].tolist(), test_rows["source"].tolist()
+        decoders = [d for d in p.decoders if d in model.decoders] or [model.default_decoder]
+        metrics = {"family": model.family, "default_decoder": model.default_decoder, "test_pairs": len(pairs),
+                   "sources_truncated": int((pairs.source.lengths > model.config.max_positions).sum())}
+        outputs = {}
+        for decoder in decoders:
+            hypotheses = detokenise(target_tok, translate_split(model, pairs, decoder, p, device))
+            outputs[decoder] = hypotheses
+            scores = {**bleu_scores(hypotheses, references), **decoding_speed(model, pairs, decoder, p, device)}
+            metrics.update({f"{key}_{decoder}": value for key, value in scores.items()})
+            log.info("%s: BLEU %.2f chrF %.2f lowercased BLEU %.2f (%s)", decoder, scores["bleu"], scores["chrf"],
+                     scores["bleu_lowercase"], scores["bleu_signature"])
+        default = model.default_decoder if model.default_decoder in decoders else decoders[0]
+        metrics.update({"bleu": metrics[f"bleu_{default}"], "chrf": metrics[f"chrf_{default}"],
+                        "bleu_lowercase": metrics[f"bleu_lowercase_{default}"],
+                        "bleu_signature": metrics[f"bleu_signature_{default}"]})
+        metrics.update(code_usage(model, pairs, device))
+        atomic.write_json(args.metrics, metrics)
+        atomic.write_text(args.examples, examples_markdown(sources, references, outputs, p.examples))
+
+    stage_main("evaluate", run, parser)
+
+
+if __name__ == "__main__":
+    main()
