@@ -32,7 +32,8 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
 from components.applications.catalog import application
-from components.core.app_params import application_params
+from components.applications.text import TextApplication
+from components.core.app_params import application_params, load_application_params
 from components.core.errors import StageError
 from components.core.params import (
     PARAMS_FILE,
@@ -40,11 +41,11 @@ from components.core.params import (
     application_names,
     choose_application,
     flatten,
-    load_params,
     parse_assignment,
     read_params_file,
 )
-from components.evaluation.gate import enforce, gate_metrics, write_report
+from components.core.translation_params import TranslationParams
+from components.evaluation.gate import enforce, gate_metrics, translation_gate_metrics, write_report
 from components.versioning import dvc
 from components.versioning.dvc import DvcFailed, require_dvc_project
 from flows import warm_start
@@ -171,7 +172,7 @@ def warm_start_task(workspace: str, app: str) -> str:
     from components.registry.tracking import connect
 
     ws = Path(workspace)
-    params = load_params(ws / PARAMS_FILE, app)
+    params = load_application_params(ws / PARAMS_FILE, app)
     client = connect(ws) if params.train.warm_start == "champion" else None
     reason = warm_start.prepare(ws, params, client)
     get_run_logger().info("%s", reason)
@@ -187,11 +188,12 @@ def gate_task(workspace: str, app: str) -> dict:
     from components.registry.tracking import connect
 
     ws = Path(workspace)
-    params = load_params(ws / PARAMS_FILE, app)
+    params = load_application_params(ws / PARAMS_FILE, app)
     unit = application(app)
     champion = champion_of(connect(ws), params.model_name)
-    report = gate_metrics(json.loads((ws / unit.metrics("eval")).read_text(encoding="utf-8")), params.gate,
-                          lineage=dvc_lineage(ws, unit, params.model.family), champion=champion)
+    gate = translation_gate_metrics if isinstance(params, TranslationParams) else gate_metrics
+    report = gate(json.loads((ws / unit.metrics("eval")).read_text(encoding="utf-8")), params.gate,
+                  lineage=dvc_lineage(ws, unit, params.model.family), champion=champion)
     write_report(report, ws / unit.reports())
     create_markdown_artifact(key="gate-report", markdown=report.to_markdown(), description="Gate checks")
     enforce(report)
@@ -207,7 +209,7 @@ def register_task(workspace: str, app: str, gate: dict) -> dict:
     from components.registry.tracking import connect, tracking_uri
 
     ws = Path(workspace)
-    params = load_params(ws / PARAMS_FILE, app)
+    params = load_application_params(ws / PARAMS_FILE, app)
     report = GateReport.from_dict(gate)
     registered = register_model(ws, params, ws / PARAMS_FILE, report)
     client = connect(ws)
@@ -239,7 +241,7 @@ def prepare_workspace(workspace: str, app: str | None, corpus: str | None, profi
     raw = read_params_file(params_path)
     app = application(choose_application(raw, app)).name  # one in params.yaml and one the code knows
     apply_overrides(params_path, resolve_overrides(raw, app, corpus, profile, overrides))
-    load_params(params_path, app)
+    load_application_params(params_path, app)
     return ws, app
 
 
@@ -296,10 +298,11 @@ def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = N
     orchestrate.lock_timeout_s for it, then is refused with WorkspaceBusy.
     """
     ws = check_workspace(workspace)
-    with workspace_lock(ws, load_params(ws / PARAMS_FILE, app).orchestrate.lock_timeout_s):
+    with workspace_lock(ws, load_application_params(ws / PARAMS_FILE, app).orchestrate.lock_timeout_s):
         ws, app = prepare_workspace(workspace, app, corpus, profile, overrides or [])
         unit = application(app)
-        o = load_params(ws / PARAMS_FILE, app).orchestrate
+        o = load_application_params(ws / PARAMS_FILE, app).orchestrate
+        text = isinstance(unit, TextApplication)  # warm start and the accepted-vocabulary reference are theirs
         # Tasks that talk to MLflow or a DVC remote retry with exponential backoff; their retry
         # conditions keep deterministic failures (a failed gate, a corrupt cache) from retrying.
         backoff = {"retries": o.retries, "retry_delay_seconds": [o.retry_delay_s * 4 ** i for i in range(o.retries)]}
@@ -308,16 +311,17 @@ def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = N
         for stage in dvc.stage_order(ws):  # DVC's order; this application's stages only
             if stage not in unit.stages:
                 continue
-            if stage == unit.stage(unit.train_step):
+            if text and stage == unit.stage(unit.train_step):
                 started_from = warm_start_task.with_options(**backoff)(str(ws), app)
             stages[stage] = run_stage.with_options(name=f"dvc repro {stage}")(str(ws), stage)
         gate = gate_task.with_options(**backoff)(str(ws), app)
         registered = register_task.with_options(**backoff)(str(ws), app, gate)
-        accept_data_task(str(ws), app)
-        # The reference is a dependency of the check stage: re-check now, so dvc.lock records the new reference
-        # and a `dvc repro` right after this run has nothing to do (only the check report changes).
-        check = unit.stage("check")
-        run_stage.with_options(name=f"dvc repro {check} (accepted reference)")(str(ws), check)
+        if text:
+            accept_data_task(str(ws), app)
+            # The reference is a dependency of the check stage: re-check now, so dvc.lock records the new
+            # reference and a `dvc repro` right after this run has nothing to do (only the check report changes).
+            check = unit.stage("check")
+            run_stage.with_options(name=f"dvc repro {check} (accepted reference)")(str(ws), check)
         pushed = push_task.with_options(**backoff)(str(ws)) if o.push else "off"
         publish_summary(ws, app, registered, gate)
     return {"application": app, "stages": stages, "sources": sources, "warm_start": started_from, "gate": gate,
@@ -352,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     log_file = None
     try:
         ws = check_workspace(args.workspace)
-        params = load_params(ws / PARAMS_FILE, args.app)
+        params = load_application_params(ws / PARAMS_FILE, args.app)
         orchestrate = params.orchestrate
         # The lock is held from before params.yaml is touched until the flow has pushed: a second run is
         # refused (or waits) before it changes anything. Bad input is answered before a Prefect server starts.

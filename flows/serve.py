@@ -22,13 +22,14 @@ from pathlib import Path
 
 from prefect.schedules import Cron
 
+from components.core.app_params import load_application_params
 from components.core.errors import StageError
-from components.core.params import PARAMS_FILE, ParamsError, load_params
+from components.core.params import PARAMS_FILE, ParamsError
 from flows.retrain import check_workspace, retrain
 
 
 def schedule(workspace: Path, app: str | None = None) -> Cron:
-    o = load_params(workspace / PARAMS_FILE, app).orchestrate
+    o = load_application_params(workspace / PARAMS_FILE, app).orchestrate
     try:
         return Cron(o.cron, timezone=o.timezone)
     except (ValueError, KeyError) as err:  # Prefect checks the cron syntax and the time zone name
@@ -38,7 +39,7 @@ def schedule(workspace: Path, app: str | None = None) -> Cron:
 
 def deployment_args(workspace: Path, app: str | None, profile: str | None) -> dict:
     """What both routes (serve, work pool) give Prefect: name, schedule, parameters, one run at a time."""
-    params = load_params(workspace / PARAMS_FILE, app)
+    params = load_application_params(workspace / PARAMS_FILE, app)
     o = params.orchestrate
     parameters = {"workspace": str(workspace), "app": params.application} | ({"profile": profile} if profile else {})
     return dict(name=params.deployment_name, schedules=[schedule(workspace, app)], parameters=parameters,

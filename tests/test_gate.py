@@ -1,7 +1,7 @@
 import pytest
 
 from components.evaluation.gate import Champion, GateFailed, GateReport, enforce, gate_metrics
-from tests.conftest import params_for
+from tests.conftest import ROOT, params_for
 
 GOOD = {"nll": 40.0, "ppl": 100.0, "kl": 5.0, "mutual_information": 3.0, "active_units": 16, "recon_bleu": 20.0}
 STRICT = params_for("gate", max_nll=50, max_ppl=200, min_kl=1, min_mi=1, min_active_units=8, min_recon_bleu=5,
@@ -65,3 +65,23 @@ def test_a_zero_regression_margin_still_compares_with_the_champion():
                      max_nll_regression=None)
     report = gate_metrics({**GOOD, "nll": 45.0}, off, lineage=LINEAGE, champion=champion)
     assert report.passed and report.beats_champion_by is None
+
+
+# --- translation models -------------------------------------------------------------------------
+def test_a_translation_model_is_gated_on_bleu_and_against_the_champion_on_the_same_test_set():
+    from components.core.translation_params import load_translation_params
+    from components.evaluation.gate import translation_gate_metrics
+
+    p = load_translation_params(ROOT / "params.yaml", "translation").gate  # min_bleu 20, max regression 1
+    metrics = {"bleu": 30.0, "bleu_signature": "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"}
+    report = translation_gate_metrics(metrics, p)
+    assert report.passed and [c.metric for c in report.checks] == ["bleu"]
+    assert not translation_gate_metrics({**metrics, "bleu": 12.0}, p).passed
+    assert not translation_gate_metrics({**metrics, "bleu": float("nan")}, p).passed
+    lineage = {"data.splits_md5": "a", "tokenizer.md5": "b"}
+    champion = Champion(version="3", metrics={"bleu": 31.5}, lineage=lineage)
+    worse = translation_gate_metrics(metrics, p, lineage, champion)
+    assert not worse.passed and worse.beats_champion_by == pytest.approx(-1.5)
+    assert translation_gate_metrics({**metrics, "bleu": 30.6}, p, lineage, champion).passed
+    other = translation_gate_metrics(metrics, p, {**lineage, "tokenizer.md5": "c"}, champion)
+    assert other.passed and "skipped" in other.checks[-1].note and other.beats_champion_by is None

@@ -9,10 +9,11 @@ import json
 from pathlib import Path
 
 from components.applications.catalog import application
+from components.core.app_params import load_application_params
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
-from components.core.params import load_params
-from components.evaluation.gate import enforce, gate_metrics, write_report
+from components.core.translation_params import TranslationParams
+from components.evaluation.gate import enforce, gate_metrics, translation_gate_metrics, write_report
 
 
 def main() -> None:
@@ -21,14 +22,15 @@ def main() -> None:
     parser.add_argument("--out-dir", help="where gate.md and gate.json go (default: reports/<app>/)")
 
     def run(args):
-        params = load_params(args.params, args.app)
+        params = load_application_params(args.params, args.app)
         app = application(params.application)
         p = params.gate
         path = Path(args.metrics or app.metrics("eval"))
         if not path.is_file():
             raise StageError(f"{path}: evaluation metrics not found (run the evaluate stage)")
         # Without MLflow at hand this entry point checks thresholds only; the flow adds the champion.
-        report = gate_metrics(json.loads(path.read_text(encoding="utf-8")), p)
+        gate = translation_gate_metrics if isinstance(params, TranslationParams) else gate_metrics
+        report = gate(json.loads(path.read_text(encoding="utf-8")), p)
         write_report(report, args.out_dir or app.reports())
         print(report.to_markdown())
         enforce(report)

@@ -5,6 +5,8 @@
     python -m components.commands.generate --model models:/sentences-bsvae@champion --interpolate "a cat" "a large ship"
     python -m components.commands.generate --model models:/sentences-bsvae@champion --prefix "a small" --n 3
     python -m components.commands.generate --model models:/conditional-bsvae@champion --label noun.animal --n 5
+    python -m components.commands.generate --model models:/translation-transformer@champion \
+        --translate "Ein Hund rennt über die Wiese." --decoder greedy
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from components.serving.signature import PARAM_DEFAULTS
+from components.serving.signature import PARAM_DEFAULTS, TRANSLATION_PARAM_DEFAULTS
 
 
 def request(args: argparse.Namespace) -> pd.DataFrame:
@@ -37,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--n", type=int, default=5, help="sentences to sample from the prior (default 5)")
     mode.add_argument("--reconstruct", nargs="+", metavar="TEXT", help="sentences to encode and decode")
     mode.add_argument("--interpolate", nargs=2, metavar=("START", "END"), help="two sentences to walk between")
+    mode.add_argument("--translate", nargs="+", metavar="TEXT", help="sentences to translate (a translation model)")
+    parser.add_argument("--decoder", default=TRANSLATION_PARAM_DEFAULTS["decoder"],
+                        help="translation: latent, greedy or beam (default: the model's own)")
+    parser.add_argument("--beam-size", dest="beam_size", type=int, default=TRANSLATION_PARAM_DEFAULTS["beam_size"])
     parser.add_argument("--label", help="the condition, for a conditional model (e.g. noun.animal)")
     parser.add_argument("--prefix", help="text every sample continues")
     parser.add_argument("--reference", help="sample z from this sentence's posterior instead of the prior")
@@ -55,7 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         import mlflow
 
         model = mlflow.pyfunc.load_model(args.model)
-        out = model.predict(request(args), params={k: getattr(args, k) for k in PARAM_DEFAULTS})
+        if args.translate:
+            out = model.predict(pd.DataFrame({"text": args.translate}),
+                                params={k: getattr(args, k) for k in TRANSLATION_PARAM_DEFAULTS})
+            if "translation" not in out.columns:
+                raise ValueError(f"{args.model} is not a translation model: --translate needs one")
+            out = out.rename(columns={"text": "source", "translation": "text"})
+        else:
+            out = model.predict(request(args), params={k: getattr(args, k) for k in PARAM_DEFAULTS})
     except (MlflowException, StageError, OSError, ValueError) as err:
         print(f"error: generate: {getattr(err, 'message', err)}", file=sys.stderr)
         return 1

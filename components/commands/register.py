@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from components.core.app_params import load_application_params
 from components.core.entrypoint import stage_main, stage_parser
-from components.core.params import load_params
 from components.registry.register import register_model
 
 
@@ -16,7 +16,7 @@ def main() -> None:
     def run(args):
         workspace = Path(args.workspace)
         params_path = workspace / args.params
-        registered = register_model(workspace, load_params(params_path, args.app), params_path)
+        registered = register_model(workspace, load_application_params(params_path, args.app), params_path)
         print(f"models:/{registered.name}@{registered.alias} -> version {registered.version}")
 
     stage_main("register", run, parser)

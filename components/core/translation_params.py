@@ -235,6 +235,10 @@ class TranslationParams:
     def experiment_name(self) -> str:
         return self.register.experiment.format(application=self.application, family=self.model.family)
 
+    @property
+    def deployment_name(self) -> str:
+        return self.orchestrate.deployment.format(application=self.application)
+
 
 def is_translation(raw: dict[str, Any], app: str) -> bool:
     section = raw.get(app)

@@ -15,6 +15,7 @@ from pathlib import Path
 from components.core import atomic
 from components.core.errors import StageError
 from components.core.params import GateParams
+from components.core.translation_params import TranslationGateParams
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,27 @@ def gate_metrics(metrics: dict, p: GateParams, lineage: dict[str, str] | None = 
         else:
             checks.append(Check("no regression vs champion", "nll", float(metrics["nll"]), "<=", limit, True,
                                 f"skipped: champion v{champion.version} was scored on other data or tokenizer"))
+    return GateReport(passed=all(c.passed for c in checks), checks=checks, beats_champion_by=beats_by,
+                      champion=champion.version if champion else None)
+
+
+def translation_gate_metrics(metrics: dict, p: TranslationGateParams, lineage: dict[str, str] | None = None,
+                             champion: Champion | None = None) -> GateReport:
+    """A translation model: minimum BLEU of its default decoder, then no regression against the champion on the
+    same test set (same splits and tokenizer); `beats_champion_by` is in BLEU points."""
+    signature = str(metrics.get("bleu_signature", ""))
+    checks = [_check("translation quality (sacreBLEU)", metrics, "bleu", ">=", p.min_bleu, signature)]
+    beats_by = None
+    if champion is not None:
+        same_data = all((lineage or {}).get(k) == champion.lineage.get(k) for k in COMPARABLE_LINEAGE)
+        limit = champion.metrics["bleu"] - p.max_bleu_regression
+        if same_data:
+            checks.append(_check("no regression vs champion", metrics, "bleu", ">=", limit,
+                                 f"champion v{champion.version}", zero_disables=False))
+            beats_by = float(metrics["bleu"]) - champion.metrics["bleu"]
+        else:
+            checks.append(Check("no regression vs champion", "bleu", float(metrics["bleu"]), ">=", limit, True,
+                                f"skipped: champion v{champion.version} was scored on another test set or tokenizer"))
     return GateReport(passed=all(c.passed for c in checks), checks=checks, beats_champion_by=beats_by,
                       champion=champion.version if champion else None)
 

@@ -21,16 +21,18 @@ import yaml
 from components.applications.catalog import application
 from components.core.atomic import file_digest
 from components.core.params import Params, flatten
+from components.core.translation_params import TranslationParams
 from components.evaluation.gate import Champion, GateReport
 from components.models.store import WEIGHTS_FILE
 from components.registry.lineage import dvc_lineage, git_commit, uncommitted_patch, warm_start_source
-from components.registry.model_card import model_card, read_samples
+from components.registry.model_card import model_card, read_samples, translation_card
 from components.registry.promotion import CHAMPION
 from components.registry.tracking import connect, tracking_uri
 
 log = logging.getLogger(__name__)
 
 PYFUNC_CODE = Path(__file__).resolve().parents[1] / "serving" / "pyfunc_model.py"
+TRANSLATION_PYFUNC_CODE = PYFUNC_CODE.with_name("translation_pyfunc.py")
 COMPONENTS = PYFUNC_CODE.parents[1]
 """The package the logged model carries as code, so its pyfunc file can import the generator and the models."""
 RUNTIME_PACKAGES = ("mlflow", "torch", "tokenizers", "safetensors", "numpy", "pandas", "pyyaml")
@@ -83,20 +85,26 @@ def gate_tags(report: GateReport) -> dict[str, str]:
     """One version tag per gate check, e.g. gate.nll = '47.02 <= 80: pass'."""
     tags = {"gate.passed": str(report.passed)}
     for c in report.checks:
-        key = "gate.nll_vs_champion" if c.name.startswith("no regression") else f"gate.{c.metric}"
+        key = f"gate.{c.metric}_vs_champion" if c.name.startswith("no regression") else f"gate.{c.metric}"
         tags[key] = (f"{c.value:.6g}: disabled" if c.disabled else
                      f"{c.value:.6g} {c.op} {c.threshold:.6g}: {'pass' if c.passed else 'fail'}")
     return tags
 
 
-def register_model(workspace: Path, params: Params, params_path: Path,
+def register_model(workspace: Path, params: Params | TranslationParams, params_path: Path,
                    report: GateReport | None = None) -> RegisteredVersion:
     """Log params, metrics, lineage, plots and the pyfunc model; register a version (once) and alias it."""
     import mlflow
 
     from components.evaluation.plots import write_plots
-    from components.serving.signature import input_example, signature
+    from components.serving.signature import (
+        input_example,
+        signature,
+        translation_input_example,
+        translation_signature,
+    )
 
+    translation = isinstance(params, TranslationParams)
     workspace = workspace.resolve()
     p, app, family = params.register, application(params.application), params.model.family
     model_name, model_dir = params.model_name, workspace / app.model_dir(family)
@@ -141,24 +149,26 @@ def register_model(workspace: Path, params: Params, params_path: Path,
         mlflow.log_text(uncommitted_patch(workspace), "lineage/uncommitted.patch")
         mlflow.log_text((workspace / "dvc.lock").read_text(encoding="utf-8"), "lineage/dvc.lock")
         mlflow.log_text(params_path.read_text(encoding="utf-8"), "lineage/params.yaml")
-        for report_file in (app.reports("samples.md"), app.reports("gate.md"), app.reports("gate.json"),
-                            app.metrics("latent_dims")):
+        for report_file in (app.reports("samples.md"), app.reports("translations.md"), app.reports("gate.md"),
+                            app.reports("gate.json"), app.metrics("latent_dims")):
             if (workspace / report_file).is_file():
                 mlflow.log_artifact(str(workspace / report_file), artifact_path="reports")
-        for plot in write_plots(workspace / app.reports("plots"), history, workspace / app.metrics("latent_dims")):
-            mlflow.log_artifact(str(plot), artifact_path="plots")
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=str(PYFUNC_CODE),
-            artifacts={"model_dir": str(model_dir), "tokenizer": str(workspace / app.tokenizer)},
-            code_paths=[str(COMPONENTS)],
-            model_config={"weights_sha256": weights_sha, "max_len": params.train.max_len},
-            signature=signature(),
-            input_example=input_example(),
-            pip_requirements=pinned_requirements(),
-        )
+        if translation:
+            served = {"python_model": str(TRANSLATION_PYFUNC_CODE), "artifacts": {"model_dir": str(model_dir)},
+                      "model_config": {"weights_sha256": weights_sha},
+                      "signature": translation_signature(), "input_example": translation_input_example()}
+        else:
+            for plot in write_plots(workspace / app.reports("plots"), history, workspace / app.metrics("latent_dims")):
+                mlflow.log_artifact(str(plot), artifact_path="plots")
+            served = {"python_model": str(PYFUNC_CODE),
+                      "artifacts": {"model_dir": str(model_dir), "tokenizer": str(workspace / app.tokenizer)},
+                      "model_config": {"weights_sha256": weights_sha, "max_len": params.train.max_len},
+                      "signature": signature(), "input_example": input_example()}
+        info = mlflow.pyfunc.log_model(name="model", code_paths=[str(COMPONENTS)],
+                                       pip_requirements=pinned_requirements(), **served)
     version = mlflow.register_model(info.model_uri, model_name, tags=version_tags)
-    card = model_card(model_name, params, metrics, lineage, commit, read_samples(workspace / app.reports("samples.md")))
+    card = (translation_card(model_name, params, metrics, lineage, commit) if translation else
+            model_card(model_name, params, metrics, lineage, commit, read_samples(workspace / app.reports("samples.md"))))
     client.update_model_version(model_name, version.version, description=card)
     client.set_registered_model_alias(model_name, p.alias, version.version)
     log.info("registered %s version %s as @%s (run %s)", model_name, version.version, p.alias, run.info.run_id)
