@@ -36,6 +36,7 @@ from components.evaluation.translation_metrics import (  # noqa: E402
     code_usage,
     decoding_speed,
     detokenise,
+    reference_code_translations,
     translate_split,
 )
 from components.models.translation_factory import build_translator  # noqa: E402
@@ -133,6 +134,8 @@ def main() -> None:
                    "train_seconds": train_s, "test_pairs": len(test),
                    **bleu_scores(hyps, test_refs), **decoding_speed(model, test, decoder, params.evaluate, device),
                    **(code_usage(model, test, device) if family == "latent" else {}),
+                   **({"bleu_reference_codes": bleu_scores(detokenise(tok, oracle), test_refs)["bleu"]}
+                      if (oracle := reference_code_translations(model, test, device)) is not None else {}),
                    "curve": [{"train_s": sum(h["seconds"] for h in result.history[: i + 1]), "epoch": h["epoch"],
                               "valid_bleu": h.get("valid_bleu"), "valid_nll_per_token": h["valid_nll_per_token"]}
                              for i, h in enumerate(result.history)],

@@ -177,6 +177,9 @@ def test_each_family_learns_a_toy_translation_and_every_decoder_returns_it(famil
     for decoder in model.decoders:
         out = model.translate(src, src_len, decoder, torch.full((8,), 20), beam_size=3)
         assert sum(o == r for o, r in zip(out, refs)) >= 6, (decoder, out, refs)
+    if family == "latent":  # from the reference's own codes: the autoencoder alone, no prior
+        tgt, tgt_len = pad_batch(pairs.target, np.arange(8), 32)
+        assert sum(o == r for o, r in zip(model.decode_reference_codes(src, src_len, tgt, tgt_len), refs)) >= 6
     # weights round-trip through safetensors (tied embeddings stored once) and translate the same
     save_translator(model, tmp_path / "m")
     loaded = load_translation_model(tmp_path / "m")
@@ -260,3 +263,27 @@ def test_a_stage_given_misaligned_files_says_so_in_one_line(tmp_path):
     assert run.stderr.strip().splitlines()[-1] == (f"error: ingest: {de} has 5 lines but {en} has 3: aligned files "
                                                    "must have the same number of lines")
     assert "Traceback" not in run.stderr
+
+
+def test_per_side_tokenizers_are_trained_on_their_own_side(tmp_path):
+    import subprocess
+    import sys
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["translation"]["tokenize"].update(joint=False, vocab_size=300)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    frame = pd.DataFrame({"source": multi30k("train", "de", 300), "target": multi30k("train", "en", 300),
+                          "split": ["train"] * 260 + ["valid"] * 20 + ["test"] * 20})
+    frame.to_parquet(tmp_path / "splits.parquet")
+    run = subprocess.run([sys.executable, "-m", "components.stages.parallel_tokenize", "--app", "translation",
+                          "--params", str(tmp_path / "params.yaml"), "--splits", str(tmp_path / "splits.parquet"),
+                          "--tokenizer-dir", str(tmp_path / "tok"), "--out-dir", str(tmp_path / "tokens"),
+                          "--metrics", str(tmp_path / "m.json")], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    from tokenizers import Tokenizer
+
+    de, en = (Tokenizer.from_file(str(tmp_path / "tok" / f"{side}.json")) for side in ("source", "target"))
+    assert de.get_vocab() != en.get_vocab() and "▁Ein" in de.get_vocab() and "▁Ein" not in en.get_vocab()
+    pairs = ParallelArrays.load(tmp_path / "tokens", "test")
+    assert len(pairs) == 20 and en.decode(list(pairs.target.ids[pairs.target.offsets[0]:pairs.target.offsets[1]])) \
+        == frame["target"][280]

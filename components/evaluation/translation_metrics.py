@@ -85,6 +85,21 @@ def decoding_speed(model: TranslationModel, pairs: ParallelArrays, decoder: str,
 
 
 @torch.no_grad()
+def reference_code_translations(model: TranslationModel, pairs: ParallelArrays, device: torch.device,
+                                batch_size: int = 128) -> list[list[int]] | None:
+    """The latent family's output from the reference's own codes (None for a family without codes): the BLEU
+    of these bounds what a better prior could reach."""
+    if not hasattr(model, "decode_reference_codes"):
+        return None
+    out: list[list[int] | None] = [None] * len(pairs)
+    for index in length_sorted_batches(pairs.target.lengths, batch_size):
+        for i, row in zip(index, model.decode_reference_codes(*pair_batch(pairs, index, model.config.max_positions,
+                                                                          device))):
+            out[i] = row
+    return out  # type: ignore[return-value]
+
+
+@torch.no_grad()
 def code_usage(model: TranslationModel, pairs: ParallelArrays, device: torch.device, batch_size: int = 128) -> dict:
     """The latent family's codebook use on `pairs` (the codes its autoencoder assigns to the references)."""
     codes = []

@@ -95,6 +95,25 @@ class LatentTranslator(TranslationModel):
         return self.out(hidden)
 
     @torch.no_grad()
+    def decode_reference_codes(self, src, src_len, tgt, tgt_len) -> list[list[int]]:
+        """Target ids decoded from the codes the autoencoder gives the *reference* (not the prior's): the BLEU of
+        these is what a perfect prior would reach, so it splits the latent model's error between its
+        autoencoder and its prior."""
+        encoding, mask = self.encoder(src, src_len)
+        batch = src.shape[0]
+        m = self.code_count(tgt_len)
+        width = int(m.max()) * self.c
+        targets = torch.full((batch, width), PAD_ID, dtype=torch.long, device=tgt.device)
+        targets[:, : tgt.shape[1]] = tgt[:, :width]
+        targets.scatter_(1, tgt_len.unsqueeze(1), EOS_ID)
+        read = self.target_encoder(self.tgt_embed(targets), self.target_encoder.memory(encoding), mask,
+                                   self_mask=key_mask(tgt_len + 1, width))
+        folded = self.fold(read.reshape(batch, width // self.c, self.c * read.shape[-1]))
+        codes = self.codebook.nearest(folded.reshape(-1, folded.shape[-1]).float()).view(folded.shape[:2])
+        ids = self._decode(self.codebook.lookup(codes).to(encoding.dtype), m, encoding, mask).argmax(-1)
+        return self._cut(ids, m)
+
+    @torch.no_grad()
     def translate(self, src, src_len, decoder: str, max_len: torch.Tensor, beam_size: int = 4) -> list[list[int]]:
         self.check_decoder(decoder)
         encoding, mask = self.encoder(src, src_len)
@@ -123,10 +142,12 @@ class LatentTranslator(TranslationModel):
             token = nxt.unsqueeze(1)
         codes = torch.stack(codes, 1)[:, : int(m.max())]
         quantized = self.codebook.lookup(codes).to(encoding.dtype)
-        ids = self._decode(quantized, m, encoding, mask).argmax(-1)
-        rows = ids.tolist()
+        return self._cut(self._decode(quantized, m, encoding, mask).argmax(-1), m)
+
+    def _cut(self, ids: torch.Tensor, m: torch.Tensor) -> list[list[int]]:
+        """Each row up to its codes' positions and its first end token, padding dropped."""
         out = []
-        for row, limit in zip(rows, (m * self.c).tolist()):
+        for row, limit in zip(ids.tolist(), (m * self.c).tolist()):
             row = row[:limit]
             row = row[: row.index(EOS_ID)] if EOS_ID in row else row
             out.append([t for t in row if t != PAD_ID])

@@ -22,6 +22,7 @@ from components.evaluation.translation_metrics import (
     decoding_speed,
     detokenise,
     examples_markdown,
+    reference_code_translations,
     translate_split,
 )
 from components.models.translation_factory import load_translation_model
@@ -63,6 +64,9 @@ def main() -> None:
                         "bleu_lowercase": metrics[f"bleu_lowercase_{default}"],
                         "bleu_signature": metrics[f"bleu_signature_{default}"]})
         metrics.update(code_usage(model, pairs, device))
+        oracle = reference_code_translations(model, pairs, device)
+        if oracle is not None:  # what a perfect code prior would give: the autoencoder's share of the error
+            metrics["bleu_reference_codes"] = bleu_scores(detokenise(target_tok, oracle), references)["bleu"]
         atomic.write_json(args.metrics, metrics)
         atomic.write_text(args.examples, examples_markdown(sources, references, outputs, p.examples))
 
