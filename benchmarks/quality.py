@@ -33,7 +33,8 @@ from components.core.params import ParamsError, choose_application, params_from_
 from components.data.batches import TokenArrays  # noqa: E402
 from components.evaluation.metrics import evaluate_model  # noqa: E402
 from components.models.store import load_model, save_model  # noqa: E402
-from components.training.loop import pick_device, train_model  # noqa: E402
+from components.training.device import pick_device  # noqa: E402
+from components.training.loop import train_model  # noqa: E402
 
 COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.2f}"),
            ("MI", "mutual_information", "{:.2f}"), ("AU", "active_units", "{}"),

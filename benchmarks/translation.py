@@ -40,7 +40,7 @@ from components.evaluation.translation_metrics import (  # noqa: E402
     translate_split,
 )
 from components.models.translation_factory import build_translator  # noqa: E402
-from components.training.loop import pick_device  # noqa: E402
+from components.training.device import pick_device  # noqa: E402
 from components.training.translation_loop import ParallelArrays, distilled_targets, train_translator  # noqa: E402
 
 APP = "translation"

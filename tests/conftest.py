@@ -23,10 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 GLOSSES = ROOT / "data" / "raw" / "wordnet_glosses.txt"
 LEXNAMES = ROOT / "data" / "raw" / "wordnet_lexname_glosses.tsv"
 MULTI30K = ROOT / "data" / "raw" / "multi30k"
+FASHION = ROOT / "data" / "raw" / "fashion-mnist"
 PTB_SLICE = ROOT / "tests" / "data" / "ptb_valid_head.txt"
 PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore",
                  "gx/great_expectations.yml", "gx/.gitignore", "data/sentences/reference/vocab.txt", "warm_start/sentences/README.md",
-                 "data/conditional/reference/vocab.txt", "warm_start/conditional/README.md"]
+                 "data/conditional/reference/vocab.txt", "warm_start/conditional/README.md",
+                 "data/images/reference/histogram.json"]
 
 
 def shipped_params(app: str | None = None) -> Params:
@@ -106,10 +108,32 @@ def write_multi30k_slice(directory: Path, sizes: dict[str, int] | None = None) -
     return directory
 
 
+def write_idx(path: Path, array) -> None:
+    """An IDX file of unsigned bytes (gzipped when the name ends in .gz)."""
+    import gzip
+
+    import numpy as np
+
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    data = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+
+
+def write_fashion_slice(directory: Path, train: int = 600, test: int = 200) -> Path:
+    """The first images of the shipped Fashion-MNIST train and test files, as IDX files of the same names."""
+    from components.data.images import read_idx
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", train), ("t10k", test)):
+        for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"):
+            write_idx(directory / f"{prefix}-{kind}.gz", read_idx(FASHION / f"{prefix}-{kind}.gz")[:n])
+    return directory
+
+
 def make_workspace(path: Path, corpus_lines: list[str]) -> Path:
     """A git + DVC repository with this project's code and params, `corpus_lines` as the sentences corpus, and
-    slices of the labelled corpus (conditional) and of Multi30k (translation), those two applications with their
-    tiny profiles written, so that a plain `dvc repro` of every application stays quick."""
+    slices of the labelled corpus (conditional), of Multi30k (translation) and of Fashion-MNIST (images), those
+    applications with their tiny profiles written, so that a plain `dvc repro` of every application stays quick."""
     for name in PROJECT_FILES:
         src, dst = ROOT / name, path / name
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -125,7 +149,8 @@ def make_workspace(path: Path, corpus_lines: list[str]) -> Path:
 
     params = path / "params.yaml"
     write_multi30k_slice(path / "data" / "raw" / "multi30k")
-    for app in ("conditional", "translation"):
+    write_fashion_slice(path / "data" / "raw" / "fashion-mnist")
+    for app in ("conditional", "translation", "images"):
         apply_overrides(params, resolve_overrides(yaml.safe_load(params.read_text(encoding="utf-8")), app,
                                                   None, "tiny", []))
     git(path, "init", "-q", "-b", "main")

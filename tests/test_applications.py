@@ -10,12 +10,14 @@ import pytest
 import yaml
 
 from components.applications.catalog import APPLICATIONS, application
+from components.applications.images import ImageApplication
 from components.applications.text import TextApplication
 from components.applications.translation import TranslationApplication
 from components.core.app_params import load_application_params
 from components.core.errors import StageError
 from components.core.params import application_names
 from components.models.factory import FAMILIES
+from components.models.image_factory import IMAGE_FAMILIES
 from components.models.translation_factory import TRANSLATION_FAMILIES
 from tests.imports import ROOT
 
@@ -36,8 +38,8 @@ def resolve(text: str, app: str) -> str:
 
 def test_params_yaml_and_the_code_know_the_same_applications():
     assert sorted(application_names(RAW_PARAMS)) == sorted(APPLICATIONS)
-    with pytest.raises(StageError, match="no application 'images'"):
-        application("images")
+    with pytest.raises(StageError, match="no application 'audio'"):
+        application("audio")
 
 
 @pytest.mark.parametrize("name", sorted(APPLICATIONS))
@@ -47,8 +49,10 @@ def test_an_applications_stages_are_in_dvc_yaml_in_order_and_read_its_params(nam
     for stage in app.stages:
         assert f"--app {name}" in DVC[stage]["cmd"], stage
         params = [next(iter(p)) if isinstance(p, dict) else p for p in DVC[stage].get("params", [])]
-        assert params and all(p.startswith(f"{name}.") for p in params), (stage, params)
-    assert set(app.families) <= set(TRANSLATION_FAMILIES if isinstance(app, TranslationApplication) else FAMILIES)
+        assert all(p.startswith(f"{name}.") for p in params), (stage, params)
+    known = (TRANSLATION_FAMILIES if isinstance(app, TranslationApplication) else
+             IMAGE_FAMILIES if isinstance(app, ImageApplication) else FAMILIES)
+    assert set(app.families) <= set(known)
 
 
 @pytest.mark.parametrize("name", sorted(APPLICATIONS))

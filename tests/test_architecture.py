@@ -9,6 +9,8 @@ import yaml
 
 from components.models.base import TextModel
 from components.models.factory import FAMILIES
+from components.models.image_base import ImageModel
+from components.models.image_factory import IMAGE_FAMILIES
 from components.models.translation_base import TranslationModel
 from components.models.translation_factory import TRANSLATION_FAMILIES
 from tests.imports import ROOT, direct_imports, import_graph, transitive_imports
@@ -16,7 +18,7 @@ from tests.imports import ROOT, direct_imports, import_graph, transitive_imports
 COMPONENTS = ROOT / "components"
 ENTRY_POINTS = ("stages", "commands")
 FAMILY_FILES = ["bsvae.py", "vqvae.py", "lstm_lm.py", "transformer_lm.py",
-                "transformer_translator.py", "latent_translator.py"]
+                "transformer_translator.py", "latent_translator.py", "conv_vae.py", "image_vqvae.py", "dcgan.py"]
 
 
 def role(path: Path) -> str:
@@ -98,3 +100,9 @@ def test_dvc_yaml_code_deps_cover_every_file_the_stage_imports(stage):
     missing = sorted(str(p.relative_to(ROOT)) for p in transitive_imports(module)
                      if not any(p == d or d in p.parents for d in deps))
     assert not missing, f"dvc.yaml stage {stage!r} lacks deps on {missing}"
+
+
+def test_every_image_family_implements_the_image_contract():
+    assert sorted(IMAGE_FAMILIES) == ["bsvae", "gan", "vae", "vqvae"]
+    for family, model_cls in IMAGE_FAMILIES.items():
+        assert issubclass(model_cls, ImageModel) and not model_cls.__abstractmethods__, family

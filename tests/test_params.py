@@ -43,8 +43,8 @@ def test_each_application_is_its_own_section_and_without_a_name_the_default_one_
     del raw["orchestrate"]["default_application"]
     with pytest.raises(ParamsError, match="say which one"):
         params_from_dict(raw)
-    with pytest.raises(ParamsError, match="no application 'images'"):
-        params_from_dict(raw, "images")
+    with pytest.raises(ParamsError, match="no application 'audio'"):
+        params_from_dict(raw, "audio")
 
 
 def test_names_are_filled_in_from_the_application_and_family():

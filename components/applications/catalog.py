@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from components.applications.base import Application
 from components.applications.conditional import CONDITIONAL
+from components.applications.images import IMAGES
 from components.applications.sentences import SENTENCES
 from components.applications.translation import TRANSLATION
 from components.core.errors import StageError
 
-APPLICATIONS: dict[str, Application] = {app.name: app for app in (SENTENCES, CONDITIONAL, TRANSLATION)}
+APPLICATIONS: dict[str, Application] = {app.name: app for app in (SENTENCES, CONDITIONAL, TRANSLATION, IMAGES)}
 
 
 def application(name: str) -> Application:

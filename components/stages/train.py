@@ -16,7 +16,8 @@ from components.data.batches import TokenArrays
 from components.data.labels import LABELS_FILE, read_labels, write_labels
 from components.models.store import save_model
 from components.training import distributed
-from components.training.loop import pick_device, train_model
+from components.training.device import pick_device
+from components.training.loop import train_model
 from components.training.warm_start import warm_start_state
 
 log = logging.getLogger(__name__)

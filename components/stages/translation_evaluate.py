@@ -26,7 +26,7 @@ from components.evaluation.translation_metrics import (
     translate_split,
 )
 from components.models.translation_factory import load_translation_model
-from components.training.loop import pick_device
+from components.training.device import pick_device
 from components.training.translation_loop import ParallelArrays
 
 log = logging.getLogger(__name__)

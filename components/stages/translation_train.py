@@ -18,7 +18,7 @@ from components.core.errors import StageError
 from components.core.translation_params import load_translation_params
 from components.models.translation_base import save_translator
 from components.models.translation_factory import build_translator, load_translation_model
-from components.training.loop import pick_device
+from components.training.device import pick_device
 from components.training.translation_loop import ParallelArrays, distilled_targets, train_translator
 
 log = logging.getLogger(__name__)

@@ -34,12 +34,6 @@ log = logging.getLogger(__name__)
 LOG_EVERY = 200  # optimiser steps between progress lines
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise StageError("train.device is cuda but no CUDA device is available")
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
 
 @torch.no_grad()
 def validation_elbo(model: TextModel, data: TokenArrays, batch_size: int, max_len: int, device: torch.device) -> dict:

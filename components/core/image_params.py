@@ -1,0 +1,242 @@
+"""Typed, strict views of an image application's section of params.yaml (`kind: images`).
+
+As for the other kinds, these dataclasses hold types and checks, never values: every key must be set in
+params.yaml; split, register and orchestrate are the text applications' own types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components.core.params import (
+    PARAMS_FILE,
+    OrchestrateParams,
+    ParamsError,
+    RegisterParams,
+    SplitParams,
+    _at_least,
+    _build,
+    _fraction,
+    _one_of,
+    _positive,
+    check_sections,
+    choose_application,
+    read_params_file,
+)
+
+KIND = "images"
+
+
+@dataclass(frozen=True)
+class ImageDataParams:
+    corpus: str
+    """A directory of IDX files (train-images-idx3-ubyte.gz ...), a directory of PNG/JPEG files (one subfolder per
+    label, optionally), or an .npz with arrays `images` and optionally `labels`."""
+    format: str
+    """auto, idx, folder or npz."""
+    idx_splits: dict[str, str]
+    """IDX only: split -> file prefix (train: train, test: t10k); other sources are hash-split."""
+
+    def check(self) -> None:
+        _one_of("data.format", self.format, ("auto", "idx", "folder", "npz"))
+
+
+@dataclass(frozen=True)
+class ImageValidateParams:
+    height: int
+    width: int
+    channels: int
+    on_other_size: str
+    """quarantine or resize an image of another size."""
+    min_pixel_std: float
+    """A (near-)constant image, e.g. all black, is quarantined."""
+    max_quarantine_fraction: float
+
+    def check(self) -> None:
+        for key in ("height", "width"):
+            _at_least(f"validate.{key}", getattr(self, key), 4)
+        _one_of("validate.channels", self.channels, (1, 3))
+        _one_of("validate.on_other_size", self.on_other_size, ("quarantine", "resize"))
+        _at_least("validate.min_pixel_std", self.min_pixel_std, 0)
+        _fraction("validate.max_quarantine_fraction", self.max_quarantine_fraction)
+
+
+@dataclass(frozen=True)
+class ImageDatasetParams:
+    min_rows_per_class: int
+    max_duplicate_rate: float
+    max_leak_rate: float
+    """Share of valid/test images whose pixels equal a train image's."""
+    max_intensity_drift: float
+    """Total-variation distance of the pixel-intensity histogram against the last accepted dataset's (0: off)."""
+
+    def check(self) -> None:
+        _at_least("dataset.min_rows_per_class", self.min_rows_per_class, 0)
+        for key in ("max_duplicate_rate", "max_leak_rate", "max_intensity_drift"):
+            _fraction(f"dataset.{key}", getattr(self, key))
+
+
+@dataclass(frozen=True)
+class ImageModelParams:
+    family: str
+    """bsvae (beta schedule, free bits), vae (the same network, beta 1), vqvae (code grid + prior) or gan."""
+    channels: int
+    """Width of the first convolution (doubled once)."""
+    latent_dim: int
+    """Gaussian latent (bsvae, vae) or the generator's noise (gan)."""
+    conditional: bool
+    """Condition on the class label (every family)."""
+    codebook_size: int
+    code_dim: int
+    prior_layers: int
+    prior_heads: int
+    commitment: float
+    ema_decay: float
+    dead_code_threshold: float
+
+    def check(self) -> None:
+        _one_of("model.family", self.family, ("bsvae", "vae", "vqvae", "gan"))
+        for key in ("channels", "latent_dim", "codebook_size", "code_dim", "prior_layers", "prior_heads"):
+            _positive(f"model.{key}", getattr(self, key))
+        if self.code_dim % self.prior_heads:
+            raise ParamsError(f"model.code_dim ({self.code_dim}) must be a multiple of model.prior_heads")
+        _fraction("model.ema_decay", self.ema_decay, closed_one=False)
+        _at_least("model.commitment", self.commitment, 0)
+        _at_least("model.dead_code_threshold", self.dead_code_threshold, 0)
+
+
+@dataclass(frozen=True)
+class ImageTrainParams:
+    seed: int
+    epochs: int
+    max_steps: int
+    batch_size: int
+    lr: float
+    beta_schedule: str
+    """bsvae: constant, monotonic or cyclical (the plain vae always trains at beta 1)."""
+    beta_max: float
+    beta_cycles: int
+    beta_warmup_fraction: float
+    free_bits: float
+    """bsvae: nats per latent dimension below which KL is not penalised."""
+    device: str
+    precision: str
+    threads: int
+
+    def check(self) -> None:
+        _at_least("train.epochs", self.epochs, 1)
+        _at_least("train.max_steps", self.max_steps, 0)
+        _positive("train.batch_size", self.batch_size)
+        _positive("train.lr", self.lr)
+        _one_of("train.beta_schedule", self.beta_schedule, ("constant", "monotonic", "cyclical"))
+        _positive("train.beta_max", self.beta_max)
+        _at_least("train.beta_cycles", self.beta_cycles, 1)
+        _fraction("train.beta_warmup_fraction", self.beta_warmup_fraction, open_zero=True)
+        _at_least("train.free_bits", self.free_bits, 0)
+        _one_of("train.device", self.device, ("auto", "cpu", "cuda"))
+        _one_of("train.precision", self.precision, ("fp32", "bf16"))
+        _at_least("train.threads", self.threads, 0)
+
+
+@dataclass(frozen=True)
+class ImageClassifierParams:
+    """The small CNN whose features FID/KID use and whose accuracy judges conditional samples."""
+
+    channels: int
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
+
+    def check(self) -> None:
+        _positive("classifier.channels", self.channels)
+        _at_least("classifier.epochs", self.epochs, 1)
+        _positive("classifier.batch_size", self.batch_size)
+        _positive("classifier.lr", self.lr)
+
+
+@dataclass(frozen=True)
+class ImageEvaluateParams:
+    iw_samples: int
+    max_images: int
+    """Test images scored (0: all)."""
+    fid_samples: int
+    """Generated images compared with as many test images for FID/KID."""
+    grid_images: int
+    seed: int
+
+    def check(self) -> None:
+        _at_least("evaluate.iw_samples", self.iw_samples, 1)
+        _at_least("evaluate.max_images", self.max_images, 0)
+        _at_least("evaluate.fid_samples", self.fid_samples, 2)
+        _at_least("evaluate.grid_images", self.grid_images, 1)
+
+
+@dataclass(frozen=True)
+class ImageGateParams:
+    max_bpd: float | None
+    """Likelihood models: bits per dimension on test (0 or null: off)."""
+    max_fid: float | None
+    """Every family: FID against test, in the pipeline classifier's features (0 or null: off)."""
+    max_regression: float
+    """vs the champion on the same test set: bits per dimension (likelihood models) or FID (GAN)."""
+
+    def check(self) -> None:
+        _at_least("gate.max_regression", self.max_regression, 0)
+
+
+@dataclass(frozen=True)
+class ImageParams:
+    application: str
+    kind: str
+    data: ImageDataParams
+    validate: ImageValidateParams
+    split: SplitParams
+    dataset: ImageDatasetParams
+    model: ImageModelParams
+    train: ImageTrainParams
+    classifier: ImageClassifierParams
+    evaluate: ImageEvaluateParams
+    gate: ImageGateParams
+    register: RegisterParams
+    orchestrate: OrchestrateParams
+    profiles: dict[str, dict[str, Any]]
+
+    @property
+    def model_name(self) -> str:
+        return self.register.model_name.format(application=self.application, family=self.model.family)
+
+    @property
+    def experiment_name(self) -> str:
+        return self.register.experiment.format(application=self.application, family=self.model.family)
+
+    @property
+    def deployment_name(self) -> str:
+        return self.orchestrate.deployment.format(application=self.application)
+
+
+def is_images(raw: dict[str, Any], app: str) -> bool:
+    section = raw.get(app)
+    return isinstance(section, dict) and section.get("kind") == KIND
+
+
+def image_params_from_dict(raw: dict[str, Any], app: str | None = None) -> ImageParams:
+    app = choose_application(raw, app)
+    if not is_images(raw, app):
+        raise ParamsError(f"{app} is not an image application (its section has no `kind: {KIND}`)")
+    orchestrate = _build(OrchestrateParams, raw.get("orchestrate") or {}, "orchestrate")
+    orchestrate.check()
+    params = _build(ImageParams, {**raw[app], "application": app, "orchestrate": orchestrate}, app,
+                    skip=("application", "orchestrate"))
+    check_sections(params, app)
+    return params
+
+
+def load_image_params(path: str | Path = PARAMS_FILE, app: str | None = None) -> ImageParams:
+    raw = read_params_file(path)
+    try:
+        return image_params_from_dict(raw, app)
+    except ParamsError as err:
+        raise ParamsError(f"{path}: {err}") from err
