@@ -35,6 +35,7 @@ from components.applications.catalog import application
 from components.applications.text import TextApplication
 from components.core.app_params import application_params, load_application_params
 from components.core.errors import StageError
+from components.core.image_params import ImageParams
 from components.core.params import (
     PARAMS_FILE,
     ParamsError,
@@ -45,7 +46,7 @@ from components.core.params import (
     read_params_file,
 )
 from components.core.translation_params import TranslationParams
-from components.evaluation.gate import enforce, gate_metrics, translation_gate_metrics, write_report
+from components.evaluation.gate import enforce, gate_metrics, image_gate_metrics, translation_gate_metrics, write_report
 from components.versioning import dvc
 from components.versioning.dvc import DvcFailed, require_dvc_project
 from flows import warm_start
@@ -191,7 +192,8 @@ def gate_task(workspace: str, app: str) -> dict:
     params = load_application_params(ws / PARAMS_FILE, app)
     unit = application(app)
     champion = champion_of(connect(ws), params.model_name)
-    gate = translation_gate_metrics if isinstance(params, TranslationParams) else gate_metrics
+    gate = (translation_gate_metrics if isinstance(params, TranslationParams) else
+            image_gate_metrics if isinstance(params, ImageParams) else gate_metrics)
     report = gate(json.loads((ws / unit.metrics("eval")).read_text(encoding="utf-8")), params.gate,
                   lineage=dvc_lineage(ws, unit, params.model.family), champion=champion)
     write_report(report, ws / unit.reports())

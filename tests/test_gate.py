@@ -85,3 +85,24 @@ def test_a_translation_model_is_gated_on_bleu_and_against_the_champion_on_the_sa
     assert translation_gate_metrics({**metrics, "bleu": 30.6}, p, lineage, champion).passed
     other = translation_gate_metrics(metrics, p, {**lineage, "tokenizer.md5": "c"}, champion)
     assert other.passed and "skipped" in other.checks[-1].note and other.beats_champion_by is None
+
+
+def test_an_image_model_is_gated_on_bits_per_dimension_and_fid_and_a_gan_on_fid_alone():
+    from components.core.image_params import load_image_params
+    from components.evaluation.gate import image_gate_metrics
+
+    p = load_image_params(ROOT / "params.yaml", "images").gate  # max_bpd 1.0, max_fid 200, regressions 0.02 / 5
+    vae = {"bpd": 0.5, "fid": 150.0, "iw_samples": 100, "fid_samples": 2000}
+    assert image_gate_metrics(vae, p).passed
+    assert [c.metric for c in image_gate_metrics(vae, p).checks] == ["bpd", "fid"]
+    assert not image_gate_metrics({**vae, "bpd": 1.2}, p).passed
+    lineage = {"data.splits_md5": "s", "classifier.md5": "c"}
+    champion = Champion(version="2", metrics={"bpd": 0.45, "fid": 120.0}, lineage=lineage)
+    worse = image_gate_metrics(vae, p, lineage, champion)
+    assert not worse.passed and worse.beats_champion_by == pytest.approx(-0.05)
+    gan = {"fid": 123.0, "fid_samples": 2000}
+    report = image_gate_metrics(gan, p, lineage, champion)
+    assert report.passed and [c.metric for c in report.checks] == ["fid", "fid"] and report.beats_champion_by == -3.0
+    assert not image_gate_metrics({"fid": 130.0}, p, lineage, champion).passed
+    other = image_gate_metrics(vae, p, {**lineage, "classifier.md5": "x"}, champion)
+    assert other.passed and "skipped" in other.checks[-1].note

@@ -7,6 +7,8 @@
     python -m components.commands.generate --model models:/conditional-bsvae@champion --label noun.animal --n 5
     python -m components.commands.generate --model models:/translation-transformer@champion \
         --translate "Ein Hund rennt über die Wiese." --decoder greedy
+    python -m components.commands.generate --model models:/images-bsvae@champion --n 16 --out samples.png
+    python -m components.commands.generate --model models:/images-bsvae@champion --image shirt.png --out rec.png
 """
 
 from __future__ import annotations
@@ -32,6 +34,31 @@ def request(args: argparse.Namespace) -> pd.DataFrame:
     return pd.DataFrame({"n": [args.n], **condition})
 
 
+def write_images(model, args: argparse.Namespace) -> int:
+    """An image model's samples (or the reconstruction of --image) as one PNG grid at --out."""
+    import base64
+
+    import numpy as np
+
+    from components.core.atomic import write_bytes
+    from components.data.images import encode_png
+    from components.evaluation.image_metrics import grid
+
+    if not args.out:
+        raise ValueError("--image needs --out: where to write the reconstruction")
+    if args.image:
+        request = pd.DataFrame({"image": [base64.b64encode(Path(args.image).read_bytes()).decode("ascii")]})
+    else:
+        request = pd.DataFrame({"n": [args.n], **({"label": [args.label]} if args.label is not None else {})})
+    out = model.predict(request, params={"output": "array", "seed": args.seed})
+    if "image" not in out.columns:
+        raise ValueError(f"{args.model} is not an image model: --out and --image need one")
+    images = np.asarray(out["image"].tolist(), dtype=np.uint8)
+    write_bytes(args.out, encode_png(grid(images)))
+    print(f"wrote {len(images)} image(s) to {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="model URI, e.g. models:/NAME@champion")
@@ -43,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decoder", default=TRANSLATION_PARAM_DEFAULTS["decoder"],
                         help="translation: latent, greedy or beam (default: the model's own)")
     parser.add_argument("--beam-size", dest="beam_size", type=int, default=TRANSLATION_PARAM_DEFAULTS["beam_size"])
+    mode.add_argument("--image", help="an image file to reconstruct (an image model)")
+    parser.add_argument("--out", help="image models: write the images as one PNG grid here")
     parser.add_argument("--label", help="the condition, for a conditional model (e.g. noun.animal)")
     parser.add_argument("--prefix", help="text every sample continues")
     parser.add_argument("--reference", help="sample z from this sentence's posterior instead of the prior")
@@ -61,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         import mlflow
 
         model = mlflow.pyfunc.load_model(args.model)
+        if args.out or args.image:
+            return write_images(model, args)
         if args.translate:
             out = model.predict(pd.DataFrame({"text": args.translate}),
                                 params={k: getattr(args, k) for k in TRANSLATION_PARAM_DEFAULTS})

@@ -180,11 +180,14 @@ class ImageGateParams:
     """Likelihood models: bits per dimension on test (0 or null: off)."""
     max_fid: float | None
     """Every family: FID against test, in the pipeline classifier's features (0 or null: off)."""
-    max_regression: float
-    """vs the champion on the same test set: bits per dimension (likelihood models) or FID (GAN)."""
+    max_bpd_regression: float
+    """Likelihood models: how many bits per dimension above the champion's (same test set) a challenger may be."""
+    max_fid_regression: float
+    """The GAN: how much above the champion's FID (same test set and classifier) a challenger may be."""
 
     def check(self) -> None:
-        _at_least("gate.max_regression", self.max_regression, 0)
+        _at_least("gate.max_bpd_regression", self.max_bpd_regression, 0)
+        _at_least("gate.max_fid_regression", self.max_fid_regression, 0)
 
 
 @dataclass(frozen=True)

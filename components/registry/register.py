@@ -20,12 +20,13 @@ import yaml
 
 from components.applications.catalog import application
 from components.core.atomic import file_digest
+from components.core.image_params import ImageParams
 from components.core.params import Params, flatten
 from components.core.translation_params import TranslationParams
 from components.evaluation.gate import Champion, GateReport
 from components.models.store import WEIGHTS_FILE
 from components.registry.lineage import dvc_lineage, git_commit, uncommitted_patch, warm_start_source
-from components.registry.model_card import model_card, read_samples, translation_card
+from components.registry.model_card import image_card, model_card, read_samples, translation_card
 from components.registry.promotion import CHAMPION
 from components.registry.tracking import connect, tracking_uri
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 PYFUNC_CODE = Path(__file__).resolve().parents[1] / "serving" / "pyfunc_model.py"
 TRANSLATION_PYFUNC_CODE = PYFUNC_CODE.with_name("translation_pyfunc.py")
+IMAGES_PYFUNC_CODE = PYFUNC_CODE.with_name("images_pyfunc.py")
 COMPONENTS = PYFUNC_CODE.parents[1]
 """The package the logged model carries as code, so its pyfunc file can import the generator and the models."""
 RUNTIME_PACKAGES = ("mlflow", "torch", "tokenizers", "safetensors", "numpy", "pandas", "pyyaml")
@@ -91,20 +93,22 @@ def gate_tags(report: GateReport) -> dict[str, str]:
     return tags
 
 
-def register_model(workspace: Path, params: Params | TranslationParams, params_path: Path,
+def register_model(workspace: Path, params: Params | TranslationParams | ImageParams, params_path: Path,
                    report: GateReport | None = None) -> RegisteredVersion:
     """Log params, metrics, lineage, plots and the pyfunc model; register a version (once) and alias it."""
     import mlflow
 
     from components.evaluation.plots import write_plots
     from components.serving.signature import (
+        image_input_example,
+        image_signature,
         input_example,
         signature,
         translation_input_example,
         translation_signature,
     )
 
-    translation = isinstance(params, TranslationParams)
+    translation, images = isinstance(params, TranslationParams), isinstance(params, ImageParams)
     workspace = workspace.resolve()
     p, app, family = params.register, application(params.application), params.model.family
     model_name, model_dir = params.model_name, workspace / app.model_dir(family)
@@ -149,11 +153,16 @@ def register_model(workspace: Path, params: Params | TranslationParams, params_p
         mlflow.log_text(uncommitted_patch(workspace), "lineage/uncommitted.patch")
         mlflow.log_text((workspace / "dvc.lock").read_text(encoding="utf-8"), "lineage/dvc.lock")
         mlflow.log_text(params_path.read_text(encoding="utf-8"), "lineage/params.yaml")
-        for report_file in (app.reports("samples.md"), app.reports("translations.md"), app.reports("gate.md"),
-                            app.reports("gate.json"), app.metrics("latent_dims")):
+        for report_file in (app.reports("samples.md"), app.reports("translations.md"), app.reports("samples.png"),
+                            app.reports("reconstructions.png"), app.reports("gate.md"), app.reports("gate.json"),
+                            app.metrics("latent_dims")):
             if (workspace / report_file).is_file():
                 mlflow.log_artifact(str(workspace / report_file), artifact_path="reports")
-        if translation:
+        if images:
+            served = {"python_model": str(IMAGES_PYFUNC_CODE), "artifacts": {"model_dir": str(model_dir)},
+                      "model_config": {"weights_sha256": weights_sha},
+                      "signature": image_signature(), "input_example": image_input_example()}
+        elif translation:
             served = {"python_model": str(TRANSLATION_PYFUNC_CODE), "artifacts": {"model_dir": str(model_dir)},
                       "model_config": {"weights_sha256": weights_sha},
                       "signature": translation_signature(), "input_example": translation_input_example()}
@@ -168,6 +177,7 @@ def register_model(workspace: Path, params: Params | TranslationParams, params_p
                                        pip_requirements=pinned_requirements(), **served)
     version = mlflow.register_model(info.model_uri, model_name, tags=version_tags)
     card = (translation_card(model_name, params, metrics, lineage, commit) if translation else
+            image_card(model_name, params, metrics, lineage, commit) if images else
             model_card(model_name, params, metrics, lineage, commit, read_samples(workspace / app.reports("samples.md"))))
     client.update_model_version(model_name, version.version, description=card)
     client.set_registered_model_alias(model_name, p.alias, version.version)

@@ -1,0 +1,112 @@
+"""The image application end to end on the real stack: the flow runs its DVC stages (classifier included), gates
+on bits per dimension and FID, registers `images-bsvae`, and the registered model answers with PNG images
+through pyfunc, the generate command and `mlflow models serve`; a malformed request image is one clear error."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from flows.retrain import retrain
+from tests.conftest import glosses, make_workspace, tracking
+from tests.test_images import fashion, png
+from tests.test_registry import free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
+NAME = "images-bsvae"
+
+
+@pytest.fixture(scope="module")
+def images_run(tmp_path_factory, prefect_api):
+    ws = make_workspace(tmp_path_factory.mktemp("images") / "ws", glosses(200))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        mp.delenv("MLFLOW_REGISTRY_URI", raising=False)
+        return ws, retrain(workspace=str(ws), app="images", profile="tiny")
+
+
+def decode(text: str) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(text))))
+
+
+def test_the_flow_trains_the_classifier_gates_on_bpd_and_fid_and_registers(images_run):
+    ws, result = images_run
+    assert "images-classifier" in result["stages"] and result["registered"]["name"] == NAME
+    gate = json.loads((ws / "reports/images/gate.json").read_text())
+    assert [c["metric"] for c in gate["checks"]] == ["bpd", "fid"] and all(c["disabled"] for c in gate["checks"])
+    client = tracking(ws)
+    version = client.get_model_version_by_alias(NAME, "challenger")
+    run = client.get_run(version.run_id)
+    assert {"bpd", "fid", "kid", "nll"} <= set(run.data.metrics) and run.data.tags["application"] == "images"
+    assert "bits/dim" in version.description and "not Inception" in version.description
+    artifacts = {a.path for a in client.list_artifacts(version.run_id, "reports")}
+    assert {"reports/samples.png", "reports/reconstructions.png"} <= artifacts
+
+
+def test_the_registered_model_samples_and_reconstructs_png_and_refuses_a_malformed_image(images_run):
+    ws, _ = images_run
+    tracking(ws)
+    model = mlflow.pyfunc.load_model(f"models:/{NAME}@challenger")
+    out = model.predict(pd.DataFrame({"n": [3]}), params={"seed": 1})
+    assert len(out) == 3 and decode(out["image"][0]).shape == (28, 28)
+    raw = model.predict(pd.DataFrame({"n": [2]}), params={"output": "array", "seed": 1})
+    assert np.asarray(raw["image"][0]).shape == (1, 28, 28)
+    shirt = base64.b64encode(png(fashion(1)[0][0])).decode()
+    assert decode(model.predict(pd.DataFrame({"image": [shirt]}))["image"][0]).shape == (28, 28)
+    with pytest.raises(Exception, match="row 0: image does not decode"):
+        model.predict(pd.DataFrame({"image": [base64.b64encode(b"not a picture").decode()]}))
+    big = base64.b64encode(png(np.zeros((56, 56), dtype=np.uint8))).decode()
+    with pytest.raises(Exception, match="row 0: image is 56x56 with 1 channel"):
+        model.predict(pd.DataFrame({"image": [big]}))
+    with pytest.raises(Exception, match="unconditional"):
+        model.predict(pd.DataFrame({"label": ["3"], "n": [1]}))
+    cli = [sys.executable, "-m", "components.commands.generate", "--workspace", str(ws), "--model",
+           f"models:/{NAME}@challenger"]
+    proc = subprocess.run([*cli, "--n", "4", "--out", str(ws / "grid.png")], capture_output=True, text=True)
+    assert proc.returncode == 0 and (ws / "grid.png").read_bytes()[:4] == b"\x89PNG", proc.stderr
+    (ws / "broken.png").write_bytes(b"\x89PNG broken")
+    proc = subprocess.run([*cli, "--image", str(ws / "broken.png"), "--out", str(ws / "rec.png")], capture_output=True,
+                          text=True)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: generate: row 0: image does not decode")
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (ws / "rec.png").exists()
+
+
+def test_mlflow_models_serve_answers_with_images(images_run):
+    ws, _ = images_run
+    port = free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlruns' / 'mlflow.db'}"}
+    env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{NAME}@challenger",
+                               "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, cwd=ws, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("mlflow models serve did not come up")
+                time.sleep(1)
+        body = json.dumps({"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 3}}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
+                                         headers={"Content-Type": "application/json"})
+        answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
+        assert len(answer["predictions"]) == 2 and decode(answer["predictions"][0]["image"]).shape == (28, 28)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
