@@ -119,14 +119,19 @@ def write_idx(path: Path, array) -> None:
     path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
 
 
-def write_fashion_slice(directory: Path, train: int = 600, test: int = 200) -> Path:
-    """The first images of the shipped Fashion-MNIST train and test files, as IDX files of the same names."""
+@functools.cache
+def _fashion_head(name: str, n: int):
     from components.data.images import read_idx
 
+    return read_idx(FASHION / name)[:n].copy()  # decompressing the 26 MB train file once per session, not per workspace
+
+
+def write_fashion_slice(directory: Path, train: int = 600, test: int = 200) -> Path:
+    """The first images of the shipped Fashion-MNIST train and test files, as IDX files of the same names."""
     directory.mkdir(parents=True, exist_ok=True)
     for prefix, n in (("train", train), ("t10k", test)):
         for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"):
-            write_idx(directory / f"{prefix}-{kind}.gz", read_idx(FASHION / f"{prefix}-{kind}.gz")[:n])
+            write_idx(directory / f"{prefix}-{kind}.gz", _fashion_head(f"{prefix}-{kind}.gz", n))
     return directory
 
 
@@ -150,9 +155,11 @@ def make_workspace(path: Path, corpus_lines: list[str]) -> Path:
     params = path / "params.yaml"
     write_multi30k_slice(path / "data" / "raw" / "multi30k")
     write_fashion_slice(path / "data" / "raw" / "fashion-mnist")
+    raw = yaml.safe_load(params.read_text(encoding="utf-8"))
+    changes = {}
     for app in ("conditional", "translation", "images"):
-        apply_overrides(params, resolve_overrides(yaml.safe_load(params.read_text(encoding="utf-8")), app,
-                                                  None, "tiny", []))
+        changes.update(resolve_overrides(raw, app, None, "tiny", []))
+    apply_overrides(params, changes)  # one rewrite of params.yaml, checked once
     git(path, "init", "-q", "-b", "main")
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "workspace")
