@@ -146,6 +146,8 @@ def test_each_family_trains_samples_and_scores_what_it_defines(family, condition
     if ll is not None:
         # under 8 bits a pixel: better than the uniform distribution over the 256 levels, so it learned something
         assert torch.isfinite(ll).all() and float((-ll / (784 * np.log(2))).mean()) < 8
+    strip = model.interpolate(x[:1], x[1:2], 5, given[:1] if conditional else None)
+    assert strip.shape == (5, 1, 28, 28) and strip.dtype == torch.uint8
     save_image_model(model, tmp_path / "m")
     loaded = load_image_family(tmp_path / "m")
     torch.manual_seed(1)

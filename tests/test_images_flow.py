@@ -53,7 +53,7 @@ def test_the_flow_trains_the_classifier_gates_on_bpd_and_fid_and_registers(image
     assert {"bpd", "fid", "kid", "nll"} <= set(run.data.metrics) and run.data.tags["application"] == "images"
     assert "bits/dim" in version.description and "not Inception" in version.description
     artifacts = {a.path for a in client.list_artifacts(version.run_id, "reports")}
-    assert {"reports/samples.png", "reports/reconstructions.png"} <= artifacts
+    assert {"reports/samples.png", "reports/reconstructions.png", "reports/interpolations.png"} <= artifacts
 
 
 def test_the_registered_model_samples_and_reconstructs_png_and_refuses_a_malformed_image(images_run):

@@ -88,6 +88,14 @@ class ConvVAE(ImageModel):
         return logistic_mean_image(self.decode(mu, labels))
 
     @torch.no_grad()
+    def interpolate(self, x_a, x_b, steps, labels=None):
+        """Posterior means of a and b, joined by a straight line, each point decoded."""
+        (mu_a, _), (mu_b, _) = self.encode(x_a, labels), self.encode(x_b, labels)
+        t = torch.linspace(0, 1, steps, device=mu_a.device)[:, None]
+        walk = labels.expand(steps) if labels is not None else None
+        return logistic_mean_image(self.decode((1 - t) * mu_a + t * mu_b, walk))
+
+    @torch.no_grad()
     def log_likelihood(self, x, labels, k):
         """Importance-weighted bound (Burda et al. 2016): log mean_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q."""
         mu, logvar = self.encode(x, labels)

@@ -70,6 +70,18 @@ class DCGAN(ImageModel):
         return {"d_real": float(torch.sigmoid(real).mean()), "d_fake": float(torch.sigmoid(fake).mean())}
 
     @torch.no_grad()
+    def interpolate(self, x_a, x_b, steps, labels=None):
+        """The GAN has no encoder: a walk between two noise vectors (seeded from the images' pixel sums, so the
+        same pair gives the same strip)."""
+        device = self.critic.weight.device
+        seeds = [int(x.sum().item() * 1000) % (2**31) for x in (x_a, x_b)]
+        z_a, z_b = (torch.randn(1, self.config.latent_dim, generator=torch.Generator().manual_seed(s)).to(device)
+                    for s in seeds)
+        t = torch.linspace(0, 1, steps, device=device)[:, None]
+        walk = labels.expand(steps) if labels is not None else None
+        return to_uint8(self.generate((1 - t) * z_a + t * z_b, walk))
+
+    @torch.no_grad()
     def sample(self, n, labels=None, generator=None):
         device = self.critic.weight.device
         z = torch.randn(n, self.config.latent_dim, generator=generator).to(device)

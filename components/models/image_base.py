@@ -8,7 +8,8 @@ returns its figures. Everything else the loop, the evaluation and the served mod
 - `sample(n, labels, generator)` -> uint8 images (n, C, H, W);
 - `reconstruct(x, labels)` -> uint8 images, or None (the GAN has no encoder);
 - `log_likelihood(x, labels, k)` -> log p(x) per image in nats (importance-weighted for a Gaussian latent, the
-  code bound for the VQ-VAE), or None (the GAN defines no likelihood).
+  code bound for the VQ-VAE), or None (the GAN defines no likelihood);
+- `interpolate(x_a, x_b, steps, labels)` -> a strip of images between two latents (the GAN: between two noises).
 Images enter as floats in [-1, 1] (uint8 / 127.5 - 1). No family imports another.
 
 The likelihood is a discretised logistic per pixel (Salimans et al. 2017, PixelCNN++, one component): pixels
@@ -112,6 +113,11 @@ class ImageModel(nn.Module, ABC):
 
     def log_likelihood(self, x: torch.Tensor, labels: torch.Tensor | None, k: int) -> torch.Tensor | None:
         return None
+
+    def interpolate(self, x_a: torch.Tensor, x_b: torch.Tensor, steps: int,
+                    labels: torch.Tensor | None = None) -> torch.Tensor:
+        """A strip of `steps` uint8 images walking from image a's latent to image b's (one pair: x (1, C, H, W))."""
+        raise NotImplementedError(f"a {self.family} model has no latent walk")
 
 
 # --- shared networks ---------------------------------------------------------------------------

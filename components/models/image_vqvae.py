@@ -110,6 +110,18 @@ class ImageVQVAE(ImageModel):
         return self.decode_codes(self.codes_of(x, labels))
 
     @torch.no_grad()
+    def interpolate(self, x_a, x_b, steps, labels=None):
+        """The encoder's grids of a and b (before quantisation), joined by a straight line, each point quantised
+        to its nearest codes and decoded: the walk moves through the codebook."""
+        vector = self.label_vector(labels, 1)
+        h_a = self.encoder(label_plane(vector, x_a))
+        h_b = self.encoder(label_plane(vector, x_b))
+        t = torch.linspace(0, 1, steps, device=h_a.device)[:, None, None, None]
+        walk = ((1 - t) * h_a + t * h_b).permute(0, 2, 3, 1)
+        codes = self.codebook.nearest(walk.reshape(-1, walk.shape[-1]).float()).view(steps, -1)
+        return self.decode_codes(codes)
+
+    @torch.no_grad()
     def log_likelihood(self, x, labels, k):
         rec, prior, _, _ = self.terms(x, labels)
         return -(rec + prior)

@@ -153,9 +153,9 @@ def register_model(workspace: Path, params: Params | TranslationParams | ImagePa
         mlflow.log_text(uncommitted_patch(workspace), "lineage/uncommitted.patch")
         mlflow.log_text((workspace / "dvc.lock").read_text(encoding="utf-8"), "lineage/dvc.lock")
         mlflow.log_text(params_path.read_text(encoding="utf-8"), "lineage/params.yaml")
-        for report_file in (app.reports("samples.md"), app.reports("translations.md"), app.reports("samples.png"),
-                            app.reports("reconstructions.png"), app.reports("gate.md"), app.reports("gate.json"),
-                            app.metrics("latent_dims")):
+        pictures = [app.reports(f"{name}.png") for name in ("samples", "reconstructions", "interpolations")]
+        for report_file in (app.reports("samples.md"), app.reports("translations.md"), *pictures, app.reports("gate.md"),
+                            app.reports("gate.json"), app.metrics("latent_dims")):
             if (workspace / report_file).is_file():
                 mlflow.log_artifact(str(workspace / report_file), artifact_path="reports")
         if images:

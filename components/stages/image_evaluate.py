@@ -1,6 +1,7 @@
 """Image evaluate stage: importance-weighted NLL in nats and bits per dimension (likelihood families), FID and
 KID against test in the pipeline classifier's features, the classifier's accuracy on conditional samples,
-reconstruction error, and pictures (sample grid, reconstructions beside their inputs) as PNG in reports/.
+reconstruction error, and pictures (sample grid, reconstructions beside their inputs, latent interpolation strips)
+as PNG in reports/.
 The metrics: components/evaluation/image_metrics.py."""
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ def main() -> None:
             x, labels = image_batch(test, np.arange(min(32, len(test))), device, conditional)
             pairs = np.concatenate([np.asarray(test.images[:len(x)]), model.reconstruct(x, labels).cpu().numpy()])
             atomic.write_bytes(reports / "reconstructions.png", encode_png(grid(pairs, columns=len(x) // 2 or 1)))
+        strips = []  # four pairs of test images, eight steps each
+        for i in range(0, min(8, len(test) - 1), 2):
+            x, labels = image_batch(test, np.array([i, i + 1]), device, conditional)
+            strips.append(model.interpolate(x[:1], x[1:], 8, None if labels is None else labels[:1]).cpu().numpy())
+        if strips:
+            atomic.write_bytes(reports / "interpolations.png", encode_png(grid(np.concatenate(strips), columns=8)))
         atomic.write_json(args.metrics, metrics)
         log.info("evaluation: %s", metrics)
 
