@@ -47,8 +47,8 @@ def test_set_keys_are_the_applications_unless_they_name_a_top_level_section(para
 
 
 def test_an_unknown_application_lists_the_known_ones(params_copy):
-    with pytest.raises(ParamsError, match=r"no application 'images'.*sentences"):
-        resolve_overrides(yaml.safe_load(params_copy.read_text()), "images", None, None, [])
+    with pytest.raises(ParamsError, match=r"no application 'audio'.*sentences"):
+        resolve_overrides(yaml.safe_load(params_copy.read_text()), "audio", None, None, [])
 
 
 @pytest.mark.parametrize("sets,message", [
