@@ -35,7 +35,7 @@ class ConvVAE(ImageModel):
         grid = (c.height // 4) * (c.width // 4) * 2 * c.channels
         self.to_latent = nn.Linear(grid, 2 * c.latent_dim)
         self.from_latent = nn.Linear(c.latent_dim + (16 if c.num_classes else 0), grid)
-        self.decoder = ConvDecoder(2 * c.channels, c.channels, 2 * c.channels_in)
+        self.decoder = ConvDecoder(2 * c.channels, c.channels, 2 * c.channels_in, cond_dim=16 if c.num_classes else 0)
 
     def encode(self, x, labels):
         h = self.encoder(label_plane(self.label_vector(labels, x.shape[0]), x)).flatten(1)
@@ -47,7 +47,7 @@ class ConvVAE(ImageModel):
         vector = self.label_vector(labels, z.shape[0])
         z = z if vector is None else torch.cat([z, vector], dim=1)
         h = self.from_latent(z).view(z.shape[0], 2 * c.channels, c.height // 4, c.width // 4)
-        return self.decoder(h)
+        return self.decoder(h, vector)
 
     def terms(self, x, labels):
         mu, logvar = self.encode(x, labels)

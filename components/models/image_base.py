@@ -136,17 +136,30 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """(B, in_channels, H/4, W/4) -> (B, out_channels, H, W): two stride-2 transposed convolutions."""
+    """(B, in_channels, H/4, W/4) -> (B, out_channels, H, W): two stride-2 transposed convolutions.
 
-    def __init__(self, in_channels: int, channels: int, out_channels: int):
+    With `cond_dim` > 0 every hidden layer is modulated by the condition (FiLM, Perez et al. 2018: a scale and
+    a shift per channel from the label's vector), so the label reaches each layer instead of only the input,
+    where a latent that already carries the class can drown it out."""
+
+    def __init__(self, in_channels: int, channels: int, out_channels: int, cond_dim: int = 0):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(in_channels, 2 * channels, 3, 1, 1), nn.SiLU(),
-            nn.ConvTranspose2d(2 * channels, channels, 4, 2, 1), nn.SiLU(),
-            nn.ConvTranspose2d(channels, out_channels, 4, 2, 1))
+        self.conv = nn.Conv2d(in_channels, 2 * channels, 3, 1, 1)
+        self.up1 = nn.ConvTranspose2d(2 * channels, channels, 4, 2, 1)
+        self.up2 = nn.ConvTranspose2d(channels, out_channels, 4, 2, 1)
+        self.widths = (2 * channels, channels)
+        self.film = nn.Linear(cond_dim, 2 * sum(self.widths)) if cond_dim else None
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.net(h)
+    def forward(self, h: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        films = self.film(cond).split([w for w in self.widths for _ in (0, 1)], dim=1) if self.film is not None \
+            and cond is not None else None
+        h = self.conv(h)
+        if films:
+            h = h * (1 + films[0][:, :, None, None]) + films[1][:, :, None, None]
+        h = self.up1(nn.functional.silu(h))
+        if films:
+            h = h * (1 + films[2][:, :, None, None]) + films[3][:, :, None, None]
+        return self.up2(nn.functional.silu(h))
 
 
 def label_plane(vector: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:

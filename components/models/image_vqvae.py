@@ -37,7 +37,7 @@ class ImageVQVAE(ImageModel):
         self.encoder = ConvEncoder(c.channels_in + (1 if c.num_classes else 0), c.channels, c.code_dim)
         self.codebook = EMACodebook(c.codebook_size, c.code_dim, decay=c.ema_decay,
                                     dead_code_threshold=c.dead_code_threshold, init="data")
-        self.decoder = ConvDecoder(c.code_dim, c.channels, 2 * c.channels_in)
+        self.decoder = ConvDecoder(c.code_dim, c.channels, 2 * c.channels_in, cond_dim=16 if c.num_classes else 0)
         # prior: codes 0..K-1, then one start token per class (one in all when unconditional)
         starts = max(c.num_classes, 1)
         self.code_embed = nn.Embedding(c.codebook_size + starts, c.code_dim)
@@ -64,7 +64,7 @@ class ImageVQVAE(ImageModel):
 
     def terms(self, x, labels):
         q, quantized = self.quantize(x, labels)
-        rec = -logistic_log_prob(x, self.decoder(quantized))
+        rec = -logistic_log_prob(x, self.decoder(quantized, self.label_vector(labels, x.shape[0])))
         codes = q.codes.flatten(1)
         prior = F.cross_entropy(self.prior_logits(codes, labels).float().transpose(1, 2), codes,
                                 reduction="none").sum(1)
@@ -98,16 +98,16 @@ class ImageVQVAE(ImageModel):
         for i in range(self.positions_n):
             probs = torch.softmax(self.prior_logits(codes[:, : i + 1], labels)[:, i].float(), dim=-1)
             codes[:, i] = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(device)
-        return self.decode_codes(codes)
+        return self.decode_codes(codes, labels)
 
-    def decode_codes(self, codes):
+    def decode_codes(self, codes, labels=None):
         c = self.config
         grid = self.codebook.lookup(codes).view(codes.shape[0], c.height // 4, c.width // 4, c.code_dim)
-        return logistic_mean_image(self.decoder(grid.permute(0, 3, 1, 2)))
+        return logistic_mean_image(self.decoder(grid.permute(0, 3, 1, 2), self.label_vector(labels, codes.shape[0])))
 
     @torch.no_grad()
     def reconstruct(self, x, labels=None):
-        return self.decode_codes(self.codes_of(x, labels))
+        return self.decode_codes(self.codes_of(x, labels), labels)
 
     @torch.no_grad()
     def interpolate(self, x_a, x_b, steps, labels=None):
@@ -119,7 +119,7 @@ class ImageVQVAE(ImageModel):
         t = torch.linspace(0, 1, steps, device=h_a.device)[:, None, None, None]
         walk = ((1 - t) * h_a + t * h_b).permute(0, 2, 3, 1)
         codes = self.codebook.nearest(walk.reshape(-1, walk.shape[-1]).float()).view(steps, -1)
-        return self.decode_codes(codes)
+        return self.decode_codes(codes, None if labels is None else labels.expand(steps))
 
     @torch.no_grad()
     def log_likelihood(self, x, labels, k):
