@@ -7,11 +7,8 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import subprocess
 import sys
-import time
-import urllib.request
 
 import mlflow
 import numpy as np
@@ -20,8 +17,8 @@ import pytest
 
 from flows.retrain import retrain
 from tests.conftest import glosses, make_workspace, tracking
+from tests.services import invoke_served_model
 from tests.test_images import fashion, png
-from tests.test_registry import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 NAME = "images-bsvae"
@@ -86,27 +83,6 @@ def test_the_registered_model_samples_and_reconstructs_png_and_refuses_a_malform
 
 def test_mlflow_models_serve_answers_with_images(images_run):
     ws, _ = images_run
-    port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlruns' / 'mlflow.db'}"}
-    env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{NAME}@challenger",
-                               "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, cwd=ws, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("mlflow models serve did not come up")
-                time.sleep(1)
-        body = json.dumps({"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 3}}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
-                                         headers={"Content-Type": "application/json"})
-        answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
-        assert len(answer["predictions"]) == 2 and decode(answer["predictions"][0]["image"]).shape == (28, 28)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    answer = invoke_served_model(ws, f"models:/{NAME}@challenger",
+                                 {"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 3}})
+    assert len(answer["predictions"]) == 2 and decode(answer["predictions"][0]["image"]).shape == (28, 28)

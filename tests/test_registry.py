@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import mlflow
 import pandas as pd
@@ -19,6 +13,7 @@ from components.evaluation.gate import GateFailed
 from components.models.store import ModelFileError
 from flows.retrain import retrain
 from tests.conftest import tracking
+from tests.services import invoke_served_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 NAME = "sentences-bsvae"
@@ -123,35 +118,8 @@ def test_tampered_weights_are_refused(trained_workspace, tmp_path):
         mlflow.pyfunc.load_model(local)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_mlflow_models_serve_answers_a_rest_request(trained_workspace):
     ws, _ = trained_workspace
-    port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlruns' / 'mlflow.db'}"}
-    env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{NAME}@challenger",
-                               "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, cwd=ws, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("mlflow models serve did not come up")
-                time.sleep(1)
-        body = json.dumps({"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 1}}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
-                                         headers={"Content-Type": "application/json"})
-        answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
-        assert len(answer["predictions"]) == 2
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    answer = invoke_served_model(ws, f"models:/{NAME}@challenger",
+                                 {"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 1}})
+    assert len(answer["predictions"]) == 2

@@ -5,11 +5,8 @@ and `mlflow models serve`; a failed gate registers nothing."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
-import urllib.request
 
 import mlflow
 import pandas as pd
@@ -18,7 +15,7 @@ import yaml
 
 from flows.retrain import retrain
 from tests.conftest import glosses, make_workspace, tracking
-from tests.test_registry import free_port
+from tests.services import invoke_served_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 NAME = "translation-transformer"
@@ -72,31 +69,10 @@ def test_the_registered_model_translates_and_handles_bad_input(translation_run):
 
 def test_mlflow_models_serve_translates_a_rest_request(translation_run):
     ws, _ = translation_run
-    port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlruns' / 'mlflow.db'}"}
-    env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{NAME}@challenger",
-                               "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, cwd=ws, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("mlflow models serve did not come up")
-                time.sleep(1)
-        body = json.dumps({"dataframe_split": {"columns": ["text"], "data": [["Ein Hund rennt über die Wiese."]]},
-                           "params": {"decoder": "greedy"}}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
-                                         headers={"Content-Type": "application/json"})
-        answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
-        assert len(answer["predictions"]) == 1 and "translation" in answer["predictions"][0]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    answer = invoke_served_model(ws, f"models:/{NAME}@challenger",
+                                 {"dataframe_split": {"columns": ["text"], "data": [["Ein Hund rennt über die Wiese."]]},
+                                  "params": {"decoder": "greedy"}})
+    assert len(answer["predictions"]) == 1 and "translation" in answer["predictions"][0]
 
 
 def test_a_failed_bleu_gate_registers_nothing_and_leaves_params_alone(translation_run):

@@ -7,32 +7,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from components.core.image_params import ImageParams, image_params_from_dict, is_images
-from components.core.params import (
-    PARAMS_FILE,
-    Params,
-    ParamsError,
-    choose_application,
-    params_from_dict,
-    read_params_file,
-)
-from components.core.translation_params import TranslationParams, is_translation, translation_params_from_dict
+from components.core.image_params import KIND as IMAGES
+from components.core.image_params import ImageParams, image_params_from_dict
+from components.core.params import PARAMS_FILE, Params, choose_application, load_with, params_from_dict, section_kind
+from components.core.translation_params import KIND as TRANSLATION
+from components.core.translation_params import TranslationParams, translation_params_from_dict
 
 AnyParams = Params | TranslationParams | ImageParams
 
 
 def application_params(raw: dict[str, Any], app: str | None = None) -> AnyParams:
     app = choose_application(raw, app)
-    if is_translation(raw, app):
-        return translation_params_from_dict(raw, app)
-    if is_images(raw, app):
-        return image_params_from_dict(raw, app)
-    return params_from_dict(raw, app)
+    kind = section_kind(raw, app)
+    from_dict = {TRANSLATION: translation_params_from_dict, IMAGES: image_params_from_dict}.get(kind, params_from_dict)
+    return from_dict(raw, app)
 
 
 def load_application_params(path: str | Path = PARAMS_FILE, app: str | None = None) -> AnyParams:
-    raw = read_params_file(path)
-    try:
-        return application_params(raw, app)
-    except ParamsError as err:
-        raise ParamsError(f"{path}: {err}") from err
+    return load_with(application_params, path, app)

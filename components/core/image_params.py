@@ -12,18 +12,17 @@ from typing import Any
 
 from components.core.params import (
     PARAMS_FILE,
+    ApplicationNames,
     OrchestrateParams,
     ParamsError,
     RegisterParams,
     SplitParams,
     _at_least,
-    _build,
     _fraction,
     _one_of,
     _positive,
-    check_sections,
-    choose_application,
-    read_params_file,
+    kind_params_from_dict,
+    load_with,
 )
 
 KIND = "images"
@@ -191,7 +190,7 @@ class ImageGateParams:
 
 
 @dataclass(frozen=True)
-class ImageParams:
+class ImageParams(ApplicationNames):
     application: str
     kind: str
     data: ImageDataParams
@@ -207,39 +206,11 @@ class ImageParams:
     orchestrate: OrchestrateParams
     profiles: dict[str, dict[str, Any]]
 
-    @property
-    def model_name(self) -> str:
-        return self.register.model_name.format(application=self.application, family=self.model.family)
-
-    @property
-    def experiment_name(self) -> str:
-        return self.register.experiment.format(application=self.application, family=self.model.family)
-
-    @property
-    def deployment_name(self) -> str:
-        return self.orchestrate.deployment.format(application=self.application)
-
-
-def is_images(raw: dict[str, Any], app: str) -> bool:
-    section = raw.get(app)
-    return isinstance(section, dict) and section.get("kind") == KIND
-
 
 def image_params_from_dict(raw: dict[str, Any], app: str | None = None) -> ImageParams:
-    app = choose_application(raw, app)
-    if not is_images(raw, app):
-        raise ParamsError(f"{app} is not an image application (its section has no `kind: {KIND}`)")
-    orchestrate = _build(OrchestrateParams, raw.get("orchestrate") or {}, "orchestrate")
-    orchestrate.check()
-    params = _build(ImageParams, {**raw[app], "application": app, "orchestrate": orchestrate}, app,
-                    skip=("application", "orchestrate"))
-    check_sections(params, app)
-    return params
+    """Build and check one images application's params; errors name the key (images.model.family)."""
+    return kind_params_from_dict(raw, app, ImageParams, KIND)
 
 
 def load_image_params(path: str | Path = PARAMS_FILE, app: str | None = None) -> ImageParams:
-    raw = read_params_file(path)
-    try:
-        return image_params_from_dict(raw, app)
-    except ParamsError as err:
-        raise ParamsError(f"{path}: {err}") from err
+    return load_with(image_params_from_dict, path, app)

@@ -436,8 +436,26 @@ class OrchestrateParams:
             raise ParamsError(f"orchestrate.timezone: unknown time zone {self.timezone!r} (e.g. UTC, Europe/Paris)")
 
 
+class ApplicationNames:
+    """The names an application's params give its registered model, experiment and deployment (every kind:
+    each has `application`, `model.family`, `register` and `orchestrate`)."""
+
+    @property
+    def model_name(self) -> str:
+        """The registered model's name: register.model_name with the application and family filled in."""
+        return self.register.model_name.format(application=self.application, family=self.model.family)
+
+    @property
+    def experiment_name(self) -> str:
+        return self.register.experiment.format(application=self.application, family=self.model.family)
+
+    @property
+    def deployment_name(self) -> str:
+        return self.orchestrate.deployment.format(application=self.application)
+
+
 @dataclass(frozen=True)
-class Params:
+class Params(ApplicationNames):
     """One application's parameters (its section of params.yaml) plus the shared orchestrate section."""
 
     application: str
@@ -458,19 +476,6 @@ class Params:
     """Only conditional applications have one (their classifier stage); the others leave the section out."""
     """Presets of size knobs that `flows.retrain --profile` writes into the application's sections."""
 
-    @property
-    def model_name(self) -> str:
-        """The registered model's name: register.model_name with the application and family filled in."""
-        return self.register.model_name.format(application=self.application, family=self.model.family)
-
-    @property
-    def experiment_name(self) -> str:
-        return self.register.experiment.format(application=self.application, family=self.model.family)
-
-    @property
-    def deployment_name(self) -> str:
-        return self.orchestrate.deployment.format(application=self.application)
-
 
 SHARED_SECTIONS = ("orchestrate",)
 """Top-level sections every application shares; every other top-level key of params.yaml is an application."""
@@ -478,11 +483,36 @@ SHARED_SECTIONS = ("orchestrate",)
 
 def load_params(path: str | Path = PARAMS_FILE, app: str | None = None) -> Params:
     """Read and check one application's params (orchestrate.default_application when `app` is None); ParamsError names file and key."""
+    return load_with(params_from_dict, path, app)
+
+
+def load_with(from_dict, path: str | Path, app: str | None):
+    """`from_dict(raw, app)` on the file at `path`, its errors prefixed with the file."""
     raw = read_params_file(path)
     try:
-        return params_from_dict(raw, app)
+        return from_dict(raw, app)
     except ParamsError as err:
         raise ParamsError(f"{path}: {err}") from err
+
+
+def section_kind(raw: dict[str, Any], app: str) -> str | None:
+    """An application section's `kind:` (translation, images); None for a text application."""
+    section = raw.get(app)
+    return section.get("kind") if isinstance(section, dict) else None
+
+
+def kind_params_from_dict(raw: dict[str, Any], app: str | None, params_cls: type, kind: str) -> Any:
+    """Build and check the params of an application of another kind (`kind: translation`, `kind: images`):
+    its own sections' dataclasses (`params_cls`), the shared orchestrate section, the same checks."""
+    app = choose_application(raw, app)
+    if section_kind(raw, app) != kind:
+        raise ParamsError(f"{app} is not a {kind} application (its section has no `kind: {kind}`)")
+    orchestrate = _build(OrchestrateParams, raw.get("orchestrate") or {}, "orchestrate")
+    orchestrate.check()
+    params = _build(params_cls, {**raw[app], "application": app, "orchestrate": orchestrate}, app,
+                    skip=("application", "orchestrate"))
+    check_sections(params, app)
+    return params
 
 
 def read_params_file(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
@@ -526,7 +556,7 @@ def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
     orchestrate.check()
     if sections.get("kind") is not None:
         raise ParamsError(f"{app} is a {sections['kind']} application: its parameters are read by "
-                          "components.core.translation_params, not as a text application's")
+                          f"components.core.{sections['kind'].rstrip('s')}_params, not as a text application's")
     sections = {"classifier": None, **sections}  # the one section an application may leave out
     params = _build(Params, {**sections, "application": app, "orchestrate": orchestrate}, app,
                     skip=("application", "orchestrate"))

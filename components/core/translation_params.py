@@ -14,18 +14,17 @@ from typing import Any
 
 from components.core.params import (
     PARAMS_FILE,
+    ApplicationNames,
     OrchestrateParams,
     ParamsError,
     RegisterParams,
     SplitParams,
     _at_least,
-    _build,
     _fraction,
     _one_of,
     _positive,
-    check_sections,
-    choose_application,
-    read_params_file,
+    kind_params_from_dict,
+    load_with,
 )
 
 KIND = "translation"
@@ -209,7 +208,7 @@ class TranslationGateParams:
 
 
 @dataclass(frozen=True)
-class TranslationParams:
+class TranslationParams(ApplicationNames):
     """One translation application's parameters plus the shared orchestrate section."""
 
     application: str
@@ -227,40 +226,11 @@ class TranslationParams:
     orchestrate: OrchestrateParams
     profiles: dict[str, dict[str, Any]]
 
-    @property
-    def model_name(self) -> str:
-        return self.register.model_name.format(application=self.application, family=self.model.family)
-
-    @property
-    def experiment_name(self) -> str:
-        return self.register.experiment.format(application=self.application, family=self.model.family)
-
-    @property
-    def deployment_name(self) -> str:
-        return self.orchestrate.deployment.format(application=self.application)
-
-
-def is_translation(raw: dict[str, Any], app: str) -> bool:
-    section = raw.get(app)
-    return isinstance(section, dict) and section.get("kind") == KIND
-
 
 def translation_params_from_dict(raw: dict[str, Any], app: str | None = None) -> TranslationParams:
-    """Build and check one translation application's params; errors name the key (translation.model.heads)."""
-    app = choose_application(raw, app)
-    if not is_translation(raw, app):
-        raise ParamsError(f"{app} is not a translation application (its section has no `kind: {KIND}`)")
-    orchestrate = _build(OrchestrateParams, raw.get("orchestrate") or {}, "orchestrate")
-    orchestrate.check()
-    params = _build(TranslationParams, {**raw[app], "application": app, "orchestrate": orchestrate}, app,
-                    skip=("application", "orchestrate"))
-    check_sections(params, app)
-    return params
+    """Build and check one translation application's params; errors name the key (translation.model.family)."""
+    return kind_params_from_dict(raw, app, TranslationParams, KIND)
 
 
 def load_translation_params(path: str | Path = PARAMS_FILE, app: str | None = None) -> TranslationParams:
-    raw = read_params_file(path)
-    try:
-        return translation_params_from_dict(raw, app)
-    except ParamsError as err:
-        raise ParamsError(f"{path}: {err}") from err
+    return load_with(translation_params_from_dict, path, app)

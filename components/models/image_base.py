@@ -20,7 +20,6 @@ anything; a Bernoulli on grey levels is not a distribution over them, and a Gaus
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -29,13 +28,10 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError
-from safetensors.torch import load_model, save_model
 from torch import nn
 
-from components.core import atomic
 from components.core.image_params import ImageModelParams
-from components.models.store import CONFIG_FILE, WEIGHTS_FILE, ModelFileError
+from components.models.store import load_model_dir, save_model_dir
 
 
 @dataclass
@@ -200,26 +196,14 @@ def logistic_mean_image(params: torch.Tensor) -> torch.Tensor:
 
 # --- saving ----------------------------------------------------------------------------------
 def save_image_model(model: ImageModel, directory: str | Path) -> None:
-    directory = Path(directory)
-    with atomic.atomic_path(directory / WEIGHTS_FILE) as tmp:
-        save_model(model, str(tmp))
-    atomic.write_json(directory / CONFIG_FILE, model.config.to_dict())
+    save_model_dir(model, directory)
 
 
 def load_image_model(directory: str | Path, families: dict[str, type[ImageModel]],
                      device: str | torch.device = "cpu") -> ImageModel:
-    directory = Path(directory)
-    config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
-    for path in (config_path, weights_path):
-        if not path.is_file():
-            raise ModelFileError(f"{path}: model file not found")
-    try:
-        config = ImageConfig(**json.loads(config_path.read_text(encoding="utf-8")))
-        model = families[config.family](config)
-    except (ValueError, KeyError, TypeError) as err:
-        raise ModelFileError(f"{config_path}: not an image model config this code understands: {err}") from err
-    try:
-        load_model(model, str(weights_path), strict=True)
-    except (SafetensorError, RuntimeError, OSError) as err:
-        raise ModelFileError(f"{weights_path}: weights do not load into {type(model).__name__}: {err}") from err
-    return model.to(device).eval()
+    """Rebuild an image model from `directory`; a missing, foreign or tampered file is a ModelFileError."""
+    def build(raw: dict) -> ImageModel:
+        config = ImageConfig(**raw)
+        return families[config.family](config)
+
+    return load_model_dir(directory, build, device)

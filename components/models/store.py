@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+from safetensors.torch import load_model as load_into
+from safetensors.torch import save_model as save_from
 
 from components.core import atomic
 from components.core.errors import StageError
@@ -44,6 +46,33 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Tex
     try:
         state = load_file(str(weights_path))
         model.load_state_dict(state, strict=True)
+    except (SafetensorError, RuntimeError, OSError) as err:
+        raise ModelFileError(f"{weights_path}: weights do not load into {type(model).__name__}: {err}") from err
+    return model.to(device).eval()
+
+
+def save_model_dir(model: torch.nn.Module, directory: str | Path) -> None:
+    """Weights (safetensors' save_model: tied weights stored once) and `model.config.to_dict()` as config.json."""
+    directory = Path(directory)
+    with atomic.atomic_path(directory / WEIGHTS_FILE) as tmp:
+        save_from(model, str(tmp))
+    atomic.write_json(directory / CONFIG_FILE, model.config.to_dict())
+
+
+def load_model_dir(directory: str | Path, build, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """`build(config dict)` -> a fresh model, then its weights; a missing, foreign or tampered file is a
+    ModelFileError naming it."""
+    directory = Path(directory)
+    config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
+    for path in (config_path, weights_path):
+        if not path.is_file():
+            raise ModelFileError(f"{path}: model file not found")
+    try:
+        model = build(json.loads(config_path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as err:
+        raise ModelFileError(f"{config_path}: not a model config this code understands: {err}") from err
+    try:
+        load_into(model, str(weights_path), strict=True)
     except (SafetensorError, RuntimeError, OSError) as err:
         raise ModelFileError(f"{weights_path}: weights do not load into {type(model).__name__}: {err}") from err
     return model.to(device).eval()

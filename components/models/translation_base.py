@@ -12,20 +12,16 @@ No family imports another; they share only `seq2seq_blocks` and this module.
 from __future__ import annotations
 
 import dataclasses
-import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_model, save_model
 from torch import nn
 
-from components.core import atomic
 from components.core.translation_params import TranslationModelParams
-from components.models.store import CONFIG_FILE, WEIGHTS_FILE, ModelFileError
+from components.models.store import load_model_dir, save_model_dir
 
 
 @dataclass
@@ -102,28 +98,14 @@ class TranslationModel(nn.Module, ABC):
 
 
 def save_translator(model: TranslationModel, directory: str | Path) -> None:
-    """Weights as safetensors (tied embeddings stored once: safetensors' save_model drops the aliases)."""
-    directory = Path(directory)
-    with atomic.atomic_path(directory / WEIGHTS_FILE) as tmp:
-        save_model(model, str(tmp))
-    atomic.write_json(directory / CONFIG_FILE, model.config.to_dict())
+    save_model_dir(model, directory)
 
 
 def load_translator(directory: str | Path, families: dict[str, type[TranslationModel]],
                     device: str | torch.device = "cpu") -> TranslationModel:
     """Rebuild a translation model from `directory`; a missing, foreign or tampered file is a ModelFileError."""
-    directory = Path(directory)
-    config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
-    for path in (config_path, weights_path):
-        if not path.is_file():
-            raise ModelFileError(f"{path}: model file not found")
-    try:
-        config = TranslationConfig(**json.loads(config_path.read_text(encoding="utf-8")))
-        model = families[config.family](config)
-    except (ValueError, KeyError, TypeError) as err:
-        raise ModelFileError(f"{config_path}: not a translation model config this code understands: {err}") from err
-    try:
-        missing, unexpected = load_model(model, str(weights_path), strict=True)
-    except (SafetensorError, RuntimeError, OSError) as err:
-        raise ModelFileError(f"{weights_path}: weights do not load into {type(model).__name__}: {err}") from err
-    return model.to(device).eval()
+    def build(raw: dict) -> TranslationModel:
+        config = TranslationConfig(**raw)
+        return families[config.family](config)
+
+    return load_model_dir(directory, build, device)
