@@ -22,13 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from stage_resources import profile_params  # noqa: E402
+
 from components.core.image_params import image_params_from_dict  # noqa: E402
-from components.core.params import parse_assignment  # noqa: E402
 from components.evaluation.image_classifier import load_classifier, predict  # noqa: E402
 from components.evaluation.image_metrics import fid, kid  # noqa: E402
 from components.models.image_factory import build_image_model  # noqa: E402
@@ -39,14 +39,7 @@ APP = "images"
 
 
 def load(params_file: Path, profile: str, overrides: list[str]):
-    raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
-    for section, knobs in raw[APP]["profiles"][profile].items():
-        raw[APP][section].update(knobs)
-    for item in overrides:
-        key, value = parse_assignment(item)
-        section, _, name = key.partition(".")
-        raw[APP][section][name] = value
-    return image_params_from_dict(raw, APP)
+    return profile_params(params_file, APP, profile, overrides, image_params_from_dict)
 
 
 def main() -> None:
@@ -64,6 +57,10 @@ def main() -> None:
     params = load(args.params, args.profile, args.overrides)
     device = pick_device(params.train.device)
     arrays = args.workspace / "data/images/arrays"
+    needed = [arrays / "classes.json", args.workspace / "models/images/classifier",
+              args.workspace / "metrics/images/classifier.json"]
+    if missing := [str(path) for path in needed if not path.exists()]:
+        raise SystemExit(f"error: {', '.join(missing)} not found: run `dvc repro images-classifier` first")
     classes = json.loads((arrays / "classes.json").read_text(encoding="utf-8"))
     train, valid = ImageArrays.load(arrays, "train"), ImageArrays.load(arrays, "valid")
     test = ImageArrays.load(arrays, "test")

@@ -50,6 +50,16 @@ def apply_profile(params_file: Path, app: str, profile: str, sets: list[str] = (
     params_file.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
 
 
+def profile_params(params_file: Path, app: str, profile: str, sets: list[str], from_dict):
+    """One application's params as a run with `profile` and `section.key=value` overrides would read them,
+    without writing params.yaml: `from_dict(raw, app)` builds and checks them."""
+    raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+    for section, knobs in raw[app]["profiles"][profile].items():
+        raw[app][section].update(knobs)
+    set_values(raw[app], sets)
+    return from_dict(raw, app)
+
+
 def set_values(sections: dict, items) -> None:
     """`section.key=value` assignments (values parsed as YAML) into one application's sections."""
     for item in items:

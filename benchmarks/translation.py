@@ -24,12 +24,12 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from components.core.params import parse_assignment  # noqa: E402
+from stage_resources import profile_params  # noqa: E402
+
 from components.core.translation_params import translation_params_from_dict  # noqa: E402
 from components.evaluation.translation_metrics import (  # noqa: E402
     bleu_scores,
@@ -47,14 +47,7 @@ APP = "translation"
 
 
 def load(params_file: Path, profile: str, overrides: list[str]):
-    raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
-    for section, knobs in raw[APP]["profiles"][profile].items():
-        raw[APP][section].update(knobs)
-    for item in overrides:
-        key, value = parse_assignment(item)
-        section, _, name = key.partition(".")
-        raw[APP][section][name] = value
-    return translation_params_from_dict(raw, APP)
+    return profile_params(params_file, APP, profile, overrides, translation_params_from_dict)
 
 
 def main() -> None:
@@ -82,6 +75,9 @@ def main() -> None:
     side_names = ("target", "source") if args.reverse else ("source", "target")
     if args.reverse and not params.tokenize.joint:
         raise SystemExit("error: --reverse needs joint BPE tokens (tokenize.joint: true)")
+    if not (work / "processed/splits.parquet").is_file() or not tokens.is_dir():
+        raise SystemExit(f"error: {work}/processed/splits.parquet or {tokens} not found: "
+                         "run `dvc repro translation-tokenize` first")
     splits = pd.read_parquet(work / "processed/splits.parquet")
 
     def pairs_of(split: str) -> tuple[ParallelArrays, list[str], list[str]]:
