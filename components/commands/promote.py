@@ -1,5 +1,9 @@
 """Promote a registered version to @champion, keeping the one it replaces as @previous-champion.
 
+On a shared MLflow server this is a release manager's move: it needs MANAGE permission on the
+registered model (README, "The team setup"); the credentials come from MLFLOW_TRACKING_USERNAME
+and MLFLOW_TRACKING_PASSWORD or ~/.mlflow/credentials.
+
     python -m components.commands.promote --model sentences-bsvae --version 3
     python -m components.commands.promote --model sentences-bsvae --rollback     # previous-champion -> champion
 """
@@ -7,11 +11,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from components.registry.promotion import CHAMPION, PREVIOUS_CHAMPION, promote, rollback
-from components.registry.tracking import connect
+from components.registry.tracking import connect, describe_server_error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,13 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     target.add_argument("--rollback", action="store_true", help="make @previous-champion the champion again")
     parser.add_argument("--workspace", default=".", help="project root whose mlruns/ to use (default: .)")
     args = parser.parse_args(argv)
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")  # an unreachable server: seconds, not minutes
     from mlflow.exceptions import MlflowException
 
     try:
         client = connect(Path(args.workspace))
         result = rollback(client, args.model) if args.rollback else promote(client, args.model, args.version)
     except (MlflowException, LookupError) as err:
-        print(f"error: promote: {getattr(err, 'message', err)}", file=sys.stderr)
+        print(f"error: promote: {describe_server_error(err) or getattr(err, 'message', err)}", file=sys.stderr)
         return 1
     print(f"{result.model}: @{CHAMPION} -> v{result.champion}"
           + (f", @{PREVIOUS_CHAMPION} -> v{result.previous}" if result.previous else ""))

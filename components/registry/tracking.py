@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from components.core.errors import StageError
+
 
 def tracking_uri(workspace: Path) -> str:
     """MLFLOW_TRACKING_URI when set, else the embedded SQLite store in <workspace>/mlruns."""
@@ -27,3 +29,39 @@ def connect(workspace: Path):
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+
+def describe_server_error(err: Exception) -> str | None:
+    """One line for an MLflow server that refused a request for its credentials (401) or permissions (403),
+    or could not be reached, naming the server, the user and what to check; None for any other error."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    code, text = getattr(err, "error_code", None), str(getattr(err, "message", err))
+    if code == "UNAUTHENTICATED":
+        return (f"MLflow server {uri} refused the credentials (401): set MLFLOW_TRACKING_USERNAME and "
+                f"MLFLOW_TRACKING_PASSWORD (or ~/.mlflow/credentials) to a user of that server")
+    if code == "PERMISSION_DENIED":
+        reason = text.split("Response body:", 1)[-1].strip(" '") if "Response body:" in text else \
+            text.removeprefix("PERMISSION_DENIED: ")
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME", "(from ~/.mlflow/credentials)")
+        return f"MLflow server {uri} refused user {user} (403): {reason}"
+    if "Max retries exceeded" in text or "Connection refused" in text:
+        return f"MLflow server {uri} is unreachable (retried, then gave up): check that it runs and the URI"
+    return None
+
+
+def check_server_access(workspace: Path) -> None:
+    """Fail before any work is done when MLFLOW_TRACKING_URI names a server that refuses these credentials or
+    cannot be reached: a StageError with describe_server_error's line. The embedded store needs no check."""
+    uri = tracking_uri(workspace)
+    if not uri.startswith(("http://", "https://")):
+        return
+    from mlflow.exceptions import MlflowException
+
+    try:
+        connect(workspace).search_experiments(max_results=1)
+    except MlflowException as err:
+        line = describe_server_error(err)
+        if line is None:
+            raise
+        raise StageError(f"{line}; nothing was run") from err
