@@ -47,10 +47,12 @@ from components.core.params import (
 )
 from components.core.translation_params import TranslationParams
 from components.evaluation.gate import enforce, gate_metrics, image_gate_metrics, translation_gate_metrics, write_report
+from components.registry.tracking import check_server_access
 from components.versioning import dvc
 from components.versioning.dvc import DvcFailed, require_dvc_project
 from flows import warm_start
 from flows.console import quiet_console, send_tracebacks_to
+from flows.prefect_access import check_prefect_access
 from flows.workspace_lock import WorkspaceBusy, workspace_lock
 
 
@@ -110,8 +112,8 @@ def retry_if_transient(task, task_run, state) -> bool:
         state.result()
     except (StageError, ParamsError):  # a failed gate, stage or DVC command included
         return False
-    except Exception:
-        return True
+    except Exception as err:  # an MLflow server that refuses the credentials or the user will refuse them again
+        return getattr(err, "error_code", None) not in ("UNAUTHENTICATED", "PERMISSION_DENIED")
     return True
 
 
@@ -163,7 +165,7 @@ def push_task(workspace: str) -> str:
     try:
         dvc.run_dvc(ws, "push", logger=logger)
     except DvcFailed as err:
-        raise PushFailed(str(err)) from err
+        raise PushFailed(f"{dvc.describe_remote(ws, remote)}: {err}") from err
     return remote
 
 
@@ -221,8 +223,17 @@ def register_task(workspace: str, app: str, gate: dict) -> dict:
     p = params.register
     beats = report.beats_champion_by is not None and report.beats_champion_by >= p.promote_margin
     if p.auto_promote and (beats or report.champion is None):
-        promote(client, registered.name, registered.version)
-        result["promoted"] = True
+        from mlflow.exceptions import MlflowException
+
+        try:
+            promote(client, registered.name, registered.version)
+            result["promoted"] = True
+        except MlflowException as err:  # a shared server lets only release managers move @champion
+            if err.error_code != "PERMISSION_DENIED":
+                raise
+            get_run_logger().warning("register.auto_promote: the server refused to move @champion (%s); "
+                                     "version %s stays @%s for a release manager to promote",
+                                     err.message, registered.version, registered.alias)
     return result
 
 
@@ -300,6 +311,9 @@ def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = N
     orchestrate.lock_timeout_s for it, then is refused with WorkspaceBusy.
     """
     ws = check_workspace(workspace)
+    check_server_access(ws)  # refused credentials or no server: before anything runs or changes
+    if load_application_params(ws / PARAMS_FILE, app).orchestrate.push:
+        dvc.check_remote(ws)
     with workspace_lock(ws, load_application_params(ws / PARAMS_FILE, app).orchestrate.lock_timeout_s):
         ws, app = prepare_workspace(workspace, app, corpus, profile, overrides or [])
         unit = application(app)
@@ -338,6 +352,10 @@ def describe_failure(err: Exception) -> str:
     if isinstance(err, PushFailed):
         return (f"the model was registered, but pushing its data and weights to the DVC remote failed after retries; "
                 f"run `dvc push` once the remote is reachable. Cause: {err}")
+    if isinstance(err, MlflowException) and err.error_code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+        from components.registry.tracking import describe_server_error
+
+        return f"{describe_server_error(err)}; nothing more was registered and the champion is unchanged"
     if isinstance(err, MlflowException) and ("Max retries exceeded" in text or "Connection refused" in text):
         return (f"MLflow tracking server {os.environ.get('MLFLOW_TRACKING_URI', '')} is unreachable (retried, then gave up): nothing "
                 "was registered and the champion is unchanged; rerun when it is back (DVC skips the finished "
@@ -358,7 +376,11 @@ def main(argv: list[str] | None = None) -> int:
     log_file = None
     try:
         ws = check_workspace(args.workspace)
+        check_prefect_access()
+        check_server_access(ws)
         params = load_application_params(ws / PARAMS_FILE, args.app)
+        if params.orchestrate.push:
+            dvc.check_remote(ws)
         orchestrate = params.orchestrate
         # The lock is held from before params.yaml is touched until the flow has pushed: a second run is
         # refused (or waits) before it changes anything. Bad input is answered before a Prefect server starts.

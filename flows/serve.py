@@ -25,6 +25,7 @@ from prefect.schedules import Cron
 from components.core.app_params import load_application_params
 from components.core.errors import StageError
 from components.core.params import PARAMS_FILE, ParamsError
+from flows.prefect_access import check_prefect_access
 from flows.retrain import check_workspace, retrain
 
 
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         workspace = check_workspace(args.workspace)
+        check_prefect_access()
         if args.work_pool:
             deployment_id = deploy_to_pool(workspace, args.work_pool, args.app, args.profile)
             print(f"deployed {deployment_id} to work pool {args.work_pool!r}; start a worker with "

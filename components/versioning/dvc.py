@@ -100,3 +100,35 @@ def default_remote(workspace: Path) -> str | None:
 
     with Repo(str(workspace)) as repo:
         return repo.config["core"].get("remote")
+
+
+def describe_remote(workspace: Path, name: str) -> str:
+    """`DVC remote 'name' (url at endpoint)`: how errors name the remote, so a reader knows which to check."""
+    from dvc.repo import Repo
+
+    with Repo(str(workspace)) as repo:
+        config = repo.config["remote"].get(name, {})
+    endpoint = f" at {config['endpointurl']}" if config.get("endpointurl") else ""
+    return f"DVC remote {name!r} ({config.get('url', '?')}{endpoint})"
+
+
+def check_remote(workspace: Path) -> str | None:
+    """The default remote's name after one request to it (a cloud remote's bucket and prefix); a StageError naming
+    the remote and what to check when it is unreachable or refuses the credentials. Local remotes need no check."""
+    from dvc.repo import Repo
+
+    name = default_remote(workspace)
+    if not name:
+        return None
+    with Repo(str(workspace)) as repo:
+        remote = repo.cloud.get_remote(name)
+        if remote.fs.protocol == "local":
+            return name
+        try:
+            remote.fs.exists(remote.path)
+        except Exception as err:  # botocore's, s3fs's, gcsfs's own errors: all mean "cannot use it"
+            reason = " ".join(f"{type(err).__name__}: {err}".split())[:300]
+            raise StageError(f"{describe_remote(workspace, name)} cannot be used ({reason}): check that the endpoint "
+                             f"is reachable and the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for S3, or "
+                             f"`dvc remote modify --local {name} ...`)") from err
+    return name
