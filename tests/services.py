@@ -1,5 +1,7 @@
-"""Real servers for integration tests, started and stopped by the tests themselves: PostgreSQL from the
-Debian packages (as the `postgres` user when the tests run as root) and `mlflow server` on loopback."""
+"""Real servers for integration tests, started and stopped by the tests themselves on loopback and free
+ports: PostgreSQL from the Debian packages (as the `postgres` user when the tests run as root), moto's S3
+emulator, `mlflow server` (optionally with basic-auth) and `prefect server` (optionally on PostgreSQL,
+with an auth string)."""
 
 from __future__ import annotations
 
@@ -31,11 +33,13 @@ def postgres_bin() -> Path | None:
 
 
 class Postgres:
-    """A throwaway cluster in `root`, listening on 127.0.0.1:`port`, with a database `mlflow`."""
+    """A throwaway cluster in `root`, listening on 127.0.0.1:`port`, owned by the role `mlflow`, with the
+    `databases` created. With a `password`, connections must give it (scram-sha-256); without, trust."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, password: str | None = None, databases: tuple[str, ...] = ("mlflow",)):
         self.bin = postgres_bin()
         self.root, self.port = root, free_port()
+        self.password, self.databases = password, databases
         self.data = root / "data"
         self.as_root = os.geteuid() == 0  # PostgreSQL refuses to run as root
 
@@ -52,20 +56,25 @@ class Postgres:
             while parent != parent.parent:
                 parent.chmod(parent.stat().st_mode | 0o011)
                 parent = parent.parent
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "mlflow", "--auth=trust", "-E", "UTF8")
+        auth = ["--auth=trust"]
+        if self.password:
+            pwfile = self.root / "pwfile"
+            pwfile.write_text(self.password)
+            if self.as_root:
+                shutil.chown(pwfile, "postgres")
+            auth = ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "mlflow", *auth, "-E", "UTF8")
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "start", "-o",
                   f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}")
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="mlflow", dbname="postgres")
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="mlflow", dbname="postgres",
+                                password=self.password)
         conn.autocommit = True
-        conn.cursor().execute("CREATE DATABASE mlflow")
+        for database in self.databases:
+            conn.cursor().execute(f"CREATE DATABASE {database}")
         conn.close()
         return self
-
-    @property
-    def uri(self) -> str:
-        return f"postgresql+psycopg2://mlflow@127.0.0.1:{self.port}/mlflow"
 
     def stop(self) -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
@@ -94,6 +103,61 @@ class MlflowServer:
 
     def stop(self) -> None:
         stop_process_group(self.proc)
+
+
+class S3Emulator:
+    """moto's S3 server (moto[server]) on 127.0.0.1, checking credentials as S3 does: moto lets the first
+    `setup_actions` requests through unsigned, which create an IAM user with an S3 policy and its access key;
+    from then on a request needs that key (a wrong one gets InvalidAccessKeyId / SignatureDoesNotMatch)."""
+
+    def __init__(self, root: Path):
+        self.root, self.port = root, free_port()
+        self.proc: subprocess.Popen | None = None
+        self.access_key = self.secret_key = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, buckets: tuple[str, ...], timeout: float = 60) -> S3Emulator:
+        import json
+
+        import boto3
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        log = open(self.root / "s3.log", "ab")
+        env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                     env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_until_up(self.proc, f"{self.url}/moto-api/data.json", timeout, "moto S3 server", log.name)
+        iam = boto3.client("iam", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id="setup",
+                           aws_secret_access_key="setup")
+        iam.create_user(UserName="pipeline")
+        key = iam.create_access_key(UserName="pipeline")["AccessKey"]
+        iam.put_user_policy(UserName="pipeline", PolicyName="s3", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        self.access_key, self.secret_key = key["AccessKeyId"], key["SecretAccessKey"]
+        for bucket in buckets:
+            self.client().create_bucket(Bucket=bucket)
+        return self
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=self.access_key,
+                            aws_secret_access_key=self.secret_key)
+
+    def stop(self) -> None:
+        stop_process_group(self.proc)
+
+
+def start_server(argv: list[str], env: dict[str, str], health_url: str, log_path: Path, what: str,
+                 timeout: float = 180) -> subprocess.Popen:
+    """Start a server process in its own session (stopped with stop_process_group) and wait until it answers."""
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_until_up(proc, health_url, timeout, what, log.name)
+    return proc
 
 
 def wait_until_up(proc: subprocess.Popen, url: str, timeout: float, what: str, log_name: str) -> None:
@@ -128,11 +192,13 @@ def venv_tool(name: str) -> str:
 
 
 class PrefectServer:
-    """`prefect server start` on 127.0.0.1 with a PREFECT_HOME (and so a database) of its own; `env` is what its
-    clients (the deploy command, workers, served flows) run with."""
+    """`prefect server start` on 127.0.0.1 with a PREFECT_HOME (and so, by default, a SQLite database) of its own;
+    `env` is what its clients (the deploy command, workers, served flows) run with. `server_env` adds settings
+    of the server's own (a PostgreSQL database, an auth string); `auth_string` is what its clients send."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, server_env: dict[str, str] | None = None, auth_string: str | None = None):
         self.home, self.port = home, free_port()
+        self.server_env, self.auth_string = server_env or {}, auth_string
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -146,12 +212,14 @@ class PrefectServer:
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                 # schedule runs and pick them up within seconds, not Prefect's minute-scale defaults
                 "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5", "PREFECT_WORKER_QUERY_SECONDS": "3",
-                "PREFECT_RUNNER_POLL_FREQUENCY": "3"}
+                "PREFECT_RUNNER_POLL_FREQUENCY": "3"} | (
+                    {"PREFECT_API_AUTH_STRING": self.auth_string} if self.auth_string else {})
 
     def start(self, timeout: float = 180) -> PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         log = open(self.home / "server.log", "ab")
-        env = {k: v for k, v in self.env.items() if k != "PREFECT_API_URL"}
+        env = {k: v for k, v in self.env.items() if k not in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING")}
+        env |= self.server_env
         self.proc = subprocess.Popen([venv_tool("prefect"), "server", "start", "--host", "127.0.0.1", "--port",
                                       str(self.port)], env=env, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -163,9 +231,26 @@ class PrefectServer:
         import httpx
 
         response = httpx.post(f"{self.api}/flow_runs/filter", timeout=30,
+                              auth=tuple(self.auth_string.split(":", 1)) if self.auth_string else None,
                               json={"flow_runs": {"state": {"type": {"any_": list(states)}}}})
         response.raise_for_status()
         return response.json()
+
+    def wait_for_runs(self, count: int, timeout: float = 420) -> list[dict]:
+        """Until `count` flow runs have completed; fail at once, with the clients' logs, if one fails or crashes."""
+        import pytest
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            bad = self.flow_runs(("FAILED", "CRASHED"))
+            logs = "".join(path.read_text()[-3000:] for path in sorted(self.home.glob("*.log"))
+                           if path.name != "server.log")
+            assert not bad, f"a scheduled run failed: {[r['state']['message'] for r in bad]}\n{logs}"
+            done = self.flow_runs()
+            if len(done) >= count:
+                return done
+            time.sleep(3)
+        pytest.fail(f"fewer than {count} scheduled runs completed in {timeout} s (see {self.home})")
 
     def stop(self) -> None:
         stop_process_group(self.proc)

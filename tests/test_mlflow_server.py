@@ -1,5 +1,6 @@
-"""The flow against a real MLflow tracking server: PostgreSQL as its backend store, and the server
-stopped in the middle of a run (a clear failure, nothing half-registered, and the rerun registers)."""
+"""The flow against a real MLflow tracking server stopped in the middle of a run: a clear failure, nothing
+half-registered, and the rerun registers. (The flow against a server on PostgreSQL, with authentication and
+S3 artifacts: tests/test_team_setup.py.)"""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ import sys
 import time
 
 import mlflow
-import pandas as pd
 import pytest
 
-from flows.retrain import retrain
-from tests.services import MlflowServer, Postgres, postgres_bin
+from tests.services import MlflowServer
 
 pytestmark = [pytest.mark.slow]
 
@@ -26,30 +25,6 @@ def tracking_server(monkeypatch):
         mlflow.set_registry_uri(server.url)
         return mlflow.MlflowClient(server.url, server.url)
     return point_at
-
-
-@pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL server binaries not installed (Debian: postgresql)")
-@pytest.mark.usefixtures("prefect_api")
-def test_the_flow_registers_into_an_mlflow_server_backed_by_postgresql(workspace, tmp_path, tracking_server):
-    import psycopg2
-
-    pg = Postgres(tmp_path / "pg").start()
-    server = MlflowServer(pg.uri, tmp_path / "artifacts").start()
-    try:
-        client = tracking_server(server)
-        result = retrain(workspace=str(workspace), profile="tiny")
-        registered = result["registered"]
-        assert result["registered"]["run_url"].startswith(f"{server.url}/#/experiments/")
-        model = mlflow.pyfunc.load_model(f"models:/{registered['name']}@challenger")
-        assert len(model.predict(pd.DataFrame({"n": [3]}))) == 3
-        assert client.get_model_version_by_alias(registered["name"], "challenger").tags["git.commit"]
-        with psycopg2.connect(host="127.0.0.1", port=pg.port, user="mlflow", dbname="mlflow") as conn:
-            cur = conn.cursor()
-            cur.execute("SELECT name, version FROM model_versions")
-            assert cur.fetchall() == [(registered["name"], int(registered["version"]))]
-    finally:
-        server.stop()
-        pg.stop()
 
 
 def test_an_mlflow_server_stopped_mid_run_fails_cleanly_and_the_rerun_registers(workspace, tmp_path,

@@ -1,0 +1,254 @@
+"""The team setup for real, on one machine: PostgreSQL, an S3 endpoint (moto's emulator), the MLflow server
+with basic-auth and S3 artifacts, and the Prefect server on PostgreSQL with an auth string, each started with
+the command and settings of deploy/docker-compose.yml (tests/compose.py reads them), on loopback.
+
+The scheduled retraining run is fired by a worker of a process work pool and goes through all of them: data
+and model pushed to the S3 DVC remote and pulled back into a fresh clone, the model's artifacts in S3 through
+the MLflow server, the version registered as the pipeline's user; then who may promote, and what a wrong
+credential, auth string or endpoint answers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from flows.retrain import apply_overrides
+from tests.compose import ROOT, command_and_env, on_loopback
+from tests.conftest import git
+from tests.services import (
+    Postgres,
+    PrefectServer,
+    S3Emulator,
+    free_port,
+    postgres_bin,
+    start_server,
+    stop_process_group,
+    venv_tool,
+)
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(postgres_bin() is None,
+                                 reason="PostgreSQL server binaries not installed (Debian: postgresql)")]
+MODEL = "sentences-bsvae"
+
+
+@dataclass
+class Team:
+    root: Path
+    mlflow_url: str
+    prefect: PrefectServer
+    s3: S3Emulator
+    pg: Postgres
+    passwords: dict[str, str]
+
+    def mlflow_env(self, user: str | None, password: str | None = None) -> dict[str, str]:
+        """A pipeline machine's environment as `user` (None: no MLflow credentials at all)."""
+        env = {**self.prefect.env, "MLFLOW_TRACKING_URI": self.mlflow_url,
+               "AWS_ACCESS_KEY_ID": self.s3.access_key, "AWS_SECRET_ACCESS_KEY": self.s3.secret_key}
+        env.pop("MLFLOW_TRACKING_USERNAME", None)
+        env.pop("MLFLOW_TRACKING_PASSWORD", None)
+        if user:
+            env |= {"MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": password or self.passwords[user]}
+        return env
+
+
+def use_s3_remote(workspace: Path, endpoint: str) -> str:
+    """The workspace's DVC remote becomes the team's S3 bucket (endpoint in .dvc/config; keys from the env)."""
+    dvc = venv_tool("dvc")
+    for args in (["remote", "add", "-f", "-d", "team", "s3://dvc/latent"],
+                 ["remote", "modify", "team", "endpointurl", endpoint]):
+        subprocess.run([dvc, *args], cwd=workspace, check=True, capture_output=True)
+    return dvc
+
+
+def run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    """The command failed with exactly one `error:` line on stderr and no traceback on the console."""
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr + result.stdout, result.stderr[-3000:]
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    root = tmp_path_factory.mktemp("team")
+    passwords = {user: secrets.token_urlsafe(18) for user in ("postgres", "admin", "pipeline", "alice")}
+    pg = Postgres(root / "pg", password=passwords["postgres"], databases=("mlflow", "mlflow_auth", "prefect")).start()
+    s3 = S3Emulator(root / "s3").start(buckets=("mlflow", "dvc"))
+    mlflow_port = free_port()
+    variables = {"POSTGRES_PASSWORD": passwords["postgres"], "AWS_ACCESS_KEY_ID": s3.access_key,
+                 "AWS_SECRET_ACCESS_KEY": s3.secret_key, "MLFLOW_ADMIN_PASSWORD": passwords["admin"],
+                 "MLFLOW_SECRET_KEY": secrets.token_urlsafe(18),
+                 "PREFECT_AUTH_STRING": f"team:{secrets.token_urlsafe(18)}", "MLFLOW_PUBLIC_HOST": "127.0.0.1"}
+    hosts = {"postgres:5432": f"127.0.0.1:{pg.port}", "http://minio:9000": s3.url,
+             "mlflow:5000": f"127.0.0.1:{mlflow_port}", "localhost:5000": f"localhost:{mlflow_port}",
+             "127.0.0.1:5000": f"127.0.0.1:{mlflow_port}"}
+    processes = []
+    try:
+        argv, env = command_and_env("mlflow", variables, hosts, {"--host": "127.0.0.1", "--port": str(mlflow_port),
+                                                                 "--workers": "1"})
+        ini = root / "mlflow-auth.ini"  # the shipped one, its database host on loopback
+        ini.write_text(on_loopback((ROOT / "deploy" / "mlflow-auth.ini").read_text(), hosts))
+        env |= {"MLFLOW_AUTH_CONFIG_PATH": str(ini), "PYTHONPATH": str(ROOT)}  # the image's ENV PYTHONPATH
+        argv[0] = venv_tool(argv[0])
+        processes.append(start_server(argv, {**os.environ, **env}, f"http://127.0.0.1:{mlflow_port}/health",
+                                      root / "mlflow.log", "mlflow server (basic-auth)"))
+
+        argv, server_env = command_and_env("prefect", variables, hosts, {"--host": "127.0.0.1", "--port": "0"})
+        server_env |= {"PREFECT_SERVER_DATABASE_HOST": "127.0.0.1", "PREFECT_SERVER_DATABASE_PORT": str(pg.port)}
+        prefect = PrefectServer(root / "prefect", server_env=server_env,
+                                auth_string=variables["PREFECT_AUTH_STRING"])
+        assert argv[:3] == ["prefect", "server", "start"]  # the class starts that command on its own port
+        prefect.start()
+        processes.append(prefect.proc)
+        yield Team(root, f"http://127.0.0.1:{mlflow_port}", prefect, s3, pg, passwords)
+    finally:
+        for process in processes:
+            stop_process_group(process)
+        s3.stop()
+        pg.stop()
+
+
+@pytest.fixture(scope="module")
+def users(team):
+    """The admin creates the pipeline's user and a release manager, and grants them their roles."""
+    admin = team.mlflow_env("admin")
+    for user, role in (("pipeline", "pipeline"), ("alice", "manager")):
+        made = run([sys.executable, "-m", "components.commands.access", "--user", user, "--role", role,
+                    "--app", "sentences"], {**admin, "MLFLOW_NEW_USER_PASSWORD": team.passwords[user]}, ROOT)
+        assert made.returncode == 0 and f"created user {user}" in made.stdout, made.stderr
+    return team
+
+
+def test_nothing_answers_without_credentials(team):
+    for request in (urllib.request.Request(f"{team.mlflow_url}/api/2.0/mlflow/experiments/search?max_results=1"),
+                    urllib.request.Request(f"{team.prefect.api}/flows/filter", data=b"{}", method="POST",
+                                           headers={"Content-Type": "application/json"})):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 401, request.full_url
+    import boto3
+    import botocore.exceptions
+
+    anonymous = boto3.client("s3", endpoint_url=team.s3.url, region_name="us-east-1", aws_access_key_id="nobody",
+                             aws_secret_access_key="nothing")
+    with pytest.raises(botocore.exceptions.ClientError, match="InvalidAccessKeyId"):
+        anonymous.list_objects_v2(Bucket="dvc")
+
+
+def test_the_scheduled_run_goes_through_every_server_and_only_a_manager_promotes(users, workspace):
+    team, env = users, users.mlflow_env("pipeline")
+    dvc = use_s3_remote(workspace, team.s3.url)
+    apply_overrides(workspace / "params.yaml", {"orchestrate.cron": "* * * * *"})  # fires at the next minute
+    git(workspace, "commit", "-qam", "the team's remote and a one-minute schedule")
+
+    created = run([venv_tool("prefect"), "work-pool", "create", "team-pool", "--type", "process"], env, workspace)
+    assert created.returncode == 0, created.stderr[-2000:]
+    deployed = run([sys.executable, "-m", "flows.serve", "--workspace", str(workspace), "--profile", "tiny",
+                    "--work-pool", "team-pool"], env, workspace)
+    assert deployed.returncode == 0 and "deployed" in deployed.stdout, deployed.stderr[-2000:]
+    worker = subprocess.Popen([venv_tool("prefect"), "worker", "start", "--pool", "team-pool"], env=env,
+                              cwd=workspace, stdout=open(team.prefect.home / "worker.log", "w"),
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        fired = team.prefect.wait_for_runs(1)[0]
+    finally:
+        stop_process_group(worker)
+    assert fired["deployment_id"] and fired["parameters"]["profile"] == "tiny"
+
+    import mlflow
+
+    client = mlflow.MlflowClient(team.mlflow_url, team.mlflow_url)
+    os.environ.update({"MLFLOW_TRACKING_USERNAME": "alice", "MLFLOW_TRACKING_PASSWORD": team.passwords["alice"]})
+    try:
+        assert client.get_model_version_by_alias(MODEL, "challenger").version == "1"
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_USERNAME")
+        os.environ.pop("MLFLOW_TRACKING_PASSWORD")
+    import psycopg2  # the tracking store is the PostgreSQL database, the flow's run the one that wrote it
+
+    with psycopg2.connect(host="127.0.0.1", port=team.pg.port, user="mlflow", dbname="mlflow",
+                          password=team.passwords["postgres"]) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT name, version FROM model_versions")
+        assert cur.fetchall() == [(MODEL, 1)]
+    # The model's files went to S3 through the server's artifact proxy; DVC's objects to the DVC bucket.
+    stored = [o["Key"] for o in team.s3.client().list_objects_v2(Bucket="mlflow").get("Contents", [])]
+    assert any(key.endswith("model.safetensors") for key in stored), stored[:20]
+    assert team.s3.client().list_objects_v2(Bucket="dvc", Prefix="latent/").get("KeyCount", 0) > 0
+
+    # A fresh clone of the run's commit pulls the data and the model back from S3.
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-qm", "the scheduled run's dvc.lock")
+    fresh = workspace.parent / "fresh"
+    git(workspace.parent, "clone", "-q", str(workspace), str(fresh))
+    pulled = run([dvc, "pull", "--with-deps", "sentences-evaluate"], env, fresh)  # the application that ran
+    assert pulled.returncode == 0, pulled.stdout[-2000:] + pulled.stderr[-2000:]
+    weights = "models/sentences/bsvae/model.safetensors"
+    assert (fresh / weights).read_bytes() == (workspace / weights).read_bytes()
+
+    # Who may promote: the pipeline's user is refused with one line, the release manager is not.
+    promote = [sys.executable, "-m", "components.commands.promote", "--model", MODEL, "--version", "1"]
+    line = one_error_line(run(promote, env, workspace))
+    assert line.startswith(f"error: promote: MLflow server {team.mlflow_url} refused user pipeline (403)"), line
+    assert "MANAGE" in line
+    line = one_error_line(run(promote, team.mlflow_env(None), workspace))
+    assert "refused the credentials (401)" in line, line
+    # The UI moves aliases through the same API under /ajax-api: the pipeline's user is refused there too.
+    token = base64.b64encode(f"pipeline:{team.passwords['pipeline']}".encode()).decode()
+    request = urllib.request.Request(f"{team.mlflow_url}/ajax-api/2.0/mlflow/registered-models/alias", method="POST",
+                                     data=json.dumps({"name": MODEL, "alias": "champion", "version": "1"}).encode(),
+                                     headers={"Content-Type": "application/json", "Authorization": f"Basic {token}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 403
+    promoted = run(promote, team.mlflow_env("alice"), workspace)
+    assert promoted.returncode == 0 and "@champion -> v1" in promoted.stdout, promoted.stderr[-2000:]
+
+
+def test_wrong_credentials_are_one_error_line_before_anything_runs(users, workspace):
+    team = users
+    before = (workspace / "params.yaml").read_text()
+    retrain = [sys.executable, "-m", "flows.retrain", "--workspace", str(workspace), "--profile", "tiny"]
+    line = one_error_line(run(retrain, team.mlflow_env("pipeline", password="not-the-password"), workspace))
+    assert line.startswith(f"error: retrain: MLflow server {team.mlflow_url} refused the credentials (401)"), line
+    assert (workspace / "params.yaml").read_text() == before and not (workspace / "dvc.lock").exists()
+
+    # Only an admin hands out roles.
+    grant = [sys.executable, "-m", "components.commands.access", "--user", "pipeline", "--role", "manager"]
+    line = one_error_line(run(grant, team.mlflow_env("pipeline"), ROOT))
+    assert line.startswith(f"error: access: MLflow server {team.mlflow_url} refused user pipeline (403)"), line
+
+    wrong_auth = {**team.mlflow_env("pipeline"), "PREFECT_API_AUTH_STRING": "team:not-the-auth-string"}
+    line = one_error_line(run(retrain, wrong_auth, workspace))
+    assert line.startswith(f"error: retrain: Prefect server {team.prefect.api} refused the auth string (401)"), line
+    assert (workspace / "params.yaml").read_text() == before and not (workspace / "dvc.lock").exists()
+    serve = [sys.executable, "-m", "flows.serve", "--workspace", str(workspace), "--work-pool", "team-pool"]
+    line = one_error_line(run(serve, wrong_auth, workspace))
+    assert "refused the auth string (401)" in line and "PREFECT_API_AUTH_STRING" in line, line
+
+    # The S3 remote: a wrong secret key, then an endpoint nobody listens on.
+    use_s3_remote(workspace, team.s3.url)
+    before = (workspace / "params.yaml").read_text()
+    wrong_key = {**team.mlflow_env("pipeline"), "AWS_SECRET_ACCESS_KEY": "not-the-secret"}
+    line = one_error_line(run(retrain, wrong_key, workspace))
+    assert line.startswith(f"error: retrain: DVC remote 'team' (s3://dvc/latent at {team.s3.url}) cannot be used"), line
+    assert "AWS_SECRET_ACCESS_KEY" in line, line
+    use_s3_remote(workspace, f"http://127.0.0.1:{free_port()}")
+    line = one_error_line(run(retrain, team.mlflow_env("pipeline"), workspace))
+    assert "cannot be used (EndpointConnectionError" in line, line
+    assert (workspace / "params.yaml").read_text() == before and not (workspace / "dvc.lock").exists()
