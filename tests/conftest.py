@@ -190,13 +190,41 @@ def tracking(ws: Path):
     return mlflow.MlflowClient(uri, uri)
 
 
-@pytest.fixture(scope="module")
-def trained_workspace(tmp_path_factory, prefect_api) -> tuple[Path, dict]:
-    """One tiny end-to-end run per test module: (workspace, the flow's result)."""
+@pytest.fixture(scope="session")
+def _trained_once(tmp_path_factory, prefect_api) -> tuple[Path, dict]:
+    """The tiny end-to-end run the trained_workspace copies start from: trained once per session."""
     from flows.retrain import retrain
 
-    ws = make_workspace(tmp_path_factory.mktemp("trained") / "ws", glosses(2500))
+    ws = make_workspace(tmp_path_factory.mktemp("trained-once") / "ws", glosses(2500))
     with pytest.MonkeyPatch.context() as mp:  # runs before the per-test clean-up: clean up here too
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         mp.delenv("MLFLOW_REGISTRY_URI", raising=False)
         return ws, retrain(workspace=str(ws), profile="tiny")
+
+
+def repoint_store(database: Path, old: Path, new: Path) -> None:
+    """Rewrite the absolute paths an MLflow SQLite store keeps (artifact locations, version sources) from a
+    workspace to its copy, so the copy's runs and models read and write their own files."""
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            columns = [row[1] for row in conn.execute(f"PRAGMA table_info('{table}')") if "CHAR" in row[2].upper()
+                       or "TEXT" in row[2].upper()]
+            for column in columns:
+                conn.execute(f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) WHERE "{column}" LIKE ?',
+                             (str(old), str(new), f"%{old}%"))
+
+
+@pytest.fixture(scope="module")
+def trained_workspace(_trained_once, tmp_path_factory) -> tuple[Path, dict]:
+    """(workspace, the flow's result) after one tiny end-to-end run, a copy of its own for each test module (its
+    DVC remote beside it and its MLflow store repointed), so modules may promote, retrain or break it freely."""
+    import json
+
+    base, result = _trained_once
+    root = tmp_path_factory.mktemp("trained")
+    shutil.copytree(base.parent, root, symlinks=True, dirs_exist_ok=True)
+    ws = root / base.name
+    repoint_store(ws / "mlruns" / "mlflow.db", base, ws)
+    return ws, json.loads(json.dumps(result).replace(str(base), str(ws)))
