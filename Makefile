@@ -24,9 +24,10 @@ pipeline: $(VENV)/.installed
 test: $(VENV)/.installed services
 	$(BIN)/python -m pytest -q $(ARGS)
 
-# System packages tests need (Debian's): the PostgreSQL server binaries for the MLflow-on-PostgreSQL test (it
-# starts and stops its own cluster) and Chromium with its driver for the MLflow UI browser test. Without them,
-# and without root to install them, those tests are skipped with the reason.
+# System packages tests need (Debian's): the PostgreSQL server binaries for the team-setup test (it starts and
+# stops its own cluster), Chromium with its driver for the MLflow UI browser test, and docker-compose to check
+# deploy/docker-compose.yml (`config` only: no Docker engine needed). Without them, and without root to
+# install them, those tests are skipped with the reason.
 services:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
@@ -36,6 +37,10 @@ services:
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; } || \
 	  echo "Chromium not installed: the MLflow UI browser test will be skipped"
+	@{ command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1; } || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null 2>&1; } || \
+	  echo "docker-compose not installed: the compose file check will be skipped"
 
 # `dvc repro` after building the venv when needed (its stages run `python3 -m components.stages...`)
 repro: $(VENV)/.installed
