@@ -157,6 +157,33 @@ def test_each_family_trains_samples_and_scores_what_it_defines(family, condition
         model.sample(2, None if conditional else torch.arange(2))
 
 
+def test_a_conditional_vae_has_a_prior_per_class_and_samples_from_it():
+    from torch.distributions import Normal, kl_divergence
+
+    mp = dataclasses.replace(PARAMS.model, family="bsvae", channels=8, latent_dim=4, conditional=True,
+                             label_prior="learned")
+    torch.manual_seed(0)
+    model = build_image_model(mp, 1, 28, 28, 10)
+    images, labels = fashion(8)
+    x, y = torch.from_numpy(images[:, None].astype(np.float32)) / 127.5 - 1, torch.from_numpy(labels.astype(np.int64))
+    untrained = model.prior_params(y, 8)
+    assert all(float(part.abs().max()) == 0 for part in untrained)  # N(0, I) for every class until it learns
+    with torch.no_grad():
+        model.prior.weight.normal_()
+    mu, logvar = model.encode(x, y)
+    prior_mu, prior_logvar = model.prior_params(y, 8)
+    _, kl = model.terms(x, y)
+    expected = kl_divergence(Normal(mu, (0.5 * logvar).exp()), Normal(prior_mu, (0.5 * prior_logvar).exp()))
+    assert torch.allclose(kl, expected, atol=1e-5)
+    # Sampling draws z from the asked class's prior: moving class 3's mean changes class 3's samples only.
+    wanted = torch.tensor([2, 3])
+    before = model.sample(2, wanted, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        model.prior.weight[3, :4] += 50
+    after = model.sample(2, wanted, torch.Generator().manual_seed(0))
+    assert torch.equal(before[0], after[0]) and not torch.equal(before[1], after[1])
+
+
 def test_the_plain_vae_ignores_the_schedule_and_the_bsvae_follows_it():
     images, labels = fashion(64)
     x = torch.from_numpy(images[:, None].astype(np.float32)) / 127.5 - 1

@@ -87,6 +87,8 @@ class ImageModelParams:
     """Gaussian latent (bsvae, vae) or the generator's noise (gan)."""
     conditional: bool
     """Condition on the class label (every family)."""
+    label_prior: str
+    """bsvae/vae, conditional: standard N(0, I) or learned N(mu_y, sigma_y), one per class."""
     codebook_size: int
     code_dim: int
     prior_layers: int
@@ -97,6 +99,7 @@ class ImageModelParams:
 
     def check(self) -> None:
         _one_of("model.family", self.family, ("bsvae", "vae", "vqvae", "gan"))
+        _one_of("model.label_prior", self.label_prior, ("standard", "learned"))
         for key in ("channels", "latent_dim", "codebook_size", "code_dim", "prior_layers", "prior_heads"):
             _positive(f"model.{key}", getattr(self, key))
         if self.code_dim % self.prior_heads:

@@ -44,6 +44,8 @@ class ImageConfig:
     """0: unconditional."""
     channels: int
     latent_dim: int
+    label_prior: str
+    """standard | learned: the Gaussian latent's prior when conditional (conv_vae.py)."""
     codebook_size: int
     code_dim: int
     prior_layers: int
