@@ -27,8 +27,9 @@ def tracking_server(monkeypatch):
     return point_at
 
 
-def test_an_mlflow_server_stopped_mid_run_fails_cleanly_and_the_rerun_registers(workspace, tmp_path,
+def test_an_mlflow_server_stopped_mid_run_fails_cleanly_and_the_rerun_registers(trained_workspace, tmp_path,
                                                                                  tracking_server):
+    workspace = trained_workspace[0]  # trained in the embedded store: the server has never seen this model
     server = MlflowServer(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "artifacts").start()
     client = tracking_server(server)
     cli = [sys.executable, "-m", "flows.retrain", "--workspace", str(workspace), "--profile", "tiny",

@@ -8,17 +8,14 @@ import sys
 import mlflow
 import pandas as pd
 import pytest
-import yaml
 from mlflow.exceptions import MlflowException
 
 from components.versioning.dvc import DvcFailed, dvc_env, stage_order
-from flows.retrain import apply_overrides, resolve_overrides, retrain
+from flows.retrain import retrain
 from tests.conftest import tracking
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 STAGES = [f"sentences-{step}" for step in ("ingest", "validate", "split", "check", "tokenize", "train", "evaluate")]
-CONDITIONAL_STAGES = [f"conditional-{step}" for step in ("ingest", "validate", "split", "check", "tokenize", "classifier",
-                                                         "train", "evaluate")]
 
 
 def test_flow_runs_every_stage_registers_and_the_challenger_generates(trained_workspace):
@@ -76,21 +73,6 @@ def test_cli_reports_one_error_line_and_exits_non_zero(workspace):
 
 def test_stage_order_comes_from_dvc_yaml(workspace):
     assert [s for s in stage_order(workspace) if s.startswith("sentences-")] == STAGES
-
-
-def test_dvc_repro_rebuilds_every_stage_then_does_nothing(workspace):
-    params = workspace / "params.yaml"
-    apply_overrides(params, resolve_overrides(yaml.safe_load(params.read_text()), None, None, "tiny", []))
-    dvc = [sys.executable, "-m", "dvc"]
-    first = subprocess.run([*dvc, "repro"], cwd=workspace, capture_output=True, text=True, env=dvc_env())
-    assert first.returncode == 0, first.stdout + first.stderr
-    for stage in STAGES + CONDITIONAL_STAGES:  # every application's
-        assert f"Running stage '{stage}'" in first.stdout
-    second = subprocess.run([*dvc, "repro"], cwd=workspace, capture_output=True, text=True, env=dvc_env())
-    assert second.returncode == 0
-    assert "Data and pipelines are up to date" in second.stdout
-    status = subprocess.run([*dvc, "status"], cwd=workspace, capture_output=True, text=True)
-    assert "up to date" in status.stdout
 
 
 def test_auto_promotion_makes_the_first_passing_model_champion(trained_workspace):
