@@ -47,7 +47,7 @@ from components.core.params import (
 )
 from components.core.translation_params import TranslationParams
 from components.evaluation.gate import enforce, gate_metrics, image_gate_metrics, translation_gate_metrics, write_report
-from components.registry.tracking import check_server_access
+from components.registry.tracking import REFUSED, check_server_access, describe_server_error
 from components.versioning import dvc
 from components.versioning.dvc import DvcFailed, require_dvc_project
 from flows import warm_start
@@ -113,7 +113,7 @@ def retry_if_transient(task, task_run, state) -> bool:
     except (StageError, ParamsError):  # a failed gate, stage or DVC command included
         return False
     except Exception as err:  # an MLflow server that refuses the credentials or the user will refuse them again
-        return getattr(err, "error_code", None) not in ("UNAUTHENTICATED", "PERMISSION_DENIED")
+        return getattr(err, "error_code", None) not in REFUSED
     return True
 
 
@@ -352,14 +352,9 @@ def describe_failure(err: Exception) -> str:
     if isinstance(err, PushFailed):
         return (f"the model was registered, but pushing its data and weights to the DVC remote failed after retries; "
                 f"run `dvc push` once the remote is reachable. Cause: {err}")
-    if isinstance(err, MlflowException) and err.error_code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
-        from components.registry.tracking import describe_server_error
-
-        return f"{describe_server_error(err)}; nothing more was registered and the champion is unchanged"
-    if isinstance(err, MlflowException) and ("Max retries exceeded" in text or "Connection refused" in text):
-        return (f"MLflow tracking server {os.environ.get('MLFLOW_TRACKING_URI', '')} is unreachable (retried, then gave up): nothing "
-                "was registered and the champion is unchanged; rerun when it is back (DVC skips the finished "
-                f"stages). Cause: {text[:300]}")
+    if isinstance(err, MlflowException) and (line := describe_server_error(err)):  # refused, or unreachable
+        return (f"{line}: nothing was registered and the champion is unchanged; rerun when that is fixed (DVC skips "
+                f"the finished stages)")
     return text
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from safetensors.torch import load_model as load_into
+from safetensors.torch import save_file
 from safetensors.torch import save_model as save_from
 
 from components.core import atomic
@@ -33,22 +33,8 @@ def save_model(model: TextModel, directory: str | Path) -> None:
 
 
 def load_model(directory: str | Path, device: str | torch.device = "cpu") -> TextModel:
-    """Rebuild a model from `directory`; any missing, foreign or tampered file is a ModelFileError."""
-    directory = Path(directory)
-    config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
-    for path in (config_path, weights_path):
-        if not path.is_file():
-            raise ModelFileError(f"{path}: model file not found")
-    try:
-        model = model_from_config(json.loads(config_path.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as err:
-        raise ModelFileError(f"{config_path}: not a model config this code understands: {err}") from err
-    try:
-        state = load_file(str(weights_path))
-        model.load_state_dict(state, strict=True)
-    except (SafetensorError, RuntimeError, OSError) as err:
-        raise ModelFileError(f"{weights_path}: weights do not load into {type(model).__name__}: {err}") from err
-    return model.to(device).eval()
+    """Rebuild a text model from `directory`; any missing, foreign or tampered file is a ModelFileError."""
+    return load_model_dir(directory, model_from_config, device)
 
 
 def save_model_dir(model: torch.nn.Module, directory: str | Path) -> None:

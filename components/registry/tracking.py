@@ -32,6 +32,10 @@ def connect(workspace: Path):
 
 
 
+REFUSED = ("UNAUTHENTICATED", "PERMISSION_DENIED")
+"""MLflow's error codes for a server that refused the credentials (401) or the user (403): retrying cannot help."""
+
+
 def describe_server_error(err: Exception) -> str | None:
     """One line for an MLflow server that refused a request for its credentials (401) or permissions (403),
     or could not be reached, naming the server, the user and what to check; None for any other error."""
@@ -46,7 +50,7 @@ def describe_server_error(err: Exception) -> str | None:
         user = os.environ.get("MLFLOW_TRACKING_USERNAME", "(from ~/.mlflow/credentials)")
         return f"MLflow server {uri} refused user {user} (403): {reason}"
     if "Max retries exceeded" in text or "Connection refused" in text:
-        return f"MLflow server {uri} is unreachable (retried, then gave up): check that it runs and the URI"
+        return f"MLflow tracking server {uri} is unreachable (retried, then gave up): check that it runs and the URI"
     return None
 
 
