@@ -59,8 +59,8 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", default=["transformer", "latent"])
     parser.add_argument("--distill", action="store_true", help="latent: learn from the transformer's greedy output")
     parser.add_argument("--reverse", action="store_true", help="swap source and target (joint BPE tokens only)")
-    parser.add_argument("--minutes", type=float, default=0, help="stop each model's training after the epoch that "
-                        "reaches this many minutes (0: train.epochs)")
+    parser.add_argument("--minutes", type=float, nargs="+", default=[0], help="stop a model's training after the "
+                        "epoch that reaches this many minutes (0: train.epochs); one figure for all, or one a family")
     parser.add_argument("--curve-pairs", type=int, default=300, help="valid pairs scored (greedy BLEU) per epoch")
     parser.add_argument("--name", default="", help="a label for the rows")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks/translation.jsonl")
@@ -104,7 +104,11 @@ def main() -> None:
         hyps = detokenise(tok, translate_split(model, curve_pairs, decoder, params.evaluate, device))
         return {"valid_bleu": bleu_scores(hyps, curve_refs)["bleu"]}
 
-    rows, teacher = [], None
+    if len(args.minutes) not in (1, len(args.families)):
+        raise SystemExit(f"error: --minutes takes one figure or one per family ({len(args.families)}), "
+                         f"not {len(args.minutes)}")
+    minutes = dict(zip(args.families, args.minutes * len(args.families) if len(args.minutes) == 1 else args.minutes))
+    trained, teacher = [], None
     for family in args.families:
         mp = dataclasses.replace(params.model, family=family)
         data = train
@@ -117,10 +121,17 @@ def main() -> None:
         torch.manual_seed(params.train.seed)
         model = build_translator(mp, vocab, vocab, params.tokenize.joint)
         result = train_translator(model, data, valid, params.train, mp.max_positions, device, on_epoch=curve,
-                                  time_limit_s=args.minutes * 60 or None)
+                                  time_limit_s=minutes[family] * 60 or None)
         model = result.model
         if family == "transformer":
             teacher = model
+        trained.append((family, result))
+
+    # Scored only once every model is trained, so that the decoding speeds of all of them are measured side by
+    # side in the same minute (other jobs sharing the GPU during training do not skew one model's speed only).
+    rows = []
+    for family, result in trained:
+        model = result.model
         train_s = sum(r["seconds"] for r in result.history)
         for decoder in model.decoders:
             hyps = detokenise(tok, translate_split(model, test, decoder, params.evaluate, device))

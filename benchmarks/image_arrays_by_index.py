@@ -1,0 +1,84 @@
+"""Carry the image arrays to a machine that has the raw IDX files but too little room for 53 MB of arrays (the
+device call takes 64 MiB with the tracked tree): `pack` writes, per split, where each image sits in the IDX files
+(a few hundred KB); `unpack` rebuilds the very same uint8 arrays from the IDX files and checks them by hash.
+
+    python benchmarks/image_arrays_by_index.py pack   data/images/arrays  /tmp/pack.npz
+    python benchmarks/image_arrays_by_index.py unpack /tmp/pack.npz       data/images/arrays
+
+Needs only numpy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+SOURCES = ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz")
+SPLITS = ("train", "valid", "test")
+
+
+def read_idx_images(path: Path) -> np.ndarray:
+    raw = gzip.decompress(path.read_bytes())
+    count, rows, cols = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
+    return np.frombuffer(raw, np.uint8, offset=16).reshape(count, 1, rows, cols)
+
+
+def digest(images: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
+
+
+def pack(arrays: Path, idx_dir: Path, out: Path) -> None:
+    sources = [read_idx_images(idx_dir / name) for name in SOURCES]
+    where = {}
+    for s, images in enumerate(sources):
+        for i, image in enumerate(images):
+            where.setdefault(image.tobytes(), (s, i))
+    packed = {"classes": np.array(json.dumps(json.loads((arrays / "classes.json").read_text())))}
+    for split in SPLITS:
+        images = np.load(arrays / f"{split}.images.npy")
+        packed[f"{split}.where"] = np.array([where[image.tobytes()] for image in images], dtype=np.int32)
+        packed[f"{split}.labels"] = np.load(arrays / f"{split}.labels.npy")
+        packed[f"{split}.sha256"] = np.array(digest(images))
+    np.savez_compressed(out, **packed)
+
+
+def unpack(packed_file: Path, idx_dir: Path, arrays: Path) -> None:
+    packed = np.load(packed_file)
+    sources = [read_idx_images(idx_dir / name) for name in SOURCES]
+    tmp = arrays.with_name(arrays.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for split in SPLITS:
+        where = packed[f"{split}.where"]
+        images = np.stack([sources[s][i] for s, i in where]) if len(where) else np.zeros((0, 1, 28, 28), np.uint8)
+        if digest(images) != str(packed[f"{split}.sha256"]):
+            shutil.rmtree(tmp)
+            raise SystemExit(f"error: {split} images rebuilt from {idx_dir} differ from the packed arrays")
+        np.save(tmp / f"{split}.images.npy", images)
+        np.save(tmp / f"{split}.labels.npy", packed[f"{split}.labels"])
+    (tmp / "classes.json").write_text(json.dumps(json.loads(str(packed["classes"])), indent=2), encoding="utf-8")
+    shutil.rmtree(arrays, ignore_errors=True)
+    tmp.rename(arrays)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["pack", "unpack"])
+    parser.add_argument("source", type=Path)
+    parser.add_argument("target", type=Path)
+    parser.add_argument("--idx", type=Path, default=Path("data/raw/fashion-mnist"))
+    args = parser.parse_args()
+    if args.action == "pack":
+        pack(args.source, args.idx, args.target)
+    else:
+        unpack(args.source, args.idx, args.target)
+
+
+if __name__ == "__main__":
+    main()
