@@ -21,8 +21,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 pipeline: $(VENV)/.installed
 	$(BIN)/python -m flows.retrain $(ARGS)
 
+# Two pytest-xdist workers, each test file whole on one of them (a module's servers and workspace copies start
+# once): much of the suite waits on servers, schedules and subprocesses, so two workers use two cores' worth.
+# ARGS="-n 0" runs it in one process; ARGS='-m "not slow"' skips the end-to-end tests.
 test: $(VENV)/.installed services
-	$(BIN)/python -m pytest -q $(ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(ARGS)
 
 # System packages tests need (Debian's): the PostgreSQL server binaries for the team-setup test (it starts and
 # stops its own cluster), Chromium with its driver for the MLflow UI browser test, and docker-compose to check

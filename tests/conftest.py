@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
+import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,12 @@ from components.core.params import Params, load_params
 from components.data.batches import TokenArrays
 from components.models.bsvae import BSVAE
 from components.models.factory import build_model
+
+# Each test process (`make test` runs two, pytest-xdist workers) has a Prefect home of its own: the flows the tests
+# run from the command line start a temporary Prefect server on PREFECT_HOME's SQLite database, which two processes
+# must not share (nor with the developer's ~/.prefect). Set before anything imports Prefect.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-home-")
+atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 GLOSSES = ROOT / "data" / "raw" / "wordnet_glosses.txt"
