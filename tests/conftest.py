@@ -199,16 +199,37 @@ def tracking(ws: Path):
     return mlflow.MlflowClient(uri, uri)
 
 
-@pytest.fixture(scope="session")
-def _trained_once(tmp_path_factory, prefect_api) -> tuple[Path, dict]:
-    """The tiny end-to-end run the trained_workspace copies start from: trained once per session."""
+def _train_tiny(root: Path) -> tuple[Path, dict]:
     from flows.retrain import retrain
 
-    ws = make_workspace(tmp_path_factory.mktemp("trained-once") / "ws", glosses(2500))
+    ws = make_workspace(root / "ws", glosses(2500))
     with pytest.MonkeyPatch.context() as mp:  # runs before the per-test clean-up: clean up here too
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         mp.delenv("MLFLOW_REGISTRY_URI", raising=False)
         return ws, retrain(workspace=str(ws), profile="tiny")
+
+
+@pytest.fixture(scope="session")
+def _trained_once(tmp_path_factory, prefect_api, worker_id) -> tuple[Path, dict]:
+    """The tiny end-to-end run the trained_workspace copies start from: trained once per session. Under
+    pytest-xdist the first worker to need it trains it in the session's shared temporary folder, holding a
+    file lock, and the other reuses it (pytest-xdist's documented recipe), so the two workers do not both train."""
+    if worker_id == "master":  # one process (-n 0)
+        return _train_tiny(tmp_path_factory.mktemp("trained-once"))
+    import json
+
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent  # this session's folder, above each worker's own
+    done = shared / "trained-once.json"
+    with FileLock(str(shared / "trained-once.lock")):
+        if done.is_file():
+            stored = json.loads(done.read_text(encoding="utf-8"))
+            return Path(stored["workspace"]), stored["result"]
+        (shared / "trained-once").mkdir()
+        ws, result = _train_tiny(shared / "trained-once")
+        done.write_text(json.dumps({"workspace": str(ws), "result": result}), encoding="utf-8")
+        return ws, result
 
 
 def repoint_store(database: Path, old: Path, new: Path) -> None:
