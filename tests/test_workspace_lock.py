@@ -98,10 +98,13 @@ def test_an_overlapping_flow_run_is_refused_and_touches_nothing(workspace):
 
 
 @pytest.mark.slow
-def test_two_runs_started_a_second_apart_never_mix_their_parameters(workspace):
+def test_two_runs_started_a_second_apart_never_mix_their_parameters(trained_workspace):
     """The lock is taken before params.yaml is touched and held until the run ends: whichever run gets it
-    registers exactly its own parameters, and the other is refused having changed nothing."""
+    registers exactly its own parameters, and the other is refused having changed nothing. (From the session's
+    trained workspace: only the stages the new parameters touch run again.)"""
     from tests.conftest import shipped_params, tracking
+
+    workspace = trained_workspace[0]
 
     cli = [sys.executable, "-m", "flows.retrain", "--workspace", str(workspace), "--profile", "tiny"]
     sets = {"a": ["train.seed=11"], "b": ["train.lr=0.0005", "model.latent_dim=4"]}
