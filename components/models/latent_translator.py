@@ -60,15 +60,9 @@ class LatentTranslator(TranslationModel):
     def forward(self, src, src_len, tgt, tgt_len, smoothing: float = 0.0) -> TranslationLoss:
         encoding, mask = self.encoder(src, src_len)
         batch = src.shape[0]
-        m = self.code_count(tgt_len)
-        width = int(m.max()) * self.c
-        targets = torch.full((batch, width), PAD_ID, dtype=torch.long, device=tgt.device)
-        targets[:, : tgt.shape[1]] = tgt[:, :width]
-        targets.scatter_(1, tgt_len.unsqueeze(1), EOS_ID)
         # 1. autoencode: read the target (end token included) given the source, fold into codes
-        read = self.target_encoder(self.tgt_embed(targets), self.target_encoder.memory(encoding), mask,
-                                   self_mask=key_mask(tgt_len + 1, width))
-        folded = self.fold(read.reshape(batch, width // self.c, self.c * read.shape[-1]))
+        targets, m, folded = self._fold_target(tgt, tgt_len, encoding, mask)
+        width = targets.shape[1]
         valid = torch.arange(folded.shape[1], device=tgt.device)[None, :] < m[:, None]
         q = self.codebook(folded[valid])
         quantized = torch.zeros_like(folded).masked_scatter(valid.unsqueeze(-1), q.quantized.to(folded.dtype))
@@ -87,6 +81,19 @@ class LatentTranslator(TranslationModel):
         commitment = self.config.commitment * q.commitment.mean() if q.commitment.numel() else folded.sum() * 0
         return TranslationLoss(rec=rec, tokens=int((tgt_len + 1).sum()), prior=prior, aux=commitment, codes=q.codes)
 
+    def _fold_target(self, tgt, tgt_len, encoding, mask) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The target padded to whole codes with its end token, the code count per row, and the folded vectors
+        (one per `compression` positions) that the codebook quantises."""
+        batch = tgt.shape[0]
+        m = self.code_count(tgt_len)
+        width = int(m.max()) * self.c
+        targets = torch.full((batch, width), PAD_ID, dtype=torch.long, device=tgt.device)
+        targets[:, : tgt.shape[1]] = tgt[:, :width]
+        targets.scatter_(1, tgt_len.unsqueeze(1), EOS_ID)
+        read = self.target_encoder(self.tgt_embed(targets), self.target_encoder.memory(encoding), mask,
+                                   self_mask=key_mask(tgt_len + 1, width))
+        return targets, m, self.fold(read.reshape(batch, width // self.c, self.c * read.shape[-1]))
+
     def _decode(self, quantized: torch.Tensor, m: torch.Tensor, encoding, mask) -> torch.Tensor:
         batch, codes, d = quantized.shape
         x = self.unfold(quantized).reshape(batch, codes * self.c, d)
@@ -100,15 +107,7 @@ class LatentTranslator(TranslationModel):
         these is what a perfect prior would reach, so it splits the latent model's error between its
         autoencoder and its prior."""
         encoding, mask = self.encoder(src, src_len)
-        batch = src.shape[0]
-        m = self.code_count(tgt_len)
-        width = int(m.max()) * self.c
-        targets = torch.full((batch, width), PAD_ID, dtype=torch.long, device=tgt.device)
-        targets[:, : tgt.shape[1]] = tgt[:, :width]
-        targets.scatter_(1, tgt_len.unsqueeze(1), EOS_ID)
-        read = self.target_encoder(self.tgt_embed(targets), self.target_encoder.memory(encoding), mask,
-                                   self_mask=key_mask(tgt_len + 1, width))
-        folded = self.fold(read.reshape(batch, width // self.c, self.c * read.shape[-1]))
+        _, m, folded = self._fold_target(tgt, tgt_len, encoding, mask)
         codes = self.codebook.nearest(folded.reshape(-1, folded.shape[-1]).float()).view(folded.shape[:2])
         ids = self._decode(self.codebook.lookup(codes).to(encoding.dtype), m, encoding, mask).argmax(-1)
         return self._cut(ids, m)

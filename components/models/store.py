@@ -24,6 +24,17 @@ class ModelFileError(StageError):
     """A model directory is missing files or holds files that do not fit together."""
 
 
+def verified_weights(directory: str | Path, expected_sha256: str | None) -> Path:
+    """`directory`, once its weights file is there and, when a digest was recorded at logging, has that SHA-256:
+    what every served model checks before it loads, so swapped or damaged weights are refused."""
+    weights = Path(directory) / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelFileError(f"{weights}: model weights missing from the logged model")
+    if expected_sha256 and atomic.file_digest(weights) != expected_sha256:
+        raise ModelFileError(f"{weights}: SHA-256 differs from the one recorded at logging; refusing tampered weights")
+    return Path(directory)
+
+
 def save_model(model: TextModel, directory: str | Path) -> None:
     directory = Path(directory)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}

@@ -17,19 +17,10 @@ from mlflow.pyfunc import PythonModel
 
 class ImagePyfunc(PythonModel):
     def load_context(self, context) -> None:
-        from pathlib import Path
-
-        from components.core.atomic import file_digest
-        from components.models.store import WEIGHTS_FILE, ModelFileError
+        from components.models.store import verified_weights
         from components.serving.image_generator import ImageGenerator
 
-        model_dir = Path(context.artifacts["model_dir"])
-        expected = (context.model_config or {}).get("weights_sha256")
-        weights = model_dir / WEIGHTS_FILE
-        if not weights.is_file():
-            raise ModelFileError(f"{weights}: model weights missing from the logged model")
-        if expected and file_digest(weights) != expected:
-            raise ModelFileError(f"{weights}: SHA-256 differs from the one recorded at logging; refusing tampered weights")
+        model_dir = verified_weights(context.artifacts["model_dir"], (context.model_config or {}).get("weights_sha256"))
         self.generator = ImageGenerator.from_dir(model_dir)
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
