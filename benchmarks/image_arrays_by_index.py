@@ -54,15 +54,18 @@ def unpack(packed_file: Path, idx_dir: Path, arrays: Path) -> None:
     tmp = arrays.with_name(arrays.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for split in SPLITS:
-        where = packed[f"{split}.where"]
-        images = np.stack([sources[s][i] for s, i in where]) if len(where) else np.zeros((0, 1, 28, 28), np.uint8)
-        if digest(images) != str(packed[f"{split}.sha256"]):
-            shutil.rmtree(tmp)
-            raise SystemExit(f"error: {split} images rebuilt from {idx_dir} differ from the packed arrays")
-        np.save(tmp / f"{split}.images.npy", images)
-        np.save(tmp / f"{split}.labels.npy", packed[f"{split}.labels"])
-    (tmp / "classes.json").write_text(json.dumps(json.loads(str(packed["classes"])), indent=2), encoding="utf-8")
+    try:  # written beside the target, moved into place whole: a failure leaves neither half an arrays folder
+        for split in SPLITS:
+            where = packed[f"{split}.where"]
+            images = np.stack([sources[s][i] for s, i in where]) if len(where) else np.zeros((0, 1, 28, 28), np.uint8)
+            if digest(images) != str(packed[f"{split}.sha256"]):
+                raise SystemExit(f"error: {split} images rebuilt from {idx_dir} differ from the packed arrays")
+            np.save(tmp / f"{split}.images.npy", images)
+            np.save(tmp / f"{split}.labels.npy", packed[f"{split}.labels"])
+        (tmp / "classes.json").write_text(json.dumps(json.loads(str(packed["classes"])), indent=2), encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(arrays, ignore_errors=True)
     tmp.rename(arrays)
 
@@ -74,10 +77,17 @@ def main() -> None:
     parser.add_argument("target", type=Path)
     parser.add_argument("--idx", type=Path, default=Path("data/raw/fashion-mnist"))
     args = parser.parse_args()
-    if args.action == "pack":
-        pack(args.source, args.idx, args.target)
-    else:
-        unpack(args.source, args.idx, args.target)
+    try:
+        if args.action == "pack":
+            pack(args.source, args.idx, args.target)
+        else:
+            unpack(args.source, args.idx, args.target)
+    except (OSError, ValueError, EOFError) as err:  # missing or damaged files: one line, not a traceback
+        raise SystemExit(f"error: {args.action} {args.source}: {err}") from None
+    except KeyError as err:  # pack: an image in neither IDX file; unpack: not a file `pack` wrote
+        what = (f"an image is in neither IDX file under {args.idx}" if args.action == "pack"
+                else f"not written by `pack` (no {str(err)[:80]})")
+        raise SystemExit(f"error: {args.action} {args.source}: {what}") from None
 
 
 if __name__ == "__main__":
