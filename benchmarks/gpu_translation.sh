@@ -20,9 +20,13 @@ mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c "import torch, sacrebleu; print('torch', torch.__version__, 'sacrebleu', sacrebleu.__version__)"
 step() { local limit=$1 name=$2; shift 2; echo "=== $name starts $(date +%T)"; timeout "$limit" "$@" > "$OUT/$name.txt" 2>&1
-         echo "=== $name rc=$? at $(date +%T)"; grep -v "^\s*$" "$OUT/$name.txt" | tail -n 9; }
+         local rc=$?; echo "=== $name rc=$rc at $(date +%T)"; grep -v "^\s*$" "$OUT/$name.txt" | tail -n 9; return $rc; }
 step 560 de_en python3 benchmarks/translation.py --profile gpu --minutes "$MIN_TEACHER" "$MIN_LATENT" --distill \
   --families transformer latent --name "$NAME" --results "$OUT/translation.jsonl" &
+de_en=$!
 step 560 en_de python3 benchmarks/translation.py --profile gpu --minutes "$MIN_EN_DE" --reverse \
   --families transformer --set evaluate.speed_sentences=50 --name "$NAME" --results "$OUT/translation.jsonl" &
-wait
+en_de=$!
+wait "$de_en"; rc_de_en=$?
+wait "$en_de"; rc_en_de=$?
+exit $((rc_de_en || rc_en_de))  # non-zero when either run failed or ran out of time

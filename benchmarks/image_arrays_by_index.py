@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,10 @@ def read_idx_images(path: Path) -> np.ndarray:
 
 
 def digest(images: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
+    """SHA-256 of the pixels, their shape and their type: the same bytes in another shape are other arrays."""
+    h = hashlib.sha256(f"{images.dtype.str}{images.shape}".encode())
+    h.update(np.ascontiguousarray(images).tobytes())
+    return h.hexdigest()
 
 
 def pack(arrays: Path, idx_dir: Path, out: Path) -> None:
@@ -45,6 +49,7 @@ def pack(arrays: Path, idx_dir: Path, out: Path) -> None:
         packed[f"{split}.where"] = np.array([where[image.tobytes()] for image in images], dtype=np.int32)
         packed[f"{split}.labels"] = np.load(arrays / f"{split}.labels.npy")
         packed[f"{split}.sha256"] = np.array(digest(images))
+    out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **packed)
 
 
@@ -82,7 +87,7 @@ def main() -> None:
             pack(args.source, args.idx, args.target)
         else:
             unpack(args.source, args.idx, args.target)
-    except (OSError, ValueError, EOFError) as err:  # missing or damaged files: one line, not a traceback
+    except (OSError, ValueError, EOFError, IndexError, zipfile.BadZipFile) as err:  # missing, damaged, other files
         raise SystemExit(f"error: {args.action} {args.source}: {err}") from None
     except KeyError as err:  # pack: an image in neither IDX file; unpack: not a file `pack` wrote
         what = (f"an image is in neither IDX file under {args.idx}" if args.action == "pack"

@@ -210,11 +210,11 @@ def _train_tiny(root: Path) -> tuple[Path, dict]:
 
 
 @pytest.fixture(scope="session")
-def _trained_once(tmp_path_factory, prefect_api, worker_id) -> tuple[Path, dict]:
+def _trained_once(tmp_path_factory, prefect_api) -> tuple[Path, dict]:
     """The tiny end-to-end run the trained_workspace copies start from: trained once per session. Under
     pytest-xdist the first worker to need it trains it in the session's shared temporary folder, holding a
     file lock, and the other reuses it (pytest-xdist's documented recipe), so the two workers do not both train."""
-    if worker_id == "master":  # one process (-n 0)
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # one process (-n 0, or without pytest-xdist)
         return _train_tiny(tmp_path_factory.mktemp("trained-once"))
     import json
 
@@ -226,6 +226,7 @@ def _trained_once(tmp_path_factory, prefect_api, worker_id) -> tuple[Path, dict]
         if done.is_file():
             stored = json.loads(done.read_text(encoding="utf-8"))
             return Path(stored["workspace"]), stored["result"]
+        shutil.rmtree(shared / "trained-once", ignore_errors=True)  # what a worker's failed try left: train anew
         (shared / "trained-once").mkdir()
         ws, result = _train_tiny(shared / "trained-once")
         done.write_text(json.dumps({"workspace": str(ws), "result": result}), encoding="utf-8")
