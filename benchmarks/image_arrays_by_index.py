@@ -5,29 +5,33 @@ device call takes 64 MiB with the tracked tree): `pack` writes, per split, where
     python benchmarks/image_arrays_by_index.py pack   data/images/arrays  /tmp/pack.npz
     python benchmarks/image_arrays_by_index.py unpack /tmp/pack.npz       data/images/arrays
 
-Needs only numpy.
+Needs only numpy and pandas (the project's IDX reader).
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from components.core.errors import StageError  # noqa: E402
+from components.data.images import read_idx  # noqa: E402
 
 SOURCES = ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz")
 SPLITS = ("train", "valid", "test")
 
 
 def read_idx_images(path: Path) -> np.ndarray:
-    raw = gzip.decompress(path.read_bytes())
-    count, rows, cols = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
-    return np.frombuffer(raw, np.uint8, offset=16).reshape(count, 1, rows, cols)
+    """The IDX images as the arrays hold them: (N, 1, H, W) uint8, read by the ingest stage's own reader."""
+    return read_idx(path)[:, None]
 
 
 def digest(images: np.ndarray) -> str:
@@ -87,7 +91,7 @@ def main() -> None:
             pack(args.source, args.idx, args.target)
         else:
             unpack(args.source, args.idx, args.target)
-    except (OSError, ValueError, EOFError, IndexError, zipfile.BadZipFile) as err:  # missing, damaged, other files
+    except (StageError, OSError, ValueError, EOFError, IndexError, zipfile.BadZipFile) as err:  # missing, damaged, other
         raise SystemExit(f"error: {args.action} {args.source}: {err}") from None
     except KeyError as err:  # pack: an image in neither IDX file; unpack: not a file `pack` wrote
         what = (f"an image is in neither IDX file under {args.idx}" if args.action == "pack"
