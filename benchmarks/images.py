@@ -74,13 +74,13 @@ def main() -> None:
     rows = []
     for family in args.families:
         mp = dataclasses.replace(params.model, family=family)
-        torch.manual_seed(params.train.seed)
-        model = build_image_model(mp, *train.images.shape[1:], len(classes))
-        result = train_image_model(model, train, valid, params.train, device)
+        result = train_image_model(lambda: build_image_model(mp, *train.images.shape[1:], len(classes)), train, valid,
+                                   params.train, device)
+        model = result.model
         conditional = bool(model.config.num_classes)
         row = {"name": args.name, "profile": args.profile, "device": device_name, "family": family,
                "conditional": conditional, "parameters": sum(x.numel() for x in model.parameters()),
-               "epochs": result.history[-1]["epoch"], "train_seconds": result.seconds,
+               "epochs": result.history[-1]["epoch"], "train_seconds": sum(result.epoch_seconds),
                "classifier_test_accuracy": accuracy, "history": result.history}
         started = time.perf_counter()
         if model.has_likelihood:

@@ -118,9 +118,8 @@ def main() -> None:
             started = time.perf_counter()
             data = ParallelArrays(train.source, distilled_targets(teacher, train.source, mp.max_positions, device))
             logging.info("distilled %d targets in %.1f s", len(data), time.perf_counter() - started)
-        torch.manual_seed(params.train.seed)
-        model = build_translator(mp, vocab, vocab, params.tokenize.joint)
-        result = train_translator(model, data, valid, params.train, mp.max_positions, device, on_epoch=curve,
+        result = train_translator(lambda: build_translator(mp, vocab, vocab, params.tokenize.joint), data, valid,
+                                  params.train, mp.max_positions, device, on_epoch=curve,
                                   time_limit_s=minutes[family] * 60 or None)
         model = result.model
         if family == "transformer":
@@ -132,7 +131,7 @@ def main() -> None:
     rows = []
     for family, result in trained:
         model = result.model
-        train_s = sum(r["seconds"] for r in result.history)
+        train_s = sum(result.epoch_seconds)
         for decoder in model.decoders:
             hyps = detokenise(tok, translate_split(model, test, decoder, params.evaluate, device))
             row = {"name": args.name, "direction": direction, "profile": args.profile, "device": device_name,
@@ -143,7 +142,7 @@ def main() -> None:
                    **(code_usage(model, test, device) if family == "latent" else {}),
                    **({"bleu_reference_codes": bleu_scores(detokenise(tok, oracle), test_refs)["bleu"]}
                       if (oracle := reference_code_translations(model, test, device)) is not None else {}),
-                   "curve": [{"train_s": sum(h["seconds"] for h in result.history[: i + 1]), "epoch": h["epoch"],
+                   "curve": [{"train_s": sum(result.epoch_seconds[: i + 1]), "epoch": h["epoch"],
                               "valid_bleu": h.get("valid_bleu"), "valid_nll_per_token": h["valid_nll_per_token"]}
                              for i, h in enumerate(result.history)],
                    "examples": [{"ref": r, "hyp": h} for r, h in list(zip(test_refs, hyps))[:5]]}

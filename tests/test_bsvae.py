@@ -70,7 +70,8 @@ def test_nan_loss_stops_with_the_step(monkeypatch):
     from components.core.errors import StageError
 
     p = params_for("train", epochs=1, batch_size=16, lr=1.0)
-    monkeypatch.setattr("components.training.loop.vae_loss", lambda out, beta, fb: (torch.tensor(float("nan")), {}))
+    monkeypatch.setattr("components.training.loop.vae_loss",
+                        lambda out, beta, fb: (out.rec_nll.mean() * float("nan"), {}))
     with pytest.raises(StageError, match="at step 0"):
         train_model(toy_arrays(), toy_arrays(), 50, params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4), p,
                     torch.device("cpu"))
@@ -139,13 +140,18 @@ def test_a_checkpoint_of_other_params_is_not_resumed(tmp_path):
     mp = params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4)
     checkpoint = tmp_path / "train.pt"
     train_model(toy_arrays(), toy_arrays(), 50, mp, p, torch.device("cpu"), checkpoint)
-    from components.training.checkpoints import load_checkpoint, run_fingerprint
+    from components.training.checkpoints import load_checkpoint
+    from components.training.engine import EngineSettings, run_fingerprint
+    from components.training.loop import text_fingerprint
+
+    def fingerprint(train_params):
+        return run_fingerprint(EngineSettings.of(train_params), text_fingerprint(50, toy_arrays(), mp, train_params), 1)
 
     other = params_for("train", epochs=1, batch_size=16, checkpoint_every=2, lr=0.01)
-    assert load_checkpoint(checkpoint, run_fingerprint(50, toy_arrays(), mp, other)) is None
-    assert load_checkpoint(checkpoint, run_fingerprint(50, toy_arrays(), mp, p)) is not None
+    assert load_checkpoint(checkpoint, fingerprint(other)) is None
+    assert load_checkpoint(checkpoint, fingerprint(p)) is not None
     checkpoint.write_bytes(b"torn")
-    assert load_checkpoint(checkpoint, run_fingerprint(50, toy_arrays(), mp, p)) is None
+    assert load_checkpoint(checkpoint, fingerprint(p)) is None
 
 
 def test_early_stopping_keeps_the_best_epoch(monkeypatch):
@@ -214,7 +220,8 @@ def test_every_run_checkpoints_often_enough_to_resume():
     from components.training.checkpoints import checkpoint_interval
 
     shipped = params_for("train")
-    assert checkpoint_interval(150, shipped) == 150 // shipped.min_checkpoints  # the tiny profile's run
-    assert checkpoint_interval(100_000, shipped) == shipped.checkpoint_every
-    assert checkpoint_interval(5, params_for("train", checkpoint_every=500, min_checkpoints=10)) == 1
-    assert checkpoint_interval(1000, params_for("train", checkpoint_every=0)) == 0
+    every, least = shipped.checkpoint_every, shipped.min_checkpoints
+    assert checkpoint_interval(150, every, least) == 150 // least  # the tiny profile's run
+    assert checkpoint_interval(100_000, every, least) == every
+    assert checkpoint_interval(5, 500, 10) == 1
+    assert checkpoint_interval(1000, 0, least) == 0

@@ -18,6 +18,7 @@ from components.core.params import (
     RegisterParams,
     SplitParams,
     _at_least,
+    check_engine_fields,
     _fraction,
     _one_of,
     _positive,
@@ -126,10 +127,23 @@ class ImageTrainParams:
     device: str
     precision: str
     threads: int
+    grad_clip: float
+    """Largest gradient norm (0: no clipping)."""
+    launcher: str
+    """How dvc.yaml starts the train stage: python3, or e.g. `torchrun --standalone --nproc-per-node 8`."""
+    grad_accum: int
+    """Micro-batches per optimiser step: batch_size rows are split so that fewer sit in memory at once."""
+    compile: bool
+    """torch.compile the model (GPU)."""
+    patience: int
+    """Stop when the validation figure the engine watches has not improved for this many epochs (0: never)."""
+    checkpoint_every: int
+    """Save the resumable training state at most this many optimiser steps apart (and at each epoch end)."""
+    min_checkpoints: int
+    """... and at least this many times a run, so that short runs resume too (0: no such floor)."""
 
     def check(self) -> None:
         _at_least("train.epochs", self.epochs, 1)
-        _at_least("train.max_steps", self.max_steps, 0)
         _positive("train.batch_size", self.batch_size)
         _positive("train.lr", self.lr)
         _one_of("train.beta_schedule", self.beta_schedule, ("constant", "monotonic", "cyclical"))
@@ -137,9 +151,7 @@ class ImageTrainParams:
         _at_least("train.beta_cycles", self.beta_cycles, 1)
         _fraction("train.beta_warmup_fraction", self.beta_warmup_fraction, open_zero=True)
         _at_least("train.free_bits", self.free_bits, 0)
-        _one_of("train.device", self.device, ("auto", "cpu", "cuda"))
-        _one_of("train.precision", self.precision, ("fp32", "bf16"))
-        _at_least("train.threads", self.threads, 0)
+        check_engine_fields(self)
 
 
 @dataclass(frozen=True)

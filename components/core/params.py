@@ -259,10 +259,6 @@ class TrainParams:
             _positive(f"train.{name}", getattr(self, name))
         _at_least("train.max_steps", self.max_steps, 0)
         _at_least("train.warmup_steps", self.warmup_steps, 0)
-        _at_least("train.threads", self.threads, 0)
-        _at_least("train.checkpoint_every", self.checkpoint_every, 0)
-        _at_least("train.min_checkpoints", self.min_checkpoints, 0)
-        _at_least("train.patience", self.patience, 0)
         _at_least("train.pretrain_epochs", self.pretrain_epochs, 0)
         if not (0 < self.lr <= 1):
             raise ParamsError(f"train.lr must be in (0, 1], got {self.lr}")
@@ -275,10 +271,22 @@ class TrainParams:
         _at_least("train.free_bits", self.free_bits, 0.0)
         _one_of("train.device", self.device, ("auto", "cpu", "cuda"))
         _one_of("train.warm_start", self.warm_start, ("scratch", "champion"))
-        _positive("train.grad_accum", self.grad_accum)
-        _one_of("train.precision", self.precision, ("fp32", "bf16"))
-        if self.launcher.split()[:1] not in (["python3"], ["python"], ["torchrun"]):
-            raise ParamsError(f"train.launcher must start with python3, python or torchrun, got {self.launcher!r}")
+        check_engine_fields(self)
+
+
+def check_engine_fields(p) -> None:
+    """The training engine's knobs, which every kind's train section has (components/training/engine.py)."""
+    _at_least("train.max_steps", p.max_steps, 0)
+    _at_least("train.threads", p.threads, 0)
+    _at_least("train.checkpoint_every", p.checkpoint_every, 0)
+    _at_least("train.min_checkpoints", p.min_checkpoints, 0)
+    _at_least("train.patience", p.patience, 0)
+    _positive("train.grad_accum", p.grad_accum)
+    _at_least("train.grad_clip", p.grad_clip, 0.0)
+    _one_of("train.device", p.device, ("auto", "cpu", "cuda"))
+    _one_of("train.precision", p.precision, ("fp32", "bf16"))
+    if p.launcher.split()[:1] not in (["python3"], ["python"], ["torchrun"]):
+        raise ParamsError(f"train.launcher must start with python3, python or torchrun, got {p.launcher!r}")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from components.core.params import (
     RegisterParams,
     SplitParams,
     _at_least,
+    check_engine_fields,
     _fraction,
     _one_of,
     _positive,
@@ -152,18 +153,24 @@ class TranslationTrainParams:
     precision: str
     threads: int
     launcher: str
+    grad_accum: int
+    """Micro-batches per optimiser step: batch_size rows are split so that fewer sit in memory at once."""
+    compile: bool
+    """torch.compile the model (GPU)."""
+    patience: int
+    """Stop when the validation figure the engine watches has not improved for this many epochs (0: never)."""
+    checkpoint_every: int
+    """Save the resumable training state at most this many optimiser steps apart (and at each epoch end)."""
+    min_checkpoints: int
+    """... and at least this many times a run, so that short runs resume too (0: no such floor)."""
 
     def check(self) -> None:
         _at_least("train.epochs", self.epochs, 1)
-        _at_least("train.max_steps", self.max_steps, 0)
         _positive("train.batch_size", self.batch_size)
         _positive("train.lr", self.lr)
         _at_least("train.warmup_steps", self.warmup_steps, 0)
-        _positive("train.grad_clip", self.grad_clip)
         _fraction("train.label_smoothing", self.label_smoothing, closed_one=False)
-        _one_of("train.device", self.device, ("auto", "cpu", "cuda"))
-        _one_of("train.precision", self.precision, ("fp32", "bf16"))
-        _at_least("train.threads", self.threads, 0)
+        check_engine_fields(self)
 
 
 @dataclass(frozen=True)

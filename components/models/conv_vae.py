@@ -31,7 +31,7 @@ class ConvVAE(ImageModel):
     family = "bsvae"
     has_likelihood = True
     scheduled = True
-    """Whether train_step applies the beta schedule and free bits (the plain VAE does not)."""
+    """Whether training_losses applies the beta schedule and free bits (the plain VAE does not)."""
 
     def __init__(self, config: ImageConfig):
         super().__init__(config)
@@ -80,17 +80,14 @@ class ConvVAE(ImageModel):
     def configure_optimizers(self, lr):
         return [torch.optim.Adam(self.parameters(), lr=lr)]
 
-    def train_step(self, x, labels, optimizers, beta, free_bits):
+    def training_losses(self, x, labels, beta, free_bits):
         rec, kl = self.terms(x, labels)
         if not self.scheduled:
             beta, free_bits = 1.0, 0.0
         kl_term = torch.clamp(kl.mean(0), min=free_bits).sum() if free_bits > 0 else kl.sum(1).mean()
         loss = rec.mean() + beta * kl_term
-        optimizers[0].zero_grad(set_to_none=True)
-        loss.backward()
-        optimizers[0].step()
-        return {"loss": float(loss.detach()), "rec": float(rec.mean().detach()), "kl": float(kl.sum(1).mean().detach()),
-                "beta": beta}
+        yield 0, loss, {"loss": loss.detach(), "rec": rec.mean().detach(), "kl": kl.sum(1).mean().detach(),
+                        "beta": beta}
 
     @torch.no_grad()
     def validation_loss(self, x, labels):

@@ -48,20 +48,15 @@ class DCGAN(ImageModel):
             (list(self.project.parameters()) if self.project is not None else [])
         return [torch.optim.Adam(g, lr=lr, betas=(0.5, 0.999)), torch.optim.Adam(d, lr=lr, betas=(0.5, 0.999))]
 
-    def train_step(self, x, labels, optimizers, beta, free_bits):
-        opt_g, opt_d = optimizers
+    def training_losses(self, x, labels, beta, free_bits):
+        """The discriminator's update (optimiser 1), then the generator's (optimiser 0) against the updated
+        discriminator, on the same fakes."""
         z = torch.randn(x.shape[0], self.config.latent_dim, device=x.device)
         fake = self.generate(z, labels)
         d_loss = F.softplus(-self.score(x, labels)).mean() + F.softplus(self.score(fake.detach(), labels)).mean()
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
+        yield 1, d_loss, {"d_loss": d_loss.detach()}
         g_loss = F.softplus(-self.score(fake, labels)).mean()
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        return {"loss": float(g_loss.detach() + d_loss.detach()), "g_loss": float(g_loss.detach()),
-                "d_loss": float(d_loss.detach())}
+        yield 0, g_loss, {"g_loss": g_loss.detach(), "loss": g_loss.detach() + d_loss.detach()}
 
     @torch.no_grad()
     def validation_loss(self, x, labels):

@@ -1,9 +1,10 @@
 """The one contract every image family implements, the shared convolutional networks, the pixel likelihood,
 and saving/loading (safetensors + JSON).
 
-A family owns its update (a GAN's two optimisers are not a VAE's one), so the contract is a training step
-rather than a loss: `train_step(x, labels, optimizers, beta, free_bits)` does its backward passes and steps and
-returns its figures. Everything else the loop, the evaluation and the served model use:
+A family owns its update (a GAN's two optimisers are not a VAE's one), so the contract yields one loss per
+optimiser in update order: `training_losses(x, labels, beta, free_bits)` yields (optimiser index, loss, figures);
+the training engine takes each backward pass and step before it asks for the next (a GAN's generator sees the
+discriminator after its step). Everything else the engine, the evaluation and the served model use:
 - `configure_optimizers(lr)`; `validation_loss(x, labels)`;
 - `sample(n, labels, generator)` -> uint8 images (n, C, H, W);
 - `reconstruct(x, labels)` -> uint8 images, or None (the GAN has no encoder);
@@ -22,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -97,8 +99,9 @@ class ImageModel(nn.Module, ABC):
     def configure_optimizers(self, lr: float) -> list[torch.optim.Optimizer]: ...
 
     @abstractmethod
-    def train_step(self, x: torch.Tensor, labels: torch.Tensor | None, optimizers: list, beta: float,
-                   free_bits: float) -> dict[str, float]: ...
+    def training_losses(self, x: torch.Tensor, labels: torch.Tensor | None, beta: float, free_bits: float
+                        ) -> Iterator[tuple[int, torch.Tensor, dict[str, torch.Tensor | float]]]:
+        """(optimiser index into configure_optimizers, loss, figures), one per update, in update order."""
 
     @abstractmethod
     def validation_loss(self, x: torch.Tensor, labels: torch.Tensor | None) -> dict[str, float]: ...

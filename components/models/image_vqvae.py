@@ -73,13 +73,10 @@ class ImageVQVAE(ImageModel):
     def configure_optimizers(self, lr):
         return [torch.optim.Adam(self.parameters(), lr=lr)]
 
-    def train_step(self, x, labels, optimizers, beta, free_bits):
+    def training_losses(self, x, labels, beta, free_bits):
         rec, prior, commitment, _ = self.terms(x, labels)
         loss = rec.mean() + prior.mean() + self.config.commitment * commitment.mean()
-        optimizers[0].zero_grad(set_to_none=True)
-        loss.backward()
-        optimizers[0].step()
-        return {"loss": float(loss.detach()), "rec": float(rec.mean().detach()), "prior": float(prior.mean().detach())}
+        yield 0, loss, {"loss": loss.detach(), "rec": rec.mean().detach(), "prior": prior.mean().detach()}
 
     @torch.no_grad()
     def validation_loss(self, x, labels):

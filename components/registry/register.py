@@ -116,6 +116,12 @@ def register_model(workspace: Path, params: Params | TranslationParams | ImagePa
     commit, dirty = git_commit(workspace)
     history = json.loads((workspace / app.metrics("train_history")).read_text(encoding="utf-8"))
     metrics = json.loads((workspace / app.metrics("eval")).read_text(encoding="utf-8"))
+    timings = {name: json.loads(path.read_text(encoding="utf-8"))
+               for name in ("train", "evaluate") if (path := workspace / app.reports(f"timing/{name}.json")).is_file()}
+    # Wall times and speeds are not DVC outputs (a rebuild hashes the same however fast the machine); the run
+    # and the model card report them beside the metrics.
+    speeds = {k: v for k, v in timings.get("evaluate", {}).items() if isinstance(v, (int, float))}
+    metrics = {**metrics, **speeds}
     gate = gate_tags(report) if report is not None else {}
     version_tags = {"application": app.name, "model.family": family, "git.commit": commit, "git.dirty": str(dirty),
                     "warm_start": warm_start_source(workspace, app), **lineage, **gate}
@@ -145,9 +151,8 @@ def register_model(workspace: Path, params: Params | TranslationParams | ImagePa
         for row in history:
             mlflow.log_metrics({k: float(v) for k, v in row.items() if k not in ("epoch", "step")}, step=row["step"])
         mlflow.log_metrics(scalar_metrics(metrics))
-        timing = workspace / app.reports("timing/train.json")
-        if timing.is_file():
-            mlflow.log_metric("train_seconds", json.loads(timing.read_text(encoding="utf-8"))["train_seconds"])
+        if "train" in timings:
+            mlflow.log_metric("train_seconds", timings["train"]["train_seconds"])
         mlflow.set_tags(version_tags)
         # What `python -m components.commands.reproduce` needs to rebuild this version from its commit.
         mlflow.log_text(uncommitted_patch(workspace), "lineage/uncommitted.patch")

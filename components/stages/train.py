@@ -16,7 +16,7 @@ from components.data.batches import TokenArrays
 from components.data.labels import LABELS_FILE, read_labels, write_labels
 from components.models.store import save_model
 from components.training import distributed
-from components.training.device import pick_device
+from components.training.engine import training_session, write_timing
 from components.training.loop import train_model
 from components.training.warm_start import warm_start_state
 
@@ -40,16 +40,8 @@ def main() -> None:
 
     def run(args):
         params = load_params(args.params, args.app)
-        p = params.train
-        if p.threads:
-            torch.set_num_threads(p.threads)
-        ctx, device = distributed.init_from_env(pick_device(p.device))  # one process unless under torchrun
-        if not ctx.is_main:
-            logging.getLogger().setLevel(logging.WARNING)  # rank 0 speaks for all
-        try:
+        with training_session(params.train, params.train.device) as (ctx, device):  # torchrun: one of several
             train_and_save(args, params, ctx, device)
-        finally:
-            distributed.shutdown()
 
     stage_main("train", run, parser)
 
@@ -58,9 +50,6 @@ def train_and_save(args, params, ctx: distributed.DistContext, device: torch.dev
     from tokenizers import Tokenizer  # only to read the vocabulary size the arrays were made with
 
     p = params.train
-    if p.batch_size < ctx.world * p.grad_accum:
-        raise StageError(f"train.batch_size {p.batch_size} is smaller than {ctx.world} processes x "
-                         f"train.grad_accum {p.grad_accum}: some would get no rows")
     vocab_size = Tokenizer.from_file(args.tokenizer).get_vocab_size()
     if params.model.conditional and not args.labels:
         raise StageError("model.conditional is true: pass --labels (the tokenize stage's labels.json)")
@@ -83,8 +72,7 @@ def train_and_save(args, params, ctx: distributed.DistContext, device: torch.dev
     atomic.write_json(args.history, result.history)
     atomic.write_json(args.metrics, summary)
     # Timings are not DVC outputs: a rebuild must hash the same, however fast the machine is.
-    atomic.write_json(Path(args.timing), {"train_seconds": time.perf_counter() - started,
-                                          "epoch_seconds": result.epoch_seconds, "device": device.type})
+    write_timing(Path(args.timing), time.perf_counter() - started, result.epoch_seconds, device)
     checkpoint.unlink(missing_ok=True)  # the outputs are complete; a rerun must start afresh
     log.info("trained: %s", summary)
 

@@ -36,6 +36,8 @@ def main() -> None:
     parser = stage_parser(__doc__.splitlines()[0])
     for flag in ("--model-dir", "--tokens", "--splits", "--metrics", "--examples"):
         parser.add_argument(flag, required=True)
+    parser.add_argument("--timing", required=True, help="decoding speeds (not a DVC output: a rebuild must hash the "
+                                                        "same however fast the machine; logged to MLflow)")
 
     def run(args):
         params = load_translation_params(args.params, args.app)
@@ -51,12 +53,14 @@ def main() -> None:
         decoders = [d for d in p.decoders if d in model.decoders] or [model.default_decoder]
         metrics = {"family": model.family, "default_decoder": model.default_decoder, "test_pairs": len(pairs),
                    "sources_truncated": int((pairs.source.lengths > model.config.max_positions).sum())}
-        outputs = {}
+        outputs, speeds = {}, {"device": device.type}
         for decoder in decoders:
             hypotheses = detokenise(target_tok, translate_split(model, pairs, decoder, p, device))
             outputs[decoder] = hypotheses
-            scores = {**bleu_scores(hypotheses, references), **decoding_speed(model, pairs, decoder, p, device)}
+            scores = bleu_scores(hypotheses, references)
             metrics.update({f"{key}_{decoder}": value for key, value in scores.items()})
+            speeds.update({f"{key}_{decoder}": value
+                           for key, value in decoding_speed(model, pairs, decoder, p, device).items()})
             log.info("%s: BLEU %.2f chrF %.2f lowercased BLEU %.2f (%s)", decoder, scores["bleu"], scores["chrf"],
                      scores["bleu_lowercase"], scores["bleu_signature"])
         default = model.default_decoder if model.default_decoder in decoders else decoders[0]
@@ -68,6 +72,7 @@ def main() -> None:
         if oracle is not None:  # what a perfect code prior would give: the autoencoder's share of the error
             metrics["bleu_reference_codes"] = bleu_scores(detokenise(target_tok, oracle), references)["bleu"]
         atomic.write_json(args.metrics, metrics)
+        atomic.write_json(args.timing, speeds)
         atomic.write_text(args.examples, examples_markdown(sources, references, outputs, p.examples))
 
     stage_main("evaluate", run, parser)

@@ -9,7 +9,6 @@ weights_only=True, never unpickled as objects).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
@@ -18,9 +17,6 @@ import torch
 
 from components.core import atomic
 from components.core.errors import StageError
-from components.core.params import ModelParams, TrainParams
-from components.data.batches import TokenArrays
-from components.training import distributed
 
 log = logging.getLogger(__name__)
 
@@ -31,32 +27,24 @@ def training_code() -> list[Path]:
     return sorted(path for package in ("models", "training") for path in (root / package).glob("*.py"))
 
 
-def checkpoint_interval(total_steps: int, p: TrainParams) -> int:
+def code_digest() -> list[str]:
+    return [hashlib.sha256(path.read_bytes()).hexdigest() for path in training_code()]
+
+
+def checkpoint_interval(total_steps: int, checkpoint_every: int, min_checkpoints: int) -> int:
     """Optimiser steps between checkpoints: train.checkpoint_every, shortened so that a run saves at least
     train.min_checkpoints times; 0 (epoch ends only) when checkpoint_every is 0."""
-    if not p.checkpoint_every:
+    if not checkpoint_every:
         return 0
-    if not p.min_checkpoints:
-        return p.checkpoint_every
-    return max(1, min(p.checkpoint_every, total_steps // p.min_checkpoints))
+    if not min_checkpoints:
+        return checkpoint_every
+    return max(1, min(checkpoint_every, total_steps // min_checkpoints))
 
 
-def run_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: TrainParams,
-                    init_state: dict[str, torch.Tensor] | None = None) -> str:
-    """What a checkpoint must match to be resumed: same model, same optimisation, same data shape, same start."""
-    relevant = {k: v for k, v in asdict(p).items() if k not in ("device", "threads", "checkpoint_every", "min_checkpoints", "launcher")}
-    relevant["world"] = distributed.current().world
-    if init_state:
-        start = hashlib.sha256()
-        for name in sorted(init_state):
-            start.update(name.encode())
-            start.update(init_state[name].detach().cpu().contiguous().numpy().tobytes())
-        relevant["init"] = start.hexdigest()
-    code = [path.read_bytes() for path in training_code()]
-    blob = json.dumps({"model": asdict(mp), "train": relevant, "vocab": vocab_size, "sentences": len(train),
-                       "tokens": int(train.offsets[-1]), "code": [hashlib.sha256(c).hexdigest() for c in code]},
-                      sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
+def run_params(p, ignore: tuple[str, ...] = ("device", "threads", "checkpoint_every", "min_checkpoints",
+                                              "launcher")) -> dict:
+    """A train section's values that change what a run computes (not where or how often it saves)."""
+    return {k: v for k, v in asdict(p).items() if k not in ignore}
 
 
 def save_checkpoint(path: Path, state: dict) -> None:

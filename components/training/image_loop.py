@@ -1,13 +1,14 @@
-"""Training an image family: shuffled batches of the uint8 train array (memory-mapped), the beta schedule,
-the family's own step (components/models/image_base.py), a validation pass after every epoch, and a stop with
-one clear error when a loss turns NaN or infinite. Pure of files: the train stage loads and saves."""
+"""Training an image family on the engine (components/training/engine.py): shuffled batches of the uint8 train
+array (memory-mapped), the beta schedule, the family's own losses (components/models/image_base.py) and a
+validation pass after every epoch. Pure of files: the train stage loads and saves."""
 
 from __future__ import annotations
 
 import logging
 import math
-import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -15,6 +16,8 @@ import torch
 from components.core.errors import StageError
 from components.core.image_params import ImageTrainParams
 from components.models.image_base import ImageModel
+from components.training.checkpoints import run_params
+from components.training.engine import EngineSettings, Task, Trained, Update, fit
 from components.training.schedules import beta_at
 
 log = logging.getLogger(__name__)
@@ -29,8 +32,6 @@ class ImageArrays:
 
     @classmethod
     def load(cls, directory, split: str) -> "ImageArrays":
-        from pathlib import Path
-
         directory = Path(directory)
         return cls(np.load(directory / f"{split}.images.npy", mmap_mode="r"), np.load(directory / f"{split}.labels.npy"))
 
@@ -48,53 +49,52 @@ def image_batch(arrays: ImageArrays, index: np.ndarray, device: torch.device, co
     return x, labels
 
 
-@dataclass
-class ImageTrainResult:
-    model: ImageModel
-    history: list[dict] = field(default_factory=list)
-    seconds: float = 0.0
+class ImageTask(Task):
+    """Shuffled batches of the uint8 train array through an image family's losses (one per optimiser: a GAN has
+    two) under the beta schedule; the engine keeps the weights with the best validation -ELBO (a likelihood
+    family's), or the last epoch's (the GAN's)."""
+
+    divergence_hint = "lower train.lr or set train.grad_clip"
+
+    def __init__(self, model: ImageModel, train: ImageArrays, valid: ImageArrays, p: ImageTrainParams,
+                 device: torch.device):
+        self.conditional = bool(model.config.num_classes)
+        if self.conditional and (train.labels < 0).any():
+            raise StageError("model.conditional is true but some train images have no label")
+        self.model, self.train, self.valid, self.p, self.device = model, train, valid, p, device
+        self.monitor = "nelbo" if model.has_likelihood else None
+
+    @property
+    def epochs(self) -> int:
+        return self.p.epochs
+
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.train) / self.p.batch_size)
+
+    def optimizers(self):
+        return self.model.configure_optimizers(self.p.lr)
+
+    def batches(self, rng):
+        return np.array_split(rng.permutation(len(self.train)), self.steps_per_epoch())
+
+    def updates(self, net, rows, step, total):
+        x, labels = image_batch(self.train, rows, self.device, self.conditional)
+        for optimizer, loss, figures in self.model.training_losses(x, labels, beta_at(step, total, self.p),
+                                                                    self.p.free_bits):
+            yield Update(optimizer, loss, figures)
+
+    def validate(self) -> dict[str, float]:
+        return validation(self.model, self.valid, self.device, self.conditional)
+
+    def fingerprint(self) -> dict:
+        return {"model": self.model.config.to_dict(), "train": run_params(self.p),
+                "images": list(self.train.images.shape)}
 
 
-def train_image_model(model: ImageModel, train: ImageArrays, valid: ImageArrays, p: ImageTrainParams,
-                      device: torch.device) -> ImageTrainResult:
-    conditional = bool(model.config.num_classes)
-    if conditional and (train.labels < 0).any():
-        raise StageError("model.conditional is true but some train images have no label")
-    torch.manual_seed(p.seed)
-    rng = np.random.default_rng(p.seed)
-    model.to(device).train()
-    optimizers = model.configure_optimizers(p.lr)
-    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=p.precision == "bf16")
-    per_epoch = math.ceil(len(train) / p.batch_size)
-    total = min(p.epochs * per_epoch, p.max_steps) if p.max_steps else p.epochs * per_epoch
-    result, step, started = ImageTrainResult(model), 0, time.perf_counter()
-    for epoch in range(1, p.epochs + 1):
-        sums: dict[str, float] = {}
-        epoch_started, batches = time.perf_counter(), 0
-        for index in np.array_split(rng.permutation(len(train)), per_epoch):
-            x, labels = image_batch(train, index, device, conditional)
-            with autocast:
-                figures = model.train_step(x, labels, optimizers, beta_at(step, total, p), p.free_bits)
-            if not all(math.isfinite(v) for v in figures.values()):
-                raise StageError(f"training diverged: {figures} at step {step} (epoch {epoch}); lower train.lr")
-            for key, value in figures.items():
-                sums[key] = sums.get(key, 0.0) + value
-            step, batches = step + 1, batches + 1
-            if step >= total:
-                break
-        model.eval()
-        valid_figures = validation(model, valid, device, conditional)
-        model.train()
-        row = {"epoch": epoch, "step": step, "seconds": time.perf_counter() - epoch_started,
-               **{f"train_{k}": v / batches for k, v in sums.items()}, **{f"valid_{k}": v for k, v in valid_figures.items()}}
-        result.history.append(row)
-        log.info("epoch %d step %d (%.1f s): %s", epoch, step, row["seconds"],
-                 {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})
-        if step >= total:
-            break
-    result.seconds = time.perf_counter() - started
-    model.eval()
-    return result
+def train_image_model(make_model: Callable[[], ImageModel], train: ImageArrays, valid: ImageArrays,
+                      p: ImageTrainParams, device: torch.device, checkpoint: Path | None = None) -> Trained:
+    """Train the model `make_model` builds (after the engine seeds torch) on the shared engine."""
+    return fit(lambda: ImageTask(make_model(), train, valid, p, device), EngineSettings.of(p), device, checkpoint)
 
 
 @torch.no_grad()

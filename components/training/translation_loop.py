@@ -1,5 +1,6 @@
-"""Training a translation family: length-bucketed batches of pairs, Adam with warm-up then inverse-square-root
-decay (Vaswani et al. 2017), label smoothing, bf16 autocast on a GPU, a validation pass after every epoch.
+"""Training a translation family on the engine (components/training/engine.py): length-bucketed batches of pairs,
+Adam with warm-up then inverse-square-root decay (Vaswani et al. 2017), label smoothing, a validation pass after
+every epoch. Resume, torchrun, accumulation, bf16 and the NaN stop are the engine's.
 
 Pure of files: the train stage loads the token arrays and saves what this returns.
 """
@@ -10,7 +11,8 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,6 +21,8 @@ from components.core.errors import StageError
 from components.core.translation_params import TranslationTrainParams
 from components.data.batches import TokenArrays, bucketed_batches, length_sorted_batches, pad_batch
 from components.models.translation_base import TranslationLoss, TranslationModel
+from components.training.checkpoints import run_params
+from components.training.engine import EngineSettings, Task, Trained, Update, fit
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +48,6 @@ class ParallelArrays:
         return self if n <= 0 or n >= len(self) else ParallelArrays(self.source.head(n), self.target.head(n))
 
 
-@dataclass
-class TrainResult:
-    model: TranslationModel
-    history: list[dict] = field(default_factory=list)
-    seconds: float = 0.0
-
-
 def pair_batch(pairs: ParallelArrays, index: np.ndarray, max_len: int, device: torch.device):
     src, src_len = pad_batch(pairs.source, index, max_len)
     tgt, tgt_len = pad_batch(pairs.target, index, max_len)
@@ -69,77 +66,82 @@ def inverse_sqrt(step: int, warmup: int) -> float:
     return min(step / warmup, math.sqrt(warmup / max(step, 1)))
 
 
-def train_translator(model: TranslationModel, train: ParallelArrays, valid: ParallelArrays,
-                     p: TranslationTrainParams, max_len: int, device: torch.device,
+class TranslationTask(Task):
+    """Length-bucketed batches of pairs through a translation family's loss (label-smoothed target NLL, and the
+    code prior's NLL for the latent family); the engine keeps the weights with the best validation NLL."""
+
+    monitor = "nll_per_token"
+    divergence_hint = "lower train.lr or raise train.warmup_steps"
+
+    def __init__(self, model: TranslationModel, train: ParallelArrays, valid: ParallelArrays,
+                 p: TranslationTrainParams, max_len: int, device: torch.device,
+                 on_epoch: Callable[[TranslationModel], dict] | None = None, time_limit_s: float | None = None):
+        self.model, self.train, self.valid, self.p, self.max_len, self.device = model, train, valid, p, max_len, device
+        self.lengths = np.maximum(train.source.lengths, train.target.lengths)
+        self.on_epoch, self.time_limit_s, self.started = on_epoch, time_limit_s, time.perf_counter()
+
+    @property
+    def epochs(self) -> int:
+        return self.p.epochs
+
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.train) / self.p.batch_size)
+
+    def optimizers(self):
+        return [torch.optim.Adam(self.model.parameters(), lr=self.p.lr, betas=(0.9, 0.98), eps=1e-9)]
+
+    def lr_factor(self, step: int, total: int) -> float:
+        return inverse_sqrt(step + 1, self.p.warmup_steps)
+
+    def batches(self, rng):
+        return bucketed_batches(self.lengths, self.p.batch_size, rng)
+
+    def updates(self, net, rows, step, total):
+        out = net(*pair_batch(self.train, rows, self.max_len, self.device), smoothing=self.p.label_smoothing)
+        loss = total_loss(out)
+        yield Update(0, loss, {"loss": loss.detach()})
+
+    def validate(self) -> dict[str, float]:
+        return validation_loss(self.model, self.valid, self.max_len, self.device)
+
+    def end_epoch(self, row: dict) -> bool:
+        if self.on_epoch is not None:
+            row.update(self.on_epoch(self.model))
+            self.model.train()
+        return bool(self.time_limit_s) and time.perf_counter() - self.started >= self.time_limit_s
+
+    def fingerprint(self) -> dict:
+        return {"model": self.model.config.to_dict(), "train": run_params(self.p), "max_len": self.max_len,
+                "pairs": len(self.train), "tokens": [int(self.train.source.offsets[-1]),
+                                                     int(self.train.target.offsets[-1])]}
+
+
+def train_translator(make_model: Callable[[], TranslationModel], train: ParallelArrays, valid: ParallelArrays,
+                     p: TranslationTrainParams, max_len: int, device: torch.device, checkpoint: Path | None = None,
                      on_epoch: Callable[[TranslationModel], dict] | None = None,
-                     time_limit_s: float | None = None) -> TrainResult:
-    """Train for train.epochs (or train.max_steps); `on_epoch` adds its figures to each epoch's history row
-    (a benchmark's BLEU-against-time curve), `time_limit_s` stops after the epoch that reaches it."""
-    torch.manual_seed(p.seed)
-    rng = np.random.default_rng(p.seed)
-    model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=p.lr, betas=(0.9, 0.98), eps=1e-9)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: inverse_sqrt(step + 1, p.warmup_steps))
-    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=p.precision == "bf16")
-    lengths = np.maximum(train.source.lengths, train.target.lengths)
-    result, step, started = TrainResult(model), 0, time.perf_counter()
-    for epoch in range(1, p.epochs + 1):
-        model.train()
-        sums = {"loss": 0.0, "rec": 0.0, "prior": 0.0, "tokens": 0}
-        epoch_started = time.perf_counter()
-        for index in bucketed_batches(lengths, p.batch_size, rng):
-            with autocast:
-                out = model(*pair_batch(train, index, max_len, device), smoothing=p.label_smoothing)
-                loss = total_loss(out)
-            if not torch.isfinite(loss):
-                raise StageError(f"training diverged: loss is {float(loss)} at step {step} (epoch {epoch}); "
-                                 "lower train.lr or raise train.warmup_steps")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), p.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            sums["loss"] += float(loss.detach()) * out.tokens
-            sums["rec"] += float(out.rec.detach().sum())
-            sums["prior"] += float(out.prior.detach().sum()) if out.prior is not None else 0.0
-            sums["tokens"] += out.tokens
-            if p.max_steps and step >= p.max_steps:
-                break
-        row = {"epoch": epoch, "step": step, "seconds": time.perf_counter() - epoch_started,
-               "lr": optimizer.param_groups[0]["lr"], "train_loss": sums["loss"] / max(sums["tokens"], 1),
-               **validation_loss(model, valid, max_len, device, autocast)}
-        row["elapsed_s"] = time.perf_counter() - started
-        if on_epoch is not None:
-            row.update(on_epoch(model))
-            model.train()
-        result.history.append(row)
-        log.info("epoch %d step %d (%.1f s): %s", epoch, step, row["seconds"],
-                 {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
-        if (p.max_steps and step >= p.max_steps) or (time_limit_s and row["elapsed_s"] >= time_limit_s):
-            break
-    result.seconds = time.perf_counter() - started
-    model.eval()
-    return result
+                     time_limit_s: float | None = None) -> Trained:
+    """Train the model `make_model` builds (after the engine seeds torch) for train.epochs (or train.max_steps);
+    `on_epoch` adds its figures to each epoch's history row (a benchmark's BLEU-against-time curve), `time_limit_s`
+    stops after the epoch that reaches it."""
+    return fit(lambda: TranslationTask(make_model(), train, valid, p, max_len, device, on_epoch, time_limit_s),
+               EngineSettings.of(p), device, checkpoint)
 
 
 @torch.no_grad()
 def validation_loss(model: TranslationModel, valid: ParallelArrays, max_len: int, device: torch.device,
-                    autocast, batch_size: int = 128) -> dict[str, float]:
+                    batch_size: int = 128) -> dict[str, float]:
     """Target NLL per token without label smoothing (and the prior's code NLL per token for the latent family)."""
     model.eval()
     rec = prior = 0.0
     tokens = 0
     for index in length_sorted_batches(valid.target.lengths, batch_size):
-        with autocast:
-            out = model(*pair_batch(valid, index, max_len, device), smoothing=0.0)
+        out = model(*pair_batch(valid, index, max_len, device), smoothing=0.0)
         rec += float(out.rec.sum())
         prior += float(out.prior.sum()) if out.prior is not None else 0.0
         tokens += out.tokens
-    model.train()
-    row = {"valid_nll_per_token": rec / max(tokens, 1)}
+    row = {"nll_per_token": rec / max(tokens, 1)}
     if prior:
-        row["valid_prior_nll_per_token"] = prior / max(tokens, 1)
+        row["prior_nll_per_token"] = prior / max(tokens, 1)
     return row
 
 
