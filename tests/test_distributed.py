@@ -1,5 +1,5 @@
-"""Data-parallel training under torchrun (gloo, 2 CPU processes) gives the loss of one process, and
-gradient accumulation gives the loss of the whole batch at once."""
+"""Data-parallel training under torchrun (gloo, 2 CPU processes) gives the loss of one process, for every kind,
+and gradient accumulation gives the loss of the whole batch at once."""
 
 from __future__ import annotations
 
@@ -89,6 +89,49 @@ def test_a_vqvae_trains_under_torchrun_with_one_codebook(tokenized):
     two = train(tokenized, "vq_ddp", [sys.executable, "-m", "torch.distributed.run", "--standalone",
                                       "--nproc-per-node", "2"])
     assert two[0][-1]["valid_nelbo"] == pytest.approx(one[0][-1]["valid_nelbo"], rel=0.1)
+
+
+STAGES = {  # kind -> (application, stage module, its input flags, the step that makes its inputs, params)
+    "translation": ("translation", "components.stages.translation_train",
+                    ["--tokens", "data/translation/tokens", "--tokenizer-dir", "data/translation/tokenizer"], "tokenize",
+                    {"translation.model.dropout": 0.0, "translation.train.epochs": 2, "translation.train.max_steps": 0,
+                     "translation.train.batch_size": 32, "translation.train.threads": 1}),
+    "images": ("images", "components.stages.image_train", ["--arrays", "data/images/arrays"], "preprocess",
+               {"images.model.family": "vqvae", "images.model.dead_code_threshold": 0.0, "images.train.epochs": 1,
+                "images.train.max_steps": 0, "images.train.batch_size": 32, "images.train.threads": 1}),
+}
+
+
+def train_kind(workspace, kind, name, launcher):
+    app, module, inputs, _, _ = STAGES[kind]
+    cmd = [*launcher, "-m", module, "--app", app, *inputs, "--out-dir", f"models/{name}",
+           "--metrics", f"metrics/{name}.json", "--history", f"metrics/{name}_history.json",
+           "--checkpoint", f"checkpoints/{name}.pt", "--timing", f"reports/{name}_timing.json"]
+    proc = subprocess.run(cmd, cwd=workspace, capture_output=True, text=True, env=dvc_env(), timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    history = json.loads((workspace / f"metrics/{name}_history.json").read_text())
+    return history, load_file(str(workspace / f"models/{name}/model.safetensors"))
+
+
+@pytest.mark.parametrize("kind", sorted(STAGES))
+def test_every_kind_trains_under_torchrun_like_one_process(workspace, kind):
+    """The engine's data parallelism is the same for translation and images as for text: two gloo processes
+    under torchrun give the losses and weights of one (translation without dropout; the image VQ-VAE, whose
+    training draws no noise, without dead-code restarts, which draw new codes)."""
+    app, _, _, before, overrides = STAGES[kind]
+    apply_overrides(workspace / "params.yaml", overrides)
+    proc = subprocess.run([sys.executable, "-m", "dvc", "repro", f"{app}-{before}"], cwd=workspace,
+                          capture_output=True, text=True, env=dvc_env())
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (hist_one, weights_one) = train_kind(workspace, kind, f"{kind}_single", [sys.executable])
+    (hist_two, weights_two) = train_kind(workspace, kind, f"{kind}_ddp", [sys.executable, "-m", "torch.distributed.run",
+                                                                          "--standalone", "--nproc-per-node", "2"])
+    assert json.loads((workspace / f"metrics/{kind}_ddp.json").read_text())["processes"] == 2
+    for row_one, row_two in zip(hist_one, hist_two, strict=True):
+        for key in [k for k in row_one if k.startswith(("train_", "valid_"))]:
+            assert row_two[key] == pytest.approx(row_one[key], rel=1e-4), key
+    for name, tensor in weights_one.items():
+        torch.testing.assert_close(tensor, weights_two[name], rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.gpu

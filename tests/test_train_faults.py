@@ -1,5 +1,5 @@
-"""Faults during training: a killed train stage resumes from its checkpoint; a failed checkpoint write
-(disk full) leaves the previous checkpoint intact."""
+"""Faults during training: a killed train stage of every kind resumes from its checkpoint; a failed checkpoint
+write (disk full) leaves the previous checkpoint intact."""
 
 from __future__ import annotations
 
@@ -26,36 +26,54 @@ def dvc(workspace, *args, check=True):
     return proc
 
 
-def model_md5(workspace):
+def model_md5(workspace, stage, model_dir):
     lock = yaml.safe_load((workspace / "dvc.lock").read_text())
-    return next(o["md5"] for o in lock["stages"]["sentences-train"]["outs"] if o["path"] == "models/sentences/bsvae")
+    return next(o["md5"] for o in lock["stages"][stage]["outs"] if o["path"] == model_dir)
 
 
-def test_a_train_stage_killed_mid_epoch_resumes_and_ends_where_an_uninterrupted_run_does(workspace):
-    apply_overrides(workspace / "params.yaml", {
+# One run per kind, long enough (a few seconds of training after its first checkpoint) to be killed mid-run.
+KINDS = {
+    "text": ("sentences", "models/sentences/bsvae", "tokenize", {
         "sentences.model.embed_dim": 32, "sentences.model.hidden_dim": 64, "sentences.model.latent_dim": 8,
         "sentences.dataset.max_oov_rate": 0.5, "sentences.train.epochs": 3, "sentences.train.max_steps": 0,
-        "sentences.train.batch_size": 32, "sentences.train.checkpoint_every": 5, "sentences.train.threads": 1})
-    dvc(workspace, "repro", "sentences-tokenize")
-    checkpoint = workspace / "checkpoints" / "sentences" / "train.pt"
-    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "--single-item", "sentences-train"], cwd=workspace,
+        "sentences.train.batch_size": 32, "sentences.train.checkpoint_every": 5, "sentences.train.threads": 1}),
+    "translation": ("translation", "models/translation/transformer", "tokenize", {
+        "translation.model.d_model": 64, "translation.model.ff_dim": 128, "translation.train.epochs": 30,
+        "translation.train.max_steps": 0, "translation.train.batch_size": 16, "translation.train.checkpoint_every": 10,
+        "translation.train.threads": 1}),
+    "images": ("images", "models/images/bsvae", "preprocess", {
+        "images.model.channels": 16, "images.train.epochs": 12, "images.train.max_steps": 0,
+        "images.train.batch_size": 16, "images.train.checkpoint_every": 10, "images.train.threads": 1}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_train_stage_killed_mid_run_resumes_and_ends_where_an_uninterrupted_run_does(workspace, kind):
+    """For every kind: kill -9 the train stage (DVC and the trainer) after a checkpoint, rerun it: it says it resumes
+    and its weights are the bits of an uninterrupted run of the same params."""
+    app, model_dir, before, overrides = KINDS[kind]
+    apply_overrides(workspace / "params.yaml", overrides)
+    dvc(workspace, "repro", f"{app}-{before}")
+    stage = f"{app}-train"
+    checkpoint = workspace / "checkpoints" / app / "train.pt"
+    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "--single-item", stage], cwd=workspace,
                             env=dvc_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)  # DVC and the training process with it, mid-epoch
+    os.killpg(proc.pid, signal.SIGKILL)  # DVC and the training process with it, mid-run
     proc.wait()
     assert checkpoint.exists(), "training ended before a checkpoint could be interrupted"
-    assert not (workspace / "models" / "sentences" / "bsvae" / "model.safetensors").exists()
+    assert not (workspace / model_dir / "model.safetensors").exists()
 
-    resumed = dvc(workspace, "repro", "--single-item", "sentences-train")
-    assert "resuming from checkpoints/sentences/train.pt at step" in resumed.stdout + resumed.stderr
+    resumed = dvc(workspace, "repro", "--single-item", stage)
+    assert f"resuming from checkpoints/{app}/train.pt at step" in resumed.stdout + resumed.stderr
     assert not checkpoint.exists()  # removed once the outputs are complete
-    after_resume = model_md5(workspace)
+    after_resume = model_md5(workspace, stage, model_dir)
 
-    dvc(workspace, "repro", "--force", "--single-item", "sentences-train")  # the same training, uninterrupted
-    assert model_md5(workspace) == after_resume
+    dvc(workspace, "repro", "--force", "--single-item", stage)  # the same training, uninterrupted
+    assert model_md5(workspace, stage, model_dir) == after_resume
 
 
 DISK_FULL = r"""

@@ -9,7 +9,6 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_model as load_into
 from safetensors.torch import save_file
-from safetensors.torch import save_model as save_from
 
 from components.core import atomic
 from components.core.errors import StageError
@@ -36,11 +35,7 @@ def verified_weights(directory: str | Path, expected_sha256: str | None) -> Path
 
 
 def save_model(model: TextModel, directory: str | Path) -> None:
-    directory = Path(directory)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic.atomic_path(directory / WEIGHTS_FILE) as tmp:
-        save_file(state, str(tmp))
-    atomic.write_json(directory / CONFIG_FILE, model.config.to_dict())
+    save_model_dir(model, directory)
 
 
 def load_model(directory: str | Path, device: str | torch.device = "cpu") -> TextModel:
@@ -48,11 +43,32 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Tex
     return load_model_dir(directory, model_from_config, device)
 
 
+def untied_state(model: torch.nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The state dict with each tied tensor once, under its first name in sorted order, and {other name: kept name}.
+
+    safetensors' own save_model stores tied weights once too, but records them as several metadata entries whose
+    order in the file changes from one process to the next (a hash map's order): the same weights would hash
+    differently and no rebuild would match. One sorted entry keeps the bytes a function of the weights."""
+    state = model.state_dict()
+    kept: dict[tuple, str] = {}
+    tied: dict[str, str] = {}
+    for name in sorted(state):
+        t = state[name]
+        key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype)
+        if t.numel() and key in kept:
+            tied[name] = kept[key]
+        else:
+            kept.setdefault(key, name)
+    return {k: v.detach().cpu().contiguous() for k, v in state.items() if k not in tied}, tied
+
+
 def save_model_dir(model: torch.nn.Module, directory: str | Path) -> None:
-    """Weights (safetensors' save_model: tied weights stored once) and `model.config.to_dict()` as config.json."""
+    """Weights (tied weights stored once, loaded back by safetensors' load_model) and `model.config.to_dict()` as
+    config.json; the same weights always give the same bytes."""
     directory = Path(directory)
+    state, tied = untied_state(model)
     with atomic.atomic_path(directory / WEIGHTS_FILE) as tmp:
-        save_from(model, str(tmp))
+        save_file(state, str(tmp), metadata={"tied": json.dumps(tied, sort_keys=True)} if tied else None)
     atomic.write_json(directory / CONFIG_FILE, model.config.to_dict())
 
 
