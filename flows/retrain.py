@@ -32,10 +32,8 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
 from components.applications.catalog import application
-from components.applications.text import TextApplication
-from components.core.app_params import application_params, load_application_params
+from components.core.app_params import application_kind, application_params, load_application_params
 from components.core.errors import StageError
-from components.core.image_params import ImageParams
 from components.core.params import (
     PARAMS_FILE,
     ParamsError,
@@ -45,8 +43,7 @@ from components.core.params import (
     parse_assignment,
     read_params_file,
 )
-from components.core.translation_params import TranslationParams
-from components.evaluation.gate import enforce, gate_metrics, image_gate_metrics, translation_gate_metrics, write_report
+from components.evaluation.gate import enforce, write_report
 from components.registry.tracking import REFUSED, check_server_access, describe_server_error
 from components.versioning import dvc
 from components.versioning.dvc import DvcFailed, require_dvc_project
@@ -192,11 +189,9 @@ def gate_task(workspace: str, app: str) -> dict:
 
     ws = Path(workspace)
     params = load_application_params(ws / PARAMS_FILE, app)
-    unit = application(app)
+    unit = application(app, ws / PARAMS_FILE)
     champion = champion_of(connect(ws), params.model_name)
-    gate = (translation_gate_metrics if isinstance(params, TranslationParams) else
-            image_gate_metrics if isinstance(params, ImageParams) else gate_metrics)
-    report = gate(json.loads((ws / unit.metrics("eval")).read_text(encoding="utf-8")), params.gate,
+    report = application_kind(ws / PARAMS_FILE, app).gate(json.loads((ws / unit.metrics("eval")).read_text(encoding="utf-8")), params.gate,
                   lineage=dvc_lineage(ws, unit, params.model.family), champion=champion)
     write_report(report, ws / unit.reports())
     create_markdown_artifact(key="gate-report", markdown=report.to_markdown(), description="Gate checks")
@@ -252,24 +247,20 @@ def prepare_workspace(workspace: str, app: str | None, corpus: str | None, profi
             raise StageError(f"{corpus}: corpus not found (a file or a directory of files)")
         corpus = str(corpus_path.relative_to(ws)) if corpus_path.is_relative_to(ws) else str(corpus_path)
     raw = read_params_file(params_path)
-    app = application(choose_application(raw, app)).name  # one in params.yaml and one the code knows
+    app = application(choose_application(raw, app), params_path).name  # one in params.yaml and one the code knows
     apply_overrides(params_path, resolve_overrides(raw, app, corpus, profile, overrides))
     load_application_params(params_path, app)
     return ws, app
 
 
 @task(name="accept data")
-def accept_data_task(workspace: str, app: str) -> int:
-    """Record the registered model's train vocabulary as the reference the next run's data is checked against."""
-    import pandas as pd
-
-    from components.core.atomic import write_text
-    from components.data.dataset_checks import accepted_vocab
-
-    ws, unit = Path(workspace), application(app)
-    vocab = accepted_vocab(pd.read_parquet(ws / unit.data("processed/splits.parquet")))
-    write_text(ws / unit.reference_vocab, "\n".join(vocab) + "\n")
-    return len(vocab)
+def accept_data_task(workspace: str, app: str) -> str:
+    """Record the registered model's data as the reference the next run's data is checked against (the kind says
+    what: a vocabulary, vocabularies per side, an intensity histogram)."""
+    ws = Path(workspace)
+    recorded = application_kind(ws / PARAMS_FILE, app).accept_data(ws, application(app, ws / PARAMS_FILE))
+    get_run_logger().info("accepted data: %s", recorded)
+    return recorded
 
 
 def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
@@ -282,7 +273,8 @@ def publish_summary(ws: Path, app: str, registered: dict, gate: dict) -> None:
     """Prefect artifacts of the run: metrics table, summary with the MLflow link, and the link itself."""
     from components.registry.register import scalar_metrics
 
-    scalars = scalar_metrics(json.loads((ws / application(app).metrics("eval")).read_text(encoding="utf-8")))
+    unit = application(app, ws / PARAMS_FILE)
+    scalars = scalar_metrics(json.loads((ws / unit.metrics("eval")).read_text(encoding="utf-8")))
     create_table_artifact(key="eval-metrics", table=[{"metric": k, "value": round(v, 6)}
                                                      for k, v in scalars.items()],
                           description=f"Held-out metrics of {registered['name']} v{registered['version']}")
@@ -316,9 +308,8 @@ def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = N
         dvc.check_remote(ws)
     with workspace_lock(ws, load_application_params(ws / PARAMS_FILE, app).orchestrate.lock_timeout_s):
         ws, app = prepare_workspace(workspace, app, corpus, profile, overrides or [])
-        unit = application(app)
+        unit, kind = application(app, ws / PARAMS_FILE), application_kind(ws / PARAMS_FILE, app)
         o = load_application_params(ws / PARAMS_FILE, app).orchestrate
-        text = isinstance(unit, TextApplication)  # warm start and the accepted-vocabulary reference are theirs
         # Tasks that talk to MLflow or a DVC remote retry with exponential backoff; their retry
         # conditions keep deterministic failures (a failed gate, a corrupt cache) from retrying.
         backoff = {"retries": o.retries, "retry_delay_seconds": [o.retry_delay_s * 4 ** i for i in range(o.retries)]}
@@ -327,12 +318,12 @@ def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = N
         for stage in dvc.stage_order(ws):  # DVC's order; this application's stages only
             if stage not in unit.stages:
                 continue
-            if text and stage == unit.stage(unit.train_step):
+            if kind.warm_start and stage == unit.stage(unit.train_step):
                 started_from = warm_start_task.with_options(**backoff)(str(ws), app)
             stages[stage] = run_stage.with_options(name=f"dvc repro {stage}")(str(ws), stage)
         gate = gate_task.with_options(**backoff)(str(ws), app)
         registered = register_task.with_options(**backoff)(str(ws), app, gate)
-        if text:
+        if kind.accept_data is not None:
             accept_data_task(str(ws), app)
             # The reference is a dependency of the check stage: re-check now, so dvc.lock records the new
             # reference and a `dvc repro` right after this run has nothing to do (only the check report changes).
@@ -380,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         # The lock is held from before params.yaml is touched until the flow has pushed: a second run is
         # refused (or waits) before it changes anything. Bad input is answered before a Prefect server starts.
         with workspace_lock(ws, orchestrate.lock_timeout_s):
-            log_file = ws / application(params.application).reports("retrain.log")
+            log_file = ws / application(params.application, ws / PARAMS_FILE).reports("retrain.log")
             send_tracebacks_to(log_file)
             prepare_workspace(args.workspace, args.app, args.corpus, args.profile, args.overrides)
             with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:

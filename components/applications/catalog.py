@@ -1,6 +1,12 @@
-"""Every application of the pipeline, by name: what the flow, the registry and the tests look up."""
+"""Every application of the pipeline, by name: what the flow, the registry and the tests look up.
+
+The four shipped applications are listed here; any other section of params.yaml with a `kind:` is an application
+of that kind too (components/kinds), so a new application, or a new kind's, needs no edit here.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from components.applications.base import Application
 from components.applications.conditional import CONDITIONAL
@@ -12,8 +18,19 @@ from components.core.errors import StageError
 APPLICATIONS: dict[str, Application] = {app.name: app for app in (SENTENCES, CONDITIONAL, TRANSLATION, IMAGES)}
 
 
-def application(name: str) -> Application:
-    """The application called `name`; one StageError listing the known ones otherwise."""
-    if name not in APPLICATIONS:
-        raise StageError(f"no application {name!r} (have {sorted(APPLICATIONS)})")
-    return APPLICATIONS[name]
+def application(name: str, params_path: str | Path | None = None) -> Application:
+    """The application called `name`: a shipped one, or the one its kind makes of params.yaml's section `name`
+    (the file at `params_path`, params.yaml in the working directory by default); one StageError otherwise."""
+    if name in APPLICATIONS:
+        return APPLICATIONS[name]
+    from components.core.params import PARAMS_FILE, read_params_file
+    from components.kinds.registry import kind_of
+
+    path = Path(params_path or PARAMS_FILE)
+    raw = read_params_file(path) if path.is_file() else {}
+    section = raw.get(name)
+    if isinstance(section, dict) and section.get("kind"):
+        kind = kind_of(raw, name)
+        if kind.application is not None:
+            return kind.application(name)
+    raise StageError(f"no application {name!r} (have {sorted(APPLICATIONS)} and the sections of {path} with a kind)")

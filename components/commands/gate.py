@@ -9,12 +9,10 @@ import json
 from pathlib import Path
 
 from components.applications.catalog import application
-from components.core.app_params import load_application_params
+from components.core.app_params import application_kind, load_application_params
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
-from components.core.image_params import ImageParams
-from components.core.translation_params import TranslationParams
-from components.evaluation.gate import enforce, gate_metrics, image_gate_metrics, translation_gate_metrics, write_report
+from components.evaluation.gate import enforce, write_report
 
 
 def main() -> None:
@@ -30,9 +28,7 @@ def main() -> None:
         if not path.is_file():
             raise StageError(f"{path}: evaluation metrics not found (run the evaluate stage)")
         # Without MLflow at hand this entry point checks thresholds only; the flow adds the champion.
-        gate = (translation_gate_metrics if isinstance(params, TranslationParams) else
-                image_gate_metrics if isinstance(params, ImageParams) else gate_metrics)
-        report = gate(json.loads(path.read_text(encoding="utf-8")), p)
+        report = application_kind(args.params, params.application).gate(json.loads(path.read_text(encoding="utf-8")), p)
         write_report(report, args.out_dir or app.reports())
         print(report.to_markdown())
         enforce(report)

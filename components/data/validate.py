@@ -17,6 +17,7 @@ from pandera.typing import Series
 
 from components.core.errors import StageError
 from components.core.params import ValidateParams
+from components.data.quarantine import account, separate
 
 log = logging.getLogger(__name__)
 
@@ -103,18 +104,9 @@ def quarantine_rows(frame: pd.DataFrame, p: ValidateParams,
     failures = failures[~(failures["index"].isin(unreadable) & (failures["column"] != "error"))]
     reasons = (failures.assign(reason=failures["column"].astype(str) + ":" + failures["check"].astype(str))
                .groupby("index")["reason"].agg(lambda r: "; ".join(sorted(set(r)))))
-    bad = frame.index.isin(reasons.index)
-    kept = frame.loc[~bad].reset_index(drop=True)
-    quarantined = frame.loc[bad].assign(reason=reasons.reindex(frame.index[bad]).to_numpy()).reset_index(drop=True)
-    assert len(kept) + len(quarantined) == len(frame), "rows in must equal rows kept + rows quarantined"
-    return kept, quarantined
+    return separate(frame, reasons.reindex(frame.index))
 
 
 def summarize(kept: pd.DataFrame, quarantined: pd.DataFrame) -> dict:
-    by_reason = quarantined["reason"].str.split("; ").explode().value_counts() if len(quarantined) else pd.Series()
-    return {
-        "rows_in": len(kept) + len(quarantined),
-        "rows_kept": len(kept),
-        "rows_quarantined": len(quarantined),
-        "quarantined_by_check": {str(k): int(v) for k, v in by_reason.items()},
-    }
+    """rows_in / rows_kept / rows_quarantined and each failed check's count (a row's reasons are `; `-joined)."""
+    return account("rows", kept, quarantined, checks_of=lambda reason: reason.split("; "))

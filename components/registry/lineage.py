@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from components.applications.base import Application
-from components.applications.text import TextApplication
+from components.applications.base import Application
 from components.core.errors import StageError
 from components.models.store import WEIGHTS_FILE
 
@@ -73,7 +73,7 @@ def warm_start_source(workspace: Path, app: Application) -> str:
     return f"{info['name']} v{info['version']}"
 
 
-def dvc_lineage(workspace: Path, app: TextApplication, family: str) -> dict[str, str]:
+def dvc_lineage(workspace: Path, app: Application, family: str) -> dict[str, str]:
     """Content hashes of the app's data, tokenizer, model and parameters, as its stages recorded them in dvc.lock."""
     tags = {tag: locked_md5(workspace, stage, path) for tag, (stage, path) in app.lineage_outputs(family).items()}
     recorded_params = {name: stage.get("params", {}) for name, stage in sorted(locked_stages(workspace).items())

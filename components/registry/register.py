@@ -19,23 +19,18 @@ from pathlib import Path
 import yaml
 
 from components.applications.catalog import application
+from components.core.app_params import application_kind
 from components.core.atomic import file_digest
-from components.core.image_params import ImageParams
-from components.core.params import Params, flatten
-from components.core.translation_params import TranslationParams
+from components.core.params import flatten
 from components.evaluation.gate import Champion, GateReport
 from components.models.store import WEIGHTS_FILE
 from components.registry.lineage import dvc_lineage, git_commit, uncommitted_patch, warm_start_source
-from components.registry.model_card import image_card, model_card, read_samples, translation_card
 from components.registry.promotion import CHAMPION
 from components.registry.tracking import connect, tracking_uri
 
 log = logging.getLogger(__name__)
 
-PYFUNC_CODE = Path(__file__).resolve().parents[1] / "serving" / "pyfunc_model.py"
-TRANSLATION_PYFUNC_CODE = PYFUNC_CODE.with_name("translation_pyfunc.py")
-IMAGES_PYFUNC_CODE = PYFUNC_CODE.with_name("images_pyfunc.py")
-COMPONENTS = PYFUNC_CODE.parents[1]
+COMPONENTS = Path(__file__).resolve().parents[1]
 """The package the logged model carries as code, so its pyfunc file can import the generator and the models."""
 RUNTIME_PACKAGES = ("mlflow", "torch", "tokenizers", "safetensors", "numpy", "pandas", "pyyaml")
 
@@ -93,24 +88,24 @@ def gate_tags(report: GateReport) -> dict[str, str]:
     return tags
 
 
-def register_model(workspace: Path, params: Params | TranslationParams | ImageParams, params_path: Path,
-                   report: GateReport | None = None) -> RegisteredVersion:
-    """Log params, metrics, lineage, plots and the pyfunc model; register a version (once) and alias it."""
+def code_paths(kind) -> list[str]:
+    """components/, and the package of a kind defined outside it (components/kinds), so the served model imports
+    its kind's code wherever it is loaded."""
+    import importlib
+
+    module = importlib.import_module(kind.served_model.__module__)
+    package = Path(module.__file__).resolve().parent
+    return [str(COMPONENTS)] + ([] if package.is_relative_to(COMPONENTS) else [str(package)])
+
+
+def register_model(workspace: Path, params, params_path: Path, report: GateReport | None = None) -> RegisteredVersion:
+    """Log params, metrics, lineage, plots and the pyfunc model; register a version (once) and alias it.
+    What differs between kinds (the served model, its card, extra artifacts) comes from the application's kind."""
     import mlflow
 
-    from components.evaluation.plots import write_plots
-    from components.serving.signature import (
-        image_input_example,
-        image_signature,
-        input_example,
-        signature,
-        translation_input_example,
-        translation_signature,
-    )
-
-    translation, images = isinstance(params, TranslationParams), isinstance(params, ImageParams)
     workspace = workspace.resolve()
-    p, app, family = params.register, application(params.application), params.model.family
+    p, app, family = params.register, application(params.application, params_path), params.model.family
+    kind = application_kind(params_path, params.application)
     model_name, model_dir = params.model_name, workspace / app.model_dir(family)
     lineage = dvc_lineage(workspace, app, family)
     commit, dirty = git_commit(workspace)
@@ -163,27 +158,13 @@ def register_model(workspace: Path, params: Params | TranslationParams | ImagePa
                             app.reports("gate.json"), app.metrics("latent_dims")):
             if (workspace / report_file).is_file():
                 mlflow.log_artifact(str(workspace / report_file), artifact_path="reports")
-        if images:
-            served = {"python_model": str(IMAGES_PYFUNC_CODE), "artifacts": {"model_dir": str(model_dir)},
-                      "model_config": {"weights_sha256": weights_sha},
-                      "signature": image_signature(), "input_example": image_input_example()}
-        elif translation:
-            served = {"python_model": str(TRANSLATION_PYFUNC_CODE), "artifacts": {"model_dir": str(model_dir)},
-                      "model_config": {"weights_sha256": weights_sha},
-                      "signature": translation_signature(), "input_example": translation_input_example()}
-        else:
-            for plot in write_plots(workspace / app.reports("plots"), history, workspace / app.metrics("latent_dims")):
-                mlflow.log_artifact(str(plot), artifact_path="plots")
-            served = {"python_model": str(PYFUNC_CODE),
-                      "artifacts": {"model_dir": str(model_dir), "tokenizer": str(workspace / app.tokenizer)},
-                      "model_config": {"weights_sha256": weights_sha, "max_len": params.train.max_len},
-                      "signature": signature(), "input_example": input_example()}
-        info = mlflow.pyfunc.log_model(name="model", code_paths=[str(COMPONENTS)],
-                                       pip_requirements=pinned_requirements(), **served)
+        for path, folder in (kind.run_artifacts(workspace, app, history) if kind.run_artifacts else []):
+            mlflow.log_artifact(str(path), artifact_path=folder)
+        info = mlflow.pyfunc.log_model(name="model", code_paths=code_paths(kind),
+                                       pip_requirements=pinned_requirements(),
+                                       **kind.served_model(workspace, app, params, weights_sha))
     version = mlflow.register_model(info.model_uri, model_name, tags=version_tags)
-    card = (translation_card(model_name, params, metrics, lineage, commit) if translation else
-            image_card(model_name, params, metrics, lineage, commit) if images else
-            model_card(model_name, params, metrics, lineage, commit, read_samples(workspace / app.reports("samples.md"))))
+    card = kind.model_card(workspace, app, model_name, params, metrics, lineage, commit)
     client.update_model_version(model_name, version.version, description=card)
     client.set_registered_model_alias(model_name, p.alias, version.version)
     log.info("registered %s version %s as @%s (run %s)", model_name, version.version, p.alias, run.info.run_id)

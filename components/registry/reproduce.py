@@ -101,7 +101,7 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
                if p.is_file() and not {".dvc", ".git"} & set(p.relative_to(scratch).parts[:-1])]
     if sources:
         run_dvc(scratch, "checkout", *sources)
-    app = application(mv.tags.get("application", "sentences"))  # versions from before applications: sentences
+    app = application(mv.tags.get("application", "sentences"), workspace / "params.yaml")  # older versions: sentences
     warm = mv.tags.get("warm_start", "scratch")
     if warm != "scratch":
         source_name, source_version = warm.rsplit(" v", 1)

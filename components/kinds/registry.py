@@ -1,0 +1,66 @@
+"""The kinds of application (text, translation, images), as a registry: the code every application shares asks an
+application's kind for what differs (its params, gate, served model, model card, accepted-data reference) and
+never branches on it.
+
+A params.yaml section names its kind (`kind: translation`; none means text). A built-in kind is found by its name
+and imported lazily (a stage of one kind never imports another kind); any other name is a module path
+(`kind: my_project.points`) whose `KIND` is the kind (the built-in ones: components/kinds/<name>/kind.py), so a kind defined outside components/ registers itself by
+being named in params.yaml, as HuggingFace's Auto classes map a config to its model.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components.core.errors import StageError
+
+BUILT_IN = {"text": "components.kinds.text.kind", "translation": "components.kinds.translation.kind",
+            "images": "components.kinds.images.kind"}
+DEFAULT = "text"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What differs between kinds, as functions the shared code calls."""
+
+    name: str
+    params_from_dict: Callable[[dict, str | None], Any]
+    """(raw params.yaml, application) -> the application's checked params."""
+    gate: Callable[..., Any]
+    """(eval metrics, gate params, lineage=None, champion=None) -> GateReport."""
+    served_model: Callable[[Path, Any, Any, str], dict]
+    """(workspace, application, params, weights SHA-256) -> keyword arguments of mlflow.pyfunc.log_model."""
+    model_card: Callable[[Path, Any, str, Any, dict, dict, str], str]
+    """(workspace, application, model name, params, metrics, lineage, commit) -> the version's Markdown card."""
+    accept_data: Callable[[Path, Any], str] | None = None
+    """(workspace, application) -> writes the accepted-data reference the check stage compares the next data with
+    (after a registration); returns what it recorded, in words."""
+    run_artifacts: Callable[[Path, Any, list[dict]], list[tuple[Path, str]]] | None = None
+    """(workspace, application, train history) -> extra files for the MLflow run: (path, artifact folder)."""
+    application: Callable[[str], Any] | None = None
+    """(name) -> the Application of this kind called `name` (for applications the catalog does not list)."""
+    warm_start: bool = False
+    """Whether a run may start from the champion's weights (train.warm_start)."""
+
+
+def kind_named(name: str | None) -> Kind:
+    """The kind called `name` (None: text): a built-in one, or the `KIND` of the module of that name."""
+    module_name = BUILT_IN.get(name or DEFAULT, name or DEFAULT)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise StageError(f"kind {name!r}: no such kind (built in: {sorted(BUILT_IN)}, or a module path): {err}") from err
+    kind = getattr(module, "KIND", None)
+    if not isinstance(kind, Kind):
+        raise StageError(f"kind {name!r}: module {module_name} defines no KIND = Kind(...)")
+    return kind
+
+
+def kind_of(raw: dict, app: str) -> Kind:
+    """The kind of application `app` in a parsed params.yaml."""
+    section = raw.get(app)
+    return kind_named(section.get("kind") if isinstance(section, dict) else None)

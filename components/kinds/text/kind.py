@@ -1,0 +1,72 @@
+"""The text kind: applications over sentences (unconditional and conditional generation), their BPE or word
+tokenizer, token arrays, the text families (BS-VAE, VQVAE-LM, LSTM and Transformer LMs) and their served pyfunc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from components.kinds.registry import Kind
+
+PYFUNC_CODE = Path(__file__).resolve().parents[2] / "serving" / "pyfunc_model.py"
+
+
+def params_from_dict(raw, app):
+    from components.core.params import params_from_dict as build
+
+    return build(raw, app)
+
+
+def gate(metrics, p, lineage=None, champion=None):
+    from components.evaluation.gate import gate_metrics
+
+    return gate_metrics(metrics, p, lineage=lineage, champion=champion)
+
+
+def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
+    from components.serving.signature import input_example, signature
+
+    return {"python_model": str(PYFUNC_CODE),
+            "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family)),
+                          "tokenizer": str(workspace / app.tokenizer)},
+            "model_config": {"weights_sha256": weights_sha, "max_len": params.train.max_len},
+            "signature": signature(), "input_example": input_example()}
+
+
+def model_card(workspace: Path, app, name: str, params, metrics: dict, lineage: dict, commit: str) -> str:
+    from components.registry.model_card import model_card as card
+    from components.registry.model_card import read_samples
+
+    return card(name, params, metrics, lineage, commit, read_samples(workspace / app.reports("samples.md")))
+
+
+def accept_data(workspace: Path, app) -> str:
+    """The registered model's train vocabulary becomes the reference the next run's out-of-vocabulary rate is
+    measured against."""
+    import pandas as pd
+
+    from components.core.atomic import write_text
+    from components.data.dataset_checks import accepted_vocab
+
+    vocab = accepted_vocab(pd.read_parquet(workspace / app.data("processed/splits.parquet")))
+    write_text(workspace / app.reference_vocab, "\n".join(vocab) + "\n")
+    return f"{len(vocab)} words"
+
+
+def run_artifacts(workspace: Path, app, history: list[dict]) -> list[tuple[Path, str]]:
+    from components.evaluation.plots import write_plots
+
+    plots = write_plots(workspace / app.reports("plots"), history, workspace / app.metrics("latent_dims"))
+    return [(plot, "plots") for plot in plots]
+
+
+def application(name: str):
+    from components.applications.text import TextApplication
+
+    return TextApplication(name=name, description="text generation",
+                           steps=("ingest", "validate", "split", "check", "tokenize", "train", "evaluate"),
+                           families=("bsvae", "vqvae", "lm", "transformer_lm"))
+
+
+KIND = Kind(name="text", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
+            model_card=model_card, accept_data=accept_data, run_artifacts=run_artifacts, application=application,
+            warm_start=True)

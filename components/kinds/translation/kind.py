@@ -1,0 +1,49 @@
+"""The translation kind: applications over sentence pairs, their tokenizers (joint or per side), the translation
+families (Transformer, VQ latent translator) and their served pyfunc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from components.kinds.registry import Kind
+
+PYFUNC_CODE = Path(__file__).resolve().parents[2] / "serving" / "translation_pyfunc.py"
+
+
+def params_from_dict(raw, app):
+    from components.core.translation_params import translation_params_from_dict
+
+    return translation_params_from_dict(raw, app)
+
+
+def gate(metrics, p, lineage=None, champion=None):
+    from components.evaluation.gate import translation_gate_metrics
+
+    return translation_gate_metrics(metrics, p, lineage=lineage, champion=champion)
+
+
+def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
+    from components.serving.signature import translation_input_example, translation_signature
+
+    return {"python_model": str(PYFUNC_CODE),
+            "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family))},
+            "model_config": {"weights_sha256": weights_sha},
+            "signature": translation_signature(), "input_example": translation_input_example()}
+
+
+def model_card(workspace: Path, app, name: str, params, metrics: dict, lineage: dict, commit: str) -> str:
+    from components.registry.model_card import translation_card
+
+    return translation_card(name, params, metrics, lineage, commit)
+
+
+def application(name: str):
+    from components.applications.translation import TranslationApplication
+
+    return TranslationApplication(name=name, description="machine translation",
+                                  steps=("ingest", "validate", "split", "check", "tokenize", "train", "evaluate"),
+                                  families=("transformer", "latent"))
+
+
+KIND = Kind(name="translation", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
+            model_card=model_card, application=application)
