@@ -32,7 +32,7 @@ from components.applications.catalog import application  # noqa: E402
 from components.core.params import ParamsError, choose_application, params_from_dict, parse_assignment  # noqa: E402
 from components.data.batches import TokenArrays  # noqa: E402
 from components.evaluation.metrics import evaluate_model  # noqa: E402
-from components.models.store import load_model, save_model  # noqa: E402
+from components.models.factory import load_model, save_model  # noqa: E402
 from components.training.device import pick_device  # noqa: E402
 from components.training.loop import train_model  # noqa: E402
 

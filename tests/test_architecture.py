@@ -13,6 +13,7 @@ from components.models.image_base import ImageModel
 from components.models.image_factory import IMAGE_FAMILIES
 from components.models.translation_base import TranslationModel
 from components.models.translation_factory import TRANSLATION_FAMILIES
+from components.versioning.code_deps import stale_stages
 from tests.imports import ROOT, direct_imports, import_graph, transitive_imports
 
 COMPONENTS = ROOT / "components"
@@ -100,6 +101,25 @@ def test_dvc_yaml_code_deps_cover_every_file_the_stage_imports(stage):
     missing = sorted(str(p.relative_to(ROOT)) for p in transitive_imports(module)
                      if not any(p == d or d in p.parents for d in deps))
     assert not missing, f"dvc.yaml stage {stage!r} lacks deps on {missing}"
+
+
+def test_dvc_yaml_code_deps_are_exactly_the_imports():
+    """... and no more: a stage lists the files it imports (a directory only when it imports all of its files), so
+    editing one kind's file re-runs that kind's stages alone. `python -m components.commands.code_deps` rewrites
+    them."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    assert stale_stages(ROOT, stages) == {}
+
+
+@pytest.mark.parametrize("edited,kind", [("components/models/dcgan.py", "images"),
+                                         ("components/models/latent_translator.py", "translation"),
+                                         ("components/models/bsvae.py", "text")])
+def test_a_kind_s_own_file_is_a_dep_of_that_kind_s_stages_only(edited, kind):
+    apps = {"images": ("images",), "translation": ("translation",), "text": ("sentences", "conditional")}[kind]
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    depending = {name for name, stage in stages.items()
+                 if any(edited == d or edited.startswith(str(d).rstrip("/") + "/") for d in stage["deps"])}
+    assert depending and all(name.split("-")[0] in apps for name in depending), depending
 
 
 def test_every_image_family_implements_the_image_contract():

@@ -5,7 +5,8 @@ from components.data.batches import EOS_ID
 from components.models.base import with_bos_eos
 from components.models.bsvae import BSVAE
 from components.models.factory import build_model
-from components.models.store import ModelFileError, load_model, save_model
+from components.models.factory import load_model, save_model
+from components.models.store import ModelFileError
 from components.training.loop import train_model, validation_elbo
 from components.training.losses import vae_loss
 from components.training.schedules import beta_at, lr_factor

@@ -11,7 +11,7 @@ from components.evaluation.metrics import evaluate_model
 from components.models.base import with_bos_eos
 from components.models.factory import build_model
 from components.models.lstm_lm import LSTMLM, LSTMLMConfig
-from components.models.store import load_model, save_model
+from components.models.factory import load_model, save_model
 from components.training.loop import train_model
 from tests.conftest import params_for, toy_arrays
 

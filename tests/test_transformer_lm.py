@@ -8,7 +8,7 @@ from components.evaluation.likelihood import importance_weighted_nll
 from components.evaluation.metrics import evaluate_model
 from components.models.base import with_bos_eos
 from components.models.factory import build_model
-from components.models.store import load_model, save_model
+from components.models.factory import load_model, save_model
 from components.models.transformer_lm import TransformerLM
 from components.training.loop import train_model, validation_elbo
 from tests.conftest import counting_arrays, params_for, toy_arrays

@@ -8,7 +8,7 @@ from components.core.params import ParamsError
 from components.evaluation.gate import gate_metrics
 from components.evaluation.metrics import evaluate_model
 from components.models.factory import build_model
-from components.models.store import load_model, save_model
+from components.models.factory import load_model, save_model
 from components.models.vqvae import VQVAE
 from components.serving.text_generator import TextGenerator
 from components.training.loop import train_model

@@ -8,12 +8,16 @@ model.conditional is set), so a value is never copied by hand and never defaulte
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
+
+import torch
 
 from components.core.params import ModelParams
 from components.models.base import TextModel
 from components.models.bsvae import BSVAE, BSVAEConfig
 from components.models.lstm_lm import LSTMLM, LSTMLMConfig
+from components.models.store import load_model_dir, save_model_dir
 from components.models.transformer_lm import TransformerLM, TransformerLMConfig
 from components.models.vqvae import VQVAE, VQVAEConfig
 
@@ -70,3 +74,13 @@ def upgrade_saved_config(raw: dict[str, Any]) -> dict[str, Any]:
     if raw.get("family") == "bsvae":
         raw.setdefault("label_prior", "standard")
     return raw
+
+
+def save_model(model: TextModel, directory: str | Path) -> None:
+    """A text model's directory: safetensors weights and its config (components/models/store.py)."""
+    save_model_dir(model, directory)
+
+
+def load_model(directory: str | Path, device: str | torch.device = "cpu") -> TextModel:
+    """Rebuild a text model from `directory`; any missing, foreign or tampered file is a ModelFileError."""
+    return load_model_dir(directory, model_from_config, device)

@@ -12,8 +12,6 @@ from safetensors.torch import save_file
 
 from components.core import atomic
 from components.core.errors import StageError
-from components.models.base import TextModel
-from components.models.factory import model_from_config
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -33,14 +31,6 @@ def verified_weights(directory: str | Path, expected_sha256: str | None) -> Path
         raise ModelFileError(f"{weights}: SHA-256 differs from the one recorded at logging; refusing tampered weights")
     return Path(directory)
 
-
-def save_model(model: TextModel, directory: str | Path) -> None:
-    save_model_dir(model, directory)
-
-
-def load_model(directory: str | Path, device: str | torch.device = "cpu") -> TextModel:
-    """Rebuild a text model from `directory`; any missing, foreign or tampered file is a ModelFileError."""
-    return load_model_dir(directory, model_from_config, device)
 
 
 def untied_state(model: torch.nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -17,7 +17,7 @@ from tokenizers import Tokenizer
 
 from components.data.batches import UNK_ID, TokenArrays, pad_batch
 from components.data.labels import LABELS_FILE, label_ids, read_labels
-from components.models.store import load_model
+from components.models.factory import load_model
 
 
 class TextGenerator:

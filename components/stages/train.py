@@ -14,7 +14,7 @@ from components.core.errors import StageError
 from components.core.params import load_params
 from components.data.batches import TokenArrays
 from components.data.labels import LABELS_FILE, read_labels, write_labels
-from components.models.store import save_model
+from components.models.factory import save_model
 from components.training import distributed
 from components.training.engine import training_session, write_timing
 from components.training.loop import train_model

@@ -8,7 +8,8 @@ from pathlib import Path
 import torch
 
 from components.core.params import TrainParams
-from components.models.store import WEIGHTS_FILE, load_model
+from components.models.factory import load_model
+from components.models.store import WEIGHTS_FILE
 
 log = logging.getLogger(__name__)
 
