@@ -8,6 +8,7 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ PTB_SLICE = ROOT / "tests" / "data" / "ptb_valid_head.txt"
 PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore",
                  "gx/great_expectations.yml", "gx/.gitignore", "data/sentences/reference/vocab.txt", "warm_start/sentences/README.md",
                  "data/conditional/reference/vocab.txt", "warm_start/conditional/README.md",
-                 "data/images/reference/histogram.json"]
+                 "data/images/reference/histogram.json", "data/translation/reference/vocab.source.txt",
+                 "data/translation/reference/vocab.target.txt"]
 
 
 def shipped_params(app: str | None = None) -> Params:
@@ -259,3 +261,18 @@ def trained_workspace(_trained_once, tmp_path_factory) -> tuple[Path, dict]:
     ws = root / base.name
     repoint_store(ws / "mlruns" / "mlflow.db", base, ws)
     return ws, json.loads(json.dumps(result).replace(str(base), str(ws)))
+
+
+def assert_up_to_date_and_rebuilt(ws: Path, app: str, name: str, version: str, scratch: Path) -> None:
+    """Right after a flow: `dvc repro <app>-evaluate` has nothing to do (the accepted-data reference the flow wrote
+    was re-checked), and `reproduce` rebuilds the registered version bit for bit (weights, every output, metrics)."""
+    import json as json_
+
+    from components.registry.reproduce import reproduce
+    from components.versioning.dvc import dvc_env
+
+    proc = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", f"{app}-evaluate"], cwd=ws,
+                          capture_output=True, text=True, env=dvc_env())
+    assert proc.returncode == 0 and json_.loads(proc.stdout or "{}") == {}, proc.stdout + proc.stderr
+    rows = reproduce(ws, name, version, scratch)
+    assert [r for r in rows if not r.matches] == [] and any(r.item == "weights sha256" for r in rows)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from flows.retrain import retrain
-from tests.conftest import glosses, make_workspace, tracking
+from tests.conftest import assert_up_to_date_and_rebuilt, glosses, make_workspace, tracking
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 
@@ -59,3 +59,9 @@ def test_the_registered_model_answers_by_label_and_prefix_and_names_the_labels_i
                           text=True)
     assert proc.returncode == 0, proc.stderr
     assert [line.startswith("to move") for line in proc.stdout.splitlines()] == [True, True]
+
+
+def test_the_version_rebuilds_bit_for_bit(conditional_run, tmp_path):
+    ws, result = conditional_run
+    assert_up_to_date_and_rebuilt(ws, "conditional", result["registered"]["name"], result["registered"]["version"],
+                                  tmp_path / "scratch")

@@ -16,7 +16,14 @@ import pandas as pd
 import pytest
 
 from flows.retrain import retrain
-from tests.conftest import glosses, make_workspace, tracking
+from tests.conftest import (
+    assert_up_to_date_and_rebuilt,
+    git,
+    glosses,
+    make_workspace,
+    tracking,
+    write_idx,
+)
 from tests.services import invoke_served_model
 from tests.test_images import fashion, png
 
@@ -86,3 +93,34 @@ def test_mlflow_models_serve_answers_with_images(images_run):
     answer = invoke_served_model(ws, f"models:/{NAME}@challenger",
                                  {"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 3}})
     assert len(answer["predictions"]) == 2 and decode(answer["predictions"][0]["image"]).shape == (28, 28)
+
+
+def test_the_accepted_histogram_is_recorded_and_the_version_rebuilds_bit_for_bit(images_run, tmp_path):
+    ws, result = images_run
+    histogram = json.loads((ws / "data/images/reference/histogram.json").read_text(encoding="utf-8"))
+    assert len(histogram) == 16 and sum(histogram) == pytest.approx(1.0)
+    assert_up_to_date_and_rebuilt(ws, "images", NAME, result["registered"]["version"], tmp_path / "scratch")
+
+
+def test_the_drift_check_passes_the_shipped_images_and_stops_inverted_ones(images_run):
+    """Against the accepted histogram: the same data passes; the same images inverted (dark on light) drift past
+    dataset.max_intensity_drift and the check stage stops with one line naming the setting."""
+    from components.data.images import read_idx
+    from components.versioning.dvc import dvc_env
+
+    ws, _ = images_run
+    check = [sys.executable, "-m", "dvc", "repro", "--single-item", "images-check"]
+    proc = subprocess.run(check, cwd=ws, capture_output=True, text=True, env=dvc_env())
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    corpus = ws / "data/raw/fashion-mnist"
+    for name in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
+        write_idx(corpus / name, 255 - read_idx(corpus / name))
+    try:
+        for stage in ("images-ingest", "images-validate", "images-split"):
+            proc = subprocess.run([*check[:-1], stage], cwd=ws, capture_output=True, text=True, env=dvc_env())
+            assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        proc = subprocess.run(check, cwd=ws, capture_output=True, text=True, env=dvc_env())
+        assert proc.returncode != 0 and "intensity histogram drifted" in proc.stdout + proc.stderr
+        assert "dataset.max_intensity_drift" in proc.stdout + proc.stderr
+    finally:
+        git(ws, "checkout", "--", "data/raw/fashion-mnist")

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from flows.retrain import retrain
-from tests.conftest import glosses, make_workspace, tracking
+from tests.conftest import assert_up_to_date_and_rebuilt, glosses, make_workspace, tracking
 from tests.services import invoke_served_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
@@ -93,3 +93,10 @@ def test_a_failed_bleu_gate_registers_nothing_and_leaves_params_alone(translatio
     assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith("error: gate: gate failed: bleu=")
     assert {v.version for v in client.search_model_versions(f"name = '{NAME}'")} == before
     assert (ws / "params.yaml").read_text() == params_before
+
+
+def test_the_accepted_words_are_recorded_and_the_version_rebuilds_bit_for_bit(translation_run, tmp_path):
+    ws, result = translation_run
+    for side in ("source", "target"):
+        assert len((ws / f"data/translation/reference/vocab.{side}.txt").read_text(encoding="utf-8").split()) > 100
+    assert_up_to_date_and_rebuilt(ws, "translation", NAME, result["registered"]["version"], tmp_path / "scratch")

@@ -81,10 +81,12 @@ class ParallelDatasetParams:
     """Share of valid/test source sentences that also appear in train."""
     max_oov_rate: float
     """Share of valid/test words (per side) never seen in train."""
+    max_reference_oov_rate: float
+    """Share of words (per side) never seen in the last accepted data (data/<app>/reference/vocab.<side>.txt)."""
 
     def check(self) -> None:
         _positive("dataset.min_rows", self.min_rows)
-        for key in ("max_duplicate_rate", "max_leak_rate", "max_oov_rate"):
+        for key in ("max_duplicate_rate", "max_leak_rate", "max_oov_rate", "max_reference_oov_rate"):
             _fraction(f"dataset.{key}", getattr(self, key))
 
 

@@ -17,8 +17,17 @@ def _words(texts) -> list[list[str]]:
     return [t.casefold().split() for t in texts]
 
 
-def dataset_report(frame: pd.DataFrame) -> dict:
-    """The figures the checks and the report use (pure: the frame's columns source, target, split)."""
+SIDES = ("source", "target")
+
+
+def accepted_vocab(frame: pd.DataFrame, side: str) -> list[str]:
+    """One side's train words as the checks count them: what becomes the next reference for that side."""
+    return sorted({w for ws in _words(frame.loc[frame["split"] == "train", side]) for w in ws})
+
+
+def dataset_report(frame: pd.DataFrame, reference: dict[str, set[str]] | None = None) -> dict:
+    """The figures the checks and the report use (pure: the frame's columns source, target, split); with the
+    accepted data's vocabulary per side (`reference`), the share of each side's words it never saw."""
     train = frame[frame["split"] == "train"]
     src_len = frame["source"].str.split().str.len().to_numpy(dtype=float)
     tgt_len = frame["target"].str.split().str.len().to_numpy(dtype=float)
@@ -41,6 +50,10 @@ def dataset_report(frame: pd.DataFrame) -> dict:
         for side in ("source", "target"):
             words = [w for ws in _words(rows[side]) for w in ws]
             report[f"{split}_{side}_oov_rate"] = (sum(w not in vocab[side] for w in words) / len(words)) if words else 0.0
+    for side in SIDES if reference else ():
+        words = [w for ws in _words(frame[side]) for w in ws]
+        report[f"{side}_oov_rate_vs_accepted"] = (sum(w not in reference[side] for w in words) / len(words)
+                                                  if words else 0.0)
     return report
 
 
@@ -58,4 +71,8 @@ def failed_checks(report: dict, p: ParallelDatasetParams) -> list[str]:
             rate = report[f"{split}_{side}_oov_rate"]
             if rate > p.max_oov_rate:
                 failures.append(f"{split} {side} OOV rate {rate:.3f} > dataset.max_oov_rate")
+    for side in SIDES:
+        rate = report.get(f"{side}_oov_rate_vs_accepted", 0.0)
+        if rate > p.max_reference_oov_rate:
+            failures.append(f"{side} words never seen in the accepted data: {rate:.3f} > dataset.max_reference_oov_rate")
     return failures

@@ -37,6 +37,23 @@ def model_card(workspace: Path, app, name: str, params, metrics: dict, lineage: 
     return translation_card(name, params, metrics, lineage, commit)
 
 
+def accept_data(workspace: Path, app) -> str:
+    """The registered model's train words, per side, become the reference the next run's data is checked against
+    (dataset.max_reference_oov_rate)."""
+    import pandas as pd
+
+    from components.core.atomic import write_text
+    from components.data.parallel_checks import SIDES, accepted_vocab
+
+    splits = pd.read_parquet(workspace / app.data("processed/splits.parquet"))
+    counts = []
+    for side in SIDES:
+        vocab = accepted_vocab(splits, side)
+        write_text(workspace / app.data(f"reference/vocab.{side}.txt"), "\n".join(vocab) + "\n")
+        counts.append(f"{len(vocab)} {side} words")
+    return ", ".join(counts)
+
+
 def application(name: str):
     from components.applications.translation import TranslationApplication
 
@@ -46,4 +63,4 @@ def application(name: str):
 
 
 KIND = Kind(name="translation", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
-            model_card=model_card, application=application)
+            model_card=model_card, accept_data=accept_data, application=application)
