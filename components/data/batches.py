@@ -105,3 +105,14 @@ def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarr
     evaluation), where order does not matter and padding is pure waste (half the work with raw order)."""
     order = np.argsort(lengths, kind="stable")
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def with_bos_eos(tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decoder input (<bos> x) and target (x <eos>), both (B, T+1) and PAD-filled after the end."""
+    batch = tokens.shape[0]
+    bos = torch.full((batch, 1), BOS_ID, dtype=tokens.dtype, device=tokens.device)
+    pad = torch.full((batch, 1), PAD_ID, dtype=tokens.dtype, device=tokens.device)
+    inputs = torch.cat([bos, tokens], dim=1)
+    targets = torch.cat([tokens, pad], dim=1)
+    targets.scatter_(1, lengths.unsqueeze(1), EOS_ID)
+    return inputs, targets

@@ -10,7 +10,8 @@ import math
 
 import torch
 
-from components.models.base import TextModel, with_bos_eos
+from components.data.batches import with_bos_eos
+from components.models.base import TextModel
 
 LOG_2PI = math.log(2 * math.pi)
 

@@ -16,7 +16,8 @@ from components.core.params import EvaluateParams
 from components.data.batches import TokenArrays, batch_labels, length_sorted_batches, pad_batch
 from components.evaluation.latent import active_units, mutual_information
 from components.evaluation.likelihood import importance_weighted_nll
-from components.models.base import TextModel, sentence_log_likelihood, with_bos_eos
+from components.data.batches import with_bos_eos
+from components.models.base import TextModel, sentence_log_likelihood
 from components.models.codebook import usage_statistics
 
 

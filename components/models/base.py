@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from components.data.batches import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from components.data.batches import BOS_ID, EOS_ID, PAD_ID, UNK_ID, with_bos_eos  # noqa: F401 (re-exported)
 
 Labels = torch.Tensor | None
 """(B,) label ids for a conditional model; None for an unconditional one."""
@@ -140,17 +140,6 @@ def sentence_log_likelihood(logits: torch.Tensor, targets: torch.Tensor) -> torc
     """Sum of target-token log-probabilities per sentence (padding ignored), shape (B,)."""
     nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD_ID, reduction="none")
     return -nll.sum(dim=1)
-
-
-def with_bos_eos(tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decoder input (<bos> x) and target (x <eos>), both (B, T+1) and PAD-filled after the end."""
-    batch = tokens.shape[0]
-    bos = torch.full((batch, 1), BOS_ID, dtype=tokens.dtype, device=tokens.device)
-    pad = torch.full((batch, 1), PAD_ID, dtype=tokens.dtype, device=tokens.device)
-    inputs = torch.cat([bos, tokens], dim=1)
-    targets = torch.cat([tokens, pad], dim=1)
-    targets.scatter_(1, lengths.unsqueeze(1), EOS_ID)
-    return inputs, targets
 
 
 def drop_words(inputs: torch.Tensor, rate: float) -> torch.Tensor:

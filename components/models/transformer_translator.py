@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from components.data.batches import BOS_ID, EOS_ID, PAD_ID
-from components.models.base import with_bos_eos
+from components.data.batches import with_bos_eos
 from components.models.seq2seq_blocks import Decoder, Embeddings, SourceEncoder, smoothed_nll
 from components.models.translation_base import TranslationConfig, TranslationLoss, TranslationModel
 
