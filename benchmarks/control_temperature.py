@@ -17,9 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from components.evaluation.label_classifier import load_classifier  # noqa: E402
-from components.evaluation.text_metrics import distinct_n  # noqa: E402
-from components.serving.text_generator import TextGenerator  # noqa: E402
+from components.kinds.text.evaluation.label_classifier import load_classifier  # noqa: E402
+from components.kinds.text.evaluation.text_metrics import distinct_n  # noqa: E402
+from components.kinds.text.serving.generator import TextGenerator  # noqa: E402
 
 
 def main() -> None:

@@ -35,8 +35,8 @@ def measure(samples: int, rows: int, sentences: int) -> dict:
     from components.core.params import load_params
     from components.data.batches import TokenArrays
     from components.data.tokenizer import encode, train_tokenizer
-    from components.evaluation.metrics import evaluate_model
-    from components.models.factory import build_model
+    from components.kinds.text.evaluation.metrics import evaluate_model
+    from components.kinds.text.models.factory import build_model
 
     params = load_params(ROOT / "params.yaml")
     if params.train.threads:

@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from components.core.errors import StageError  # noqa: E402
-from components.data.images import read_idx  # noqa: E402
+from components.kinds.images.data.images import read_idx  # noqa: E402
 
 SOURCES = ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz")
 SPLITS = ("train", "valid", "test")

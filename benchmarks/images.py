@@ -28,12 +28,12 @@ sys.path.insert(0, str(ROOT))
 
 from stage_resources import profile_params  # noqa: E402
 
-from components.core.image_params import image_params_from_dict  # noqa: E402
-from components.evaluation.image_classifier import load_classifier, predict  # noqa: E402
-from components.evaluation.image_metrics import fid, kid  # noqa: E402
-from components.models.image_factory import build_image_model  # noqa: E402
-from components.training.device import pick_device  # noqa: E402
-from components.training.image_loop import ImageArrays, image_batch, train_image_model  # noqa: E402
+from components.engine.device import pick_device  # noqa: E402
+from components.kinds.images.evaluation.classifier import load_classifier, predict  # noqa: E402
+from components.kinds.images.evaluation.metrics import fid, kid  # noqa: E402
+from components.kinds.images.models.factory import build_image_model  # noqa: E402
+from components.kinds.images.params import image_params_from_dict  # noqa: E402
+from components.kinds.images.training.loop import ImageArrays, image_batch, train_image_model  # noqa: E402
 
 APP = "images"
 

@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 from components.applications.catalog import application  # noqa: E402
 from components.core.params import ParamsError, choose_application, params_from_dict, parse_assignment  # noqa: E402
 from components.data.batches import TokenArrays  # noqa: E402
-from components.evaluation.metrics import evaluate_model  # noqa: E402
-from components.models.factory import load_model, save_model  # noqa: E402
-from components.training.device import pick_device  # noqa: E402
-from components.training.loop import train_model  # noqa: E402
+from components.engine.device import pick_device  # noqa: E402
+from components.kinds.text.evaluation.metrics import evaluate_model  # noqa: E402
+from components.kinds.text.models.factory import load_model, save_model  # noqa: E402
+from components.kinds.text.training.loop import train_model  # noqa: E402
 
 COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.2f}"),
            ("MI", "mutual_information", "{:.2f}"), ("AU", "active_units", "{}"),

@@ -5,7 +5,7 @@ each against an eager fp32 batch-32 loop of the same model measured in the same 
     python benchmarks/train.py --sentences 5000 --steps 20       # a quick CPU smoke run
 
 It trains on the shipped WordNet glosses with the project's own training step
-(components.training.loop.train_step: micro-batching, loss weighting, the same models), so what it
+(components.kinds.text.training.loop.train_step: micro-batching, loss weighting, the same models), so what it
 measures is what the train stage runs. Needs only torch, tokenizers, numpy, pandas and pyyaml.
 
 FLOPs are estimated as 6 x (weights of the recurrent and linear layers) per token processed
@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 from components.core.params import ModelParams, load_params  # noqa: E402
 from components.data.batches import TokenArrays, bucketed_batches  # noqa: E402
 from components.data.tokenizer import encode, train_tokenizer  # noqa: E402
-from components.models.factory import build_model  # noqa: E402
-from components.training.distributed import DistContext  # noqa: E402
-from components.training.loop import train_step  # noqa: E402
+from components.engine.distributed import DistContext  # noqa: E402
+from components.kinds.text.models.factory import build_model  # noqa: E402
+from components.kinds.text.training.loop import train_step  # noqa: E402
 
 SHIPPED = load_params(ROOT / "params.yaml")  # every value not set on the command line
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}  # dense, SXM where it differs

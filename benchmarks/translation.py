@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from stage_resources import profile_params  # noqa: E402
 
-from components.core.translation_params import translation_params_from_dict  # noqa: E402
-from components.evaluation.translation_metrics import (  # noqa: E402
+from components.engine.device import pick_device  # noqa: E402
+from components.kinds.translation.evaluation.metrics import (  # noqa: E402
     bleu_scores,
     code_usage,
     decoding_speed,
@@ -39,9 +39,9 @@ from components.evaluation.translation_metrics import (  # noqa: E402
     reference_code_translations,
     translate_split,
 )
-from components.models.translation_factory import build_translator  # noqa: E402
-from components.training.device import pick_device  # noqa: E402
-from components.training.translation_loop import ParallelArrays, distilled_targets, train_translator  # noqa: E402
+from components.kinds.translation.models.factory import build_translator  # noqa: E402
+from components.kinds.translation.params import translation_params_from_dict  # noqa: E402
+from components.kinds.translation.training.loop import ParallelArrays, distilled_targets, train_translator  # noqa: E402
 
 APP = "translation"
 

@@ -20,8 +20,8 @@ import yaml
 
 from components.core.params import Params, load_params
 from components.data.batches import TokenArrays
-from components.models.bsvae import BSVAE
-from components.models.factory import build_model
+from components.kinds.text.models.bsvae import BSVAE
+from components.kinds.text.models.factory import build_model
 
 # Each test process (`make test` runs two, pytest-xdist workers) has a Prefect home of its own: the flows the tests
 # run from the command line start a temporary Prefect server on PREFECT_HOME's SQLite database, which two processes
@@ -132,7 +132,7 @@ def write_idx(path: Path, array) -> None:
 
 @functools.cache
 def _fashion_head(name: str, n: int):
-    from components.data.images import read_idx
+    from components.kinds.images.data.images import read_idx
 
     return read_idx(FASHION / name)[:n].copy()  # decompressing the 26 MB train file once per session, not per workspace
 

@@ -10,15 +10,15 @@ import pytest
 import yaml
 
 from components.applications.catalog import APPLICATIONS, application
-from components.applications.images import ImageApplication
-from components.applications.text import TextApplication
-from components.applications.translation import TranslationApplication
 from components.core.app_params import load_application_params
 from components.core.errors import StageError
 from components.core.params import application_names
-from components.models.factory import FAMILIES
-from components.models.image_factory import IMAGE_FAMILIES
-from components.models.translation_factory import TRANSLATION_FAMILIES
+from components.kinds.images.application import ImageApplication
+from components.kinds.images.models.factory import IMAGE_FAMILIES
+from components.kinds.text.application import TextApplication
+from components.kinds.text.models.factory import FAMILIES
+from components.kinds.translation.application import TranslationApplication
+from components.kinds.translation.models.factory import TRANSLATION_FAMILIES
 from tests.imports import ROOT
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]

@@ -7,23 +7,34 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.models.base import TextModel
-from components.models.factory import FAMILIES
-from components.models.image_base import ImageModel
-from components.models.image_factory import IMAGE_FAMILIES
-from components.models.translation_base import TranslationModel
-from components.models.translation_factory import TRANSLATION_FAMILIES
+from components.kinds.images.models.base import ImageModel
+from components.kinds.images.models.factory import IMAGE_FAMILIES
+from components.kinds.text.models.base import TextModel
+from components.kinds.text.models.factory import FAMILIES
+from components.kinds.translation.models.base import TranslationModel
+from components.kinds.translation.models.factory import TRANSLATION_FAMILIES
 from components.versioning.code_deps import stale_stages
 from tests.imports import ROOT, direct_imports, import_graph, transitive_imports
 
 COMPONENTS = ROOT / "components"
+KINDS = COMPONENTS / "kinds"
 ENTRY_POINTS = ("stages", "commands")
-FAMILY_FILES = ["bsvae.py", "vqvae.py", "lstm_lm.py", "transformer_lm.py",
-                "transformer_translator.py", "latent_translator.py", "conv_vae.py", "image_vqvae.py", "dcgan.py"]
+FAMILY_FILES = ["text/models/bsvae.py", "text/models/vqvae.py", "text/models/lstm_lm.py",
+                "text/models/transformer_lm.py", "translation/models/transformer_translator.py",
+                "translation/models/latent_translator.py", "images/models/conv_vae.py", "images/models/vqvae.py",
+                "images/models/dcgan.py"]
 
 
 def role(path: Path) -> str:
-    return path.relative_to(COMPONENTS).parts[0]
+    """What a file is by its path: components/<role>/... for shared code, components/kinds/<kind>/<role>/... for a
+    kind's own (stages and commands are entry points; everything else is library code)."""
+    parts = path.relative_to(COMPONENTS).parts
+    return parts[2] if parts[0] == "kinds" and len(parts) > 3 else parts[0]
+
+
+def kind_of_file(path: Path) -> str | None:
+    parts = path.relative_to(COMPONENTS).parts
+    return parts[1] if parts[0] == "kinds" and len(parts) > 2 else None
 
 
 def test_the_import_graph_of_components_has_no_cycles():
@@ -59,8 +70,21 @@ def test_entry_points_live_in_stages_and_commands_only():
         assert has_main == (role(path) in ENTRY_POINTS and path.name != "__init__.py"), path.relative_to(ROOT)
 
 
+def test_no_kind_imports_another_and_shared_code_imports_no_kind():
+    """A kind is one package: its files import shared code and their own kind's only; shared library code reaches a
+    kind through the registry (components/kinds/registry.py, by module name) or the catalog of shipped applications.
+    Commands, the user's edge, may call a kind's helpers (generate writes an image model's samples as a PNG grid)."""
+    for path, imported in import_graph().items():
+        own = kind_of_file(path)
+        kinds = {kind_of_file(p) for p in imported} - {None}
+        if own is not None:
+            assert kinds <= {own}, f"{path.relative_to(ROOT)} ({own}) imports another kind's files: {kinds - {own}}"
+        elif role(path) not in ("kinds", "commands") and path.name != "catalog.py":
+            assert not kinds, f"shared {path.relative_to(ROOT)} imports the kinds {sorted(kinds)}"
+
+
 def test_no_model_family_imports_another():
-    families = {COMPONENTS / "models" / name for name in FAMILY_FILES}
+    families = {KINDS / name for name in FAMILY_FILES}
     for path in families:
         others = sorted(p.name for p in direct_imports(path) & families)
         assert not others, f"{path.name} imports the families {others}"
@@ -111,9 +135,9 @@ def test_dvc_yaml_code_deps_are_exactly_the_imports():
     assert stale_stages(ROOT, stages) == {}
 
 
-@pytest.mark.parametrize("edited,kind", [("components/models/dcgan.py", "images"),
-                                         ("components/models/latent_translator.py", "translation"),
-                                         ("components/models/bsvae.py", "text")])
+@pytest.mark.parametrize("edited,kind", [("components/kinds/images/models/dcgan.py", "images"),
+                                         ("components/kinds/translation/models/latent_translator.py", "translation"),
+                                         ("components/kinds/text/models/bsvae.py", "text")])
 def test_a_kind_s_own_file_is_a_dep_of_that_kind_s_stages_only(edited, kind):
     apps = {"images": ("images",), "translation": ("translation",), "text": ("sentences", "conditional")}[kind]
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]

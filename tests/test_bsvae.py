@@ -2,14 +2,13 @@ import pytest
 import torch
 
 from components.data.batches import EOS_ID
-from components.models.base import with_bos_eos
-from components.models.bsvae import BSVAE
-from components.models.factory import build_model
-from components.models.factory import load_model, save_model
+from components.engine.schedules import beta_at, lr_factor
+from components.kinds.text.models.base import with_bos_eos
+from components.kinds.text.models.bsvae import BSVAE
+from components.kinds.text.models.factory import build_model, load_model, save_model
+from components.kinds.text.training.loop import train_model, validation_elbo
+from components.kinds.text.training.losses import vae_loss
 from components.models.store import ModelFileError
-from components.training.loop import train_model, validation_elbo
-from components.training.losses import vae_loss
-from components.training.schedules import beta_at, lr_factor
 from tests.conftest import counting_arrays, params_for, tiny_model, toy_arrays
 
 
@@ -71,7 +70,7 @@ def test_nan_loss_stops_with_the_step(monkeypatch):
     from components.core.errors import StageError
 
     p = params_for("train", epochs=1, batch_size=16, lr=1.0)
-    monkeypatch.setattr("components.training.loop.vae_loss",
+    monkeypatch.setattr("components.kinds.text.training.loop.vae_loss",
                         lambda out, beta, fb: (out.rec_nll.mean() * float("nan"), {}))
     with pytest.raises(StageError, match="at step 0"):
         train_model(toy_arrays(), toy_arrays(), 50, params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4), p,
@@ -108,7 +107,7 @@ def test_forward_on_cuda():
 
 
 def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(tmp_path, monkeypatch):
-    import components.training.loop as train_module
+    import components.kinds.text.training.loop as train_module
 
     p = params_for("train", epochs=3, batch_size=16, warmup_steps=2, beta_schedule="cyclical", seed=11, checkpoint_every=3)
     mp = params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4)
@@ -141,9 +140,9 @@ def test_a_checkpoint_of_other_params_is_not_resumed(tmp_path):
     mp = params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4)
     checkpoint = tmp_path / "train.pt"
     train_model(toy_arrays(), toy_arrays(), 50, mp, p, torch.device("cpu"), checkpoint)
-    from components.training.checkpoints import load_checkpoint
-    from components.training.engine import EngineSettings, run_fingerprint
-    from components.training.loop import text_fingerprint
+    from components.engine.checkpoints import load_checkpoint
+    from components.engine.engine import EngineSettings, run_fingerprint
+    from components.kinds.text.training.loop import text_fingerprint
 
     def fingerprint(train_params):
         return run_fingerprint(EngineSettings.of(train_params), text_fingerprint(50, toy_arrays(), mp, train_params), 1)
@@ -156,7 +155,7 @@ def test_a_checkpoint_of_other_params_is_not_resumed(tmp_path):
 
 
 def test_early_stopping_keeps_the_best_epoch(monkeypatch):
-    import components.training.loop as train_module
+    import components.kinds.text.training.loop as train_module
 
     scores = iter([10.0, 9.0, 9.5, 9.7, 8.0])  # gets worse twice after epoch 2
     monkeypatch.setattr(train_module, "validation_elbo",
@@ -218,7 +217,7 @@ def test_transformer_decoder_is_causal_and_decodes_step_by_step():
 
 
 def test_every_run_checkpoints_often_enough_to_resume():
-    from components.training.checkpoints import checkpoint_interval
+    from components.engine.checkpoints import checkpoint_interval
 
     shipped = params_for("train")
     every, least = shipped.checkpoint_every, shipped.min_checkpoints

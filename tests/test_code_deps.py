@@ -21,8 +21,8 @@ def test_the_command_rewrites_stale_code_deps_and_keeps_everything_else(tmp_path
     shutil.copytree(ROOT / "components", tmp_path / "components", ignore=shutil.ignore_patterns("__pycache__"))
     text = (ROOT / "dvc.yaml").read_text(encoding="utf-8")
     stale = text.replace("      - components/data/quarantine.py\n", "", 1).replace(
-        "      - components/stages/image_check.py\n", "      - components/stages/image_check.py\n"
-        "      - components/models/bsvae.py\n", 1)
+        "      - components/kinds/images/stages/check.py\n", "      - components/kinds/images/stages/check.py\n"
+        "      - components/kinds/text/models/bsvae.py\n", 1)
     (tmp_path / "dvc.yaml").write_text(stale, encoding="utf-8")
     check = subprocess.run([sys.executable, "-m", "components.commands.code_deps", "--check"], cwd=tmp_path,
                            capture_output=True, text=True)
@@ -45,9 +45,9 @@ def test_editing_one_kind_s_file_leaves_the_other_applications_unchanged(trained
         return {name.split(":")[-1] for name in json.loads(proc.stdout or "{}")}
 
     assert changed_stages() == set()
-    with open(workspace / "components/models/dcgan.py", "a", encoding="utf-8") as fh:
+    with open(workspace / "components/kinds/images/models/dcgan.py", "a", encoding="utf-8") as fh:
         fh.write("\n# an edit to an image family\n")
     assert changed_stages() == set()
-    with open(workspace / "components/models/bsvae.py", "a", encoding="utf-8") as fh:
+    with open(workspace / "components/kinds/text/models/bsvae.py", "a", encoding="utf-8") as fh:
         fh.write("\n# an edit to a text family\n")
     assert {"sentences-train", "sentences-evaluate"} <= changed_stages()

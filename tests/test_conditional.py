@@ -13,16 +13,16 @@ import torch
 
 from components.core.errors import StageError
 from components.data.batches import UNK_ID, TokenArrays, batch_labels, pad_batch
-from components.data.dataset_checks import label_features
-from components.data.ingest import ingest
-from components.data.labels import UNSEEN, encode_labels, label_ids, label_vocabulary
+from components.data.text_files import ingest
 from components.data.tokenizer import encode, train_tokenizer
-from components.data.validate import quarantine_rows
-from components.evaluation.control import control_metrics
-from components.evaluation.label_classifier import load_classifier, save_classifier, train_classifier
-from components.evaluation.likelihood import importance_weighted_nll
-from components.models.factory import FAMILIES, build_model
-from components.serving.text_generator import TextGenerator
+from components.kinds.text.data.dataset_checks import label_features
+from components.kinds.text.data.labels import UNSEEN, encode_labels, label_ids, label_vocabulary
+from components.kinds.text.data.validate import quarantine_rows
+from components.kinds.text.evaluation.control import control_metrics
+from components.kinds.text.evaluation.label_classifier import load_classifier, save_classifier, train_classifier
+from components.kinds.text.evaluation.likelihood import importance_weighted_nll
+from components.kinds.text.models.factory import FAMILIES, build_model
+from components.kinds.text.serving.generator import TextGenerator
 from tests.conftest import LEXNAMES, params_for
 
 

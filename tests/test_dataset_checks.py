@@ -2,14 +2,14 @@
 
 import pandas as pd
 
-from components.data.dataset_checks import (
+from components.data.split import assign_splits
+from components.kinds.text.data.dataset_checks import (
     accepted_vocab,
     dataset_features,
     read_reference_vocab,
     run_suite,
     summary_metrics,
 )
-from components.data.split import assign_splits
 from tests.conftest import glosses, params_for
 
 
@@ -82,7 +82,7 @@ def test_the_stage_fails_with_a_summary_of_what_failed(tmp_path):
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["sentences"]["dataset"]["min_rows"] = 100_000
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    proc = subprocess.run([sys.executable, "-m", "components.stages.check", "--params", str(tmp_path / "params.yaml"),
+    proc = subprocess.run([sys.executable, "-m", "components.kinds.text.stages.check", "--params", str(tmp_path / "params.yaml"),
                            "--app", "sentences",
                            "--validated", str(tmp_path / "validated.parquet"), "--splits", str(tmp_path / "splits.parquet"),
                            "--reference", str(tmp_path / "vocab.txt"), "--metrics", str(tmp_path / "m.json"),

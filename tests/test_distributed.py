@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def train(workspace, name, launcher, params="params.yaml"):
-    cmd = [*launcher, "-m", "components.stages.train", "--params", params, "--out-dir", f"models/{name}",
+    cmd = [*launcher, "-m", "components.kinds.text.stages.train", "--params", params, "--out-dir", f"models/{name}",
            "--tokens", "data/sentences/tokens", "--tokenizer", "data/sentences/tokenizer/tokenizer.json",
            "--warm-start", "warm_start/sentences",
            "--metrics", f"metrics/{name}.json", "--history", f"metrics/{name}_history.json",
@@ -73,7 +73,7 @@ def test_dvc_runs_the_train_stage_through_torchrun_when_params_say_so(tokenized)
     proc = subprocess.run([sys.executable, "-m", "dvc", "repro", "--single-item", "sentences-train"], cwd=tokenized,
                           capture_output=True, text=True, env=dvc_env())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "torchrun --standalone --nproc-per-node 2 -m components.stages.train" in proc.stdout
+    assert "torchrun --standalone --nproc-per-node 2 -m components.kinds.text.stages.train" in proc.stdout
     assert json.loads((tokenized / "metrics/sentences/train.json").read_text())["processes"] == 2
 
 
@@ -92,11 +92,11 @@ def test_a_vqvae_trains_under_torchrun_with_one_codebook(tokenized):
 
 
 STAGES = {  # kind -> (application, stage module, its input flags, the step that makes its inputs, params)
-    "translation": ("translation", "components.stages.translation_train",
+    "translation": ("translation", "components.kinds.translation.stages.train",
                     ["--tokens", "data/translation/tokens", "--tokenizer-dir", "data/translation/tokenizer"], "tokenize",
                     {"translation.model.dropout": 0.0, "translation.train.epochs": 2, "translation.train.max_steps": 0,
                      "translation.train.batch_size": 32, "translation.train.threads": 1}, 1e-4),
-    "images": ("images", "components.stages.image_train", ["--arrays", "data/images/arrays"], "preprocess",
+    "images": ("images", "components.kinds.images.stages.train", ["--arrays", "data/images/arrays"], "preprocess",
                {"images.model.family": "vqvae", "images.model.dead_code_threshold": 0.0, "images.train.epochs": 1,
                 "images.train.max_steps": 0, "images.train.batch_size": 32, "images.train.threads": 1}, 0.02),
 }

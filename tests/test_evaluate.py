@@ -3,9 +3,9 @@ import math
 import pytest
 import torch
 
-from components.evaluation.latent import active_units, mutual_information
-from components.evaluation.likelihood import importance_weighted_nll
-from components.evaluation.metrics import evaluate_model
+from components.kinds.text.evaluation.latent import active_units, mutual_information
+from components.kinds.text.evaluation.likelihood import importance_weighted_nll
+from components.kinds.text.evaluation.metrics import evaluate_model
 from tests.conftest import params_for, tiny_model, toy_arrays
 
 

@@ -1,6 +1,7 @@
 import pytest
 
-from components.evaluation.gate import Champion, GateFailed, GateReport, enforce, gate_metrics
+from components.evaluation.gate import Champion, GateFailed, GateReport, enforce
+from components.kinds.text.gate import gate_metrics
 from tests.conftest import ROOT, params_for
 
 GOOD = {"nll": 40.0, "ppl": 100.0, "kl": 5.0, "mutual_information": 3.0, "active_units": 16, "recon_bleu": 20.0}
@@ -69,8 +70,8 @@ def test_a_zero_regression_margin_still_compares_with_the_champion():
 
 # --- translation models -------------------------------------------------------------------------
 def test_a_translation_model_is_gated_on_bleu_and_against_the_champion_on_the_same_test_set():
-    from components.core.translation_params import load_translation_params
-    from components.evaluation.gate import translation_gate_metrics
+    from components.kinds.translation.gate import translation_gate_metrics
+    from components.kinds.translation.params import load_translation_params
 
     p = load_translation_params(ROOT / "params.yaml", "translation").gate  # min_bleu 20, max regression 1
     metrics = {"bleu": 30.0, "bleu_signature": "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"}
@@ -88,8 +89,8 @@ def test_a_translation_model_is_gated_on_bleu_and_against_the_champion_on_the_sa
 
 
 def test_an_image_model_is_gated_on_bits_per_dimension_and_fid_and_a_gan_on_fid_alone():
-    from components.core.image_params import load_image_params
-    from components.evaluation.gate import image_gate_metrics
+    from components.kinds.images.gate import image_gate_metrics
+    from components.kinds.images.params import load_image_params
 
     p = load_image_params(ROOT / "params.yaml", "images").gate  # max_bpd 1.0, max_fid 200, regressions 0.02 / 5
     vae = {"bpd": 0.5, "fid": 150.0, "iw_samples": 100, "fid_samples": 2000}

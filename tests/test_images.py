@@ -16,8 +16,7 @@ import pytest
 import torch
 
 from components.core.errors import StageError
-from components.core.image_params import load_image_params
-from components.data.images import (
+from components.kinds.images.data.images import (
     assign_image_splits,
     failed_image_checks,
     image_dataset_report,
@@ -25,10 +24,11 @@ from components.data.images import (
     read_idx,
     read_images,
 )
-from components.evaluation.image_metrics import fid, kid
-from components.models.image_base import logistic_log_prob, save_image_model
-from components.models.image_factory import build_image_model, load_image_family
-from components.training.image_loop import ImageArrays, train_image_model
+from components.kinds.images.evaluation.metrics import fid, kid
+from components.kinds.images.models.base import logistic_log_prob, save_image_model
+from components.kinds.images.models.factory import build_image_model, load_image_family
+from components.kinds.images.params import load_image_params
+from components.kinds.images.training.loop import ImageArrays, train_image_model
 from tests.conftest import FASHION, write_fashion_slice, write_idx
 from tests.imports import ROOT
 
@@ -81,7 +81,7 @@ def test_a_png_folder_quarantines_truncated_empty_rgb_and_constant_images_with_r
     assert reasons["bad/rgb.png"] == "channels: 3, expected 1" and reasons["bad/black.png"] == "not_constant"
     assert reasons["bad/big.png"] == "size: 56x56, expected 28x28"
     assert sum(r is None for r in reasons.values()) == 6
-    from components.data.images import conform
+    from components.kinds.images.data.images import conform
 
     resized = conform(frame, dataclasses.replace(PARAMS.validate, on_other_size="resize"))
     assert dict(zip(resized["id"], image_violations(resized, PARAMS.validate)))["bad/big.png"] is None
@@ -225,7 +225,7 @@ def test_a_corrupt_corpus_stops_the_ingest_stage_with_one_line(tmp_path):
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["images"]["data"]["corpus"] = str(tmp_path / "fm")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
-    run = subprocess.run([sys.executable, "-m", "components.stages.image_ingest", "--app", "images", "--params",
+    run = subprocess.run([sys.executable, "-m", "components.kinds.images.stages.ingest", "--app", "images", "--params",
                           str(tmp_path / "params.yaml"), "--out", str(tmp_path / "out.parquet")], cwd=ROOT,
                          capture_output=True, text=True)
     assert run.returncode == 1 and not (tmp_path / "out.parquet").exists() and "Traceback" not in run.stderr

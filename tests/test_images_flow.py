@@ -105,7 +105,7 @@ def test_the_accepted_histogram_is_recorded_and_the_version_rebuilds_bit_for_bit
 def test_the_drift_check_passes_the_shipped_images_and_stops_inverted_ones(images_run):
     """Against the accepted histogram: the same data passes; the same images inverted (dark on light) drift past
     dataset.max_intensity_drift and the check stage stops with one line naming the setting."""
-    from components.data.images import read_idx
+    from components.kinds.images.data.images import read_idx
     from components.versioning.dvc import dvc_env
 
     ws, _ = images_run

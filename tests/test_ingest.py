@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from components.core.errors import StageError
-from components.data.ingest import ingest, lines_to_frame
+from components.data.text_files import ingest, lines_to_frame
 from tests.conftest import PTB_SLICE, glosses, params_for
 
 
@@ -81,7 +81,7 @@ def test_a_directory_of_mixed_formats_is_read_file_by_file(tmp_path):
 
 
 def test_jsonl_lines_that_are_not_json_or_not_utf8_keep_their_place():
-    from components.data.ingest import jsonl_to_frame
+    from components.data.text_files import jsonl_to_frame
 
     raw = b'{"text": "fine"}\nnot json\n{"text": "caf\xe9"}\n{"other": 1}\n'
     frame = jsonl_to_frame(raw, "text", "label")

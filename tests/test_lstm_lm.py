@@ -5,14 +5,13 @@ import math
 import pytest
 import torch
 
-from components.evaluation.gate import gate_metrics
-from components.evaluation.likelihood import importance_weighted_nll
-from components.evaluation.metrics import evaluate_model
-from components.models.base import with_bos_eos
-from components.models.factory import build_model
-from components.models.lstm_lm import LSTMLM, LSTMLMConfig
-from components.models.factory import load_model, save_model
-from components.training.loop import train_model
+from components.kinds.text.evaluation.likelihood import importance_weighted_nll
+from components.kinds.text.evaluation.metrics import evaluate_model
+from components.kinds.text.gate import gate_metrics
+from components.kinds.text.models.base import with_bos_eos
+from components.kinds.text.models.factory import build_model, load_model, save_model
+from components.kinds.text.models.lstm_lm import LSTMLM, LSTMLMConfig
+from components.kinds.text.training.loop import train_model
 from tests.conftest import params_for, toy_arrays
 
 

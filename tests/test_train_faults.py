@@ -80,7 +80,7 @@ DISK_FULL = r"""
 import resource, signal, sys, torch
 from pathlib import Path
 from components.core.errors import StageError
-from components.training.checkpoints import save_checkpoint
+from components.engine.checkpoints import save_checkpoint
 path = Path(sys.argv[1])
 save_checkpoint(path, {"step": 1, "w": torch.zeros(10)})
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)            # a write past the limit fails with EFBIG instead

@@ -4,13 +4,12 @@ import pytest
 import torch
 
 from components.core.params import ParamsError
-from components.evaluation.likelihood import importance_weighted_nll
-from components.evaluation.metrics import evaluate_model
-from components.models.base import with_bos_eos
-from components.models.factory import build_model
-from components.models.factory import load_model, save_model
-from components.models.transformer_lm import TransformerLM
-from components.training.loop import train_model, validation_elbo
+from components.kinds.text.evaluation.likelihood import importance_weighted_nll
+from components.kinds.text.evaluation.metrics import evaluate_model
+from components.kinds.text.models.base import with_bos_eos
+from components.kinds.text.models.factory import build_model, load_model, save_model
+from components.kinds.text.models.transformer_lm import TransformerLM
+from components.kinds.text.training.loop import train_model, validation_elbo
 from tests.conftest import counting_arrays, params_for, toy_arrays
 
 

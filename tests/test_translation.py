@@ -16,14 +16,14 @@ import yaml
 from components.core.app_params import application_params
 from components.core.errors import StageError
 from components.core.params import ParamsError, load_params
-from components.core.translation_params import load_translation_params, translation_params_from_dict
 from components.data.batches import TokenArrays, pad_batch
-from components.data.parallel import assign_pair_splits, pair_violations, read_pairs
-from components.data.parallel_checks import dataset_report, failed_checks
-from components.evaluation.translation_metrics import bleu_scores
-from components.models.translation_base import save_translator
-from components.models.translation_factory import build_translator, load_translation_model
-from components.training.translation_loop import ParallelArrays, inverse_sqrt, train_translator
+from components.kinds.translation.data.checks import dataset_report, failed_checks
+from components.kinds.translation.data.parallel import assign_pair_splits, pair_violations, read_pairs
+from components.kinds.translation.evaluation.metrics import bleu_scores
+from components.kinds.translation.models.base import save_translator
+from components.kinds.translation.models.factory import build_translator, load_translation_model
+from components.kinds.translation.params import load_translation_params, translation_params_from_dict
+from components.kinds.translation.training.loop import ParallelArrays, inverse_sqrt, train_translator
 from tests.imports import ROOT
 
 MULTI30K = ROOT / "data" / "raw" / "multi30k"
@@ -262,7 +262,7 @@ def test_a_stage_given_misaligned_files_says_so_in_one_line(tmp_path):
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["translation"]["data"]["corpus"] = f"{de},{en}"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
-    run = subprocess.run([sys.executable, "-m", "components.stages.parallel_ingest", "--app", "translation",
+    run = subprocess.run([sys.executable, "-m", "components.kinds.translation.stages.ingest", "--app", "translation",
                           "--params", str(tmp_path / "params.yaml"), "--out", str(tmp_path / "out.parquet")],
                          cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 1 and not (tmp_path / "out.parquet").exists()
@@ -281,7 +281,7 @@ def test_per_side_tokenizers_are_trained_on_their_own_side(tmp_path):
     frame = pd.DataFrame({"source": multi30k("train", "de", 300), "target": multi30k("train", "en", 300),
                           "split": ["train"] * 260 + ["valid"] * 20 + ["test"] * 20})
     frame.to_parquet(tmp_path / "splits.parquet")
-    run = subprocess.run([sys.executable, "-m", "components.stages.parallel_tokenize", "--app", "translation",
+    run = subprocess.run([sys.executable, "-m", "components.kinds.translation.stages.tokenize", "--app", "translation",
                           "--params", str(tmp_path / "params.yaml"), "--splits", str(tmp_path / "splits.parquet"),
                           "--tokenizer-dir", str(tmp_path / "tok"), "--out-dir", str(tmp_path / "tokens"),
                           "--metrics", str(tmp_path / "m.json")], cwd=ROOT, capture_output=True, text=True)

@@ -2,8 +2,8 @@ import pandas as pd
 import pytest
 
 from components.core.errors import StageError
-from components.data.ingest import lines_to_frame
-from components.data.validate import quarantine_rows, summarize
+from components.data.text_files import lines_to_frame
+from components.kinds.text.data.validate import quarantine_rows, summarize
 from tests.conftest import glosses, params_for
 
 BAD_LINES = [b"", b"   ", b"tab\x01control", b"bad \xff utf8", b"x", " ".join(["w"] * 100).encode()]
@@ -58,7 +58,7 @@ def test_a_one_megabyte_line_is_quarantined_not_fatal():
 
 
 def test_a_malformed_jsonl_record_is_quarantined_as_invalid_json():
-    from components.data.ingest import jsonl_to_frame
+    from components.data.text_files import jsonl_to_frame
 
     frame = jsonl_to_frame(b'{"text": "a fine sentence"}\nnot json\n{"text": "caf\xe9"}\n{"other": 1}\n', "text", "label")
     frame = frame.assign(id=[f"x.jsonl:{n}" for n in frame["line"]], source="x.jsonl")

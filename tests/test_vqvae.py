@@ -5,14 +5,13 @@ import torch
 
 from components.core.errors import StageError
 from components.core.params import ParamsError
-from components.evaluation.gate import gate_metrics
-from components.evaluation.metrics import evaluate_model
-from components.models.factory import build_model
-from components.models.factory import load_model, save_model
-from components.models.vqvae import VQVAE
-from components.serving.text_generator import TextGenerator
-from components.training.loop import train_model
-from components.training.losses import vae_loss
+from components.kinds.text.evaluation.metrics import evaluate_model
+from components.kinds.text.gate import gate_metrics
+from components.kinds.text.models.factory import build_model, load_model, save_model
+from components.kinds.text.models.vqvae import VQVAE
+from components.kinds.text.serving.generator import TextGenerator
+from components.kinds.text.training.loop import train_model
+from components.kinds.text.training.losses import vae_loss
 from tests.conftest import params_for, toy_arrays
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.applications.base import Application
-from components.applications.conditional import CONDITIONAL
-from components.applications.images import IMAGES
-from components.applications.sentences import SENTENCES
-from components.applications.translation import TRANSLATION
 from components.core.errors import StageError
+from components.kinds.images.application import IMAGES
+from components.kinds.text.conditional import CONDITIONAL
+from components.kinds.text.sentences import SENTENCES
+from components.kinds.translation.application import TRANSLATION
 
 APPLICATIONS: dict[str, Application] = {app.name: app for app in (SENTENCES, CONDITIONAL, TRANSLATION, IMAGES)}
 

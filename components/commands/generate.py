@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from components.serving.signature import PARAM_DEFAULTS, TRANSLATION_PARAM_DEFAULTS
+from components.kinds.text.serving.signature import PARAM_DEFAULTS
+from components.kinds.translation.serving.signature import TRANSLATION_PARAM_DEFAULTS
 
 
 def request(args: argparse.Namespace) -> pd.DataFrame:
@@ -41,8 +42,8 @@ def write_images(model, args: argparse.Namespace) -> int:
     import numpy as np
 
     from components.core.atomic import write_bytes
-    from components.data.images import encode_png
-    from components.evaluation.image_metrics import grid
+    from components.kinds.images.data.images import encode_png
+    from components.kinds.images.evaluation.metrics import grid
 
     if not args.out:
         raise ValueError("--image needs --out: where to write the reconstruction")

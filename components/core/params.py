@@ -275,7 +275,7 @@ class TrainParams:
 
 
 def check_engine_fields(p) -> None:
-    """The training engine's knobs, which every kind's train section has (components/training/engine.py)."""
+    """The training engine's knobs, which every kind's train section has (components/engine/engine.py)."""
     _at_least("train.max_steps", p.max_steps, 0)
     _at_least("train.threads", p.threads, 0)
     _at_least("train.checkpoint_every", p.checkpoint_every, 0)

@@ -11,7 +11,6 @@ from pathlib import Path
 import yaml
 
 from components.applications.base import Application
-from components.applications.base import Application
 from components.core.errors import StageError
 from components.models.store import WEIGHTS_FILE
 

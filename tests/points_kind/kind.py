@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.applications.base import Application
-from components.evaluation.gate import GateReport, _check
+from components.evaluation.gate import GateReport, check_metric
 from components.kinds.registry import Kind
 
 PYFUNC = Path(__file__).resolve().parent / "pyfunc.py"
@@ -28,16 +28,16 @@ def params_from_dict(raw, app):
 
 
 def gate(metrics, p, lineage=None, champion=None):
-    checks = [_check("held-out likelihood", metrics, "nll", "<=", p.max_nll),
-              _check("better than one Gaussian", metrics, "nll", "<=", float(metrics["baseline_nll"]),
+    checks = [check_metric("held-out likelihood", metrics, "nll", "<=", p.max_nll),
+              check_metric("better than one Gaussian", metrics, "nll", "<=", float(metrics["baseline_nll"]),
                      zero_disables=False)]
     return GateReport(passed=all(c.passed for c in checks), checks=checks,
                       champion=champion.version if champion else None)
 
 
 def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
-    from mlflow.models import infer_signature
     import pandas as pd
+    from mlflow.models import infer_signature
 
     example = pd.DataFrame({"n": [3]})
     return {"python_model": str(PYFUNC),

@@ -9,8 +9,9 @@ from mlflow.pyfunc import PythonModel
 
 class PointsPyfunc(PythonModel):
     def load_context(self, context) -> None:
-        from components.models.store import load_model_dir, verified_weights
         from points_kind.model import PointsConfig, PointsVAE
+
+        from components.models.store import load_model_dir, verified_weights
 
         directory = verified_weights(context.artifacts["model_dir"], (context.model_config or {}).get("weights_sha256"))
         self.model = load_model_dir(directory, lambda raw: PointsVAE(PointsConfig(**raw)))

@@ -7,23 +7,23 @@ from pathlib import Path
 
 from components.kinds.registry import Kind
 
-PYFUNC_CODE = Path(__file__).resolve().parents[2] / "serving" / "images_pyfunc.py"
+PYFUNC_CODE = Path(__file__).resolve().parent / "serving" / "pyfunc.py"
 
 
 def params_from_dict(raw, app):
-    from components.core.image_params import image_params_from_dict
+    from components.kinds.images.params import image_params_from_dict
 
     return image_params_from_dict(raw, app)
 
 
 def gate(metrics, p, lineage=None, champion=None):
-    from components.evaluation.gate import image_gate_metrics
+    from components.kinds.images.gate import image_gate_metrics
 
     return image_gate_metrics(metrics, p, lineage=lineage, champion=champion)
 
 
 def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
-    from components.serving.signature import image_input_example, image_signature
+    from components.kinds.images.serving.signature import image_input_example, image_signature
 
     return {"python_model": str(PYFUNC_CODE),
             "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family))},
@@ -32,7 +32,7 @@ def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
 
 
 def model_card(workspace: Path, app, name: str, params, metrics: dict, lineage: dict, commit: str) -> str:
-    from components.registry.model_card import image_card
+    from components.kinds.images.card import image_card
 
     return image_card(name, params, metrics, lineage, commit)
 
@@ -43,7 +43,7 @@ def accept_data(workspace: Path, app) -> str:
     import pandas as pd
 
     from components.core.atomic import write_json
-    from components.data.images import intensity_histogram
+    from components.kinds.images.data.images import intensity_histogram
 
     splits = pd.read_parquet(workspace / app.data("processed/splits.parquet"))
     train = splits[splits["split"] == "train"]
@@ -52,7 +52,7 @@ def accept_data(workspace: Path, app) -> str:
 
 
 def application(name: str):
-    from components.applications.images import ImageApplication
+    from components.kinds.images.application import ImageApplication
 
     return ImageApplication(name=name, description="image generation",
                             steps=("ingest", "validate", "split", "check", "preprocess", "classifier", "train",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from components.kinds.registry import Kind
 
-PYFUNC_CODE = Path(__file__).resolve().parents[2] / "serving" / "pyfunc_model.py"
+PYFUNC_CODE = Path(__file__).resolve().parent / "serving" / "pyfunc.py"
 
 
 def params_from_dict(raw, app):
@@ -17,13 +17,13 @@ def params_from_dict(raw, app):
 
 
 def gate(metrics, p, lineage=None, champion=None):
-    from components.evaluation.gate import gate_metrics
+    from components.kinds.text.gate import gate_metrics
 
     return gate_metrics(metrics, p, lineage=lineage, champion=champion)
 
 
 def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
-    from components.serving.signature import input_example, signature
+    from components.kinds.text.serving.signature import input_example, signature
 
     return {"python_model": str(PYFUNC_CODE),
             "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family)),
@@ -33,8 +33,8 @@ def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
 
 
 def model_card(workspace: Path, app, name: str, params, metrics: dict, lineage: dict, commit: str) -> str:
-    from components.registry.model_card import model_card as card
-    from components.registry.model_card import read_samples
+    from components.kinds.text.card import model_card as card
+    from components.kinds.text.card import read_samples
 
     return card(name, params, metrics, lineage, commit, read_samples(workspace / app.reports("samples.md")))
 
@@ -45,7 +45,7 @@ def accept_data(workspace: Path, app) -> str:
     import pandas as pd
 
     from components.core.atomic import write_text
-    from components.data.dataset_checks import accepted_vocab
+    from components.kinds.text.data.dataset_checks import accepted_vocab
 
     vocab = accepted_vocab(pd.read_parquet(workspace / app.data("processed/splits.parquet")))
     write_text(workspace / app.reference_vocab, "\n".join(vocab) + "\n")
@@ -53,14 +53,14 @@ def accept_data(workspace: Path, app) -> str:
 
 
 def run_artifacts(workspace: Path, app, history: list[dict]) -> list[tuple[Path, str]]:
-    from components.evaluation.plots import write_plots
+    from components.kinds.text.evaluation.plots import write_plots
 
     plots = write_plots(workspace / app.reports("plots"), history, workspace / app.metrics("latent_dims"))
     return [(plot, "plots") for plot in plots]
 
 
 def application(name: str):
-    from components.applications.text import TextApplication
+    from components.kinds.text.application import TextApplication
 
     return TextApplication(name=name, description="text generation",
                            steps=("ingest", "validate", "split", "check", "tokenize", "train", "evaluate"),

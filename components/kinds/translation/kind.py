@@ -7,23 +7,23 @@ from pathlib import Path
 
 from components.kinds.registry import Kind
 
-PYFUNC_CODE = Path(__file__).resolve().parents[2] / "serving" / "translation_pyfunc.py"
+PYFUNC_CODE = Path(__file__).resolve().parent / "serving" / "pyfunc.py"
 
 
 def params_from_dict(raw, app):
-    from components.core.translation_params import translation_params_from_dict
+    from components.kinds.translation.params import translation_params_from_dict
 
     return translation_params_from_dict(raw, app)
 
 
 def gate(metrics, p, lineage=None, champion=None):
-    from components.evaluation.gate import translation_gate_metrics
+    from components.kinds.translation.gate import translation_gate_metrics
 
     return translation_gate_metrics(metrics, p, lineage=lineage, champion=champion)
 
 
 def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
-    from components.serving.signature import translation_input_example, translation_signature
+    from components.kinds.translation.serving.signature import translation_input_example, translation_signature
 
     return {"python_model": str(PYFUNC_CODE),
             "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family))},
@@ -32,7 +32,7 @@ def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
 
 
 def model_card(workspace: Path, app, name: str, params, metrics: dict, lineage: dict, commit: str) -> str:
-    from components.registry.model_card import translation_card
+    from components.kinds.translation.card import translation_card
 
     return translation_card(name, params, metrics, lineage, commit)
 
@@ -43,7 +43,7 @@ def accept_data(workspace: Path, app) -> str:
     import pandas as pd
 
     from components.core.atomic import write_text
-    from components.data.parallel_checks import SIDES, accepted_vocab
+    from components.kinds.translation.data.checks import SIDES, accepted_vocab
 
     splits = pd.read_parquet(workspace / app.data("processed/splits.parquet"))
     counts = []
@@ -55,7 +55,7 @@ def accept_data(workspace: Path, app) -> str:
 
 
 def application(name: str):
-    from components.applications.translation import TranslationApplication
+    from components.kinds.translation.application import TranslationApplication
 
     return TranslationApplication(name=name, description="machine translation",
                                   steps=("ingest", "validate", "split", "check", "tokenize", "train", "evaluate"),

@@ -3,17 +3,16 @@ points (the trivial baseline the gate asks the model to beat)."""
 
 from __future__ import annotations
 
-
 import pandas as pd
 import torch
+from points_kind.model import PointsConfig, PointsVAE
+from points_kind.params import points_params_from_dict
+from points_kind.stages.train import points
 
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.params import load_with
 from components.models.store import load_model_dir
-from points_kind.model import PointsConfig, PointsVAE
-from points_kind.params import points_params_from_dict
-from points_kind.stages.train import points
 
 
 def main() -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+from points_kind.params import points_params_from_dict
 
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
-from points_kind.params import points_params_from_dict
 from components.core.params import load_with
 
 

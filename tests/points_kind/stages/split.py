@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from points_kind.params import points_params_from_dict
 
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.params import load_with
 from components.data.split import hash_unit
-from points_kind.params import points_params_from_dict
 
 
 def main() -> None:

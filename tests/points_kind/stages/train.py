@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from points_kind.model import PointsConfig, PointsVAE
+from points_kind.params import points_params_from_dict
 
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.params import load_with
+from components.engine.engine import EngineSettings, Task, Update, fit, training_session, write_timing
 from components.models.store import save_model_dir
-from components.training.engine import EngineSettings, Task, Update, fit, training_session, write_timing
-from points_kind.model import PointsConfig, PointsVAE
-from points_kind.params import points_params_from_dict
 
 
 def points(frame: pd.DataFrame, split: str) -> torch.Tensor:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from points_kind.params import points_params_from_dict
 
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.params import load_with
 from components.data.quarantine import account, publish, separate
-from points_kind.params import points_params_from_dict
 
 
 def main() -> None:

@@ -1,0 +1,414 @@
+"""The one training engine every kind runs on: a kind says what a batch is and what its losses are; the engine
+does the rest, the same way for sentences, translation pairs and images.
+
+What the engine owns, once for all kinds:
+- **Seeding before the model is built** (so the initial weights are the seed's), deterministic kernels on CPU,
+  and a seeded batch order that is the same on every rank.
+- **Resume**: the whole training state (weights, every optimiser and LR schedule, RNGs, the position inside the
+  epoch, running sums, best weights) is saved atomically every few steps and at each epoch end; a run killed
+  part-way (`kill -9`) resumes from it and ends bit-identical to an uninterrupted run. A checkpoint carries a
+  fingerprint of what made it (params, data shape, start weights, training code) and is resumed only by its own run.
+- **Data parallelism under torchrun** (gloo on CPU, NCCL on GPUs): every rank draws the same batch; rank r takes
+  rows r, r+W, ...; the gradients are summed over ranks (one flat all-reduce per optimiser) and each loss is
+  weighted by its rows x W / batch rows, so the update is that of the whole batch in one process. The engine
+  reduces gradients itself rather than through DistributedDataParallel because a family may own several
+  optimisers and reach its networks through methods other than `forward` (a GAN's generator and discriminator),
+  which DDP's hooks would not see. Rank 0 alone validates (and broadcasts the figures), checkpoints and saves.
+- **Gradient accumulation** (train.grad_accum micro-batches a step), **bf16 autocast**, gradient clipping,
+  the LR factor the kind gives, a **stop with the step** when a loss turns NaN or infinite (on every rank at once:
+  the check reads the all-reduced figures), **best weights** on the kind's validation figure with **patience**,
+  and **progress** a person can read (steps/s and the time left).
+
+A kind supplies a `Task` (components/training/tasks are the kinds' own: text, translation, images).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from components.core.errors import StageError
+from components.engine import distributed
+from components.engine.checkpoints import checkpoint_interval, code_digest, load_checkpoint, save_checkpoint
+
+log = logging.getLogger(__name__)
+PROGRESS_SECONDS = 30.0  # at most this long between progress lines
+
+
+@dataclass(frozen=True)
+class Update:
+    """One optimiser's part of a training step, for one micro-batch: the loss whose gradient it takes, and
+    the figures to report (tensors or floats, means over the micro-batch's rows)."""
+
+    optimizer: int
+    loss: torch.Tensor
+    figures: dict[str, torch.Tensor | float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The knobs of train: every kind's train section has them (params.yaml), the engine reads them here."""
+
+    seed: int
+    max_steps: int
+    grad_accum: int
+    grad_clip: float
+    """0: no clipping."""
+    precision: str
+    compile: bool
+    patience: int
+    checkpoint_every: int
+    min_checkpoints: int
+
+    @classmethod
+    def of(cls, p) -> "EngineSettings":
+        """The engine's part of a kind's train params (a dataclass with at least these fields)."""
+        return cls(**{name: getattr(p, name) for name in cls.__dataclass_fields__})
+
+
+class Task(ABC):
+    """What a kind gives the engine: its model, its optimisers, one epoch's batches, the losses of a batch and
+    a validation pass. Built after the engine has seeded torch (see `fit`), so its initial weights are the seed's."""
+
+    model: nn.Module
+    monitor: str | None = None
+    """The validation figure whose minimum picks the weights kept (and patience counts on); None: the last epoch's."""
+    kept_from: int = 1
+    """The first epoch whose weights may be kept (a BS-VAE's autoencoder pretraining epochs are not a model)."""
+    divergence_hint: str = "lower train.lr or raise train.grad_clip"
+
+    @property
+    @abstractmethod
+    def epochs(self) -> int: ...
+
+    @abstractmethod
+    def steps_per_epoch(self) -> int: ...
+
+    @abstractmethod
+    def optimizers(self) -> list[torch.optim.Optimizer]: ...
+
+    def lr_factor(self, step: int, total: int) -> float:
+        """The learning rate at `step` as a factor of train.lr."""
+        return 1.0
+
+    @abstractmethod
+    def batches(self, rng: np.random.Generator) -> list[np.ndarray]:
+        """One epoch's batches as row indices, drawn from `rng` only (the same on every rank)."""
+
+    @abstractmethod
+    def updates(self, net: nn.Module, rows: np.ndarray, step: int, total: int) -> Iterator[Update]:
+        """The updates of one micro-batch (`rows` of the train split), in optimiser order; `net` is the model,
+        compiled when train.compile is on. The engine takes each update's backward and optimiser step before it
+        asks for the next, so a GAN's generator update sees the discriminator after its step."""
+
+    @abstractmethod
+    def validate(self) -> dict[str, float]:
+        """Figures on the valid split (names without the `valid_` prefix the history gives them)."""
+
+    def step_figures(self, step: int, total: int) -> dict[str, float]:
+        """Schedule values worth a column in the history (a beta schedule's beta)."""
+        return {}
+
+    def start_epoch(self, epoch: int, optimizers: list[torch.optim.Optimizer]) -> None:
+        """Called at the start of every epoch that starts afresh (not on resuming mid-epoch)."""
+
+    def end_epoch(self, row: dict) -> bool:
+        """Called with each epoch's history row before it is kept (a benchmark adds its figures to it);
+        True stops training after this epoch."""
+        return False
+
+    def fingerprint(self) -> dict:
+        """What else ties a checkpoint to this run: the model config, the data's shape, the start weights."""
+        return {}
+
+
+@dataclass
+class Trained:
+    model: nn.Module
+    """At its kept epoch (see Task.monitor), in eval mode."""
+    history: list[dict]
+    """One row per epoch; no wall times, so the same run always writes the same file (DVC hashes it)."""
+    best_epoch: int
+    epoch_seconds: list[float]
+    """Wall time of each epoch this process trained (written beside, not into, the DVC outputs)."""
+    ctx: distributed.DistContext = field(default_factory=distributed.DistContext)
+
+
+def seed_everything(seed: int, device: torch.device) -> None:
+    """The seed for torch (initial weights, dropout, sampling) and, on CPU, deterministic kernels: with the thread
+    count recorded beside the run, a rebuild on CPU gives the same bits."""
+    torch.manual_seed(seed)
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def state_digest(state: dict[str, torch.Tensor] | None) -> str | None:
+    """SHA-256 of a state dict's names and values (start weights belong in a checkpoint's fingerprint)."""
+    if not state:
+        return None
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        digest.update(name.encode())
+        digest.update(state[name].detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def run_fingerprint(settings: EngineSettings, task_fingerprint: dict, world: int) -> str:
+    """What a checkpoint must match to be resumed: the engine's knobs (not how often it saves), the task's own
+    (model, data shape, start weights), the number of processes and the training code."""
+    engine = {k: v for k, v in vars(settings).items() if k not in ("checkpoint_every", "min_checkpoints")}
+    blob = json.dumps({"engine": engine, "task": task_fingerprint, "world": world, "code": code_digest()},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def reduce_gradients(parameters: list[nn.Parameter], world: int) -> None:
+    """Sum each gradient over the ranks in one flat all-reduce and average: the parameters an update touches are
+    the same on every rank (the same code on the same kind of batch), so the flat layouts agree."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return
+    flat = distributed.all_reduce_sum(torch.cat([g.reshape(-1) for g in grads]))
+    flat /= world
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+class Progress:
+    """Progress lines a person can read: step, share done, steps/s and the time left, at most every 30 s."""
+
+    def __init__(self, total: int, start_step: int):
+        self.total, self.start_step = total, start_step
+        self.started = self.last = time.perf_counter()
+
+    def maybe_log(self, step: int, figures: dict[str, float]) -> None:
+        now = time.perf_counter()
+        if now - self.last < PROGRESS_SECONDS and step != self.total:
+            return
+        self.last = now
+        rate = (step - self.start_step) / max(now - self.started, 1e-9)
+        left = (self.total - step) / rate if rate > 0 else math.inf
+        shown = " ".join(f"{k} {v:.3f}" for k, v in figures.items())
+        log.info("step %d/%d (%.0f%%) %s | %.2f steps/s, %s left", step, self.total, 100 * step / max(self.total, 1),
+                 shown, rate, format_seconds(left))
+
+
+def format_seconds(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.device,
+        checkpoint: Path | None = None) -> Trained:
+    """Seed, build the kind's task, train it and return the model at its kept epoch, with one history row per epoch.
+
+    With `checkpoint`, the full training state is saved every few steps (checkpoint_interval) and at each epoch
+    end; a run killed part-way resumes from it and ends with the same weights as an uninterrupted run.
+    """
+    s, ctx = settings, distributed.current()
+    seed_everything(s.seed, device)
+    task = make_task()
+    model = task.model.to(device)
+    rng = np.random.default_rng(s.seed)  # the batch order: the same on every rank
+    if ctx.active:
+        torch.manual_seed(s.seed + ctx.rank)  # dropout and sampling noise differ across ranks' rows
+        distributed.broadcast_tensors(model.state_dict().values())  # one start, whatever a rank's init drew
+    net = torch.compile(model) if s.compile else model
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=s.precision == "bf16")
+    optimizers = task.optimizers()
+    epochs = task.epochs
+    per_epoch = task.steps_per_epoch()
+    total = per_epoch * epochs if s.max_steps == 0 else min(s.max_steps, per_epoch * epochs)
+    schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, lambda step: task.lr_factor(step, total))
+                  for opt in optimizers]
+    fingerprint = run_fingerprint(s, task.fingerprint(), ctx.world)
+    every = checkpoint_interval(total, s.checkpoint_every, s.min_checkpoints)
+
+    history: list[dict] = []
+    epoch_seconds: list[float] = []
+    best, best_state, best_epoch, step = math.inf, None, 0, 0
+    first_epoch, skip, sums, count = 1, 0, {}, 0
+    resumed = load_checkpoint(checkpoint, fingerprint) if checkpoint else None
+    if resumed:
+        model.load_state_dict(resumed["model"])
+        for opt, state in zip(optimizers, resumed["optimizers"], strict=True):
+            opt.load_state_dict(state)
+        for sched, state in zip(schedulers, resumed["schedulers"], strict=True):
+            sched.load_state_dict(state)
+        history, best, best_epoch, step = resumed["history"], resumed["best"], resumed["best_epoch"], resumed["step"]
+        best_state = resumed["best_state"] or None
+        first_epoch, skip, sums, count = resumed["epoch"], resumed["batch_in_epoch"], resumed["sums"], resumed["count"]
+        rng.bit_generator.state = json.loads(resumed["epoch_rng"])
+        log.info("resuming from %s at step %d (epoch %d, batch %d)", checkpoint, step, first_epoch, skip)
+
+    def snapshot(epoch: int, batch_in_epoch: int, epoch_rng: str) -> None:
+        if not ctx.is_main:
+            return
+        save_checkpoint(checkpoint, {
+            "fingerprint": fingerprint, "model": model.state_dict(),
+            "optimizers": [opt.state_dict() for opt in optimizers],
+            "schedulers": [sched.state_dict() for sched in schedulers],
+            "torch_rng": torch.get_rng_state(), "epoch_rng": epoch_rng,
+            "history": history, "best": best, "best_epoch": best_epoch, "best_state": best_state or {},
+            "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "sums": sums, "count": count})
+
+    progress = Progress(total, step)
+    for epoch in range(first_epoch, epochs + 1):
+        model.train()
+        epoch_rng = json.dumps(rng.bit_generator.state)  # the epoch's batch order can be rebuilt from this
+        batches = task.batches(rng)
+        if resumed and epoch == first_epoch:
+            torch.set_rng_state(resumed["torch_rng"])
+        else:
+            skip, sums, count = 0, {}, 0
+        if skip == 0:  # an epoch that starts afresh (resuming mid-epoch: its start already happened)
+            task.start_epoch(epoch, optimizers)
+        started = time.perf_counter()
+        for batch_in_epoch, index in enumerate(batches[skip:], start=skip):
+            if step >= total:
+                break
+            if len(index) < ctx.world * s.grad_accum:
+                continue  # a tail batch too small to give every rank and micro-batch a row (same on all ranks)
+            figures = train_step(task, net, optimizers, index, step, total, s, ctx, autocast, device)
+            if not all(math.isfinite(v) for v in figures.values()):
+                raise StageError(f"training diverged: loss is {figures.get('loss', math.nan)} at step {step} "
+                                 f"(epoch {epoch}); {task.divergence_hint}")
+            for sched in schedulers:
+                sched.step()
+            step += 1
+            count += 1
+            for key, value in figures.items():
+                sums[key] = sums.get(key, 0.0) + value
+            progress.maybe_log(step, figures)
+            if checkpoint and every and step % every == 0:
+                snapshot(epoch, batch_in_epoch + 1, epoch_rng)
+        if count == 0:
+            break
+        epoch_seconds.append(time.perf_counter() - started)
+        row = {"epoch": epoch, "step": step, **task.step_figures(step - 1, total), "lr": schedulers[0].get_last_lr()[0],
+               **{f"train_{k}": v / count for k, v in sums.items()},
+               # rank 0 validates; every rank gets its figures, so all take the same early-stopping decision
+               **{f"valid_{k}": v for k, v in (distributed.broadcast(validate(task, autocast)
+                                                                     if ctx.is_main else None)).items()}}
+        stop = task.end_epoch(row)
+        history.append(row)
+        log.info("epoch %d step %d (%.1f s): %s", epoch, step, epoch_seconds[-1],
+                 {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
+        if epoch >= task.kept_from:
+            value = row[f"valid_{task.monitor}"] if task.monitor else -float(epoch)
+            if value < best:
+                best, best_epoch = value, epoch
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        sums, count = {}, 0
+        if checkpoint:
+            snapshot(epoch + 1, 0, json.dumps(rng.bit_generator.state))
+        if s.patience and epoch >= task.kept_from and epoch - max(best_epoch, task.kept_from - 1) >= s.patience:
+            log.info("early stop: valid_%s has not improved for %d epochs", task.monitor, s.patience)
+            break
+        if stop:
+            break
+    if best_state is None:
+        raise StageError("no training step ran: the train split or train.max_steps is empty")
+    model.load_state_dict(best_state)
+    return Trained(model=model.eval(), history=history, best_epoch=best_epoch, epoch_seconds=epoch_seconds, ctx=ctx)
+
+
+def train_step(task: Task, net: nn.Module, optimizers: list[torch.optim.Optimizer], index: np.ndarray, step: int,
+               total: int, s: EngineSettings, ctx: distributed.DistContext, autocast,
+               device: torch.device) -> dict[str, float]:
+    """One optimiser step of every optimiser the task uses, over this rank's share of the batch `index`.
+
+    Rank r takes rows r, r+W, ... and splits them into train.grad_accum micro-batches; each loss is weighted by
+    its rows x W / batch rows, so once the ranks' gradients are averaged the gradient is that of the mean over the
+    whole batch, as in one process. Returns the updates' figures summed over micro-batches and ranks (the same on
+    every rank, so a non-finite loss on any rank stops them all).
+    """
+    shard = index[ctx.rank::ctx.world]
+    micro = [m for m in np.array_split(shard, s.grad_accum) if len(m)]
+    weights = [len(part) * ctx.world / len(index) for part in micro]
+    streams = [task.updates(net, part, step, total) for part in micro]
+    figures: dict[str, torch.Tensor] = {}
+    while True:
+        task.model.zero_grad(set_to_none=True)  # a GAN's generator update leaves gradients in the discriminator
+        phase = None
+        for stream, weight in zip(streams, weights):
+            with autocast:
+                update = next(stream, None)
+            if update is None:
+                break
+            phase = update.optimizer
+            (update.loss * weight if weight != 1.0 else update.loss).backward()
+            for key, value in update.figures.items():
+                term = torch.as_tensor(value.detach() if torch.is_tensor(value) else value,
+                                       dtype=torch.float64, device=device) * (weight / ctx.world)
+                figures[key] = figures[key] + term if key in figures else term
+        if phase is None:
+            break
+        optimizer = optimizers[phase]
+        parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        if ctx.active:
+            reduce_gradients(parameters, ctx.world)
+        if s.grad_clip:
+            torch.nn.utils.clip_grad_norm_(parameters, s.grad_clip)
+        optimizer.step()  # a non-finite loss stops the run before these weights are saved or checkpointed
+    if not figures:
+        return {}
+    summed = distributed.all_reduce_sum(torch.stack(list(figures.values()))).tolist()
+    return dict(zip(figures, summed))
+
+
+@torch.no_grad()
+def validate(task: Task, autocast) -> dict[str, float]:
+    task.model.eval()
+    with autocast:
+        figures = task.validate()
+    task.model.train()
+    return figures
+
+
+@contextlib.contextmanager
+def training_session(p, device_name: str):
+    """The process side of a training stage, for every kind: torch's thread count (train.threads), the process
+    group torchrun describes (one process otherwise), only rank 0 logging, and the group shut down at the end.
+    Yields (DistContext, device)."""
+    from components.engine.device import pick_device
+
+    if p.threads:
+        torch.set_num_threads(p.threads)
+    ctx, device = distributed.init_from_env(pick_device(device_name))
+    if not ctx.is_main:
+        logging.getLogger().setLevel(logging.WARNING)  # rank 0 speaks for all
+    if p.batch_size < ctx.world * p.grad_accum:
+        distributed.shutdown()
+        raise StageError(f"train.batch_size {p.batch_size} is smaller than {ctx.world} processes x "
+                         f"train.grad_accum {p.grad_accum}: some would get no rows")
+    try:
+        yield ctx, device
+    finally:
+        distributed.shutdown()
+
+
+def write_timing(path: Path, seconds: float, epoch_seconds: list[float], device: torch.device) -> None:
+    """Wall times of a run and what they ran on (thread count included: on CPU it also decides the last bits of
+    a float sum). Not a DVC output: a rebuild must hash the same, however fast the machine is."""
+    from components.core import atomic
+
+    atomic.write_json(path, {"train_seconds": seconds, "epoch_seconds": epoch_seconds, "device": device.type,
+                             "threads": torch.get_num_threads(), "processes": distributed.current().world})

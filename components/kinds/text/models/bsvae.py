@@ -1,0 +1,179 @@
+"""BS-VAE: a Gaussian sentence VAE (Bowman et al. 2016) whose KL weight beta follows a schedule.
+
+Encoder (model.encoder): a bidirectional LSTM over the sentence, or a Transformer encoder whose
+outputs are mean-pooled -> q(z|x) = N(mu, diag(sigma^2)).
+Decoder (model.decoder): an LSTM language model whose initial state comes from z and which sees z
+at every step, so the latent cannot be ignored merely because the state forgot it; or a causal
+Transformer to whose every input embedding a projection of z is added.
+Conditional (num_labels > 0): the label's vector joins every token embedding of encoder and decoder,
+so q(z|x, y) and p(x|z, y); the prior is N(0, I) or, with label_prior "learned", N(mu_y, diag sigma_y^2)
+per label (a label-conditioned prior; benchmarks/README.md compares the two).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from components.data.batches import PAD_ID
+from components.kinds.text.models.base import ModelOutput, TextModel, drop_words, with_bos_eos
+from components.kinds.text.models.decoding import decode_loop
+from components.models.blocks import check_length, transformer_blocks
+
+
+@dataclass(frozen=True)
+class BSVAEConfig:
+    """Sizes and switches, read from params.yaml's model section (models/factory.py); no defaults here."""
+
+    vocab_size: int
+    embed_dim: int
+    hidden_dim: int
+    latent_dim: int
+    word_dropout: float
+    encoder: str
+    """lstm or transformer."""
+    decoder: str
+    """lstm or transformer."""
+    layers: int
+    """Transformer blocks (encoder and decoder each), when either is a Transformer."""
+    heads: int
+    dropout: float
+    """Transformer dropout."""
+    max_positions: int
+    num_labels: int
+    """0: unconditional; else the size of the label vocabulary (tokenize stage)."""
+    label_prior: str
+    """standard or learned (conditional only)."""
+
+    def to_dict(self) -> dict:
+        return {"family": "bsvae", **asdict(self)}
+
+
+class BSVAE(TextModel):
+    family = "bsvae"
+    latent_kind = "gaussian"
+
+    def __init__(self, config: BSVAEConfig):
+        super().__init__()
+        self.config = c = config
+        for part in ("encoder", "decoder"):
+            if getattr(c, part) not in ("lstm", "transformer"):
+                raise ValueError(f"{part} must be lstm or transformer, got {getattr(c, part)!r}")
+        self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_ID)
+        self.init_labels(c.embed_dim)
+        if c.label_prior not in ("standard", "learned"):
+            raise ValueError(f"label_prior must be standard or learned, got {c.label_prior!r}")
+        self.learned_prior = bool(c.num_labels) and c.label_prior == "learned"
+        if self.learned_prior:  # starts as N(0, I) for every label
+            self.prior_mu = nn.Embedding(c.num_labels, c.latent_dim)
+            self.prior_logvar = nn.Embedding(c.num_labels, c.latent_dim)
+            nn.init.zeros_(self.prior_mu.weight)
+            nn.init.zeros_(self.prior_logvar.weight)
+        if c.encoder == "lstm":
+            self.encoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True, bidirectional=True)
+            self.to_posterior = nn.Linear(2 * c.hidden_dim, 2 * c.latent_dim)
+        else:
+            self.enc_positions = nn.Embedding(c.max_positions, c.embed_dim)
+            self.encoder = transformer_blocks(c.embed_dim, c.heads, c.hidden_dim, c.layers, c.dropout)
+            self.to_posterior = nn.Linear(c.embed_dim, 2 * c.latent_dim)
+        if c.decoder == "lstm":
+            self.z_to_state = nn.Linear(c.latent_dim, 2 * c.hidden_dim)
+            self.decoder = nn.LSTM(c.embed_dim + c.latent_dim, c.hidden_dim, batch_first=True)
+            self.out = nn.Linear(c.hidden_dim, c.vocab_size)
+        else:
+            self.z_to_input = nn.Linear(c.latent_dim, c.embed_dim)
+            self.dec_positions = nn.Embedding(c.max_positions, c.embed_dim)
+            self.decoder = transformer_blocks(c.embed_dim, c.heads, c.hidden_dim, c.layers, c.dropout)
+            self.dec_norm = nn.LayerNorm(c.embed_dim)
+            self.out = nn.Linear(c.embed_dim, c.vocab_size)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def decoder_modules(self) -> list[nn.Module]:
+        """The generative network, which autoencoder pretraining resets: the encoder keeps what it learned while
+        a fresh decoder must learn to use z (Li et al., 2019), which keeps the posterior from collapsing. The
+        embedding is shared with the encoder and stays."""
+        if self.config.decoder == "lstm":
+            return [self.z_to_state, self.decoder, self.out]
+        return [self.z_to_input, self.dec_positions, self.decoder, self.dec_norm, self.out]
+
+
+    # --- inference network -------------------------------------------------
+    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor, labels=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior parameters (mu, logvar), each (B, D)."""
+        if self.config.encoder == "lstm":
+            packed = nn.utils.rnn.pack_padded_sequence(self.embed_tokens(tokens, labels), lengths.clamp(min=1).cpu(),
+                                                       batch_first=True, enforce_sorted=False)
+            _, (h, _) = self.encoder(packed)
+            summary = torch.cat([h[0], h[1]], dim=-1)
+        else:
+            check_length(tokens.shape[1], self.config.max_positions)
+            padding = torch.arange(tokens.shape[1], device=tokens.device) >= lengths.clamp(min=1).unsqueeze(1)
+            positions = torch.arange(tokens.shape[1], device=tokens.device)
+            hidden = self.encoder(self.embed_tokens(tokens, labels) + self.enc_positions(positions),
+                                  src_key_padding_mask=padding)
+            keep = (~padding).unsqueeze(-1).to(hidden.dtype)
+            summary = (hidden * keep).sum(dim=1) / keep.sum(dim=1)
+        mu, logvar = self.to_posterior(summary).chunk(2, dim=-1)
+        return mu, logvar.clamp(-10.0, 10.0)
+
+    # --- generative network ------------------------------------------------
+    def initial_state(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h, c = torch.tanh(self.z_to_state(z)).chunk(2, dim=-1)
+        return h.unsqueeze(0).contiguous(), c.unsqueeze(0).contiguous()
+
+    def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None, labels=None):
+        """Next-token logits for `inputs` given z; `state` is the LSTM state, or for the Transformer decoder
+        the prefix decoded so far (recomputed each step: sentences are short)."""
+        if self.config.decoder == "transformer":
+            seq = inputs if state is None else torch.cat([state, inputs], dim=1)
+            check_length(seq.shape[1], self.config.max_positions)
+            positions = torch.arange(seq.shape[1], device=seq.device)
+            causal = nn.Transformer.generate_square_subsequent_mask(seq.shape[1], device=seq.device)
+            x = self.embed_tokens(seq, labels) + self.dec_positions(positions) + self.z_to_input(z).unsqueeze(1)
+            hidden = self.decoder(x, mask=causal, is_causal=True)
+            return self.out(self.dec_norm(hidden))[:, -inputs.shape[1]:], seq
+        emb = self.embed_tokens(inputs, labels)
+        emb = torch.cat([emb, z.unsqueeze(1).expand(-1, emb.shape[1], -1)], dim=-1)
+        out, state = self.decoder(emb, state if state is not None else self.initial_state(z))
+        return self.out(out), state
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True, labels=None) -> ModelOutput:
+        """Reconstruction NLL from z ~ q(z|x) (or z = mu with sample=False) and the analytic KL to the prior."""
+        mu, logvar = self.encode(tokens, lengths, labels)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
+        inputs, targets = with_bos_eos(tokens, lengths)
+        if self.training:
+            inputs = drop_words(inputs, self.config.word_dropout)
+        rec_nll = -self.log_likelihood(z, inputs, targets, labels)
+        if self.learned_prior:
+            prior_mu, prior_logvar = self.prior_params(mu, labels)
+            kl = 0.5 * (prior_logvar - logvar + (logvar.exp() + (mu - prior_mu).pow(2)) / prior_logvar.exp() - 1.0)
+        else:
+            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+        return ModelOutput(rec_nll=rec_nll, kl=kl, mu=mu, logvar=logvar)
+
+    def prior_params(self, z: torch.Tensor, labels=None) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.learned_prior:
+            return torch.zeros_like(z), torch.zeros_like(z)
+        self.check_labels(labels, z.shape[0])
+        return self.prior_mu(labels), self.prior_logvar(labels).clamp(-10.0, 10.0)
+
+    @torch.no_grad()
+    def sample_latent(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
+        """z ~ p(z) = N(0, I) (or p(z|y), with a learned label prior) for n sentences."""
+        noise = torch.randn(n, self.config.latent_dim, generator=generator, device=self.out.weight.device)
+        mu, logvar = self.prior_params(noise, labels)
+        return mu + noise * (0.5 * logvar).exp()
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
+                 generator: torch.Generator | None = None, greedy: bool = False, labels=None,
+                 prefix: list[int] | None = None) -> list[list[int]]:
+        """Decode token ids for each row of z, stopping at <eos> or max_len (ids exclude bos/eos)."""
+        state = self.initial_state(z) if self.config.decoder == "lstm" else None
+        return decode_loop(self, z, max_len, temperature, top_p, generator, greedy, state, labels, prefix)

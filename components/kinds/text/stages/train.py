@@ -1,0 +1,81 @@
+"""Train stage: fit model.family on the train split, keeping the weights with the best validation ELBO."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import torch
+
+from components.core import atomic
+from components.core.entrypoint import stage_main, stage_parser
+from components.core.errors import StageError
+from components.core.params import load_params
+from components.data.batches import TokenArrays
+from components.engine import distributed
+from components.engine.engine import training_session, write_timing
+from components.kinds.text.data.labels import LABELS_FILE, read_labels, write_labels
+from components.kinds.text.models.factory import save_model
+from components.kinds.text.training.loop import train_model
+from components.kinds.text.training.warm_start import warm_start_state
+
+log = logging.getLogger(__name__)
+
+
+def main() -> None:
+    parser = stage_parser(__doc__.splitlines()[0])
+    parser.add_argument("--tokens", required=True)
+    parser.add_argument("--tokenizer", required=True)
+    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--history", required=True)
+    parser.add_argument("--checkpoint", required=True,
+                        help="resumable training state; removed once training has finished")
+    parser.add_argument("--timing", required=True,
+                        help="wall times of this run (not a DVC output; logged to MLflow at registration)")
+    parser.add_argument("--labels", help="label vocabulary (conditional applications); copied beside the weights")
+    parser.add_argument("--warm-start", required=True,
+                        help="directory with the weights to start from when train.warm_start is champion")
+
+    def run(args):
+        params = load_params(args.params, args.app)
+        with training_session(params.train, params.train.device) as (ctx, device):  # torchrun: one of several
+            train_and_save(args, params, ctx, device)
+
+    stage_main("train", run, parser)
+
+
+def train_and_save(args, params, ctx: distributed.DistContext, device: torch.device) -> None:
+    from tokenizers import Tokenizer  # only to read the vocabulary size the arrays were made with
+
+    p = params.train
+    vocab_size = Tokenizer.from_file(args.tokenizer).get_vocab_size()
+    if params.model.conditional and not args.labels:
+        raise StageError("model.conditional is true: pass --labels (the tokenize stage's labels.json)")
+    labels = read_labels(args.labels) if params.model.conditional else None
+    train, valid = TokenArrays.load(args.tokens, "train"), TokenArrays.load(args.tokens, "valid")
+    started = time.perf_counter()
+    checkpoint = Path(args.checkpoint)
+    init_state = warm_start_state(Path(args.warm_start), p)
+    result = train_model(train, valid, vocab_size, params.model, p, device, checkpoint, init_state,
+                         num_labels=len(labels) if labels else 0)
+    if not ctx.is_main:
+        return
+    best = result.history[result.best_epoch - 1]
+    summary = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
+               "steps": result.history[-1]["step"], "device": device.type, "processes": ctx.world,
+               "warm_start": init_state is not None, **{k: best[k] for k in ("valid_nelbo", "valid_rec", "valid_kl")}}
+    save_model(result.model, args.out_dir)
+    if labels:  # the label vocabulary travels with the weights (registry, serving)
+        write_labels(Path(args.out_dir) / LABELS_FILE, labels)
+    atomic.write_json(args.history, result.history)
+    atomic.write_json(args.metrics, summary)
+    # Timings are not DVC outputs: a rebuild must hash the same, however fast the machine is.
+    write_timing(Path(args.timing), time.perf_counter() - started, result.epoch_seconds, device)
+    checkpoint.unlink(missing_ok=True)  # the outputs are complete; a rerun must start afresh
+    log.info("trained: %s", summary)
+
+
+if __name__ == "__main__":
+    main()
