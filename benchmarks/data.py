@@ -22,12 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from components.core.params import load_params  # noqa: E402
 from components.data.split import assign_splits  # noqa: E402
 from components.data.text_files import ingest  # noqa: E402
 from components.data.tokenizer import encode, train_tokenizer  # noqa: E402
 from components.kinds.text.data.dataset_checks import dataset_features, run_suite  # noqa: E402
 from components.kinds.text.data.validate import quarantine_rows  # noqa: E402
+from components.kinds.text.params import load_params
 
 
 def peak_mb() -> float:

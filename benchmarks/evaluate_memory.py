@@ -32,11 +32,11 @@ def measure(samples: int, rows: int, sentences: int) -> dict:
     """Score the test set once (in this process) and report its peak RSS and wall time."""
     import torch
 
-    from components.core.params import load_params
     from components.data.batches import TokenArrays
     from components.data.tokenizer import encode, train_tokenizer
     from components.kinds.text.evaluation.metrics import evaluate_model
     from components.kinds.text.models.factory import build_model
+    from components.kinds.text.params import load_params
 
     params = load_params(ROOT / "params.yaml")
     if params.train.threads:

@@ -29,11 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from components.applications.catalog import application  # noqa: E402
-from components.core.params import ParamsError, choose_application, params_from_dict, parse_assignment  # noqa: E402
+from components.core.params import ParamsError, choose_application, parse_assignment
 from components.data.batches import TokenArrays  # noqa: E402
 from components.engine.device import pick_device  # noqa: E402
 from components.kinds.text.evaluation.metrics import evaluate_model  # noqa: E402
 from components.kinds.text.models.factory import load_model, save_model  # noqa: E402
+from components.kinds.text.params import params_from_dict
 from components.kinds.text.training.loop import train_model  # noqa: E402
 
 COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.2f}"),

@@ -30,11 +30,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from components.core.params import ModelParams, load_params  # noqa: E402
 from components.data.batches import TokenArrays, bucketed_batches  # noqa: E402
 from components.data.tokenizer import encode, train_tokenizer  # noqa: E402
 from components.engine.distributed import DistContext  # noqa: E402
 from components.kinds.text.models.factory import build_model  # noqa: E402
+from components.kinds.text.params import ModelParams, load_params
 from components.kinds.text.training.loop import train_step  # noqa: E402
 
 SHIPPED = load_params(ROOT / "params.yaml")  # every value not set on the command line

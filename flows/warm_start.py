@@ -15,9 +15,9 @@ from pathlib import Path
 
 from components.applications.catalog import application
 from components.core.atomic import write_json
-from components.core.params import Params
 from components.kinds.text.data.labels import LABELS_FILE, read_labels
 from components.kinds.text.models.factory import model_config, upgrade_saved_config
+from components.kinds.text.params import Params
 from components.models.store import CONFIG_FILE, WEIGHTS_FILE
 from components.registry.artifacts import download_weights
 from components.registry.lineage import locked_md5

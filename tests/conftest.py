@@ -18,10 +18,10 @@ import pytest
 import torch
 import yaml
 
-from components.core.params import Params, load_params
 from components.data.batches import TokenArrays
 from components.kinds.text.models.bsvae import BSVAE
 from components.kinds.text.models.factory import build_model
+from components.kinds.text.params import Params, load_params
 
 # Each test process (`make test` runs two, pytest-xdist workers) has a Prefect home of its own: the flows the tests
 # run from the command line start a temporary Prefect server on PREFECT_HOME's SQLite database, which two processes

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.core.params import ParamsError, load_params
+from components.core.params import ParamsError
+from components.kinds.text.params import load_params
 from flows.retrain import apply_overrides, parse_assignment, resolve_overrides
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.core.params import ParamsError, flatten, load_params, params_from_dict
+from components.core.params import ParamsError, flatten
+from components.kinds.text.params import load_params, params_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 

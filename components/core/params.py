@@ -28,44 +28,6 @@ class ParamsError(ValueError):
 
 
 @dataclass(frozen=True)
-class DataParams:
-    corpus: str
-    """Path of the raw corpus: a text file of one sentence per line, CSV/TSV, JSONL or Parquet."""
-    format: str
-    """auto (by file suffix), lines, csv, tsv, jsonl or parquet."""
-    text_column: str
-    """Column holding the sentence in tabular sources."""
-    label_column: str
-    """Column holding each sentence's label (its condition) in tabular sources."""
-    require_label: bool
-    """Conditional applications: ingest refuses a corpus without the label column, and validate quarantines
-    rows without a label (never trained as unconditional). Unconditional ones ingest labels and ignore them."""
-
-    def check(self) -> None:
-        _one_of("data.format", self.format, ("auto", "lines", "csv", "tsv", "jsonl", "parquet"))
-        if self.require_label and self.format == "lines":
-            raise ParamsError("data.require_label is true but data.format is lines: a text file has no label column")
-
-
-@dataclass(frozen=True)
-class ValidateParams:
-    min_chars: int
-    max_chars: int
-    min_tokens: int
-    """Bounds on whitespace-separated tokens, checked before the tokenizer exists."""
-    max_tokens: int
-    max_quarantine_fraction: float
-    """Fail the stage instead of training on the rest when more than this is quarantined."""
-
-    def check(self) -> None:
-        _positive("validate.min_chars", self.min_chars)
-        _at_least("validate.max_chars", self.max_chars, self.min_chars)
-        _positive("validate.min_tokens", self.min_tokens)
-        _at_least("validate.max_tokens", self.max_tokens, self.min_tokens)
-        _fraction("validate.max_quarantine_fraction", self.max_quarantine_fraction)
-
-
-@dataclass(frozen=True)
 class SplitParams:
     valid_fraction: float
     test_fraction: float
@@ -77,201 +39,6 @@ class SplitParams:
         _fraction("split.test_fraction", self.test_fraction, open_zero=True)
         if self.valid_fraction + self.test_fraction >= 0.5:
             raise ParamsError("split: valid_fraction + test_fraction must be below 0.5")
-
-
-@dataclass(frozen=True)
-class DatasetParams:
-    """Thresholds of the Great Expectations suite over the whole dataset (the check stage)."""
-
-    min_rows: int
-    max_rows: int
-    """0: no upper bound."""
-    min_mean_tokens: float
-    max_mean_tokens: float
-    max_duplicate_rate: float
-    """Share of validated rows that repeat an earlier one after normalisation."""
-    max_oov_rate: float
-    """Mean share of valid/test words never seen in train."""
-    max_reference_oov_rate: float
-    """Mean share of words never seen in the last accepted dataset (data/reference/vocab.txt)."""
-    min_rows_per_label: int
-    """Every label needs at least this many train rows (0: no check; labelled corpora only)."""
-    max_label_shift: float
-    """Largest total-variation distance between the label distribution of valid (or test) and train's
-    (0: no check; labelled corpora only)."""
-
-    def check(self) -> None:
-        _positive("dataset.min_rows", self.min_rows)
-        _at_least("dataset.max_rows", self.max_rows, 0)
-        _positive("dataset.min_mean_tokens", self.min_mean_tokens)
-        _at_least("dataset.max_mean_tokens", self.max_mean_tokens, self.min_mean_tokens)
-        _fraction("dataset.max_duplicate_rate", self.max_duplicate_rate)
-        _fraction("dataset.max_oov_rate", self.max_oov_rate)
-        _fraction("dataset.max_reference_oov_rate", self.max_reference_oov_rate)
-        _at_least("dataset.min_rows_per_label", self.min_rows_per_label, 0)
-        _fraction("dataset.max_label_shift", self.max_label_shift)
-
-
-@dataclass(frozen=True)
-class TokenizeParams:
-    kind: str
-    """word (word-level vocabulary) or bpe (byte-pair merges)."""
-    vocab_size: int
-    min_frequency: int
-    lowercase: bool
-    pre_tokenizer: str
-    """punct splits words from punctuation; whitespace keeps pre-tokenised corpora (PTB) as they are."""
-
-    def check(self) -> None:
-        _one_of("tokenize.kind", self.kind, ("word", "bpe"))
-        _one_of("tokenize.pre_tokenizer", self.pre_tokenizer, ("punct", "whitespace"))
-        _at_least("tokenize.vocab_size", self.vocab_size, 8)
-        _positive("tokenize.min_frequency", self.min_frequency)
-
-
-@dataclass(frozen=True)
-class ModelParams:
-    family: str
-    """bsvae (Gaussian sentence VAE), vqvae (VQ-VAE with a Transformer prior over its codes), lm (LSTM
-    language-model baseline, same sizes, no latent) or transformer_lm (a causal Transformer baseline:
-    embed_dim wide, hidden_dim feed-forward, `layers` blocks of `heads` heads)."""
-    embed_dim: int
-    hidden_dim: int
-    latent_dim: int
-    """bsvae: Gaussian latent dimensions."""
-    word_dropout: float
-    """Probability of replacing a decoder input token by <unk>, forcing use of the latent (bsvae, vqvae)."""
-    layers: int
-    """Transformer blocks (transformer_lm; bsvae's Transformer encoder/decoder; vqvae's prior)."""
-    heads: int
-    """Attention heads per block; embed_dim must be a multiple."""
-    dropout: float
-    """Dropout inside the Transformer blocks (bsvae's Transformer halves, transformer_lm, vqvae's prior)."""
-    max_positions: int
-    """Longest token sequence a Transformer (bsvae's halves, transformer_lm) has positions for."""
-    encoder: str
-    """bsvae encoder: lstm (bidirectional) or transformer."""
-    decoder: str
-    """bsvae decoder: lstm or transformer (causal)."""
-    codes: int
-    """vqvae: discrete codes per sentence."""
-    codebook_size: int
-    code_dim: int
-    codebook_levels: int
-    """vqvae: residual quantisation depth, codebooks per code position (each quantises what the ones before it
-    missed); the prior then models codes x levels indices per sentence."""
-    commitment: float
-    """vqvae: weight of the commitment loss."""
-    ema_decay: float
-    """vqvae: decay of the codebook's moving averages."""
-    dead_code_threshold: float
-    """vqvae: restart a code used less than this share of a uniformly used code (0: never)."""
-    codebook_init: str
-    """vqvae: kmeans (over the first batch's encoder outputs) or data (random encoder outputs)."""
-    codebook_metric: str
-    """vqvae: euclidean, or cosine (encoder outputs and codes l2-normalised: more even code use)."""
-    codebook_warmup: int
-    """vqvae: training (micro-)batches with the quantiser bypassed (a continuous autoencoder) before the codebook is
-    initialised from the then-trained encoder's outputs; 0: quantise from the first batch."""
-    conditional: bool
-    """Condition on each sentence's label (data.label_column): a learned label vector joins every token embedding
-    of the encoder and decoder; vqvae's code prior starts from the label; the label vocabulary comes from the
-    tokenize stage (labels.json) and is saved with the model."""
-    label_prior: str
-    """bsvae with conditional: standard (p(z) = N(0, I)) or learned (p(z|y) = N(mu_y, diag sigma_y^2))."""
-
-    def check(self) -> None:
-        _one_of("model.family", self.family, ("bsvae", "vqvae", "lm", "transformer_lm"))
-        _one_of("model.encoder", self.encoder, ("lstm", "transformer"))
-        _one_of("model.decoder", self.decoder, ("lstm", "transformer"))
-        _one_of("model.codebook_init", self.codebook_init, ("kmeans", "data"))
-        _one_of("model.codebook_metric", self.codebook_metric, ("euclidean", "cosine"))
-        _one_of("model.label_prior", self.label_prior, ("standard", "learned"))
-        _at_least("model.codebook_warmup", self.codebook_warmup, 0)
-        _positive("model.layers", self.layers)
-        _positive("model.heads", self.heads)
-        uses_attention = (self.family in ("transformer_lm", "vqvae")
-                          or (self.family == "bsvae" and "transformer" in (self.encoder, self.decoder)))
-        if uses_attention and self.embed_dim % self.heads:
-            raise ParamsError(f"model.embed_dim {self.embed_dim} must be a multiple of model.heads {self.heads}")
-        for name in ("embed_dim", "hidden_dim", "latent_dim", "codes", "code_dim", "codebook_levels"):
-            _positive(f"model.{name}", getattr(self, name))
-        _at_least("model.codebook_size", self.codebook_size, 2)
-        _at_least("model.commitment", self.commitment, 0.0)
-        _fraction("model.ema_decay", self.ema_decay, closed_one=False)
-        _at_least("model.dead_code_threshold", self.dead_code_threshold, 0.0)
-        _fraction("model.word_dropout", self.word_dropout, closed_one=False)
-        _fraction("model.dropout", self.dropout, closed_one=False)
-        _positive("model.max_positions", self.max_positions)
-
-
-@dataclass(frozen=True)
-class TrainParams:
-    seed: int
-    epochs: int
-    max_steps: int
-    """Stop after this many optimiser steps; 0 means train all epochs."""
-    batch_size: int
-    max_len: int
-    """Longer sentences are truncated (tokens, before the end token)."""
-    lr: float
-    lr_schedule: str
-    warmup_steps: int
-    grad_clip: float
-    beta_schedule: str
-    """constant (beta-VAE), monotonic (linear warm-up) or cyclical annealing."""
-    beta_max: float
-    beta_cycles: int
-    beta_warmup_fraction: float
-    """Share of each cycle (or of training, for monotonic) spent raising beta to beta_max."""
-    free_bits: float
-    """KL floor per latent dimension in nats (0 disables)."""
-    pretrain_epochs: int
-    """bsvae: first train this many epochs as a plain autoencoder (beta 0), then reset the decoder and train
-    the VAE for `epochs` more (Li et al., 2019: pretrained encoder + fresh decoder avoids collapse)."""
-    patience: int
-    """Stop when validation -ELBO has not improved for this many epochs (0: never); the best epoch is kept."""
-    checkpoint_every: int
-    """Save the resumable training state at most this many optimiser steps apart (and at each epoch end);
-    0: at epoch ends only."""
-    min_checkpoints: int
-    """Save it at least this many times a run however short the run, so a killed tiny run resumes too
-    (the interval is the smaller of checkpoint_every and steps / min_checkpoints); 0: no such floor."""
-    device: str
-    """auto (CUDA when present), cpu or cuda."""
-    threads: int
-    """CPU threads for torch; 0 keeps torch's default."""
-    grad_accum: int
-    """Micro-batches per optimiser step: batch_size rows are split so that fewer sit in memory at once."""
-    precision: str
-    """fp32, or bf16 (autocast; for GPUs, not yet measured on one)."""
-    compile: bool
-    """torch.compile the model (GPU; not yet measured on one)."""
-    launcher: str
-    """How dvc.yaml starts the train stage: python, or e.g. `torchrun --standalone --nproc-per-node 8`
-    for data-parallel training on 8 GPUs (one process each)."""
-    warm_start: str
-    """scratch, or champion: start from the @champion's weights when its tokenizer is this run's (the flow
-    puts them in warm_start/, a dependency of the train stage; otherwise training starts from scratch)."""
-
-    def check(self) -> None:
-        for name in ("epochs", "batch_size", "max_len"):
-            _positive(f"train.{name}", getattr(self, name))
-        _at_least("train.max_steps", self.max_steps, 0)
-        _at_least("train.warmup_steps", self.warmup_steps, 0)
-        _at_least("train.pretrain_epochs", self.pretrain_epochs, 0)
-        if not (0 < self.lr <= 1):
-            raise ParamsError(f"train.lr must be in (0, 1], got {self.lr}")
-        _positive("train.grad_clip", self.grad_clip)
-        _one_of("train.lr_schedule", self.lr_schedule, ("constant", "cosine"))
-        _one_of("train.beta_schedule", self.beta_schedule, ("constant", "monotonic", "cyclical"))
-        _at_least("train.beta_max", self.beta_max, 0.0)
-        _positive("train.beta_cycles", self.beta_cycles)
-        _fraction("train.beta_warmup_fraction", self.beta_warmup_fraction)
-        _at_least("train.free_bits", self.free_bits, 0.0)
-        _one_of("train.device", self.device, ("auto", "cpu", "cuda"))
-        _one_of("train.warm_start", self.warm_start, ("scratch", "champion"))
-        check_engine_fields(self)
 
 
 def check_engine_fields(p) -> None:
@@ -287,97 +54,6 @@ def check_engine_fields(p) -> None:
     _one_of("train.precision", p.precision, ("fp32", "bf16"))
     if p.launcher.split()[:1] not in (["python3"], ["python"], ["torchrun"]):
         raise ParamsError(f"train.launcher must start with python3, python or torchrun, got {p.launcher!r}")
-
-
-@dataclass(frozen=True)
-class EvaluateParams:
-    iw_samples: int
-    """Importance samples per sentence for the NLL bound (500 for reported figures)."""
-    max_sentences: int
-    """Evaluate on N test sentences spread evenly over the test split (the same ones every run); 0 means all."""
-    batch_size: int
-    rows_per_pass: int
-    """Importance-sampled (sentence, sample) rows the decoder scores at once: what bounds evaluation's memory
-    (the logits are rows x tokens x vocabulary), whatever iw_samples and the test size are."""
-    num_samples: int
-    """Sentences sampled from the prior for diversity metrics; the report shows the first 20."""
-    reconstruct_sentences: int
-    """Test sentences decoded greedily for reconstruction BLEU and exact match."""
-    samples_per_label: int
-    """Conditional models: sentences generated per label for control accuracy and per-label diversity."""
-    control_temperature: float
-    """Conditional models: the sampling temperature of those sentences (top-p 0.9). Control rises as it falls and
-    diversity drops (benchmarks/README.md shows both); the report states the value used."""
-    seed: int
-
-    def check(self) -> None:
-        _positive("evaluate.iw_samples", self.iw_samples)
-        _at_least("evaluate.max_sentences", self.max_sentences, 0)
-        _positive("evaluate.batch_size", self.batch_size)
-        _positive("evaluate.rows_per_pass", self.rows_per_pass)
-        _at_least("evaluate.num_samples", self.num_samples, 2)
-        _positive("evaluate.reconstruct_sentences", self.reconstruct_sentences)
-        _at_least("evaluate.samples_per_label", self.samples_per_label, 0)
-        _positive("evaluate.control_temperature", self.control_temperature)
-
-
-@dataclass(frozen=True)
-class ClassifierParams:
-    """The label classifier a conditional application trains on its train split: hashed word and character
-    n-grams, averaged into one vector, then a linear layer (fastText-style). It judges generated text
-    (control accuracy); its accuracy on real test sentences is the ceiling reported beside it."""
-
-    buckets: int
-    """Hash buckets shared by all n-grams."""
-    dim: int
-    word_ngrams: int
-    """Word n-grams up to this length."""
-    char_ngrams: list[int]
-    """[shortest, longest] character n-grams (inside word boundaries)."""
-    epochs: int
-    batch_size: int
-    lr: float
-    seed: int
-
-    def check(self) -> None:
-        for name in ("buckets", "dim", "word_ngrams", "epochs", "batch_size", "lr"):
-            _positive(f"classifier.{name}", getattr(self, name))
-        if (len(self.char_ngrams) != 2 or not all(isinstance(n, int) for n in self.char_ngrams)
-                or not 0 < self.char_ngrams[0] <= self.char_ngrams[1]):
-            raise ParamsError(f"classifier.char_ngrams must be [shortest, longest] with 0 < shortest <= longest, "
-                              f"got {self.char_ngrams}")
-
-
-@dataclass(frozen=True)
-class GateParams:
-    """Thresholds a model must meet to be registered. A threshold of 0 or null switches its check off (the gate
-    report lists it as disabled): an estimate near zero, such as a small model's noisy mutual information, can
-    then never fail the gate by noise."""
-
-    max_nll: float | None
-    """Upper bound on the importance-weighted NLL per test sentence (nats)."""
-    max_ppl: float | None
-    min_kl: float | None
-    """Lower bounds that reject collapsed models (KL, mutual information, active units)."""
-    min_mi: float | None
-    min_active_units: int | None
-    min_recon_bleu: float | None
-    """Reconstruction BLEU (0-100) of greedy decoding from the posterior mean."""
-    min_codebook_perplexity: float | None
-    """vqvae: exp(entropy) of the test codes' frequencies; low means index collapse."""
-    min_control_accuracy: float | None
-    """Conditional models: share of generated sentences the label classifier assigns to the label asked for."""
-    max_nll_regression: float | None
-    """The candidate's NLL may exceed the champion's by at most this many nats per sentence (0: not at all;
-    null: no comparison with the champion)."""
-    compare_across_data: bool
-    """Compare with a champion scored on other data or another tokenizer (their NLLs are not like for like)."""
-
-    def check(self) -> None:
-        for name in ("max_nll", "max_ppl", "min_kl", "min_mi", "min_active_units", "min_recon_bleu",
-                     "min_codebook_perplexity", "min_control_accuracy", "max_nll_regression"):
-            if getattr(self, name) is not None:
-                _at_least(f"gate.{name}", getattr(self, name), 0)
 
 
 @dataclass(frozen=True)
@@ -462,36 +138,8 @@ class ApplicationNames:
         return self.orchestrate.deployment.format(application=self.application)
 
 
-@dataclass(frozen=True)
-class Params(ApplicationNames):
-    """One application's parameters (its section of params.yaml) plus the shared orchestrate section."""
-
-    application: str
-    """The application's name: its top-level key in params.yaml (e.g. sentences)."""
-    data: DataParams
-    validate: ValidateParams
-    split: SplitParams
-    dataset: DatasetParams
-    tokenize: TokenizeParams
-    model: ModelParams
-    train: TrainParams
-    evaluate: EvaluateParams
-    gate: GateParams
-    register: RegisterParams
-    orchestrate: OrchestrateParams
-    profiles: dict[str, dict[str, Any]]
-    classifier: ClassifierParams | None
-    """Only conditional applications have one (their classifier stage); the others leave the section out."""
-    """Presets of size knobs that `flows.retrain --profile` writes into the application's sections."""
-
-
 SHARED_SECTIONS = ("orchestrate",)
 """Top-level sections every application shares; every other top-level key of params.yaml is an application."""
-
-
-def load_params(path: str | Path = PARAMS_FILE, app: str | None = None) -> Params:
-    """Read and check one application's params (orchestrate.default_application when `app` is None); ParamsError names file and key."""
-    return load_with(params_from_dict, path, app)
 
 
 def load_with(from_dict, path: str | Path, app: str | None):
@@ -554,32 +202,6 @@ def choose_application(raw: dict[str, Any], app: str | None) -> str:
     return app
 
 
-def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
-    """Build and check one application's Params; errors name the key with its application (sentences.train.lr)."""
-    app = choose_application(raw, app)
-    sections = raw[app]
-    if not isinstance(sections, dict):
-        raise ParamsError(f"{app}: expected a mapping of sections, got {type(sections).__name__}")
-    orchestrate = _build(OrchestrateParams, raw.get("orchestrate") or {}, "orchestrate")
-    orchestrate.check()
-    if sections.get("kind") is not None:
-        raise ParamsError(f"{app} is a {sections['kind']} application: its parameters are read by "
-                          f"components.core.{sections['kind'].rstrip('s')}_params, not as a text application's")
-    sections = {"classifier": None, **sections}  # the one section an application may leave out
-    params = _build(Params, {**sections, "application": app, "orchestrate": orchestrate}, app,
-                    skip=("application", "orchestrate"))
-    check_sections(params, app)
-    try:
-        if params.model.conditional and not (params.data.require_label and params.classifier):
-            raise ParamsError("model.conditional needs data.require_label: true and a classifier section")
-        if params.model.conditional and params.evaluate.samples_per_label < 1:
-            raise ParamsError("evaluate.samples_per_label must be at least 1 for a conditional model "
-                              "(control accuracy is measured on them)")
-    except ParamsError as err:
-        raise ParamsError(f"{app}.{err}") from err  # each check names its key (train.lr): say whose it is
-    return params
-
-
 def check_sections(params: Any, app: str) -> None:
     """Run every section's own checks and the profiles' (errors name the application: sentences.train.lr)."""
     try:
@@ -592,7 +214,7 @@ def check_sections(params: Any, app: str) -> None:
         raise ParamsError(f"{app}.{err}") from err  # each check names its key (train.lr): say whose it is
 
 
-def check_profiles(profiles: dict[str, dict[str, Any]], params_cls: type | None = None) -> None:
+def check_profiles(profiles: dict[str, dict[str, Any]], params_cls: type) -> None:
     """Every profile must set the same knobs, so switching between profiles is reversible."""
     keysets = {name: frozenset(flatten(p or {})) for name, p in profiles.items()}
     if len(set(keysets.values())) > 1:
@@ -604,7 +226,7 @@ def check_profiles(profiles: dict[str, dict[str, Any]], params_cls: type | None 
     for name, keys in keysets.items():
         for key in keys:
             params_from_dict_partial(key, flatten(profiles[name])[key], where=f"profiles.{name}",
-                                     params_cls=params_cls or Params)
+                                     params_cls=params_cls)
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -615,10 +237,10 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key.strip(), yaml.safe_load(value)
 
 
-def params_from_dict_partial(dotted: str, value: Any, where: str, params_cls: type | None = None) -> None:
+def params_from_dict_partial(dotted: str, value: Any, where: str, params_cls: type) -> None:
     """Type-check one dotted key against the dataclasses without building the rest."""
     section, _, name = dotted.partition(".")
-    cls = _section_types(params_cls or Params).get(section)
+    cls = _section_types(params_cls).get(section)
     if cls is None or name not in {f.name for f in dataclasses.fields(cls)}:
         raise ParamsError(f"{where}: unknown parameter {dotted!r}")
     _coerce(typing.get_type_hints(cls)[name], value, f"{where}.{dotted}")

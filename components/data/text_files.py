@@ -14,14 +14,26 @@ import io
 import json
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from components.core.errors import StageError
-from components.core.params import DataParams
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a text corpus: the fields of a text application's data section (which is one of these by
+    shape), or a view another kind makes of its own (translation reads one language's column of a table)."""
+
+    corpus: str
+    format: str
+    text_column: str
+    label_column: str
+    require_label: bool
 
 CANONICAL_COLUMNS = ["id", "text", "source", "line", "split", "label", "error"]
 OPTIONAL_COLUMNS = ("id", "split", "label")
@@ -158,7 +170,7 @@ def corpus_files(path: Path) -> list[Path]:
     return files
 
 
-def read_file(path: Path, fmt: str, params: DataParams) -> pd.DataFrame:
+def read_file(path: Path, fmt: str, params: ReadOptions) -> pd.DataFrame:
     if fmt == "lines":
         frame = lines_to_frame(read_bytes(path))
     elif fmt == "jsonl":
@@ -173,7 +185,7 @@ def read_file(path: Path, fmt: str, params: DataParams) -> pd.DataFrame:
     return frame
 
 
-def ingest(params: DataParams) -> pd.DataFrame:
+def ingest(params: ReadOptions) -> pd.DataFrame:
     """Read the corpus named in params (a file or a directory of files) into the canonical table."""
     root = Path(params.corpus)
     frames = []

@@ -7,12 +7,12 @@ which the trainer memory-maps: no per-sentence Python objects on the training pa
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 from components.core.errors import StageError
-from components.core.params import TokenizeParams
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,21 @@ PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIAL_TOKENS = [PAD, UNK, BOS, EOS]  # ids 0..3 in this order
 
 
-def build_tokenizer(p: TokenizeParams) -> tuple[Tokenizer, trainers.Trainer]:
+@dataclass(frozen=True)
+class TokenizerOptions:
+    """What a tokenizer is trained with: a text application's tokenize section has these fields, and the
+    translation kind fills one from its own."""
+
+    kind: str
+    """word or bpe."""
+    vocab_size: int
+    min_frequency: int
+    lowercase: bool
+    pre_tokenizer: str
+    """punct or whitespace."""
+
+
+def build_tokenizer(p: TokenizerOptions) -> tuple[Tokenizer, trainers.Trainer]:
     norm = [normalizers.NFKC()] + ([normalizers.Lowercase()] if p.lowercase else [])
     if p.kind == "word":
         tok = Tokenizer(models.WordLevel(unk_token=UNK))
@@ -38,7 +52,7 @@ def build_tokenizer(p: TokenizeParams) -> tuple[Tokenizer, trainers.Trainer]:
     return tok, trainer
 
 
-def train_tokenizer(train_texts: list[str], p: TokenizeParams) -> Tokenizer:
+def train_tokenizer(train_texts: list[str], p: TokenizerOptions) -> Tokenizer:
     """Fit the vocabulary on the train split; valid/test never leak into it."""
     if not train_texts:
         raise StageError("train split is empty: nothing to train the tokenizer on")

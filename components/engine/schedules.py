@@ -1,13 +1,13 @@
-"""The schedules of a training run: the KL weight beta (the BS-VAE's defining knob) and the learning rate."""
+"""The schedules of a training run: the KL weight beta (the BS-VAE's defining knob, text and images) and the
+learning rate. `p` is a kind's train section with the fields each schedule names (beta_schedule, beta_max,
+beta_cycles, beta_warmup_fraction; warmup_steps, lr_schedule)."""
 
 from __future__ import annotations
 
 import math
 
-from components.core.params import TrainParams
 
-
-def beta_at(step: int, total_steps: int, p: TrainParams) -> float:
+def beta_at(step: int, total_steps: int, p) -> float:
     """KL weight at `step`: constant, one linear ramp (monotonic) or repeated ramps (cyclical, Fu et al. 2019)."""
     if p.beta_schedule == "constant":
         return p.beta_max
@@ -17,7 +17,7 @@ def beta_at(step: int, total_steps: int, p: TrainParams) -> float:
     return p.beta_max * min(position / ramp, 1.0)
 
 
-def lr_factor(step: int, total_steps: int, p: TrainParams) -> float:
+def lr_factor(step: int, total_steps: int, p) -> float:
     """Linear warm-up, then constant or cosine decay to 10% of the base LR."""
     if step < p.warmup_steps:
         return (step + 1) / p.warmup_steps

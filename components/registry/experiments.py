@@ -22,7 +22,8 @@ import yaml
 
 from components.applications.base import Application
 from components.applications.catalog import application
-from components.core.params import flatten, load_params
+from components.core.app_params import load_application_params
+from components.core.params import flatten
 from components.registry.register import scalar_metrics
 from components.registry.tracking import connect
 from components.versioning.dvc import require_dvc_project
@@ -87,7 +88,7 @@ def log_experiments(workspace: Path, app_name: str | None = None) -> dict[str, s
     import mlflow
 
     workspace = require_dvc_project(workspace)
-    params = load_params(workspace / "params.yaml", app_name)
+    params = load_application_params(workspace / "params.yaml", app_name)
     app = application(params.application)
     client = connect(workspace)
     name = f"{params.experiment_name}-dvc"

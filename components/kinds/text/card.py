@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.core.params import Params
+from components.kinds.text.params import Params
 
 
 def describe_family(params: Params) -> str:

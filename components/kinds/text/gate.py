@@ -3,8 +3,8 @@ regression against the champion on the same data and tokenizer."""
 
 from __future__ import annotations
 
-from components.core.params import GateParams
 from components.evaluation.gate import Champion, Check, GateReport, check_metric
+from components.kinds.text.params import GateParams
 
 COMPARABLE_LINEAGE = ("data.splits_md5", "tokenizer.md5")
 

@@ -11,7 +11,7 @@ PYFUNC_CODE = Path(__file__).resolve().parent / "serving" / "pyfunc.py"
 
 
 def params_from_dict(raw, app):
-    from components.core.params import params_from_dict as build
+    from components.kinds.text.params import params_from_dict as build
 
     return build(raw, app)
 

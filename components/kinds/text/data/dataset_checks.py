@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from components.core.errors import StageError
-from components.core.params import DatasetParams
 from components.kinds.text.data.validate import CONTROL_CHARS
+from components.kinds.text.params import DatasetParams
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from components.core.errors import StageError
-from components.core.params import ValidateParams
 from components.data.quarantine import account, separate
+from components.kinds.text.params import ValidateParams
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from torch import nn
 
 from components.core import atomic
 from components.core.errors import StageError
-from components.core.params import ClassifierParams
+from components.kinds.text.params import ClassifierParams
 
 WORD = re.compile(r"\w+|[^\w\s]")
 WEIGHTS_FILE, CONFIG_FILE = "classifier.safetensors", "classifier.json"

@@ -12,11 +12,11 @@ import math
 
 import torch
 
-from components.core.params import EvaluateParams
 from components.data.batches import TokenArrays, batch_labels, length_sorted_batches, pad_batch, with_bos_eos
 from components.kinds.text.evaluation.latent import active_units, mutual_information
 from components.kinds.text.evaluation.likelihood import importance_weighted_nll
 from components.kinds.text.models.base import TextModel, sentence_log_likelihood
+from components.kinds.text.params import EvaluateParams
 from components.models.codebook import usage_statistics
 
 

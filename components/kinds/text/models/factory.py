@@ -13,12 +13,12 @@ from typing import Any
 
 import torch
 
-from components.core.params import ModelParams
 from components.kinds.text.models.base import TextModel
 from components.kinds.text.models.bsvae import BSVAE, BSVAEConfig
 from components.kinds.text.models.lstm_lm import LSTMLM, LSTMLMConfig
 from components.kinds.text.models.transformer_lm import TransformerLM, TransformerLMConfig
 from components.kinds.text.models.vqvae import VQVAE, VQVAEConfig
+from components.kinds.text.params import ModelParams
 from components.models.store import load_model_dir, save_model_dir
 
 FAMILIES: dict[str, tuple[type[TextModel], type]] = {

@@ -13,8 +13,8 @@ import pandas as pd
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
-from components.core.params import load_params
 from components.kinds.text.data.dataset_checks import dataset_features, read_reference_vocab, run_suite, summary_metrics
+from components.kinds.text.params import load_params
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import pandas as pd
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
-from components.core.params import load_params
 from components.kinds.text.data.labels import read_labels
 from components.kinds.text.evaluation.label_classifier import save_classifier, train_classifier
+from components.kinds.text.params import load_params
 
 log = logging.getLogger(__name__)
 

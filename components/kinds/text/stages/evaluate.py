@@ -11,13 +11,13 @@ import logging
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
-from components.core.params import load_params
 from components.data.batches import TokenArrays
 from components.kinds.text.evaluation.control import control_metrics, samples_by_label
 from components.kinds.text.evaluation.label_classifier import load_classifier
 from components.kinds.text.evaluation.metrics import evaluate_model
 from components.kinds.text.evaluation.samples_report import decode_split, samples_report
 from components.kinds.text.evaluation.text_metrics import reconstruction_scores, sample_scores
+from components.kinds.text.params import load_params
 from components.kinds.text.serving.generator import TextGenerator
 
 log = logging.getLogger(__name__)

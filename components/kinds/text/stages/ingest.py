@@ -6,8 +6,8 @@ import logging
 
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
-from components.core.params import load_params
 from components.data.text_files import ingest
+from components.kinds.text.params import load_params
 
 log = logging.getLogger(__name__)
 

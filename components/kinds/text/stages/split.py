@@ -8,8 +8,8 @@ import pandas as pd
 
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
-from components.core.params import load_params
 from components.data.split import assign_splits
+from components.kinds.text.params import load_params
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ import pandas as pd
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
-from components.core.params import load_params
 from components.data.split import SPLITS
 from components.data.tokenizer import SPECIAL_TOKENS, UNK, encode, train_tokenizer
 from components.kinds.text.data.labels import UNSEEN, encode_labels, label_vocabulary, write_labels
+from components.kinds.text.params import load_params
 
 log = logging.getLogger(__name__)
 

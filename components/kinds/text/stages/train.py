@@ -11,12 +11,12 @@ import torch
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
-from components.core.params import load_params
 from components.data.batches import TokenArrays
 from components.engine import distributed
 from components.engine.engine import training_session, write_timing
 from components.kinds.text.data.labels import LABELS_FILE, read_labels, write_labels
 from components.kinds.text.models.factory import save_model
+from components.kinds.text.params import load_params
 from components.kinds.text.training.loop import train_model
 from components.kinds.text.training.warm_start import warm_start_state
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import pandas as pd
 
 from components.core.entrypoint import stage_main, stage_parser
-from components.core.params import load_params
 from components.data.quarantine import publish
 from components.kinds.text.data.validate import quarantine_rows, summarize
+from components.kinds.text.params import load_params
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from components.core.errors import StageError
-from components.core.params import ModelParams, TrainParams
 from components.data.batches import TokenArrays, batch_labels, bucketed_batches, length_sorted_batches, pad_batch
 from components.engine import distributed
 from components.engine.checkpoints import run_params
@@ -26,6 +25,7 @@ from components.engine.engine import EngineSettings, Task, Trained, Update, fit,
 from components.engine.schedules import beta_at, lr_factor
 from components.kinds.text.models.base import TextModel
 from components.kinds.text.models.factory import build_model
+from components.kinds.text.params import ModelParams, TrainParams
 from components.kinds.text.training.losses import vae_loss
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from components.core.params import TrainParams
 from components.kinds.text.models.factory import load_model
+from components.kinds.text.params import TrainParams
 from components.models.store import WEIGHTS_FILE
 
 log = logging.getLogger(__name__)

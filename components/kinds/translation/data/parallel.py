@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 
 from components.core.errors import StageError
-from components.core.params import DataParams
 from components.data.split import SPLITS, hash_unit, normalise
-from components.data.text_files import detect_format, lines_to_frame, read_bytes, read_file
+from components.data.text_files import ReadOptions, detect_format, lines_to_frame, read_bytes, read_file
 from components.kinds.translation.params import PairValidateParams, ParallelDataParams
 
 PAIR_COLUMNS = ["id", "source", "target", "split", "line", "error"]
@@ -80,7 +79,7 @@ def _table(path: Path, p: ParallelDataParams) -> pd.DataFrame:
     fmt = detect_format(path, p.format if p.format != "files" else "auto")
     sides = {}
     for column, lang in (("source", p.source_lang), ("target", p.target_lang)):
-        view = DataParams(corpus=str(path), format=fmt, text_column=lang, label_column="", require_label=False)
+        view = ReadOptions(corpus=str(path), format=fmt, text_column=lang, label_column="", require_label=False)
         try:
             sides[column] = read_file(path, fmt, view)
         except StageError as err:

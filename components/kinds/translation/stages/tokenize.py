@@ -10,9 +10,8 @@ import pandas as pd
 
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
-from components.core.params import TokenizeParams
 from components.data.split import SPLITS
-from components.data.tokenizer import SPECIAL_TOKENS, UNK, encode, train_tokenizer
+from components.data.tokenizer import SPECIAL_TOKENS, UNK, TokenizerOptions, encode, train_tokenizer
 from components.kinds.translation.params import load_translation_params
 
 log = logging.getLogger(__name__)
@@ -26,7 +25,7 @@ def main() -> None:
     def run(args):
         p = load_translation_params(args.params, args.app).tokenize
         # Metaspace only (no punctuation split): decoding gives back the text as written, for sacreBLEU.
-        bpe = TokenizeParams(kind="bpe", vocab_size=p.vocab_size, min_frequency=p.min_frequency,
+        bpe = TokenizerOptions(kind="bpe", vocab_size=p.vocab_size, min_frequency=p.min_frequency,
                              lowercase=p.lowercase, pre_tokenizer="whitespace")
         frame = pd.read_parquet(args.splits)
         train = frame[frame["split"] == "train"]
