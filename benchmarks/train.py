@@ -5,8 +5,8 @@ each against an eager fp32 batch-32 loop of the same model measured in the same 
     python benchmarks/train.py --sentences 5000 --steps 20       # a quick CPU smoke run
 
 It trains on the shipped WordNet glosses with the project's own training step
-(components.kinds.text.training.loop.train_step: micro-batching, loss weighting, the same models), so what it
-measures is what the train stage runs. Needs only torch, tokenizers, numpy, pandas and pyyaml.
+(the text kind's task on components.engine.engine.train_step: micro-batching, loss weighting, clipping, the
+same models), so what it measures is what the train stage runs. Needs only torch, tokenizers, numpy, pandas and pyyaml.
 
 FLOPs are estimated as 6 x (weights of the recurrent and linear layers) per token processed
 (forward 2, backward 4; embeddings, the per-sentence latent layers and attention scores are not
@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 from components.data.batches import TokenArrays, bucketed_batches  # noqa: E402
 from components.data.tokenizer import encode, train_tokenizer  # noqa: E402
 from components.engine.distributed import DistContext  # noqa: E402
-from components.kinds.text.models.factory import build_model  # noqa: E402
-from components.kinds.text.params import ModelParams, load_params
-from components.kinds.text.training.loop import train_step  # noqa: E402
+from components.engine.engine import EngineSettings, train_step  # noqa: E402
+from components.kinds.text.params import ModelParams, load_params  # noqa: E402
+from components.kinds.text.training.loop import TextTask  # noqa: E402
 
 SHIPPED = load_params(ROOT / "params.yaml")  # every value not set on the command line
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}  # dense, SXM where it differs
@@ -87,9 +87,11 @@ def measure(family: str, config: str, arrays: TokenArrays, vocab: int, mp: Model
                             epochs=1, grad_accum=1)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    model = build_model(vocab, mp).to(device).train()
+    task = TextTask(arrays, arrays, vocab, mp, p, device, None, 0)
+    model = task.model.to(device).train()
     forward = torch.compile(model) if compile_model else model
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizers = task.optimizers()
+    settings = EngineSettings.of(p)
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     order = (bucketed_batches(arrays.lengths, batch, rng) if bucketed else
              [b for b in np.array_split(rng.permutation(len(arrays)), max(len(arrays) // batch, 1))])
@@ -102,9 +104,7 @@ def measure(family: str, config: str, arrays: TokenArrays, vocab: int, mp: Model
                 torch.cuda.reset_peak_memory_stats(device)
             tokens, started = 0, time.perf_counter()
         index = order[i % len(order)]
-        train_step(forward, optimizer, arrays, index, 1.0, p, device, DistContext(), autocast)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
+        train_step(task, forward, optimizers, index, i, warmup + steps, settings, DistContext(), autocast, device)
         tokens += int(lengths[index].sum())
     if device.type == "cuda":
         torch.cuda.synchronize(device)
