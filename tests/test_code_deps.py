@@ -39,7 +39,8 @@ def test_editing_one_kind_s_file_leaves_the_other_applications_unchanged(trained
     workspace, _ = trained_workspace
 
     def changed_stages() -> set[str]:
-        proc = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", "--with-deps", "sentences-evaluate"],
+        proc = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", "--with-deps",
+                               "sentences-evaluate"],
                               cwd=workspace, capture_output=True, text=True, env=dvc_env())
         assert proc.returncode == 0, proc.stderr
         return {name.split(":")[-1] for name in json.loads(proc.stdout or "{}")}
