@@ -47,7 +47,6 @@ from components.evaluation.gate import enforce, write_report
 from components.registry.tracking import REFUSED, check_server_access, describe_server_error
 from components.versioning import dvc
 from components.versioning.dvc import DvcFailed, require_dvc_project
-from flows import warm_start
 from flows.console import quiet_console, send_tracebacks_to
 from flows.prefect_access import check_prefect_access
 from flows.workspace_lock import WorkspaceBusy, workspace_lock
@@ -174,7 +173,7 @@ def warm_start_task(workspace: str, app: str) -> str:
     ws = Path(workspace)
     params = load_application_params(ws / PARAMS_FILE, app)
     client = connect(ws) if params.train.warm_start == "champion" else None
-    reason = warm_start.prepare(ws, params, client)
+    reason = application_kind(ws / PARAMS_FILE, app).prepare_warm_start(ws, params, client)
     get_run_logger().info("%s", reason)
     return reason
 
@@ -318,7 +317,7 @@ def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = N
         for stage in dvc.stage_order(ws):  # DVC's order; this application's stages only
             if stage not in unit.stages:
                 continue
-            if kind.warm_start and stage == unit.stage(unit.train_step):
+            if kind.prepare_warm_start and stage == unit.stage(unit.train_step):
                 started_from = warm_start_task.with_options(**backoff)(str(ws), app)
             stages[stage] = run_stage.with_options(name=f"dvc repro {stage}")(str(ws), stage)
         gate = gate_task.with_options(**backoff)(str(ws), app)

@@ -43,8 +43,10 @@ class Kind:
     """(workspace, application, train history) -> extra files for the MLflow run: (path, artifact folder)."""
     application: Callable[[str], Any] | None = None
     """(name) -> the Application of this kind called `name` (for applications the catalog does not list)."""
-    warm_start: bool = False
-    """Whether a run may start from the champion's weights (train.warm_start)."""
+    prepare_warm_start: Callable[[Path, Any, Any], str] | None = None
+    """(workspace, params, MLflow client or None) -> fills warm_start/<application>/ with the champion's weights
+    when they fit (train.warm_start: champion), or empties it; returns why, in words. None: the kind has no warm
+    start."""
 
 
 def kind_named(name: str | None) -> Kind:

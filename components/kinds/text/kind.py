@@ -59,6 +59,12 @@ def run_artifacts(workspace: Path, app, history: list[dict]) -> list[tuple[Path,
     return [(plot, "plots") for plot in plots]
 
 
+def prepare_warm_start(workspace: Path, params, client) -> str:
+    from components.kinds.text.warm_start import prepare
+
+    return prepare(workspace, params, client)
+
+
 def application(name: str):
     from components.kinds.text.application import TextApplication
 
@@ -69,4 +75,4 @@ def application(name: str):
 
 KIND = Kind(name="text", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
             model_card=model_card, accept_data=accept_data, run_artifacts=run_artifacts, application=application,
-            warm_start=True)
+            prepare_warm_start=prepare_warm_start)

@@ -1,4 +1,5 @@
-"""Warm start: put the @champion's weights in warm_start/<application>/ (the train stage's dependency) when they fit.
+"""Warm start, the text kind's: put the @champion's weights in warm_start/<application>/ (the train stage's
+dependency) when they fit; the flow calls it (Kind.prepare_warm_start) before the train stage.
 
 They fit when the champion was trained with the tokenizer this run has just built (same token ids)
 and has the architecture params.yaml asks for. Otherwise the folder is emptied and the train stage
