@@ -22,7 +22,7 @@ def main() -> None:
 
     def run(args):
         params = load_application_params(args.params, args.app)
-        app = application(params.application)
+        app = application(params.application, args.params)
         p = params.gate
         path = Path(args.metrics or app.metrics("eval"))
         if not path.is_file():

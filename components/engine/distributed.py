@@ -58,6 +58,15 @@ def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:
     return values
 
 
+def all_gather_object(obj) -> list:
+    """Every rank's `obj`, in rank order (one process: [obj])."""
+    if not current().active:
+        return [obj]
+    out = [None] * current().world
+    dist.all_gather_object(out, obj)
+    return out
+
+
 def broadcast(obj):
     """Rank 0's `obj` on every rank."""
     if not current().active:

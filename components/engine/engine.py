@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import json
 import logging
 import math
@@ -45,6 +46,7 @@ from components.engine.checkpoints import checkpoint_interval, code_digest, load
 
 log = logging.getLogger(__name__)
 PROGRESS_SECONDS = 30.0  # at most this long between progress lines
+NONFINITE = "__nonfinite"  # a step's count of non-finite losses and gradient norms, summed over ranks
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,17 @@ class EngineSettings:
     patience: int
     checkpoint_every: int
     min_checkpoints: int
+    train: dict = field(default_factory=dict)
+    """The whole train section's values that change what a run computes (lr, batch size, epochs, ...): part of a
+    checkpoint's fingerprint, whatever the kind."""
 
     @classmethod
     def of(cls, p) -> "EngineSettings":
         """The engine's part of a kind's train params (a dataclass with at least these fields)."""
-        return cls(**{name: getattr(p, name) for name in cls.__dataclass_fields__})
+        from components.engine.checkpoints import run_params
+
+        return cls(**{name: getattr(p, name) for name in cls.__dataclass_fields__ if name != "train"},
+                   train=run_params(p))
 
 
 class Task(ABC):
@@ -88,6 +96,8 @@ class Task(ABC):
     kept_from: int = 1
     """The first epoch whose weights may be kept (a BS-VAE's autoencoder pretraining epochs are not a model)."""
     divergence_hint: str = "lower train.lr or raise train.grad_clip"
+    validate_in_autocast: bool = False
+    """Whether validation runs under bf16 autocast too (when train.precision is bf16); fp32 by default."""
 
     @property
     @abstractmethod
@@ -102,6 +112,11 @@ class Task(ABC):
     def lr_factor(self, step: int, total: int) -> float:
         """The learning rate at `step` as a factor of train.lr."""
         return 1.0
+
+    def weight(self, rows: np.ndarray) -> float:
+        """What a micro-batch's loss is a mean over (rows by default; target tokens for translation): micro-batches
+        and ranks are weighted by their share of the whole batch's, so the gradient is the whole batch's."""
+        return float(len(rows))
 
     @abstractmethod
     def batches(self, rng: np.random.Generator) -> list[np.ndarray]:
@@ -130,7 +145,7 @@ class Task(ABC):
         return False
 
     def fingerprint(self) -> dict:
-        """What else ties a checkpoint to this run: the model config, the data's shape, the start weights."""
+        """What else ties a checkpoint to this run: the model config, a digest of the data, the start weights."""
         return {}
 
 
@@ -154,6 +169,19 @@ def seed_everything(seed: int, device: torch.device) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+def array_digest(*arrays) -> str:
+    """SHA-256 of arrays' shapes, types and bytes: a checkpoint resumes only on the data it was trained on."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        if array is None:
+            digest.update(b"none")
+            continue
+        array = np.ascontiguousarray(np.asarray(array))
+        digest.update(f"{array.shape}{array.dtype}".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
 def state_digest(state: dict[str, torch.Tensor] | None) -> str | None:
     """SHA-256 of a state dict's names and values (start weights belong in a checkpoint's fingerprint)."""
     if not state:
@@ -165,18 +193,29 @@ def state_digest(state: dict[str, torch.Tensor] | None) -> str | None:
     return digest.hexdigest()
 
 
-def run_fingerprint(settings: EngineSettings, task_fingerprint: dict, world: int) -> str:
-    """What a checkpoint must match to be resumed: the engine's knobs (not how often it saves), the task's own
-    (model, data shape, start weights), the number of processes and the training code."""
+def run_fingerprint(settings: EngineSettings, task_fingerprint: dict, world: int,
+                    extra_code: tuple[Path, ...] = ()) -> str:
+    """What a checkpoint must match to be resumed: the engine's knobs and the train section (not how often it
+    saves), the task's own (model, data digest, start weights), the number of processes and the training code
+    (the project's, and the task's and model's files wherever they live: a kind may be defined outside)."""
     engine = {k: v for k, v in vars(settings).items() if k not in ("checkpoint_every", "min_checkpoints")}
-    blob = json.dumps({"engine": engine, "task": task_fingerprint, "world": world, "code": code_digest()},
+    engine["train"] = {k: v for k, v in settings.train.items() if k not in ("checkpoint_every", "min_checkpoints")}
+    code = code_digest() + [hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(set(extra_code))]
+    blob = json.dumps({"engine": engine, "task": task_fingerprint, "world": world, "code": code},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def reduce_gradients(parameters: list[nn.Parameter], world: int) -> None:
-    """Sum each gradient over the ranks in one flat all-reduce and average: the parameters an update touches are
-    the same on every rank (the same code on the same kind of batch), so the flat layouts agree."""
+    """Sum each gradient over the ranks in one flat all-reduce and average. Which parameters have a gradient is
+    agreed first (a parameter a rank's rows did not reach counts as zero there, as under DDP; one no rank reached
+    keeps no gradient, as in one process), so the flat layouts agree on every rank."""
+    device = next((p.device for p in parameters), torch.device("cpu"))
+    present = distributed.all_reduce_sum(torch.tensor([p.grad is not None for p in parameters], dtype=torch.float32,
+                                                      device=device))
+    for p, anywhere in zip(parameters, present.tolist()):
+        if anywhere and p.grad is None:
+            p.grad = torch.zeros_like(p)
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return
@@ -238,7 +277,10 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
     total = per_epoch * epochs if s.max_steps == 0 else min(s.max_steps, per_epoch * epochs)
     schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, lambda step: task.lr_factor(step, total))
                   for opt in optimizers]
-    fingerprint = run_fingerprint(s, task.fingerprint(), ctx.world)
+    components = Path(__file__).resolve().parents[1]  # its code is in code_digest(); a kind's from elsewhere is added
+    outside = tuple(path for path in (Path(inspect.getfile(type(task))).resolve(),
+                                      Path(inspect.getfile(type(model))).resolve()) if components not in path.parents)
+    fingerprint = run_fingerprint(s, task.fingerprint(), ctx.world, outside)
     every = checkpoint_interval(total, s.checkpoint_every, s.min_checkpoints)
 
     history: list[dict] = []
@@ -259,13 +301,14 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
         log.info("resuming from %s at step %d (epoch %d, batch %d)", checkpoint, step, first_epoch, skip)
 
     def snapshot(epoch: int, batch_in_epoch: int, epoch_rng: str) -> None:
+        rng_states = distributed.all_gather_object(torch_rng_state(device))  # every rank's own noise
         if not ctx.is_main:
             return
         save_checkpoint(checkpoint, {
             "fingerprint": fingerprint, "model": model.state_dict(),
             "optimizers": [opt.state_dict() for opt in optimizers],
             "schedulers": [sched.state_dict() for sched in schedulers],
-            "torch_rng": torch.get_rng_state(), "epoch_rng": epoch_rng,
+            "torch_rng": rng_states, "epoch_rng": epoch_rng,
             "history": history, "best": best, "best_epoch": best_epoch, "best_state": best_state or {},
             "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "sums": sums, "count": count})
 
@@ -275,7 +318,7 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
         epoch_rng = json.dumps(rng.bit_generator.state)  # the epoch's batch order can be rebuilt from this
         batches = task.batches(rng)
         if resumed and epoch == first_epoch:
-            torch.set_rng_state(resumed["torch_rng"])
+            set_torch_rng_state(resumed["torch_rng"][ctx.rank], device)
         else:
             skip, sums, count = 0, {}, 0
         if skip == 0:  # an epoch that starts afresh (resuming mid-epoch: its start already happened)
@@ -287,9 +330,12 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
             if len(index) < ctx.world * s.grad_accum:
                 continue  # a tail batch too small to give every rank and micro-batch a row (same on all ranks)
             figures = train_step(task, net, optimizers, index, step, total, s, ctx, autocast, device)
-            if not all(math.isfinite(v) for v in figures.values()):
-                raise StageError(f"training diverged: loss is {figures.get('loss', math.nan)} at step {step} "
-                                 f"(epoch {epoch}); {task.divergence_hint}")
+            nonfinite = figures.pop(NONFINITE, 0.0)
+            if nonfinite or not all(math.isfinite(v) for v in figures.values()):
+                loss = figures.get("loss", math.nan)
+                grads = ", gradients not finite" if math.isfinite(loss) else ""
+                raise StageError(f"training diverged: loss is {loss} at step {step} (epoch {epoch}){grads}; "
+                                 f"{task.divergence_hint}")
             for sched in schedulers:
                 sched.step()
             step += 1
@@ -307,7 +353,8 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
                # rank 0 validates; every rank gets its figures, so all take the same early-stopping decision
                **{f"valid_{k}": v for k, v in (distributed.broadcast(validate(task, autocast)
                                                                      if ctx.is_main else None)).items()}}
-        stop = task.end_epoch(row)
+        # rank 0 decides (a time limit read from each rank's clock could split the ranks)
+        row, stop = distributed.broadcast((row, task.end_epoch(row)) if ctx.is_main else None)
         history.append(row)
         log.info("epoch %d step %d (%.1f s): %s", epoch, step, epoch_seconds[-1],
                  {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
@@ -317,12 +364,13 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
                 best, best_epoch = value, epoch
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         sums, count = {}, 0
-        if checkpoint:
-            snapshot(epoch + 1, 0, json.dumps(rng.bit_generator.state))
-        if s.patience and epoch >= task.kept_from and epoch - max(best_epoch, task.kept_from - 1) >= s.patience:
+        patience_out = (s.patience and epoch >= task.kept_from
+                        and epoch - max(best_epoch, task.kept_from - 1) >= s.patience)
+        if patience_out:
             log.info("early stop: valid_%s has not improved for %d epochs", task.monitor, s.patience)
-            break
-        if stop:
+        if checkpoint:  # a run that stops here is saved as finished: resuming it trains no further epoch
+            snapshot(epochs + 1 if patience_out or stop else epoch + 1, 0, json.dumps(rng.bit_generator.state))
+        if patience_out or stop:
             break
     if best_state is None:
         raise StageError("no training step ran: the train split or train.max_steps is empty")
@@ -342,7 +390,10 @@ def train_step(task: Task, net: nn.Module, optimizers: list[torch.optim.Optimize
     """
     shard = index[ctx.rank::ctx.world]
     micro = [m for m in np.array_split(shard, s.grad_accum) if len(m)]
-    weights = [len(part) * ctx.world / len(index) for part in micro]
+    units = [task.weight(part) for part in micro]
+    whole = sum(units) if not ctx.active else float(distributed.all_reduce_sum(
+        torch.tensor([sum(units)], dtype=torch.float64, device=device))[0])
+    weights = [u * ctx.world / whole for u in units]
     streams = [task.updates(net, part, step, total) for part in micro]
     figures: dict[str, torch.Tensor] = {}
     while True:
@@ -355,6 +406,8 @@ def train_step(task: Task, net: nn.Module, optimizers: list[torch.optim.Optimize
                 break
             phase = update.optimizer
             (update.loss * weight if weight != 1.0 else update.loss).backward()
+            bad = (~torch.isfinite(update.loss.detach())).to(torch.float64)
+            figures[NONFINITE] = figures[NONFINITE] + bad if NONFINITE in figures else bad
             for key, value in update.figures.items():
                 term = torch.as_tensor(value.detach() if torch.is_tensor(value) else value,
                                        dtype=torch.float64, device=device) * (weight / ctx.world)
@@ -365,19 +418,36 @@ def train_step(task: Task, net: nn.Module, optimizers: list[torch.optim.Optimize
         parameters = [p for group in optimizer.param_groups for p in group["params"]]
         if ctx.active:
             reduce_gradients(parameters, ctx.world)
-        if s.grad_clip:
-            torch.nn.utils.clip_grad_norm_(parameters, s.grad_clip)
-        optimizer.step()  # a non-finite loss stops the run before these weights are saved or checkpointed
+        # The norm of the (already averaged, so on every rank the same) gradients: clipped to train.grad_clip, and a
+        # non-finite one counted like a non-finite loss, so the run stops before such weights are saved.
+        norm = (torch.nn.utils.clip_grad_norm_(parameters, s.grad_clip) if s.grad_clip else
+                torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None]))
+        figures[NONFINITE] = figures[NONFINITE] + (~torch.isfinite(norm)).to(torch.float64).to(device)
+        optimizer.step()
     if not figures:
         return {}
     summed = distributed.all_reduce_sum(torch.stack(list(figures.values()))).tolist()
     return dict(zip(figures, summed))
 
 
+def torch_rng_state(device: torch.device) -> dict:
+    """This process's torch generators: CPU, and CUDA's on a GPU."""
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_torch_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["cpu"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
 @torch.no_grad()
 def validate(task: Task, autocast) -> dict[str, float]:
     task.model.eval()
-    with autocast:
+    with autocast if task.validate_in_autocast else contextlib.nullcontext():
         figures = task.validate()
     task.model.train()
     return figures

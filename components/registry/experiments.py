@@ -89,7 +89,7 @@ def log_experiments(workspace: Path, app_name: str | None = None) -> dict[str, s
 
     workspace = require_dvc_project(workspace)
     params = load_application_params(workspace / "params.yaml", app_name)
-    app = application(params.application)
+    app = application(params.application, workspace / "params.yaml")
     client = connect(workspace)
     name = f"{params.experiment_name}-dvc"
     found = client.get_experiment_by_name(name)

@@ -93,9 +93,10 @@ def code_paths(kind) -> list[str]:
     its kind's code wherever it is loaded."""
     import importlib
 
-    module = importlib.import_module(kind.served_model.__module__)
-    package = Path(module.__file__).resolve().parent
-    return [str(COMPONENTS)] + ([] if package.is_relative_to(COMPONENTS) else [str(package)])
+    top = importlib.import_module(kind.served_model.__module__.split(".")[0])
+    path = Path(top.__file__).resolve()
+    code = path.parent if path.name == "__init__.py" else path  # a package whole, or a one-file module alone
+    return [str(COMPONENTS)] + ([] if code.is_relative_to(COMPONENTS) else [str(code)])
 
 
 def register_model(workspace: Path, params, params_path: Path, report: GateReport | None = None) -> RegisteredVersion:

@@ -2,8 +2,10 @@
 module loads (lazy imports inside functions too), so that editing a file re-runs exactly the stages that run it.
 
 A directory stands for its files when the stage imports every one of them (a shorter dvc.yaml, the same set);
-package `__init__.py` files hold no code here and are not listed. `python -m components.commands.code_deps`
-writes these lists into dvc.yaml (comments kept); tests/test_architecture.py fails when they are stale.
+an empty package `__init__.py` is not listed, one with code is (Python runs it before any module of its package:
+components/__init__.py fixes MKL's threading, which decides the last bits of a training run).
+`python -m components.commands.code_deps` writes these lists into dvc.yaml (comments kept);
+tests/test_architecture.py fails when they are stale.
 """
 
 from __future__ import annotations
@@ -26,8 +28,24 @@ def module_file(root: Path, module: str) -> Path | None:
     return None
 
 
+def has_code(path: Path) -> bool:
+    """A module, or a package `__init__.py` with more than nothing in it."""
+    return path.name != "__init__.py" or bool(path.read_text(encoding="utf-8").strip())
+
+
+def packages_of(root: Path, path: Path) -> set[Path]:
+    """The `__init__.py` files with code that importing `path` runs first (its package and the ones above)."""
+    found, directory = set(), path.parent
+    while directory != root and (directory / "__init__.py").is_file():
+        if has_code(directory / "__init__.py"):
+            found.add(directory / "__init__.py")
+        directory = directory.parent
+    return found
+
+
 def direct_imports(root: Path, path: Path) -> set[Path]:
-    """Files inside components/ that `path` imports, at module level or inside functions."""
+    """Files inside components/ that `path` imports, at module level or inside functions, with the package
+    `__init__.py` files that hold code."""
     found: set[Path] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -39,14 +57,14 @@ def direct_imports(root: Path, path: Path) -> set[Path]:
             continue
         for name in names:
             target = module_file(root, name)
-            if target is not None and target.name != "__init__.py":
-                found.add(target)
+            if target is not None:
+                found |= packages_of(root, target) | ({target} if has_code(target) else set())
     return found
 
 
 def transitive_imports(root: Path, path: Path) -> set[Path]:
     """Every file inside components/ that importing `path` loads, `path` itself included."""
-    seen, todo = set(), [path]
+    seen, todo = set(), [path, *packages_of(root, path)]
     while todo:
         current = todo.pop()
         if current in seen:
@@ -65,7 +83,7 @@ def stage_module(root: Path, cmd: str) -> Path | None:
 
 
 def code_files(root: Path, directory: Path) -> set[Path]:
-    return {p for p in directory.rglob("*.py") if p.name != "__init__.py" and "__pycache__" not in p.parts}
+    return {p for p in directory.rglob("*.py") if has_code(p) and "__pycache__" not in p.parts}
 
 
 def code_deps(root: Path, module: Path) -> list[str]:

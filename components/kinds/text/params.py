@@ -377,10 +377,10 @@ def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
         raise ParamsError(f"{app}: expected a mapping of sections, got {type(sections).__name__}")
     orchestrate = _build(OrchestrateParams, raw.get("orchestrate") or {}, "orchestrate")
     orchestrate.check()
-    if sections.get("kind") is not None:
+    if sections.get("kind") not in (None, "text"):
         raise ParamsError(f"{app} is a {sections['kind']} application: its parameters are read by "
                           f"components/kinds/{sections['kind']}/params.py, not as a text application's")
-    sections = {"classifier": None, **sections}  # the one section an application may leave out
+    sections = {"classifier": None, **{k: v for k, v in sections.items() if k != "kind"}}  # classifier: optional
     params = _build(Params, {**sections, "application": app, "orchestrate": orchestrate}, app,
                     skip=("application", "orchestrate"))
     check_sections(params, app)

@@ -40,7 +40,7 @@ def wanted_config(params: Params, vocab_size: int, num_labels: int = 0) -> dict:
 
 def prepare(workspace: Path, params: Params, client) -> str:
     """Fill or empty warm_start/<application>/; return a one-line reason, for the log and the run's artifacts."""
-    app = application(params.application)
+    app = application(params.application, workspace / "params.yaml")
     directory = workspace / app.warm_start_dir
     directory.mkdir(parents=True, exist_ok=True)
     if params.train.warm_start != "champion":

@@ -15,7 +15,7 @@ from points_kind.params import points_params_from_dict
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.params import load_with
-from components.engine.engine import EngineSettings, Task, Update, fit, training_session, write_timing
+from components.engine.engine import EngineSettings, Task, Update, array_digest, fit, training_session, write_timing
 from components.models.store import save_model_dir
 
 
@@ -51,7 +51,7 @@ class PointsTask(Task):
         return {"nelbo": float(self.model.nelbo(self.valid))}
 
     def fingerprint(self) -> dict:
-        return {"points": len(self.train), "model": self.model.config.to_dict()}
+        return {"data": array_digest(self.train.numpy()), "model": self.model.config.to_dict()}
 
 
 def main() -> None:

@@ -50,7 +50,8 @@ class DCGAN(ImageModel):
 
     def training_losses(self, x, labels, beta, free_bits):
         """The discriminator's update (optimiser 1), then the generator's (optimiser 0) against the updated
-        discriminator, on the same fakes."""
+        discriminator, on the same fakes. With train.grad_accum the engine keeps each micro-batch's generator graph
+        until the generator's update, so accumulation saves the GAN less memory than a VAE."""
         z = torch.randn(x.shape[0], self.config.latent_dim, device=x.device)
         fake = self.generate(z, labels)
         d_loss = F.softplus(-self.score(x, labels)).mean() + F.softplus(self.score(fake.detach(), labels)).mean()

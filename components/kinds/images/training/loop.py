@@ -15,7 +15,7 @@ import torch
 
 from components.core.errors import StageError
 from components.engine.checkpoints import run_params
-from components.engine.engine import EngineSettings, Task, Trained, Update, fit
+from components.engine.engine import EngineSettings, Task, Trained, Update, array_digest, fit
 from components.engine.schedules import beta_at
 from components.kinds.images.models.base import ImageModel
 from components.kinds.images.params import ImageTrainParams
@@ -88,7 +88,7 @@ class ImageTask(Task):
 
     def fingerprint(self) -> dict:
         return {"model": self.model.config.to_dict(), "train": run_params(self.p),
-                "images": list(self.train.images.shape)}
+                "data": array_digest(self.train.images, self.train.labels)}
 
 
 def train_image_model(make_model: Callable[[], ImageModel], train: ImageArrays, valid: ImageArrays,

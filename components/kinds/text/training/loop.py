@@ -21,7 +21,7 @@ from components.core.errors import StageError
 from components.data.batches import TokenArrays, batch_labels, bucketed_batches, length_sorted_batches, pad_batch
 from components.engine import distributed
 from components.engine.checkpoints import run_params
-from components.engine.engine import EngineSettings, Task, Trained, Update, fit, state_digest
+from components.engine.engine import EngineSettings, Task, Trained, Update, array_digest, fit, state_digest
 from components.engine.schedules import beta_at, lr_factor
 from components.kinds.text.models.base import TextModel
 from components.kinds.text.models.factory import build_model
@@ -52,8 +52,8 @@ def validation_elbo(model: TextModel, data: TokenArrays, batch_size: int, max_le
 def text_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: TrainParams,
                      init_state: dict[str, torch.Tensor] | None = None) -> dict:
     """The text task's part of a checkpoint's fingerprint: model, train params, vocabulary, data shape, start."""
-    return {"model": asdict(mp), "train": run_params(p), "vocab": vocab_size, "sentences": len(train),
-            "tokens": int(train.offsets[-1]), "init": state_digest(init_state)}
+    return {"model": asdict(mp), "train": run_params(p), "vocab": vocab_size,
+            "data": array_digest(train.ids, train.offsets, train.labels), "init": state_digest(init_state)}
 
 
 class TextTask(Task):

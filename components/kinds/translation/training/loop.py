@@ -20,7 +20,7 @@ import torch
 from components.core.errors import StageError
 from components.data.batches import TokenArrays, bucketed_batches, length_sorted_batches, pad_batch
 from components.engine.checkpoints import run_params
-from components.engine.engine import EngineSettings, Task, Trained, Update, fit
+from components.engine.engine import EngineSettings, Task, Trained, Update, array_digest, fit
 from components.kinds.translation.models.base import TranslationLoss, TranslationModel
 from components.kinds.translation.params import TranslationTrainParams
 
@@ -72,6 +72,7 @@ class TranslationTask(Task):
 
     monitor = "nll_per_token"
     divergence_hint = "lower train.lr or raise train.warmup_steps"
+    validate_in_autocast = True
 
     def __init__(self, model: TranslationModel, train: ParallelArrays, valid: ParallelArrays,
                  p: TranslationTrainParams, max_len: int, device: torch.device,
@@ -96,6 +97,10 @@ class TranslationTask(Task):
     def batches(self, rng):
         return bucketed_batches(self.lengths, self.p.batch_size, rng)
 
+    def weight(self, rows) -> float:
+        """The loss is a mean over target tokens (each target and its end token, as the model counts them)."""
+        return float((np.minimum(self.train.target.lengths[rows], self.max_len) + 1).sum())
+
     def updates(self, net, rows, step, total):
         out = net(*pair_batch(self.train, rows, self.max_len, self.device), smoothing=self.p.label_smoothing)
         loss = total_loss(out)
@@ -112,8 +117,8 @@ class TranslationTask(Task):
 
     def fingerprint(self) -> dict:
         return {"model": self.model.config.to_dict(), "train": run_params(self.p), "max_len": self.max_len,
-                "pairs": len(self.train), "tokens": [int(self.train.source.offsets[-1]),
-                                                     int(self.train.target.offsets[-1])]}
+                "data": array_digest(self.train.source.ids, self.train.source.offsets, self.train.target.ids,
+                                     self.train.target.offsets)}
 
 
 def train_translator(make_model: Callable[[], TranslationModel], train: ParallelArrays, valid: ParallelArrays,
