@@ -32,7 +32,6 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
 from components.applications.catalog import application
-from components.core.app_params import application_kind, application_params, load_application_params
 from components.core.errors import StageError
 from components.core.params import (
     PARAMS_FILE,
@@ -44,6 +43,7 @@ from components.core.params import (
     read_params_file,
 )
 from components.evaluation.gate import enforce, write_report
+from components.kinds.registry import application_kind, application_params, load_application_params
 from components.registry.tracking import REFUSED, check_server_access, describe_server_error
 from components.versioning import dvc
 from components.versioning.dvc import DvcFailed, require_dvc_project

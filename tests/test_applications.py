@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from components.applications.catalog import APPLICATIONS, application
-from components.core.app_params import load_application_params
 from components.core.errors import StageError
 from components.core.params import application_names
 from components.kinds.images.application import ImageApplication
 from components.kinds.images.models.factory import IMAGE_FAMILIES
+from components.kinds.registry import load_application_params
 from components.kinds.text.application import TextApplication
 from components.kinds.text.models.factory import FAMILIES
 from components.kinds.translation.application import TranslationApplication

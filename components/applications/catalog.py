@@ -1,7 +1,8 @@
 """Every application of the pipeline, by name: what the flow, the registry and the tests look up.
 
-The four shipped applications are listed here; any other section of params.yaml with a `kind:` is an application
-of that kind too (components/kinds), so a new application, or a new kind's, needs no edit here.
+The shipped applications are the built-in kinds' (each kind lists its own); any other section of params.yaml with a
+`kind:` is an application of that kind too (components/kinds), so a new application, or a new kind's, needs no edit
+here.
 """
 
 from __future__ import annotations
@@ -10,12 +11,10 @@ from pathlib import Path
 
 from components.applications.base import Application
 from components.core.errors import StageError
-from components.kinds.images.application import IMAGES
-from components.kinds.text.conditional import CONDITIONAL
-from components.kinds.text.sentences import SENTENCES
-from components.kinds.translation.application import TRANSLATION
+from components.core.params import PARAMS_FILE, read_params_file
+from components.kinds.registry import BUILT_IN, kind_named, kind_of
 
-APPLICATIONS: dict[str, Application] = {app.name: app for app in (SENTENCES, CONDITIONAL, TRANSLATION, IMAGES)}
+APPLICATIONS: dict[str, Application] = {app.name: app for kind in BUILT_IN for app in kind_named(kind).shipped}
 
 
 def application(name: str, params_path: str | Path | None = None) -> Application:
@@ -23,9 +22,6 @@ def application(name: str, params_path: str | Path | None = None) -> Application
     (the file at `params_path`, params.yaml in the working directory by default); one StageError otherwise."""
     if name in APPLICATIONS:
         return APPLICATIONS[name]
-    from components.core.params import PARAMS_FILE, read_params_file
-    from components.kinds.registry import kind_of
-
     path = Path(params_path or PARAMS_FILE)
     raw = read_params_file(path) if path.is_file() else {}
     section = raw.get(name)

@@ -22,8 +22,8 @@ import os
 import sys
 from pathlib import Path
 
-from components.core.app_params import load_application_params
 from components.core.params import PARAMS_FILE, ParamsError, application_names, read_params_file
+from components.kinds.registry import load_application_params
 
 ROLES = {"pipeline": ("EDIT", "EDIT"), "manager": ("MANAGE", "READ"), "reader": ("READ", "READ")}
 """Role -> (permission on the registered model, permission on the experiment)."""

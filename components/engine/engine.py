@@ -42,7 +42,13 @@ from torch import nn
 
 from components.core.errors import StageError
 from components.engine import distributed
-from components.engine.checkpoints import checkpoint_interval, code_digest, load_checkpoint, save_checkpoint
+from components.engine.checkpoints import (
+    checkpoint_interval,
+    code_digest,
+    load_checkpoint,
+    run_params,
+    save_checkpoint,
+)
 
 log = logging.getLogger(__name__)
 PROGRESS_SECONDS = 30.0  # at most this long between progress lines
@@ -80,8 +86,6 @@ class EngineSettings:
     @classmethod
     def of(cls, p) -> "EngineSettings":
         """The engine's part of a kind's train params (a dataclass with at least these fields)."""
-        from components.engine.checkpoints import run_params
-
         return cls(**{name: getattr(p, name) for name in cls.__dataclass_fields__ if name != "train"},
                    train=run_params(p))
 
@@ -475,10 +479,16 @@ def training_session(p, device_name: str):
         distributed.shutdown()
 
 
-def write_timing(path: Path, seconds: float, epoch_seconds: list[float], device: torch.device) -> None:
-    """Wall times of a run and what they ran on (thread count included: on CPU it also decides the last bits of
-    a float sum). Not a DVC output: a rebuild must hash the same, however fast the machine is."""
+def finish_run(result: Trained, history: Path | str, timing: Path | str, checkpoint: Path | str, started: float,
+               device: torch.device) -> None:
+    """What every train stage writes once its model and metrics are saved: the history (a DVC plot); the wall times
+    and what they ran on, thread count included, which on CPU also decides the last bits of a float sum (not a DVC
+    output: a rebuild must hash the same however fast the machine); and no checkpoint (the outputs are complete, a
+    rerun must start afresh)."""
     from components.core import atomic
 
-    atomic.write_json(path, {"train_seconds": seconds, "epoch_seconds": epoch_seconds, "device": device.type,
-                             "threads": torch.get_num_threads(), "processes": distributed.current().world})
+    atomic.write_json(history, result.history)
+    atomic.write_json(timing, {"train_seconds": time.perf_counter() - started, "epoch_seconds": result.epoch_seconds,
+                               "device": device.type, "threads": torch.get_num_threads(),
+                               "processes": result.ctx.world})
+    Path(checkpoint).unlink(missing_ok=True)

@@ -22,8 +22,8 @@ import yaml
 
 from components.applications.base import Application
 from components.applications.catalog import application
-from components.core.app_params import load_application_params
 from components.core.params import flatten
+from components.kinds.registry import load_application_params
 from components.registry.register import scalar_metrics
 from components.registry.tracking import connect
 from components.versioning.dvc import require_dvc_project

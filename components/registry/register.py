@@ -19,10 +19,10 @@ from pathlib import Path
 import yaml
 
 from components.applications.catalog import application
-from components.core.app_params import application_kind
 from components.core.atomic import file_digest
 from components.core.params import flatten
 from components.evaluation.gate import Champion, GateReport
+from components.kinds.registry import application_kind
 from components.models.store import WEIGHTS_FILE
 from components.registry.lineage import dvc_lineage, git_commit, uncommitted_patch, warm_start_source
 from components.registry.promotion import CHAMPION

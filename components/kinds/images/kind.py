@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from components.kinds.images.application import IMAGES
 from components.kinds.registry import Kind
 
 PYFUNC_CODE = Path(__file__).resolve().parent / "serving" / "pyfunc.py"
@@ -61,4 +62,4 @@ def application(name: str):
 
 
 KIND = Kind(name="images", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
-            model_card=model_card, accept_data=accept_data, application=application)
+            model_card=model_card, accept_data=accept_data, application=application, shipped=(IMAGES,))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.kinds.registry import Kind
+from components.kinds.text.conditional import CONDITIONAL
+from components.kinds.text.sentences import SENTENCES
 
 PYFUNC_CODE = Path(__file__).resolve().parent / "serving" / "pyfunc.py"
 
@@ -75,4 +77,4 @@ def application(name: str):
 
 KIND = Kind(name="text", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
             model_card=model_card, accept_data=accept_data, run_artifacts=run_artifacts, application=application,
-            prepare_warm_start=prepare_warm_start)
+            prepare_warm_start=prepare_warm_start, shipped=(SENTENCES, CONDITIONAL))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.kinds.registry import Kind
+from components.kinds.translation.application import TRANSLATION
 
 PYFUNC_CODE = Path(__file__).resolve().parent / "serving" / "pyfunc.py"
 
@@ -63,4 +64,4 @@ def application(name: str):
 
 
 KIND = Kind(name="translation", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
-            model_card=model_card, accept_data=accept_data, application=application)
+            model_card=model_card, accept_data=accept_data, application=application, shipped=(TRANSLATION,))

@@ -15,7 +15,7 @@ from points_kind.params import points_params_from_dict
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.params import load_with
-from components.engine.engine import EngineSettings, Task, Update, array_digest, fit, training_session, write_timing
+from components.engine.engine import EngineSettings, Task, Update, array_digest, finish_run, fit, training_session
 from components.models.store import save_model_dir
 
 
@@ -68,11 +68,9 @@ def main() -> None:
                          EngineSettings.of(params.train), device, Path(args.checkpoint))
             if ctx.is_main:
                 save_model_dir(result.model, args.out_dir)
-                atomic.write_json(args.history, result.history)
                 atomic.write_json(args.metrics, {"best_epoch": result.best_epoch,
                                                  **result.history[result.best_epoch - 1]})
-                write_timing(Path(args.timing), time.perf_counter() - started, result.epoch_seconds, device)
-                Path(args.checkpoint).unlink(missing_ok=True)
+                finish_run(result, args.history, args.timing, args.checkpoint, started, device)
 
     stage_main("train", run, parser)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
-from components.engine.engine import training_session, write_timing
+from components.engine.engine import finish_run, training_session
 from components.kinds.images.models.base import save_image_model
 from components.kinds.images.models.factory import build_image_model
 from components.kinds.images.params import load_image_params
@@ -60,9 +60,7 @@ def train_and_save(args, params, ctx, device) -> None:
     kept = result.history[result.best_epoch - 1]
     atomic.write_json(args.metrics, {**kept, "best_epoch": result.best_epoch, "epochs": result.history[-1]["epoch"],
                                      "processes": ctx.world})
-    atomic.write_json(args.history, result.history)
-    write_timing(Path(args.timing), time.perf_counter() - started, result.epoch_seconds, device)
-    checkpoint.unlink(missing_ok=True)  # the outputs are complete; a rerun must start afresh
+    finish_run(result, args.history, args.timing, checkpoint, started, device)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 from components.core.errors import StageError
-from components.engine.checkpoints import run_params
 from components.engine.engine import EngineSettings, Task, Trained, Update, array_digest, fit
 from components.engine.schedules import beta_at
 from components.kinds.images.models.base import ImageModel
@@ -87,7 +86,7 @@ class ImageTask(Task):
         return validation(self.model, self.valid, self.device, self.conditional)
 
     def fingerprint(self) -> dict:
-        return {"model": self.model.config.to_dict(), "train": run_params(self.p),
+        return {"model": self.model.config.to_dict(),
                 "data": array_digest(self.train.images, self.train.labels)}
 
 

@@ -13,7 +13,7 @@ from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
 from components.data.batches import TokenArrays
 from components.engine import distributed
-from components.engine.engine import training_session, write_timing
+from components.engine.engine import finish_run, training_session
 from components.kinds.text.data.labels import LABELS_FILE, read_labels, write_labels
 from components.kinds.text.models.factory import save_model
 from components.kinds.text.params import load_params
@@ -69,11 +69,8 @@ def train_and_save(args, params, ctx: distributed.DistContext, device: torch.dev
     save_model(result.model, args.out_dir)
     if labels:  # the label vocabulary travels with the weights (registry, serving)
         write_labels(Path(args.out_dir) / LABELS_FILE, labels)
-    atomic.write_json(args.history, result.history)
     atomic.write_json(args.metrics, summary)
-    # Timings are not DVC outputs: a rebuild must hash the same, however fast the machine is.
-    write_timing(Path(args.timing), time.perf_counter() - started, result.epoch_seconds, device)
-    checkpoint.unlink(missing_ok=True)  # the outputs are complete; a rerun must start afresh
+    finish_run(result, args.history, args.timing, checkpoint, started, device)
     log.info("trained: %s", summary)
 
 

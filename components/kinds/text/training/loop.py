@@ -20,7 +20,6 @@ import torch
 from components.core.errors import StageError
 from components.data.batches import TokenArrays, batch_labels, bucketed_batches, length_sorted_batches, pad_batch
 from components.engine import distributed
-from components.engine.checkpoints import run_params
 from components.engine.engine import EngineSettings, Task, Trained, Update, array_digest, fit, state_digest
 from components.engine.schedules import beta_at, lr_factor
 from components.kinds.text.models.base import TextModel
@@ -29,8 +28,6 @@ from components.kinds.text.params import ModelParams, TrainParams
 from components.kinds.text.training.losses import vae_loss
 
 log = logging.getLogger(__name__)
-
-TrainResult = Trained
 
 
 @torch.no_grad()
@@ -51,8 +48,9 @@ def validation_elbo(model: TextModel, data: TokenArrays, batch_size: int, max_le
 
 def text_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: TrainParams,
                      init_state: dict[str, torch.Tensor] | None = None) -> dict:
-    """The text task's part of a checkpoint's fingerprint: model, train params, vocabulary, data shape, start."""
-    return {"model": asdict(mp), "train": run_params(p), "vocab": vocab_size,
+    """The text task's part of a checkpoint's fingerprint: model, vocabulary, data, start weights (the engine adds
+    the train section and the code)."""
+    return {"model": asdict(mp), "vocab": vocab_size,
             "data": array_digest(train.ids, train.offsets, train.labels), "init": state_digest(init_state)}
 
 

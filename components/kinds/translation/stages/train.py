@@ -17,7 +17,7 @@ from tokenizers import Tokenizer
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
-from components.engine.engine import training_session, write_timing
+from components.engine.engine import finish_run, training_session
 from components.kinds.translation.models.base import save_translator
 from components.kinds.translation.models.factory import build_translator, load_translation_model
 from components.kinds.translation.params import load_translation_params
@@ -77,9 +77,7 @@ def train_and_save(args, params, ctx, device) -> None:
                                      **{k: v for k, v in kept.items() if k.startswith("valid_")},
                                      "parameters": sum(x.numel() for x in result.model.parameters()),
                                      "distilled": bool(p.distill_from)})
-    atomic.write_json(args.history, result.history)
-    write_timing(Path(args.timing), time.perf_counter() - started, result.epoch_seconds, device)
-    checkpoint.unlink(missing_ok=True)  # the outputs are complete; a rerun must start afresh
+    finish_run(result, args.history, args.timing, checkpoint, started, device)
 
 
 if __name__ == "__main__":

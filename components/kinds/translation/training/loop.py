@@ -19,7 +19,6 @@ import torch
 
 from components.core.errors import StageError
 from components.data.batches import TokenArrays, bucketed_batches, length_sorted_batches, pad_batch
-from components.engine.checkpoints import run_params
 from components.engine.engine import EngineSettings, Task, Trained, Update, array_digest, fit
 from components.kinds.translation.models.base import TranslationLoss, TranslationModel
 from components.kinds.translation.params import TranslationTrainParams
@@ -116,7 +115,7 @@ class TranslationTask(Task):
         return bool(self.time_limit_s) and time.perf_counter() - self.started >= self.time_limit_s
 
     def fingerprint(self) -> dict:
-        return {"model": self.model.config.to_dict(), "train": run_params(self.p), "max_len": self.max_len,
+        return {"model": self.model.config.to_dict(), "max_len": self.max_len,
                 "data": array_digest(self.train.source.ids, self.train.source.offsets, self.train.target.ids,
                                      self.train.target.offsets)}
 
