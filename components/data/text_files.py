@@ -38,14 +38,14 @@ class ReadOptions:
 CANONICAL_COLUMNS = ["id", "text", "source", "line", "split", "label", "error"]
 OPTIONAL_COLUMNS = ("id", "split", "label")
 _SURROGATE = re.compile("[\udc80-\udcff]")
-SUFFIX_FORMATS = {".txt": "lines", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet"}
+SUFFIX_FORMATS = {".txt": "lines", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet",
+                  ".dict": "dictd"}
 
 
 def detect_format(path: Path, declared: str) -> str:
     if declared != "auto":
         return declared
-    suffixes = [s for s in path.suffixes if s != ".gz"]
-    fmt = SUFFIX_FORMATS.get(suffixes[-1].lower()) if suffixes else None
+    fmt = SUFFIX_FORMATS.get(_format_suffix(path))
     if fmt is None:
         raise StageError(f"{path}: cannot tell the format from the suffix; set data.format")
     return fmt
@@ -156,6 +156,12 @@ def _printable(value: str) -> str:
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def _format_suffix(path: Path) -> str:
+    """The suffix that names the format, compression suffixes (.gz, dictzip's .dz) aside: '.tsv', '.dict'."""
+    suffixes = [s.lower() for s in path.suffixes if s not in (".gz", ".dz")]
+    return suffixes[-1] if suffixes else ""
+
+
 def corpus_files(path: Path) -> list[Path]:
     """The file itself, or every supported file under a directory (sorted, so the order is reproducible)."""
     if not path.exists():
@@ -163,15 +169,18 @@ def corpus_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                   and [s for s in p.suffixes if s != ".gz"][-1:] and
-                   [s for s in p.suffixes if s != ".gz"][-1].lower() in SUFFIX_FORMATS)
+                   and _format_suffix(p) in SUFFIX_FORMATS)
     if not files:
         raise StageError(f"{path}: directory holds no corpus files ({', '.join(SUFFIX_FORMATS)}, optionally .gz)")
     return files
 
 
 def read_file(path: Path, fmt: str, params: ReadOptions) -> pd.DataFrame:
-    if fmt == "lines":
+    if fmt == "dictd":  # a dictionary: one row per definition (components/data/dictd.py)
+        from components.data.dictd import dictd_to_frame
+
+        frame = dictd_to_frame(path)
+    elif fmt == "lines":
         frame = lines_to_frame(read_bytes(path))
     elif fmt == "jsonl":
         frame = jsonl_to_frame(read_bytes(path), params.text_column, params.label_column)

@@ -16,6 +16,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from components.core.errors import StageError
+from components.data.dictd import CUTS
 from components.data.quarantine import account, separate
 from components.kinds.text.params import ValidateParams
 
@@ -24,7 +25,9 @@ log = logging.getLogger(__name__)
 CONTROL_CHARS = r"[\x00-\x08\x0b-\x1f\x7f]"
 # How ingest's `error` column begins for each way a row can be unreadable -> the check that names it.
 INGEST_ERRORS = {"valid_utf8": "invalid UTF-8", "valid_json": "invalid JSON", "has_text_field": "no string field",
-                 "text_is_a_string": "text is not a string"}
+                 "text_is_a_string": "text is not a string",
+                 # A dictionary's pieces that are not definitions (components/data/dictd.py): cut, and counted.
+                 **{f"dictd_{cut}": f"dictd {cut}" for cut in CUTS}}
 
 
 def row_contract(p: ValidateParams, require_label: bool = False) -> type[pa.DataFrameModel]:
@@ -54,6 +57,22 @@ def row_contract(p: ValidateParams, require_label: bool = False) -> type[pa.Data
         @pa.check("error", name="text_is_a_string")
         def text_is_a_string(cls, error: Series[str]) -> Series[bool]:
             return ~error.str.startswith(INGEST_ERRORS["text_is_a_string"], na=False)
+
+        @pa.check("error", name="dictd_quotation")
+        def dictd_quotation(cls, error: Series[str]) -> Series[bool]:
+            return ~error.eq(INGEST_ERRORS["dictd_quotation"]).fillna(False).astype(bool)
+
+        @pa.check("error", name="dictd_note")
+        def dictd_note(cls, error: Series[str]) -> Series[bool]:
+            return ~error.eq(INGEST_ERRORS["dictd_note"]).fillna(False).astype(bool)
+
+        @pa.check("error", name="dictd_synonyms")
+        def dictd_synonyms(cls, error: Series[str]) -> Series[bool]:
+            return ~error.eq(INGEST_ERRORS["dictd_synonyms"]).fillna(False).astype(bool)
+
+        @pa.check("error", name="dictd_empty")
+        def dictd_empty(cls, error: Series[str]) -> Series[bool]:
+            return ~error.eq(INGEST_ERRORS["dictd_empty"]).fillna(False).astype(bool)
 
         @pa.check("error", name="read_by_ingest")
         def read_by_ingest(cls, error: Series[str]) -> Series[bool]:  # an ingest error of a kind not named above
