@@ -178,6 +178,19 @@ def warm_start_task(workspace: str, app: str) -> str:
     return reason
 
 
+@task(name="base model", retry_condition_fn=retry_if_transient)
+def base_model_task(workspace: str, app: str) -> str:
+    """Fill base/<app>/ with the registered model train.init_from names (fine-tuning); empty it otherwise."""
+    from components.registry.tracking import connect
+
+    ws = Path(workspace)
+    params = load_application_params(ws / PARAMS_FILE, app)
+    client = connect(ws) if params.train.init_from else None
+    reason = application_kind(ws / PARAMS_FILE, app).prepare_base(ws, params, client)
+    get_run_logger().info("%s", reason)
+    return reason
+
+
 # --- gate and registry ----------------------------------------------------------------------
 @task(name="gate", retry_condition_fn=retry_if_transient)
 def gate_task(workspace: str, app: str) -> dict:
@@ -314,8 +327,10 @@ def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = N
         backoff = {"retries": o.retries, "retry_delay_seconds": [o.retry_delay_s * 4 ** i for i in range(o.retries)]}
         sources = update_sources_task.with_options(**backoff)(str(ws)) if o.update_imports else []
         stages, started_from = {}, None
-        for stage in dvc.stage_order(ws):  # DVC's order; this application's stages only
-            if stage not in unit.stages:
+        based_on = base_model_task.with_options(**backoff)(str(ws), app) if kind.prepare_base else None
+        needed = set(unit.stages) | dvc.stages_needed(ws, unit.stages[-1])  # and the stages it reads from others
+        for stage in dvc.stage_order(ws):  # DVC's order
+            if stage not in needed:
                 continue
             if kind.prepare_warm_start and stage == unit.stage(unit.train_step):
                 started_from = warm_start_task.with_options(**backoff)(str(ws), app)
@@ -330,7 +345,8 @@ def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = N
             run_stage.with_options(name=f"dvc repro {check} (accepted reference)")(str(ws), check)
         pushed = push_task.with_options(**backoff)(str(ws)) if o.push else "off"
         publish_summary(ws, app, registered, gate)
-    return {"application": app, "stages": stages, "sources": sources, "warm_start": started_from, "gate": gate,
+    return {"application": app, "stages": stages, "sources": sources, "warm_start": started_from,
+            "base_model": based_on, "gate": gate,
             "registered": registered, "pushed": pushed}
 
 

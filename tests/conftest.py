@@ -38,6 +38,8 @@ PTB_SLICE = ROOT / "tests" / "data" / "ptb_valid_head.txt"
 PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore",
                  "gx/great_expectations.yml", "gx/.gitignore", "data/sentences/reference/vocab.txt", "warm_start/sentences/README.md",
                  "data/conditional/reference/vocab.txt", "warm_start/conditional/README.md",
+                 "data/pretrain/reference/vocab.txt", "warm_start/pretrain/README.md", "base/sentences/README.md",
+                 "base/conditional/README.md", "base/pretrain/README.md",
                  "data/images/reference/histogram.json", "data/translation/reference/vocab.source.txt",
                  "data/translation/reference/vocab.target.txt"]
 
@@ -105,6 +107,23 @@ def labelled_slice(per_label: int = 40) -> str:
     return frame.groupby("label", sort=False).head(per_label).to_csv(sep="\t", index=False)
 
 
+GCIDE = ROOT / "data" / "raw" / "gcide" / "gcide.dict.dz"
+
+
+def write_gcide_slice(dictionary: Path, entries: int = 800) -> Path:
+    """`entries` real GCIDE entries spread evenly over the shipped dictionary (every letter), as a dictd
+    dictionary and index of their own."""
+    import gzip
+
+    from components.data.dictd import read_index, write_dictd
+
+    raw = gzip.open(GCIDE, "rb").read()
+    index = [e for e in read_index(GCIDE.with_name("gcide.index").read_bytes(), GCIDE) if not e[0].startswith("00-")]
+    step = max(len(index) // entries, 1)
+    write_dictd([(h, raw[o:o + n]) for h, o, n in index[::step][:entries]], dictionary)
+    return dictionary
+
+
 def write_multi30k_slice(directory: Path, sizes: dict[str, int] | None = None) -> Path:
     """The first pairs of each shipped Multi30k split (train 300, val 40, test 40 by default), as .gz files."""
     import gzip
@@ -165,10 +184,11 @@ def make_workspace(path: Path, corpus_lines: list[str]) -> Path:
 
     params = path / "params.yaml"
     write_multi30k_slice(path / "data" / "raw" / "multi30k")
+    write_gcide_slice(path / "data" / "raw" / "gcide" / "gcide.dict.dz")
     write_fashion_slice(path / "data" / "raw" / "fashion-mnist")
     raw = yaml.safe_load(params.read_text(encoding="utf-8"))
     changes = {}
-    for app in ("conditional", "translation", "images"):
+    for app in ("pretrain", "conditional", "translation", "images"):
         changes.update(resolve_overrides(raw, app, None, "tiny", []))
     apply_overrides(params, changes)  # one rewrite of params.yaml, checked once
     git(path, "init", "-q", "-b", "main")

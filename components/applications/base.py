@@ -61,5 +61,10 @@ class Application:
         return f"warm_start/{self.name}"
 
     @property
+    def base_dir(self) -> str:
+        """The registered model a fine-tuning run starts from (train.init_from), put there by the flow."""
+        return f"base/{self.name}"
+
+    @property
     def checkpoint(self) -> str:
         return f"checkpoints/{self.name}/train.pt"

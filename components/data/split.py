@@ -60,3 +60,17 @@ def assign_splits(frame: pd.DataFrame, p: SplitParams) -> tuple[pd.DataFrame, di
     summary = {"rows_in": len(frame), "exact_duplicates": exact_dupes,
                "normalised_duplicates": int(len(frame) - len(kept)), **{f"rows_{s}": n for s, n in counts.items()}}
     return kept, summary
+
+
+def held_out_sentences(splits: list[pd.DataFrame]) -> set[str]:
+    """The normalised valid and test sentences of other applications' split tables (what pretraining must never
+    see: a model fine-tuned from it would be scored on sentences it was trained on)."""
+    return {normalise(t) for frame in splits for t in frame.loc[frame["split"].isin(["valid", "test"]), "text"]}
+
+
+def drop_held_out(frame: pd.DataFrame, held_out: set[str]) -> tuple[pd.DataFrame, int]:
+    """`frame` without its rows whose normalised text is held out elsewhere, and how many were dropped."""
+    if not held_out:
+        return frame, 0
+    hit = frame["text"].map(normalise).isin(held_out)
+    return frame.loc[~hit].reset_index(drop=True), int(hit.sum())

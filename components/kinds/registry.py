@@ -51,6 +51,10 @@ class Kind:
     """(workspace, params, MLflow client or None) -> fills warm_start/<application>/ with the champion's weights
     when they fit (train.warm_start: champion), or empties it; returns why, in words. None: the kind has no warm
     start."""
+    prepare_base: Callable[..., str] | None = None
+    """(workspace, params, MLflow client or None, version=None) -> fills base/<application>/ with the registered
+    model train.init_from names (fine-tuning; `version` pins the one a rebuild must use), or empties it; returns
+    what it holds, in words. None: no fine-tuning."""
 
 
 def kind_named(name: str | None) -> Kind:

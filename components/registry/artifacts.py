@@ -11,8 +11,9 @@ from components.core.errors import StageError
 from components.models.store import CONFIG_FILE, WEIGHTS_FILE
 
 
-def download_weights(name: str, version: str, directory: Path) -> Path:
-    """Copy a registered version's weights and config into `directory`, checking the recorded SHA-256."""
+def download_weights(name: str, version: str, directory: Path, extra: tuple[str, ...] = ()) -> Path:
+    """Copy a registered version's weights and config into `directory`, checking the recorded SHA-256; also each
+    file named in `extra` that the version's artifacts hold (a text model's tokenizer.json)."""
     import shutil
     import tempfile
 
@@ -27,4 +28,8 @@ def download_weights(name: str, version: str, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         shutil.copy2(weights, directory / WEIGHTS_FILE)
         shutil.copy2(weights.parent / CONFIG_FILE, directory / CONFIG_FILE)
+        for wanted in extra:
+            found = sorted(local.rglob(wanted))
+            if found:
+                shutil.copy2(found[0], directory / wanted)
     return directory

@@ -72,6 +72,13 @@ def warm_start_source(workspace: Path, app: Application) -> str:
     return f"{info['name']} v{info['version']}"
 
 
+def base_model_source(workspace: Path, app: Application) -> str:
+    """'NAME vN' when the run fine-tuned a registered model (train.init_from), else 'none'."""
+    source = workspace / app.base_dir / "source.json"
+    info = json.loads(source.read_text(encoding="utf-8")) if source.is_file() else {}
+    return f"{info['name']} v{info['version']}" if info.get("name") else "none"
+
+
 def dvc_lineage(workspace: Path, app: Application, family: str) -> dict[str, str]:
     """Content hashes of the app's data, tokenizer, model and parameters, as its stages recorded them in dvc.lock."""
     tags = {tag: locked_md5(workspace, stage, path) for tag, (stage, path) in app.lineage_outputs(family).items()}

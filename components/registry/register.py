@@ -24,7 +24,8 @@ from components.core.params import flatten
 from components.evaluation.gate import Champion, GateReport
 from components.kinds.registry import application_kind
 from components.models.store import WEIGHTS_FILE
-from components.registry.lineage import dvc_lineage, git_commit, uncommitted_patch, warm_start_source
+from components.registry.lineage import (base_model_source, dvc_lineage, git_commit, uncommitted_patch,
+                                         warm_start_source)
 from components.registry.promotion import CHAMPION
 from components.registry.tracking import connect, tracking_uri
 
@@ -108,7 +109,7 @@ def register_model(workspace: Path, params, params_path: Path, report: GateRepor
     p, app, family = params.register, application(params.application, params_path), params.model.family
     kind = application_kind(params_path, params.application)
     model_name, model_dir = params.model_name, workspace / app.model_dir(family)
-    lineage = dvc_lineage(workspace, app, family)
+    lineage = {**dvc_lineage(workspace, app, family), "base_model": base_model_source(workspace, app)}
     commit, dirty = git_commit(workspace)
     history = json.loads((workspace / app.metrics("train_history")).read_text(encoding="utf-8"))
     metrics = json.loads((workspace / app.metrics("eval")).read_text(encoding="utf-8"))

@@ -6,7 +6,7 @@ The version's run recorded its git commit and, as artifacts, the patch of what t
 held beyond that commit (params the flow wrote, dvc.lock, new files), dvc.lock and params.yaml.
 This clones the workspace's repository at that commit into a scratch directory, applies the
 patch, restores imported data sources from the DVC cache or remote, fetches warm-start weights
-when the version had them, runs `dvc repro --force` (every stage really runs: no run-cache) and
+when the version had them and the base model it fine-tuned (the version it recorded), runs `dvc repro --force` (every stage really runs: no run-cache) and
 compares every output hash in the rebuilt dvc.lock, the weights' SHA-256 and the evaluation
 metrics with the registered ones. On CPU, training and evaluation are deterministic, so a
 faithful rebuild matches exactly; any difference is listed and the exit status is 1.
@@ -27,6 +27,7 @@ from components.applications.base import Application
 from components.applications.catalog import application
 from components.core.atomic import file_digest
 from components.core.errors import StageError
+from components.kinds.registry import application_kind, load_application_params
 from components.models.store import WEIGHTS_FILE
 from components.registry.artifacts import download_weights
 from components.registry.register import scalar_metrics
@@ -108,6 +109,11 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
         download_weights(source_name, source_version, scratch / app.warm_start_dir)
         (scratch / app.warm_start_dir / "source.json").write_text(json.dumps({"name": source_name,
                                                                               "version": source_version}))
+    base = mv.tags.get("base_model", "none")
+    if base != "none":  # the version the run fine-tuned, whatever its alias names today
+        kind = application_kind(scratch / "params.yaml", app.name)
+        kind.prepare_base(scratch, load_application_params(scratch / "params.yaml", app.name), client,
+                          base.rsplit(" v", 1)[1])
     run_dvc(scratch, "repro", "--force", "--no-run-cache", app.stages[-1])  # the app's stages, and only those
 
     registered_lock = app_stages_only(yaml.safe_load((lineage / "dvc.lock").read_text(encoding="utf-8")), app)

@@ -86,6 +86,20 @@ def stage_order(workspace: Path) -> list[str]:
                 if not stage.is_data_source]
 
 
+def stages_needed(workspace: Path, target: str) -> set[str]:
+    """`target` and every stage it depends on, directly or not (pretraining needs the other applications' splits,
+    to keep their valid and test sentences out)."""
+    import networkx as nx
+    from dvc.repo import Repo
+
+    with Repo(str(workspace)) as repo:
+        graph = repo.index.graph  # edges point from a stage to the stages it depends on
+        stage = next((s for s in graph.nodes if getattr(s, "name", None) == target), None)
+        if stage is None:
+            raise StageError(f"dvc.yaml has no stage {target!r}")
+        return {target} | {s.name for s in nx.descendants(graph, stage) if not s.is_data_source}
+
+
 def imported_sources(workspace: Path) -> list[str]:
     """The .dvc files made by `dvc import` / `dvc import-url`: sources `dvc update` can refresh."""
     from dvc.repo import Repo

@@ -44,7 +44,11 @@ def model_card(name: str, params: Params, metrics: dict, lineage: dict, commit: 
         f"# {name}", "",
         describe_family(params), "",
         "## Data", "",
-        f"- corpus: `{params.data.corpus}`, tokenizer: {params.tokenize.kind}-level, vocab {params.tokenize.vocab_size}",
+        *([f"- fine-tuned from `{lineage['base_model']}` (train.init_from `{params.train.init_from}`): its tokenizer "
+           "and the weights the two models share"] if lineage.get("base_model", "none") != "none" else []),
+        f"- corpus: `{params.data.corpus}`, tokenizer: "
+        + ("the base model's" if lineage.get("base_model", "none") != "none"
+           else f"{params.tokenize.kind}-level, vocab {params.tokenize.vocab_size}"),
         f"- data (splits) md5 `{lineage['data.splits_md5']}`, tokenizer md5 `{lineage['tokenizer.md5']}`",
         f"- code: git `{commit}`, params md5 `{lineage['params.md5']}`", "",
         "## Held-out test metrics", "",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from components.kinds.registry import Kind
 from components.kinds.text.conditional import CONDITIONAL
+from components.kinds.text.pretrain import PRETRAIN
 from components.kinds.text.sentences import SENTENCES
 
 PYFUNC_CODE = Path(__file__).resolve().parent / "serving" / "pyfunc.py"
@@ -67,6 +68,14 @@ def prepare_warm_start(workspace: Path, params, client) -> str:
     return prepare(workspace, params, client)
 
 
+def prepare_base(workspace: Path, params, client, version: str | None = None) -> str:
+    from components.applications.catalog import application as app_named
+    from components.kinds.text.base_model import materialise
+
+    app = app_named(params.application, workspace / "params.yaml")
+    return materialise(workspace / app.base_dir, params.train.init_from, client, version)
+
+
 def application(name: str):
     from components.kinds.text.application import TextApplication
 
@@ -77,4 +86,5 @@ def application(name: str):
 
 KIND = Kind(name="text", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
             model_card=model_card, accept_data=accept_data, run_artifacts=run_artifacts, application=application,
-            prepare_warm_start=prepare_warm_start, shipped=(SENTENCES, CONDITIONAL))
+            prepare_warm_start=prepare_warm_start, prepare_base=prepare_base,
+            shipped=(SENTENCES, CONDITIONAL, PRETRAIN))

@@ -43,7 +43,7 @@ class DataParams:
     rows without a label (never trained as unconditional). Unconditional ones ingest labels and ignore them."""
 
     def check(self) -> None:
-        _one_of("data.format", self.format, ("auto", "lines", "csv", "tsv", "jsonl", "parquet"))
+        _one_of("data.format", self.format, ("auto", "lines", "csv", "tsv", "jsonl", "parquet", "dictd"))
         if self.require_label and self.format == "lines":
             raise ParamsError("data.require_label is true but data.format is lines: a text file has no label column")
 
@@ -235,6 +235,10 @@ class TrainParams:
     warm_start: str
     """scratch, or champion: start from the @champion's weights when its tokenizer is this run's (the flow
     puts them in warm_start/, a dependency of the train stage; otherwise training starts from scratch)."""
+    init_from: str
+    """Fine-tune a registered (pretrained) model: `models:/NAME@ALIAS` or `models:/NAME/VERSION`; empty: none.
+    Its tokenizer is adopted and its weights start every parameter the two models share (components/kinds/text/
+    base_model.py)."""
 
     def check(self) -> None:
         for name in ("epochs", "batch_size", "max_len"):
@@ -253,6 +257,13 @@ class TrainParams:
         _at_least("train.free_bits", self.free_bits, 0.0)
         _one_of("train.device", self.device, ("auto", "cpu", "cuda"))
         _one_of("train.warm_start", self.warm_start, ("scratch", "champion"))
+        if self.init_from:
+            from components.kinds.text.base_model import parse_model_uri
+
+            parse_model_uri(self.init_from)
+            if self.warm_start == "champion":
+                raise ParamsError(f"train.init_from ({self.init_from}) and train.warm_start: champion both choose "
+                                  "the starting weights: set train.warm_start to scratch")
         check_engine_fields(self)
 
 @dataclass(frozen=True)

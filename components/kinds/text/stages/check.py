@@ -13,6 +13,7 @@ import pandas as pd
 from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
+from components.data.split import drop_held_out, held_out_sentences
 from components.kinds.text.data.dataset_checks import dataset_features, read_reference_vocab, run_suite, summary_metrics
 from components.kinds.text.params import load_params
 
@@ -27,6 +28,9 @@ def main() -> None:
     parser.add_argument("--report", required=True)
     parser.add_argument("--reference", required=True,
                         help="vocabulary of the last accepted dataset; written by the flow after a registration")
+    parser.add_argument("--held-out", action="append", default=[],
+                        help="another application's splits table: report how many of its valid and test sentences "
+                             "are here (must be none)")
 
     def run(args):
         logging.getLogger("great_expectations").setLevel(logging.WARNING)  # its INFO lines drown the stage's
@@ -35,6 +39,13 @@ def main() -> None:
         features = dataset_features(pd.read_parquet(args.validated), pd.read_parquet(args.splits),
                                     read_reference_vocab(Path(args.reference)), params.data.require_label)
         outcome = run_suite(features, p, params.application, Path.cwd())
+        if args.held_out:  # the split stage dropped them; a rerun of another application's split may not have
+            _, overlap = drop_held_out(pd.read_parquet(args.splits),
+                                       held_out_sentences([pd.read_parquet(f) for f in args.held_out]))
+            outcome["held_out_overlap"] = overlap
+            if overlap:
+                raise StageError(f"{overlap} sentences here are valid or test sentences of {args.held_out}: "
+                                 "rerun the split stage")
         outcome["oov_rate_vs_accepted"] = (float(features["reference_oov_rate"].mean())
                                            if features.attrs["has_reference"] else None)
         if features.attrs.get("label_stats"):
@@ -49,7 +60,8 @@ def main() -> None:
         if failed:
             summary = "; ".join(f"{c['expectation']}({c['column'] or 'table'}) observed {c['observed']}" for c in failed)
             raise StageError(f"dataset expectations failed: {summary}. Data Docs: {docs}")
-        atomic.write_json(args.metrics, summary_metrics(features))
+        atomic.write_json(args.metrics, summary_metrics(features)
+                          | ({"held_out_overlap": outcome["held_out_overlap"]} if args.held_out else {}))
 
     stage_main("check", run, parser)
 

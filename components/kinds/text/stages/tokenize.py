@@ -15,6 +15,7 @@ from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
 from components.data.split import SPLITS
 from components.data.tokenizer import SPECIAL_TOKENS, UNK, encode, train_tokenizer
+from components.kinds.text.base_model import TOKENIZER_FILE, check_base
 from components.kinds.text.data.labels import UNSEEN, encode_labels, label_vocabulary, write_labels
 from components.kinds.text.params import load_params
 
@@ -28,12 +29,20 @@ def main() -> None:
     parser.add_argument("--out-dir", required=True)
     parser.add_argument("--metrics", required=True)
     parser.add_argument("--labels", help="label vocabulary to write (applications with data.require_label)")
+    parser.add_argument("--base", help="base/<application>: its tokenizer is adopted when train.init_from is set")
 
     def run(args):
         params = load_params(args.params, args.app)
         p = params.tokenize
         frame = pd.read_parquet(args.splits)
-        tok = train_tokenizer(frame.loc[frame["split"] == "train", "text"].tolist(), p)
+        base = check_base(Path(args.base), params.train.init_from) if args.base else None
+        if base is not None:  # fine-tuning: the base model's token ids, whatever tokenize.* says
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_file(str(Path(args.base) / TOKENIZER_FILE))
+            log.info("adopted the tokenizer of %s v%s (train.init_from)", base["name"], base["version"])
+        else:
+            tok = train_tokenizer(frame.loc[frame["split"] == "train", "text"].tolist(), p)
         labelled = params.data.require_label
         if labelled and not args.labels:
             raise StageError("data.require_label is true: pass --labels to write the label vocabulary")
@@ -43,7 +52,8 @@ def main() -> None:
         if labelled:
             write_labels(args.labels, vocabulary)
         out_dir = Path(args.out_dir)
-        summary = {"vocab_size": tok.get_vocab_size()} | ({"labels": len(vocabulary)} if labelled else {})
+        summary = {"vocab_size": tok.get_vocab_size(), "adopted_from": f"{base['name']} v{base['version']}" if base
+                   else ""} | ({"labels": len(vocabulary)} if labelled else {})
         for split in SPLITS:
             rows = frame.loc[frame["split"] == split]
             if labelled:

@@ -22,6 +22,7 @@ from components.data.batches import TokenArrays, batch_labels, bucketed_batches,
 from components.engine import distributed
 from components.engine.engine import EngineSettings, Task, Trained, Update, array_digest, fit, state_digest
 from components.engine.schedules import beta_at, lr_factor
+from components.kinds.text.base_model import merge_base
 from components.kinds.text.models.base import TextModel
 from components.kinds.text.models.factory import build_model
 from components.kinds.text.params import ModelParams, TrainParams
@@ -62,10 +63,14 @@ class TextTask(Task):
     divergence_hint = "try a lower train.lr or train.grad_clip"
 
     def __init__(self, train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: ModelParams, p: TrainParams,
-                 device: torch.device, init_state: dict[str, torch.Tensor] | None, num_labels: int):
+                 device: torch.device, init_state: dict[str, torch.Tensor] | None, num_labels: int,
+                 base_state: dict[str, torch.Tensor] | None = None):
         if mp.conditional and (train.labels is None or valid.labels is None):
             raise StageError("model.conditional is true but the token arrays carry no labels (rerun the tokenize stage)")
         self.model = build_model(vocab_size, mp, num_labels)
+        if base_state is not None:  # fine-tuning: shared tensors from the base, the rest as just initialised
+            init_state, fresh = merge_base(self.model.state_dict(), base_state, "train.init_from")
+            log.info("base model: %d tensors loaded, %d fresh %s", len(init_state) - len(fresh), len(fresh), fresh)
         if init_state:
             try:
                 self.model.load_state_dict(init_state, strict=True)
@@ -132,11 +137,13 @@ class TextTask(Task):
 
 def train_model(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: ModelParams, p: TrainParams,
                 device: torch.device, checkpoint: Path | None = None,
-                init_state: dict[str, torch.Tensor] | None = None, num_labels: int = 0) -> Trained:
+                init_state: dict[str, torch.Tensor] | None = None, num_labels: int = 0,
+                base_state: dict[str, torch.Tensor] | None = None) -> Trained:
     """Train and return the model at its best validation ELBO, with one history row per epoch.
 
     `checkpoint`: resumable training state (the engine's). `init_state` (warm start) replaces the random initial
     weights. A conditional model (model.conditional) is built for `num_labels` labels and reads each split's labels.
+    `base_state` (train.init_from) starts every tensor the model shares with it; the rest start fresh.
     """
-    return fit(lambda: TextTask(train, valid, vocab_size, mp, p, device, init_state, num_labels),
+    return fit(lambda: TextTask(train, valid, vocab_size, mp, p, device, init_state, num_labels, base_state),
                EngineSettings.of(p), device, checkpoint)
