@@ -9,7 +9,8 @@ definitions (`{Zymotic disease} (Med.), any epidemic ...`), quotations (indented
 
 The contract, like every reader's: one row per piece, in file order, nothing dropped here. A definition becomes
 clean text: sense number, domain label `(Med.)`, bracketed remarks `[Obs.]`, cross-reference braces `{...}`, a
-trailing citation `--Holland.` and a trailing usage remark `-- called also ...` are cut, whitespace collapsed and the
+trailing citation `--Holland.`, quoted usage examples after the definition (`"He departed this life." --Addison.`)
+and a trailing usage remark `-- called also ...` are cut, whitespace collapsed and the
 final full stop dropped (WordNet's glosses have none). Every other piece keeps its place with text=None and what it
 is in `error` (`dictd quotation`, `dictd note`, ...), so the validate stage quarantines it under a named check and
 rows in = kept + quarantined counts the cuts. An entry that is not valid UTF-8 is one row with `invalid UTF-8`.
@@ -37,6 +38,8 @@ CITATION = re.compile(r'\s*--\s*[A-Z][^;"]{0,40}$')
 USAGE_REMARK = re.compile(r"\s+--\s+.*$")
 BRACKETS = re.compile(r"\[[^\[\]]*\]")
 LEADING_LABELS = re.compile(r"^(?:\d+\.\s*|\([a-z]\)\s*|\([^()]*\)\s*)+")
+EXAMPLES = re.compile(r'(?<=[.;:!?])\s+"[^"]*"\s*(?:--[^"]*?)?\s*$')
+"""A quoted usage example after the definition, with its citation: `... impulse. "The impulsion." --Clarendon.`"""
 PHRASE = re.compile(r"^\{[^{}]*\}\s*(?:\([^()]*\)\s*)*,\s*")
 
 
@@ -110,8 +113,9 @@ def split_header(lines: list[str]) -> list[str]:
 
 
 def pieces_of(lines: list[str]) -> list[tuple[list[str], str]]:
-    """Group content lines into pieces (their lines, their source tag): a blank line, a source tag, a new sense or
-    a change of indentation into or out of a quotation ends a piece."""
+    """Group content lines into pieces (their lines, their source tag): a blank line, a source tag, a new sense, a
+    note or a synonym list ends a piece. (A quotation always follows a blank line or a source tag; its first line's
+    indentation, deeper than a definition's, is what parse_entry tells it by.)"""
     out: list[tuple[list[str], str]] = []
     current: list[str] = []
 
@@ -130,10 +134,7 @@ def pieces_of(lines: list[str]) -> list[tuple[list[str], str]]:
         elif not line.strip():
             close()
         else:
-            starts_quote = indent(line) >= 8 and (not current or indent(current[0]) < 8)
-            leaves_quote = indent(line) < 8 and current and indent(current[0]) >= 8
-            if current and (SENSE_START.match(line) or starts_quote or leaves_quote
-                            or line.lstrip().startswith(("Note:", "Syn:"))):
+            if current and (SENSE_START.match(line) or line.lstrip().startswith(("Note:", "Syn:"))):
                 close()
             current.append(line)
     close()
@@ -152,6 +153,8 @@ def clean_definition(text: str) -> str:
     while BRACKETS.search(text):  # innermost first: remarks may nest ([Cf. F. particularit['e].])
         text = BRACKETS.sub("", text)
     text = USAGE_REMARK.sub("", text)
+    while EXAMPLES.search(text):  # from the end: each example (and its citation) after the last one's cut
+        text = EXAMPLES.sub("", text)
     text = CITATION.sub("", text)
     text = text.replace("{", "").replace("}", "")
     text = " ".join(text.split()).strip(" ;,")
