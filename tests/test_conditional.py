@@ -5,6 +5,7 @@ and control accuracy; the served generator's answers to bad requests."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from components.data.batches import UNK_ID, TokenArrays, batch_labels, pad_batch
 from components.data.text_files import ingest
 from components.data.tokenizer import encode, train_tokenizer
 from components.kinds.text.data.dataset_checks import label_features
-from components.kinds.text.data.labels import UNSEEN, encode_labels, label_ids, label_vocabulary
+from components.kinds.text.data.labels import UNLABELLED, UNSEEN, encode_labels, label_ids, label_vocabulary
 from components.kinds.text.data.validate import quarantine_rows
 from components.kinds.text.evaluation.control import control_metrics
 from components.kinds.text.evaluation.label_classifier import load_classifier, save_classifier, train_classifier
@@ -139,6 +140,57 @@ def test_the_learned_label_prior_starts_as_the_standard_normal_and_scores_agains
     shifted = importance_weighted_nll(model, tokens, lengths, 4, labels=labels)
     torch.manual_seed(0)
     assert not torch.allclose(shifted, importance_weighted_nll(standard, tokens, lengths, 4, labels=labels))
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_a_row_without_a_label_trains_the_unconditional_part_and_leaves_the_label_tables_alone(family):
+    model = tiny_conditional(family, label_prior="learned").train()
+    tokens, lengths = torch.randint(4, 60, (2, 6)), torch.tensor([6, 4])
+    out = model(tokens, lengths, sample=False, labels=torch.full((2,), UNLABELLED, dtype=torch.long))
+    (out.rec_nll.sum() + out.kl.sum()).backward()
+    label_tables = [p for name, p in model.named_parameters() if "label" in name or name.startswith("prior_")]
+    assert label_tables and all(p.grad is None or not p.grad.any() for p in label_tables)
+    assert any(p.grad is not None and p.grad.any() for name, p in model.named_parameters() if "label" not in name)
+
+
+def test_limited_labels_keep_unlabelled_train_rows_and_score_labelled_valid_and_test_rows_only(tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    frame = labelled_glosses(per_label=30)
+    frame.loc[frame.index % 3 != 0, "label"] = ""  # two rows in three without a label
+    corpus = tmp_path / "corpus.tsv"
+    frame.to_csv(corpus, sep="\t", index=False)
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    raw["conditional"]["data"].update(corpus=str(corpus), require_label=False)
+    raw["conditional"]["split"].update(valid_fraction=0.2, test_fraction=0.2)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    out = {name: str(tmp_path / name) for name in ("c.parquet", "v.parquet", "q.parquet", "s.parquet", "tok.json",
+                                                   "labels.json", "tokens", "m.json")}
+    steps = [["ingest", "--out", out["c.parquet"]],
+             ["validate", "--corpus", out["c.parquet"], "--out", out["v.parquet"], "--quarantine", out["q.parquet"],
+              "--metrics", out["m.json"]],
+             ["split", "--validated", out["v.parquet"], "--out", out["s.parquet"], "--metrics", out["m.json"]],
+             ["tokenize", "--splits", out["s.parquet"], "--tokenizer", out["tok.json"], "--out-dir", out["tokens"],
+              "--metrics", out["m.json"], "--labels", out["labels.json"]]]
+    for step in steps:
+        proc = subprocess.run([sys.executable, "-m", f"components.kinds.text.stages.{step[0]}", "--params",
+                               str(params), "--app", "conditional", *step[1:]], capture_output=True, text=True,
+                              cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr
+    import json
+
+    summary = json.loads(Path(out["m.json"]).read_text())
+    train = np.load(Path(out["tokens"]) / "train.labels.npy")
+    assert summary["train_rows_unlabelled"] == int((train == UNLABELLED).sum()) > 0
+    assert (train >= 0).sum() > 0 and summary["valid_rows_unlabelled"] > 0
+    for split in ("valid", "test"):
+        assert (np.load(Path(out["tokens"]) / f"{split}.labels.npy") >= 0).all()
 
 
 # --- classifier and control --------------------------------------------------------------------------

@@ -39,8 +39,10 @@ class DataParams:
     label_column: str
     """Column holding each sentence's label (its condition) in tabular sources."""
     require_label: bool
-    """Conditional applications: ingest refuses a corpus without the label column, and validate quarantines
-    rows without a label (never trained as unconditional). Unconditional ones ingest labels and ignore them."""
+    """true: ingest refuses a corpus without the label column, and validate quarantines rows without a label.
+    false with a conditional model (model.conditional): rows without a label are kept and train the unconditional
+    part (limited labels: a few labelled rows, much text); valid and test score labelled rows only.
+    Unconditional models ingest labels and ignore them."""
 
     def check(self) -> None:
         _one_of("data.format", self.format, ("auto", "lines", "csv", "tsv", "jsonl", "parquet", "dictd"))
@@ -396,8 +398,8 @@ def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
                     skip=("application", "orchestrate"))
     check_sections(params, app)
     try:
-        if params.model.conditional and not (params.data.require_label and params.classifier):
-            raise ParamsError("model.conditional needs data.require_label: true and a classifier section")
+        if params.model.conditional and not params.classifier:
+            raise ParamsError("model.conditional needs a classifier section (it judges control accuracy)")
         if params.model.conditional and params.evaluate.samples_per_label < 1:
             raise ParamsError("evaluate.samples_per_label must be at least 1 for a conditional model "
                               "(control accuracy is measured on them)")

@@ -18,10 +18,12 @@ from components.core.errors import StageError
 LABELS_FILE = "labels.json"
 UNSEEN = -1
 """The id of a label the vocabulary lacks (a valid/test label never seen in train)."""
+UNLABELLED = -2
+"""The id of a row without a label (data.require_label false): it trains a conditional model's unconditional part."""
 
 
 def label_vocabulary(train_labels: list[str]) -> list[str]:
-    labels = sorted({label for label in train_labels if label is not None})
+    labels = sorted({label for label in train_labels if isinstance(label, str)})
     if not labels:
         raise StageError("the train split has no labels: a conditional application needs data.label_column")
     return labels
@@ -29,7 +31,8 @@ def label_vocabulary(train_labels: list[str]) -> list[str]:
 
 def encode_labels(labels: list[str], vocabulary: list[str]) -> np.ndarray:
     index = {label: i for i, label in enumerate(vocabulary)}
-    return np.array([index.get(label, UNSEEN) for label in labels], dtype=np.int32)
+    return np.array([index.get(label, UNSEEN) if isinstance(label, str) else UNLABELLED for label in labels],
+                    dtype=np.int32)
 
 
 def write_labels(path: str | Path, vocabulary: list[str]) -> None:

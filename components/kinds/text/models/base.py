@@ -125,7 +125,7 @@ class TextModel(nn.Module, ABC):
         """Token embeddings (B, T, E), plus the label's vector at every position when conditional."""
         self.check_labels(labels, tokens.shape[0])
         emb = self.embed(tokens)
-        return emb if labels is None else emb + self.label_embed(labels).unsqueeze(1)
+        return emb if labels is None else emb + label_vectors(self.label_embed, labels).unsqueeze(1)
 
     def decoder_modules(self) -> list[nn.Module]:
         """The modules autoencoder pretraining re-initialises before the VAE phase; none by default."""
@@ -150,3 +150,10 @@ def drop_words(inputs: torch.Tensor, rate: float) -> torch.Tensor:
     drop = torch.rand(inputs.shape, device=inputs.device) < rate
     drop[:, 0] = False
     return inputs.masked_fill(drop & (inputs != PAD_ID), UNK_ID)
+
+
+def label_vectors(table: nn.Embedding, labels: torch.Tensor) -> torch.Tensor:
+    """Each row's vector from `table`; zeros for a row without a label (a negative id: data.require_label false),
+    which so trains the model's unconditional part."""
+    known = labels >= 0
+    return table(labels.clamp(min=0)) * known.unsqueeze(-1).to(table.weight.dtype)

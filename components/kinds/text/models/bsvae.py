@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from components.data.batches import PAD_ID
-from components.kinds.text.models.base import ModelOutput, TextModel, drop_words, with_bos_eos
+from components.kinds.text.models.base import ModelOutput, TextModel, drop_words, label_vectors, with_bos_eos
 from components.kinds.text.models.decoding import decode_loop
 from components.models.blocks import check_length, transformer_blocks
 
@@ -161,7 +161,8 @@ class BSVAE(TextModel):
         if not self.learned_prior:
             return torch.zeros_like(z), torch.zeros_like(z)
         self.check_labels(labels, z.shape[0])
-        return self.prior_mu(labels), self.prior_logvar(labels).clamp(-10.0, 10.0)
+        # label_vectors: a row without a label gets the standard prior's zeros
+        return label_vectors(self.prior_mu, labels), label_vectors(self.prior_logvar, labels).clamp(-10.0, 10.0)
 
     @torch.no_grad()
     def sample_latent(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:

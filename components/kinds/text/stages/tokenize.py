@@ -16,7 +16,8 @@ from components.core.errors import StageError
 from components.data.split import SPLITS
 from components.data.tokenizer import SPECIAL_TOKENS, UNK, encode, train_tokenizer
 from components.kinds.text.base_model import TOKENIZER_FILE, check_base
-from components.kinds.text.data.labels import UNSEEN, encode_labels, label_vocabulary, write_labels
+from components.kinds.text.data.labels import (UNLABELLED, UNSEEN, encode_labels, label_vocabulary,
+                                                write_labels)
 from components.kinds.text.params import load_params
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,10 @@ def main() -> None:
             log.info("adopted the tokenizer of %s v%s (train.init_from)", base["name"], base["version"])
         else:
             tok = train_tokenizer(frame.loc[frame["split"] == "train", "text"].tolist(), p)
-        labelled = params.data.require_label
+        labelled = params.data.require_label or params.model.conditional
         if labelled and not args.labels:
-            raise StageError("data.require_label is true: pass --labels to write the label vocabulary")
+            raise StageError("a labelled application (data.require_label or model.conditional): pass --labels to "
+                             "write the label vocabulary")
         vocabulary = label_vocabulary(frame.loc[frame["split"] == "train", "label"].tolist()) if labelled else None
         with atomic.atomic_path(args.tokenizer) as tmp:
             tok.save(str(tmp))
@@ -60,7 +62,10 @@ def main() -> None:
                 labels = encode_labels(rows["label"].tolist(), vocabulary)
                 # A label train never saw cannot be asked for: its rows stay in the splits table but not here.
                 summary[f"{split}_rows_with_unseen_label"] = int((labels == UNSEEN).sum())
-                rows, labels = rows[labels != UNSEEN], labels[labels != UNSEEN]
+                # Rows without a label train the unconditional part; valid and test score labelled rows only.
+                summary[f"{split}_rows_unlabelled"] = int((labels == UNLABELLED).sum())
+                keep = (labels != UNSEEN) & ((labels != UNLABELLED) | (split == "train"))
+                rows, labels = rows[keep], labels[keep]
                 atomic.write_npy(out_dir / f"{split}.labels.npy", labels)
             ids, offsets = encode(tok, rows["text"].tolist())
             atomic.write_npy(out_dir / f"{split}.ids.npy", ids)
