@@ -128,3 +128,15 @@ def test_the_ingest_stage_reads_a_dictd_corpus_and_validate_counts_each_cut(tmp_
     assert metrics["rows_in"] == metrics["rows_kept"] + metrics["rows_quarantined"]
     assert metrics["quarantined_by_check"]["error:dictd_quotation"] > 0
     assert Path(tmp_path / "q.parquet").is_file()
+
+
+def test_the_entry_unit_puts_a_headwords_definitions_in_one_row_and_still_counts_the_cuts(tmp_path):
+    dictionary = write_gcide_slice(tmp_path / "slice.dict.dz", entries=80)
+    senses, entries = dictd_to_frame(dictionary), dictd_to_frame(dictionary, "entry")
+    kept = entries[entries["error"].isna()]
+    assert kept["id"].str.endswith(":entry").all() and kept["line"].is_unique
+    assert len(kept) == senses.loc[senses["error"].isna(), "line"].nunique()
+    assert (entries["error"].value_counts() == senses["error"].value_counts()).all()  # the same cuts
+    several = senses[senses["error"].isna()].groupby("line")["text"].agg(list)
+    line = several[several.map(len) > 1].index[0]
+    assert kept.set_index("line").loc[line, "text"] == ". ".join(several[line])

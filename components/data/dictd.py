@@ -201,9 +201,10 @@ def read_dictionary(path: Path) -> bytes:
         raise StageError(f"{path}: cannot read as dictd (dictzip or plain): {err}") from err
 
 
-def dictd_to_frame(path: Path) -> pd.DataFrame:
+def dictd_to_frame(path: Path, unit: str = "definition") -> pd.DataFrame:
     """The dictionary's pieces as rows: id `<headword>@<offset>:<piece>`, text (None for a cut), line (entry number,
-    from 1), error (`dictd <cut>` or `invalid UTF-8 ...`), source_tag."""
+    from 1), error (`dictd <cut>` or `invalid UTF-8 ...`), source_tag. With unit `entry`, an entry's definitions are
+    one row (`<headword>@<offset>:entry`, joined by '. ': long sequences) and its cut pieces rows of their own."""
     dictionary, index_path = dictd_files(path)
     raw = read_dictionary(dictionary)
     rows = []
@@ -221,7 +222,14 @@ def dictd_to_frame(path: Path) -> pd.DataFrame:
         except UnicodeDecodeError as err:
             rows.append((f"{entry_id}:0", None, number, f"invalid UTF-8 at byte {offset + err.start}", ""))
             continue
-        for n, piece in enumerate(parse_entry(text)):
+        pieces = parse_entry(text)
+        if unit == "entry":
+            kept = [p for p in pieces if p.kind == "definition"]
+            if kept:
+                rows.append((f"{entry_id}:entry", ". ".join(p.text for p in kept), number, None, kept[0].source))
+        for n, piece in enumerate(pieces):
+            if unit == "entry" and piece.kind == "definition":
+                continue
             error = None if piece.kind == "definition" else f"dictd {piece.kind}"
             rows.append((f"{entry_id}:{n}", piece.text if error is None else None, number, error, piece.source))
     return pd.DataFrame(rows, columns=["id", "text", "line", "error", "source_tag"])

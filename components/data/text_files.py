@@ -34,6 +34,8 @@ class ReadOptions:
     text_column: str
     label_column: str
     require_label: bool
+    dictd_unit: str
+    """dictd dictionaries: `definition` (a row each) or `entry` (all of a headword's definitions in one row)."""
 
 CANONICAL_COLUMNS = ["id", "text", "source", "line", "split", "label", "error"]
 OPTIONAL_COLUMNS = ("id", "split", "label")
@@ -179,7 +181,7 @@ def read_file(path: Path, fmt: str, params: ReadOptions) -> pd.DataFrame:
     if fmt == "dictd":  # a dictionary: one row per definition (components/data/dictd.py)
         from components.data.dictd import dictd_to_frame
 
-        frame = dictd_to_frame(path)
+        frame = dictd_to_frame(path, params.dictd_unit)
     elif fmt == "lines":
         frame = lines_to_frame(read_bytes(path))
     elif fmt == "jsonl":

@@ -43,9 +43,13 @@ class DataParams:
     false with a conditional model (model.conditional): rows without a label are kept and train the unconditional
     part (limited labels: a few labelled rows, much text); valid and test score labelled rows only.
     Unconditional models ingest labels and ignore them."""
+    dictd_unit: str
+    """dictd dictionaries (pretraining): definition (one row each) or entry (a headword's definitions in one row:
+    long sequences)."""
 
     def check(self) -> None:
         _one_of("data.format", self.format, ("auto", "lines", "csv", "tsv", "jsonl", "parquet", "dictd"))
+        _one_of("data.dictd_unit", self.dictd_unit, ("definition", "entry"))
         if self.require_label and self.format == "lines":
             raise ParamsError("data.require_label is true but data.format is lines: a text file has no label column")
 

@@ -79,7 +79,8 @@ def _table(path: Path, p: ParallelDataParams) -> pd.DataFrame:
     fmt = detect_format(path, p.format if p.format != "files" else "auto")
     sides = {}
     for column, lang in (("source", p.source_lang), ("target", p.target_lang)):
-        view = ReadOptions(corpus=str(path), format=fmt, text_column=lang, label_column="", require_label=False)
+        view = ReadOptions(corpus=str(path), format=fmt, text_column=lang, label_column="", require_label=False,
+                           dictd_unit="definition")
         try:
             sides[column] = read_file(path, fmt, view)
         except StageError as err:
