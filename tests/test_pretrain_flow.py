@@ -52,6 +52,10 @@ def test_the_fine_tuned_version_adopts_the_base_tokenizer_and_names_its_base(run
     assert json.loads((ws / "metrics/conditional/train.json").read_text())["base_model"] == \
         f"pretrain-bsvae v{base.version}"
     assert f"fine-tuned from `pretrain-bsvae v{base.version}`" in version.description
+    import mlflow
+
+    example = mlflow.models.Model.load(f"models:/conditional-bsvae/{version.version}").load_input_example()
+    assert "label" in example.columns  # a conditional model's example names a label it knows, so it validates
 
 
 def test_the_fine_tuned_version_rebuilds_bit_for_bit_from_the_base_version_it_recorded(runs, tmp_path):

@@ -24,8 +24,7 @@ from components.core.params import flatten
 from components.evaluation.gate import Champion, GateReport
 from components.kinds.registry import application_kind
 from components.models.store import WEIGHTS_FILE
-from components.registry.lineage import (base_model_source, dvc_lineage, git_commit, uncommitted_patch,
-                                         warm_start_source)
+from components.registry.lineage import base_model_source, dvc_lineage, git_commit, uncommitted_patch, warm_start_source
 from components.registry.promotion import CHAMPION
 from components.registry.tracking import connect, tracking_uri
 

@@ -20,6 +20,7 @@ error instead of training from the wrong start.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -97,6 +98,10 @@ def materialise(directory: Path, init_from: str, client, version: str | None = N
     if not (directory / TOKENIZER_FILE).is_file():
         clear(directory)
         raise StageError(f"train.init_from: {name} v{mv.version} carries no tokenizer.json (not a text model)")
+    recorded = mv.tags.get("tokenizer.md5")  # dvc.lock's md5 of the file, tagged at registration
+    if recorded and hashlib.md5((directory / TOKENIZER_FILE).read_bytes()).hexdigest() != recorded:
+        clear(directory)
+        raise StageError(f"train.init_from: {name} v{mv.version}'s tokenizer.json does not match its recorded md5")
     write_json(directory / SOURCE_FILE, {"init_from": init_from, "name": name, "version": str(mv.version),
                                          "run_id": mv.run_id})
     return f"base model {name} v{mv.version}"

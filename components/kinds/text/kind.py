@@ -26,13 +26,16 @@ def gate(metrics, p, lineage=None, champion=None):
 
 
 def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
+    from components.kinds.text.data.labels import LABELS_FILE, read_labels
     from components.kinds.text.serving.signature import input_example, signature
 
+    labels_file = workspace / app.model_dir(params.model.family) / LABELS_FILE
+    labels = read_labels(labels_file) if params.model.conditional and labels_file.is_file() else []
     return {"python_model": str(PYFUNC_CODE),
             "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family)),
                           "tokenizer": str(workspace / app.tokenizer)},
             "model_config": {"weights_sha256": weights_sha, "max_len": params.train.max_len},
-            "signature": signature(), "input_example": input_example()}
+            "signature": signature(), "input_example": input_example(labels[0] if labels else None)}
 
 
 def model_card(workspace: Path, app, name: str, params, metrics: dict, lineage: dict, commit: str) -> str:

@@ -32,5 +32,7 @@ def signature():
     return ModelSignature(inputs=inputs, outputs=outputs, params=params)
 
 
-def input_example() -> pd.DataFrame:
-    return pd.DataFrame({"n": [2]})
+def input_example(label: str | None = None) -> pd.DataFrame:
+    """What MLflow validates the logged model against: two samples, given a label the model knows when it is
+    conditional (without one a conditional model refuses, and MLflow logs the refusal as a failed example)."""
+    return pd.DataFrame({"n": [2]} if label is None else {"label": [label], "n": [2]})

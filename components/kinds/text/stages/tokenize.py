@@ -16,8 +16,7 @@ from components.core.errors import StageError
 from components.data.split import SPLITS
 from components.data.tokenizer import SPECIAL_TOKENS, UNK, encode, train_tokenizer
 from components.kinds.text.base_model import TOKENIZER_FILE, check_base
-from components.kinds.text.data.labels import (UNLABELLED, UNSEEN, encode_labels, label_vocabulary,
-                                                write_labels)
+from components.kinds.text.data.labels import UNLABELLED, UNSEEN, encode_labels, label_vocabulary, write_labels
 from components.kinds.text.params import load_params
 
 log = logging.getLogger(__name__)
