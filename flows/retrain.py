@@ -73,33 +73,79 @@ def resolve_overrides(raw: dict, app: str | None, corpus: str | None, profile: s
 
 
 def apply_overrides(params_path: Path, changes: dict[str, Any]) -> None:
-    """Write `changes` (full dotted keys) into params.yaml, keeping its comments; refuse (file untouched) if any
-    application's params would be invalid."""
+    """Write `changes` (full dotted keys) into params.yaml; refuse (file untouched) if any application's params would
+    be invalid. Only the changed values' text changes: every other byte (comments, quotes, nulls, wrapped flow
+    mappings) stays as it was, so `git diff params.yaml` shows what a run changed and nothing else."""
     if not changes:
         return
-    from ruamel.yaml import YAML  # DVC's own YAML library: round-trips comments and layout
-
-    ryaml = YAML()
-    doc = ryaml.load(params_path.read_text(encoding="utf-8"))
-    plain = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    text = params_path.read_text(encoding="utf-8")
+    plain = yaml.safe_load(text)
+    changed = {}
     for key, value in changes.items():
         *parents, leaf = key.split(".")
-        for target in (doc, plain):
-            node = target
-            for part in parents:
-                if not isinstance(node.get(part), dict):
-                    raise ParamsError(f"{params_path}: unknown parameter {key!r}")
-                node = node[part]
-            if leaf not in node:
+        node = plain
+        for part in parents:
+            if not isinstance(node.get(part), dict):
                 raise ParamsError(f"{params_path}: unknown parameter {key!r}")
-            node[leaf] = value
+            node = node[part]
+        if leaf not in node:
+            raise ParamsError(f"{params_path}: unknown parameter {key!r}")
+        if node[leaf] != value or type(node[leaf]) is not type(value):
+            node[leaf] = changed[key] = value
     for app in application_names(plain):  # raises with the offending key before anything is written
         application_params(plain, app)
-    from components.core.atomic import atomic_path
+    from components.core.atomic import write_text
 
-    with atomic_path(params_path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            ryaml.dump(doc, fh)
+    if changed:
+        write_text(params_path, set_values(text, changed, params_path))
+
+
+def set_values(text: str, changes: dict[str, Any], where: Path) -> str:
+    """`text` with the value of each dotted key replaced in place (a scalar or a one-line list)."""
+    from ruamel.yaml import YAML  # DVC's own YAML library: it knows where each value sits in the file
+
+    doc = YAML().load(text)
+    lines = text.split("\n")
+    for key, value in changes.items():
+        *parents, leaf = key.split(".")
+        node = doc
+        for part in parents:
+            node = node[part]
+        if isinstance(node[leaf], dict):
+            raise ParamsError(f"{where}: {key} is a section, not a value")
+        line, column = node.lc.value(leaf)
+        rest = lines[line][column:]
+        after = rest[value_end(rest, where, key):]
+        head = lines[line][:column] + yaml_scalar(value)
+        if after.strip().startswith("#"):  # keep the comment where it was when the value leaves room
+            comment_at = len(lines[line]) - len(after.lstrip())
+            after = " " * max(comment_at - len(head), 1) + after.lstrip()
+        lines[line] = head + after
+    return "\n".join(lines)
+
+
+def value_end(rest: str, where: Path, key: str) -> int:
+    """Where the value that starts `rest` ends: its closing quote or bracket, or the comment after it."""
+    if rest[:1] in ("'", '"'):
+        close = rest.find(rest[0], 1)
+        while close > 0 and rest[0] == "'" and rest[close + 1:close + 2] == "'":  # '' inside a single-quoted string
+            close = rest.find("'", close + 2)
+        if close > 0:
+            return close + 1
+    elif rest[:1] in ("[", "{"):
+        close = rest.find("]" if rest[0] == "[" else "}")
+        if close > 0:
+            return close + 1
+    else:
+        comment = rest.find(" #")
+        return len(rest[:comment].rstrip()) if comment >= 0 else len(rest.rstrip())
+    raise ParamsError(f"{where}: {key}'s value runs over several lines; edit it by hand")
+
+
+def yaml_scalar(value: Any) -> str:
+    """One value as YAML writes it on one line (strings quoted only where they must be, lists in flow style)."""
+    dumped = yaml.safe_dump(value, default_flow_style=True, width=10**6, allow_unicode=True)
+    return dumped.removesuffix("\n").removesuffix("\n...").strip()
 
 
 def retry_if_transient(task, task_run, state) -> bool:

@@ -68,3 +68,20 @@ def test_invalid_overrides_leave_the_file_untouched(params_copy, sets, message):
 def test_unknown_profile_lists_the_known_ones(params_copy):
     with pytest.raises(ParamsError, match="no profile 'huge'.*tiny"):
         resolve_overrides(yaml.safe_load(params_copy.read_text()), None, None, "huge", [])
+
+
+def test_a_set_changes_its_line_only_and_a_profile_round_trip_restores_every_byte(params_copy):
+    before = params_copy.read_text()
+    raw = yaml.safe_load(before)
+    apply_overrides(params_copy, resolve_overrides(raw, "conditional", None, None,
+                                                   ["train.init_from=models:/pretrain-bsvae@champion"]))
+    after = params_copy.read_text().splitlines()
+    changed = [(a, b) for a, b in zip(before.splitlines(), after) if a != b]
+    assert len(after) == len(before.splitlines()) and len(changed) == 1
+    assert changed[0][1].startswith("    init_from: models:/pretrain-bsvae@champion ")
+    assert changed[0][1].endswith(" # fine-tune a registered model, e.g. models:/pretrain-bsvae@champion")
+    params_copy.write_text(before)
+    for profile in ("tiny", "default"):
+        apply_overrides(params_copy, resolve_overrides(yaml.safe_load(params_copy.read_text()), "conditional", None,
+                                                       profile, []))
+    assert params_copy.read_text() == before  # quotes, nulls, comments and wrapped lines as they were
