@@ -29,6 +29,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.exceptions import MissingContextError
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
 from components.applications.catalog import application
@@ -308,7 +309,25 @@ def prepare_workspace(workspace: str, app: str | None, corpus: str | None, profi
     app = application(choose_application(raw, app), params_path).name  # one in params.yaml and one the code knows
     apply_overrides(params_path, resolve_overrides(raw, app, corpus, profile, overrides))
     load_application_params(params_path, app)
+    in_force = profile_in_force(read_params_file(params_path), app)
+    if in_force and in_force != "default":  # never silently: a profile stays written in params.yaml
+        message = (f"params.yaml holds {app}'s {in_force!r} profile values"
+                   f"{'' if profile else ' (written by an earlier run)'}; --profile default returns to the default sizes")
+        try:
+            get_run_logger().warning(message)
+        except MissingContextError:  # before the flow starts (the command line checks its input first)
+            print(f"warning: retrain: {message}", file=sys.stderr)
     return ws, app
+
+
+def profile_in_force(raw: dict, app: str) -> str | None:
+    """The profile whose every knob params.yaml's section now holds (None when none does)."""
+    section = raw.get(app) or {}
+    for name, knobs in (section.get("profiles") or {}).items():
+        if all(section.get(part, {}).get(key) == value
+               for part, values in knobs.items() for key, value in values.items()):
+            return name
+    return None
 
 
 @task(name="accept data")

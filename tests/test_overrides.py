@@ -85,3 +85,16 @@ def test_a_set_changes_its_line_only_and_a_profile_round_trip_restores_every_byt
         apply_overrides(params_copy, resolve_overrides(yaml.safe_load(params_copy.read_text()), "conditional", None,
                                                        profile, []))
     assert params_copy.read_text() == before  # quotes, nulls, comments and wrapped lines as they were
+
+
+def test_the_profile_in_force_is_named_so_none_stays_silently(params_copy):
+    from flows.retrain import profile_in_force
+
+    raw = yaml.safe_load(params_copy.read_text())
+    assert {app: profile_in_force(raw, app) for app in ("sentences", "conditional", "pretrain")} == \
+        {"sentences": "default", "conditional": "default", "pretrain": "default"}
+    apply_overrides(params_copy, resolve_overrides(raw, "pretrain", None, "tiny", []))
+    raw = yaml.safe_load(params_copy.read_text())
+    assert profile_in_force(raw, "pretrain") == "tiny" and profile_in_force(raw, "sentences") == "default"
+    apply_overrides(params_copy, resolve_overrides(raw, "pretrain", None, None, ["model.hidden_dim=48"]))
+    assert profile_in_force(yaml.safe_load(params_copy.read_text()), "pretrain") is None
