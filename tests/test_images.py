@@ -116,6 +116,19 @@ def test_splits_keep_test_carve_valid_from_train_and_checks_see_leaks_and_drift(
     assert any("intensity histogram drifted" in f for f in failed_image_checks(brighter, PARAMS.dataset))
 
 
+def test_unsplit_images_are_hash_split_and_one_provided_file_alone_says_how_to_declare_it_unsplit():
+    images, labels = fashion(200)
+    pixels = [im[:, :, None].tobytes() for im in images]
+    unsplit = pd.DataFrame({"pixels": pixels, "label": [str(x) for x in labels],
+                            "split": pd.Series([None] * 200, dtype="string")})  # an NPZ without a split
+    counts = assign_image_splits(unsplit, 0.1, 0.1, "salt")["split"].value_counts()
+    assert set(counts.index) == {"train", "valid", "test"}
+    only_test = unsplit.assign(split=pd.Series(["test"] * 200, dtype="string"))
+    with pytest.raises(StageError, match=r"\{'test': 200\} came as provided splits \(data.idx_splits=.*declare it "
+                                         r"unsplit \(data.idx_splits: \{none: PREFIX\}\)"):
+        assign_image_splits(only_test, 0.1, 0.1, "salt", {"train": "train", "test": "t10k"})
+
+
 # --- models ---------------------------------------------------------------------------------
 def test_the_discretised_logistic_gives_a_distribution_over_the_256_levels():
     grid = torch.arange(256).float().view(1, 1, 1, 256) / 127.5 - 1

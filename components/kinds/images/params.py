@@ -37,10 +37,13 @@ class ImageDataParams:
     format: str
     """auto, idx, folder or npz."""
     idx_splits: dict[str, str]
-    """IDX only: split -> file prefix (train: train, test: t10k); other sources are hash-split."""
+    """IDX only: split -> file prefix (train: train, test: t10k); `none: PREFIX` declares a file unsplit (hash-split
+    like every other source: one file as the whole data set)."""
 
     def check(self) -> None:
         _one_of("data.format", self.format, ("auto", "idx", "folder", "npz"))
+        for split in self.idx_splits:
+            _one_of("data.idx_splits (a key)", split, ("train", "test", "none"))
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,8 @@ def _read_idx_dir(root: Path, p: ImageDataParams) -> pd.DataFrame:
             raise StageError(f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels")
         n = len(images)
         frames.append(_rows([img[:, :, None] for img in images], list(labels) if labels is not None else [None] * n,
-                            split, images_path.name, [f"{prefix}:{i}" for i in range(n)], [None] * n))
+                            None if split == "none" else split, images_path.name, [f"{prefix}:{i}" for i in range(n)],
+                            [None] * n))
     if not frames:
         raise StageError(f"{root}: no IDX images ({', '.join(f'{v}-images-idx3-ubyte[.gz]' for v in p.idx_splits.values())})")
     return pd.concat(frames, ignore_index=True)
@@ -190,19 +191,26 @@ def pixel_hash(pixels: bytes) -> str:
     return hashlib.blake2b(pixels, digest_size=12).hexdigest()
 
 
-def assign_image_splits(frame: pd.DataFrame, valid_fraction: float, test_fraction: float, salt: str) -> pd.DataFrame:
+def assign_image_splits(frame: pd.DataFrame, valid_fraction: float, test_fraction: float, salt: str,
+                        idx_splits: dict[str, str] | None = None) -> pd.DataFrame:
     """Provided test kept; valid carved from train by a hash of the pixels; unsplit images by the same hash
     (test, valid, train), so identical images share a split and adding data never moves an old image."""
     out = frame.copy()
     units = np.array([hash_unit(pixel_hash(px), salt) for px in out["pixels"]])
-    given = out["split"]
+    given = out["split"].astype("string")
+    is_given = {name: given.eq(name).fillna(False).to_numpy(dtype=bool) for name in ("train", "test")}
     from_train = np.where(units < valid_fraction, "valid", "train")
     unsplit = np.where(units < test_fraction, "test", np.where(units < test_fraction + valid_fraction, "valid", "train"))
-    out["split"] = np.where(given == "test", "test", np.where(given == "train", from_train,
-                            np.where(given.isna(), unsplit, given.astype(object))))
+    out["split"] = np.where(is_given["test"], "test", np.where(is_given["train"], from_train,
+                            np.where(given.isna().to_numpy(dtype=bool), unsplit, given.astype(object))))
     counts = {s: int((out["split"] == s).sum()) for s in ("train", "valid", "test")}
     if min(counts.values()) == 0:
-        raise StageError(f"too few images for three splits: {counts}; add data or raise the fractions")
+        provided = {name: int(flags.sum()) for name, flags in is_given.items() if flags.any()}
+        how = (f"; {provided} came as provided splits (data.idx_splits={idx_splits}): to take a file as the whole "
+               "data set, declare it unsplit (data.idx_splits: {none: PREFIX})" if provided and idx_splits else
+               f"; {provided} came as provided splits" if provided else "")
+        raise StageError(f"too few images for three splits: {counts}{how}; add data or raise split.valid_fraction "
+                         f"({valid_fraction}) / split.test_fraction ({test_fraction})")
     return out.astype({"split": "string"})
 
 
