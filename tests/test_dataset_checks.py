@@ -90,5 +90,6 @@ def test_the_stage_fails_with_a_summary_of_what_failed(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: check: dataset expectations failed: expect_table_row_count_to_be_between")
+    assert last.startswith("error: check: dataset expectations failed: row count 300 outside "
+                           "dataset.min_rows=100000, dataset.max_rows=0 (expect_table_row_count_to_be_between)"), last
     assert "Data Docs" in last and not (tmp_path / "m.json").exists()

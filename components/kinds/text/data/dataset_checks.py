@@ -105,26 +105,42 @@ def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: l
 def build_suite(gx, p: DatasetParams, name: str, labelled: bool = False):
     """The expectation suite, thresholds from params (rebuilt each run so params.yaml stays the only source)."""
     e = gx.expectations
+
+    def setting(*names: str) -> dict:  # the keys of params.yaml that govern a check, for its error and the report
+        return {"setting": ", ".join(f"dataset.{n}={getattr(p, n)}" for n in names)}
+
     label_checks = []
     if labelled:
-        label_checks.append(e.ExpectColumnValuesToNotBeNull(column="label"))
+        label_checks.append(e.ExpectColumnValuesToNotBeNull(column="label", meta={"setting": "data.require_label"}))
         if p.min_rows_per_label:
-            label_checks.append(e.ExpectColumnMinToBeBetween(column="label_train_rows", min_value=p.min_rows_per_label))
+            label_checks.append(e.ExpectColumnMinToBeBetween(column="label_train_rows", min_value=p.min_rows_per_label,
+                                                             meta=setting("min_rows_per_label")))
         if p.max_label_shift:  # carried as a constant column, like the duplicate rate
-            label_checks.append(e.ExpectColumnMaxToBeBetween(column="label_shift", max_value=p.max_label_shift))
+            label_checks.append(e.ExpectColumnMaxToBeBetween(column="label_shift", max_value=p.max_label_shift,
+                                                             meta=setting("max_label_shift")))
     return gx.ExpectationSuite(name=name, expectations=label_checks + [
-        e.ExpectTableRowCountToBeBetween(min_value=p.min_rows, max_value=p.max_rows or None),
-        e.ExpectColumnMeanToBeBetween(column="n_tokens", min_value=p.min_mean_tokens, max_value=p.max_mean_tokens),
+        e.ExpectTableRowCountToBeBetween(min_value=p.min_rows, max_value=p.max_rows or None,
+                                         meta=setting("min_rows", "max_rows")),
+        e.ExpectColumnMeanToBeBetween(column="n_tokens", min_value=p.min_mean_tokens, max_value=p.max_mean_tokens,
+                                      meta=setting("min_mean_tokens", "max_mean_tokens")),
         e.ExpectColumnMedianToBeBetween(column="n_tokens", min_value=p.min_mean_tokens / 2,
-                                        max_value=p.max_mean_tokens * 2),
+                                        max_value=p.max_mean_tokens * 2,
+                                        meta={"setting": f"half dataset.min_mean_tokens={p.min_mean_tokens} to twice "
+                                                         f"dataset.max_mean_tokens={p.max_mean_tokens}"}),
         # The duplicate rate of the validated rows is carried as a constant column so GX reports it with the rest.
-        e.ExpectColumnMaxToBeBetween(column="duplicate_rate", max_value=p.max_duplicate_rate),
-        e.ExpectColumnMaxToBeBetween(column="splits_per_sentence", max_value=1),
+        e.ExpectColumnMaxToBeBetween(column="duplicate_rate", max_value=p.max_duplicate_rate,
+                                     meta=setting("max_duplicate_rate")),
+        e.ExpectColumnMaxToBeBetween(column="splits_per_sentence", max_value=1,
+                                     meta={"setting": "the split stage (a sentence in one split only)"}),
         e.ExpectColumnMeanToBeBetween(column="oov_rate", max_value=p.max_oov_rate,
-                                      row_condition='split!="train"', condition_parser="pandas"),
-        e.ExpectColumnMeanToBeBetween(column="reference_oov_rate", max_value=p.max_reference_oov_rate),
-        e.ExpectColumnValuesToNotMatchRegex(column="text", regex=CONTROL_CHARS),
-        e.ExpectColumnValuesToBeInSet(column="split", value_set=["train", "valid", "test"]),
+                                      row_condition='split!="train"', condition_parser="pandas",
+                                      meta=setting("max_oov_rate")),
+        e.ExpectColumnMeanToBeBetween(column="reference_oov_rate", max_value=p.max_reference_oov_rate,
+                                      meta=setting("max_reference_oov_rate")),
+        e.ExpectColumnValuesToNotMatchRegex(column="text", regex=CONTROL_CHARS,
+                                            meta={"setting": "the validate stage's no_control_characters"}),
+        e.ExpectColumnValuesToBeInSet(column="split", value_set=["train", "valid", "test"],
+                                      meta={"setting": "the split stage"}),
     ])
 
 
@@ -162,7 +178,7 @@ def run_suite(features: pd.DataFrame, p: DatasetParams, name: str, root: Path = 
         for r in run.results:
             cfg = r.expectation_config
             checks.append({"expectation": cfg.type, "column": cfg.kwargs.get("column"), "success": bool(r.success),
-                           "observed": _observed(r.result)})
+                           "observed": _observed(r.result), "setting": (cfg.meta or {}).get("setting", "")})
     # Relative to the project root: the report is a DVC output, and must not change with the checkout's location.
     return {"success": bool(result.success), "checks": checks, "data_docs": DATA_DOCS}
 

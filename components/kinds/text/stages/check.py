@@ -58,7 +58,8 @@ def main() -> None:
         docs = (Path.cwd() / outcome["data_docs"]).resolve()
         log.info("dataset suite: %d checks, %d failed; Data Docs: %s", len(outcome["checks"]), len(failed), docs)
         if failed:
-            summary = "; ".join(f"{c['expectation']}({c['column'] or 'table'}) observed {c['observed']}" for c in failed)
+            summary = "; ".join(f"{c['column'] or 'row count'} {c['observed']} outside {c['setting']} "
+                                f"({c['expectation']})" for c in failed)
             raise StageError(f"dataset expectations failed: {summary}. Data Docs: {docs}")
         atomic.write_json(args.metrics, summary_metrics(features)
                           | ({"held_out_overlap": outcome["held_out_overlap"]} if args.held_out else {}))
