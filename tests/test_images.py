@@ -243,3 +243,15 @@ def test_a_corrupt_corpus_stops_the_ingest_stage_with_one_line(tmp_path):
                          capture_output=True, text=True)
     assert run.returncode == 1 and not (tmp_path / "out.parquet").exists() and "Traceback" not in run.stderr
     assert run.stderr.strip().splitlines()[-1].startswith(f"error: ingest: {tmp_path / 'fm' / 'train-images-idx3-ubyte.gz'}: cannot read")
+
+
+def test_a_conditional_image_model_asked_without_a_label_says_it_needs_one():
+    from components.kinds.images.serving.generator import ImageGenerator
+
+    mp = dataclasses.replace(PARAMS.model, family="bsvae", conditional=True)
+    generator = ImageGenerator(build_image_model(mp, 1, 28, 28, 3), ["a", "b", "c"], torch.device("cpu"))
+    with pytest.raises(ValueError, match=r"conditional: it needs a label \(--label\), one of \['a', 'b', 'c'\]"):
+        generator.sample(2)
+    with pytest.raises(ValueError, match=r"unknown label\(s\) \['d'\]"):
+        generator.sample(2, label="d")
+    assert generator.sample(2, label="b", seed=0).shape == (2, 1, 28, 28)

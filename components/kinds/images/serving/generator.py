@@ -34,9 +34,12 @@ class ImageGenerator:
             if any(label is not None for label in labels):
                 raise ValueError(f"this {self.model.family} model is unconditional: it takes no label")
             return None
+        if len(labels) != n or any(label is None for label in labels):
+            raise ValueError(f"this {self.model.family} model is conditional: it needs a label (--label), one of "
+                             f"{self.classes}")
         unknown = sorted({label for label in labels if label not in self.classes})
-        if unknown or len(labels) != n:
-            raise ValueError(f"unknown label(s) {unknown or [None]}: this model knows {self.classes}")
+        if unknown:
+            raise ValueError(f"unknown label(s) {unknown}: this model knows {self.classes}")
         return torch.tensor([self.classes.index(label) for label in labels], device=self.device)
 
     def sample(self, n: int, label: str | None = None, seed: int | None = None) -> np.ndarray:
