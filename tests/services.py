@@ -259,7 +259,15 @@ class PrefectServer:
 def invoke_served_model(workspace: Path, model_uri: str, body: dict) -> dict:
     """Start `mlflow models serve` for `model_uri` (the workspace's embedded store) on a free loopback port,
     POST `body` to /invocations, stop the server, return the JSON answer."""
+    [(status, answer)] = served_answers(workspace, model_uri, [body])
+    assert status == 200, answer
+    return answer
+
+
+def served_answers(workspace: Path, model_uri: str, bodies: list[dict]) -> list[tuple[int, dict]]:
+    """(HTTP status, JSON body) of each request in `bodies`, from one `mlflow models serve` of `model_uri`."""
     import json
+    import urllib.error
 
     import pytest
 
@@ -279,9 +287,16 @@ def invoke_served_model(workspace: Path, model_uri: str, body: dict) -> dict:
                 if time.monotonic() > deadline or server.poll() is not None:
                     pytest.fail("mlflow models serve did not come up")
                 time.sleep(1)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-        return json.loads(urllib.request.urlopen(request, timeout=60).read())
+        answers = []
+        for body in bodies:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=json.dumps(body).encode(),
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    answers.append((response.status, json.loads(response.read())))
+            except urllib.error.HTTPError as err:
+                answers.append((err.code, json.loads(err.read())))
+        return answers
     finally:
         server.terminate()
         server.wait(timeout=30)

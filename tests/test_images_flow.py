@@ -24,7 +24,7 @@ from tests.conftest import (
     tracking,
     write_idx,
 )
-from tests.services import invoke_served_model
+from tests.services import served_answers
 from tests.test_images import fashion, png
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
@@ -88,11 +88,15 @@ def test_the_registered_model_samples_and_reconstructs_png_and_refuses_a_malform
     assert len(proc.stderr.strip().splitlines()) == 1 and not (ws / "rec.png").exists()
 
 
-def test_mlflow_models_serve_answers_with_images(images_run):
+def test_mlflow_models_serve_answers_with_images_and_a_refused_request_with_its_reason_alone(images_run):
     ws, _ = images_run
-    answer = invoke_served_model(ws, f"models:/{NAME}@challenger",
-                                 {"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 3}})
+    (status, answer), (refused, error) = served_answers(ws, f"models:/{NAME}@challenger", [
+        {"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 3}},
+        {"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"output": "gif"}}])
+    assert status == 200, answer
     assert len(answer["predictions"]) == 2 and decode(answer["predictions"][0]["image"]).shape == (28, 28)
+    assert refused == 400 and error["error_code"] == "INVALID_PARAMETER_VALUE", error
+    assert "output must be png or array, got 'gif'" in error["message"] and "Traceback" not in json.dumps(error)
 
 
 def test_the_accepted_histogram_is_recorded_and_the_version_rebuilds_bit_for_bit(images_run, tmp_path):

@@ -14,6 +14,8 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
+from components.registry.requests import refusals_as_bad_requests
+
 
 class ImagePyfunc(PythonModel):
     def load_context(self, context) -> None:
@@ -23,6 +25,7 @@ class ImagePyfunc(PythonModel):
         model_dir = verified_weights(context.artifacts["model_dir"], (context.model_config or {}).get("weights_sha256"))
         self.generator = ImageGenerator.from_dir(model_dir)
 
+    @refusals_as_bad_requests  # HTTP 400 with the reason, not a stack trace
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         import numpy as np
 

@@ -12,6 +12,8 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
+from components.registry.requests import refusals_as_bad_requests
+
 
 class LatentTextModel(PythonModel):
     def load_context(self, context) -> None:
@@ -22,6 +24,7 @@ class LatentTextModel(PythonModel):
         self.generator = TextGenerator.from_files(model_dir, context.artifacts["tokenizer"])
         self.generator.max_len = int((context.model_config or {}).get("max_len", self.generator.max_len))
 
+    @refusals_as_bad_requests  # HTTP 400 with the reason, not a stack trace
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         from components.kinds.text.serving.signature import PARAM_DEFAULTS
 

@@ -13,6 +13,8 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
+from components.registry.requests import refusals_as_bad_requests
+
 
 class TranslationPyfunc(PythonModel):
     def load_context(self, context) -> None:
@@ -22,6 +24,7 @@ class TranslationPyfunc(PythonModel):
         model_dir = verified_weights(context.artifacts["model_dir"], (context.model_config or {}).get("weights_sha256"))
         self.translator = Translator.from_dir(model_dir)
 
+    @refusals_as_bad_requests  # HTTP 400 with the reason, not a stack trace
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         from components.kinds.translation.serving.signature import TRANSLATION_PARAM_DEFAULTS
         from components.kinds.translation.serving.translator import check_beam_size
