@@ -281,6 +281,7 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
     total = per_epoch * epochs if s.max_steps == 0 else min(s.max_steps, per_epoch * epochs)
     schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, lambda step: task.lr_factor(step, total))
                   for opt in optimizers]
+    warn_if_still_warming_up(task, total)
     components = Path(__file__).resolve().parents[1]  # its code is in code_digest(); a kind's from elsewhere is added
     outside = tuple(path for path in (Path(inspect.getfile(type(task))).resolve(),
                                       Path(inspect.getfile(type(model))).resolve()) if components not in path.parents)
@@ -477,6 +478,15 @@ def training_session(p, device_name: str):
         yield ctx, device
     finally:
         distributed.shutdown()
+
+
+def warn_if_still_warming_up(task: Task, total: int) -> None:
+    """Small data: a warm-up longer than the run leaves the learning rate below train.lr to the end; say so, once,
+    rather than train quietly at a fraction of it."""
+    last = task.lr_factor(total - 1, total) if total > 1 else 1.0
+    if total > 1 and last < 1.0 and last > task.lr_factor(total - 2, total):
+        log.warning("the learning rate is still warming up at this run's last step (%d optimiser steps; %.0f%% of "
+                    "train.lr): lower train.warmup_steps below %d, or train longer", total, 100 * last, total)
 
 
 def finish_run(result: Trained, history: Path | str, timing: Path | str, checkpoint: Path | str, started: float,
