@@ -73,6 +73,21 @@ def test_label_checks_measure_rows_per_label_shift_and_labels_unseen_in_train():
     assert stats["min_train_rows_per_label"] == 1
     # valid is all y (1/7 of train): total-variation distance 6/7
     assert stats["label_shift_valid"] == pytest.approx(6 / 7)
+    assert 0 < stats["label_shift_p_valid"] <= 1
+
+
+@pytest.mark.parametrize("rows", [1000, 10000, 100000])
+def test_the_label_shift_test_passes_a_hash_split_and_refuses_a_skewed_one_at_every_size(rows):
+    from components.data.split import hash_unit
+    from components.kinds.text.data.dataset_checks import shift_p_value
+
+    rng = np.random.default_rng(rows)
+    labels = rng.integers(0, 8, rows)
+    unit = np.array([hash_unit(str(i), "salt") for i in range(rows)])
+    valid = unit < 0.1
+    assert shift_p_value(labels[~valid], labels[valid]) > 0.01  # chance alone
+    skewed = valid & (labels < 2)  # valid made of two of the eight labels only
+    assert shift_p_value(labels[~skewed], labels[skewed]) <= 0.001
 
 
 def test_the_label_vocabulary_is_sorted_and_unknown_labels_are_one_error_listing_the_known_ones():

@@ -40,7 +40,7 @@ def assign_splits(frame: pd.DataFrame, p: SplitParams) -> tuple[pd.DataFrame, di
     Labels need no split logic of their own: every label's rows go through the same hash thresholds, so each
     label is split in the same proportions in expectation (stratified) and stays hash-stable. Exact per-label
     quotas would move old rows whenever data is added; the check stage bounds the shift instead
-    (dataset.max_label_shift)."""
+    (dataset.label_shift_p: a permutation test, so it holds at any number of rows)."""
     norm = frame["text"].map(normalise)
     first = ~norm.duplicated(keep="first")
     exact_dupes = int(frame["text"].duplicated().sum())

@@ -87,9 +87,10 @@ class DatasetParams:
     """Mean share of words never seen in the last accepted dataset (data/reference/vocab.txt)."""
     min_rows_per_label: int
     """Every label needs at least this many train rows (0: no check; labelled corpora only)."""
-    max_label_shift: float
-    """Largest total-variation distance between the label distribution of valid (or test) and train's
-    (0: no check; labelled corpora only)."""
+    label_shift_p: float
+    """Fail when the label distribution of valid (or test) differs from train's more than chance would make it
+    with this probability (a permutation test's p-value below it: the check scales with the number of rows;
+    0: no check; labelled corpora only)."""
 
     def check(self) -> None:
         _positive("dataset.min_rows", self.min_rows)
@@ -100,7 +101,7 @@ class DatasetParams:
         _fraction("dataset.max_oov_rate", self.max_oov_rate)
         _fraction("dataset.max_reference_oov_rate", self.max_reference_oov_rate)
         _at_least("dataset.min_rows_per_label", self.min_rows_per_label, 0)
-        _fraction("dataset.max_label_shift", self.max_label_shift)
+        _fraction("dataset.label_shift_p", self.label_shift_p)
 
 @dataclass(frozen=True)
 class TokenizeParams:
