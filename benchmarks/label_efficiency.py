@@ -52,8 +52,8 @@ from components.kinds.text.serving.generator import TextGenerator  # noqa: E402
 from components.kinds.text.training.loop import train_model  # noqa: E402
 from components.models.store import WEIGHTS_FILE  # noqa: E402
 
-FRACTIONS = {0.01: 400, 0.1: 800, 1.0: 1600}  # labelled share of train -> optimiser steps (CPU budget)
-CAPTIONS = {1000: 400, 29000: 1200}
+FRACTIONS = {0.01: 300, 0.1: 600, 1.0: 1200}  # labelled share of train -> optimiser steps (CPU budget)
+CAPTIONS = {1000: 300, 29000: 900}
 
 
 def arrays(tokenizer, texts: list[str], labels: np.ndarray | None) -> TokenArrays:

@@ -95,3 +95,16 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("train: [unclosed\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(bad)
+
+
+def test_a_transformer_needs_a_position_for_every_token_train_max_len_allows():
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    raw["pretrain"]["model"].update(encoder="transformer", decoder="transformer", max_positions=256)
+    raw["pretrain"]["train"]["max_len"] = 256
+    with pytest.raises(ParamsError, match=r"pretrain.model.max_positions \(256\) must be at least train.max_len \+ 1 "
+                                          r"\(257\) for a Transformer"):
+        params_from_dict(raw, "pretrain")
+    raw["pretrain"]["model"]["max_positions"] = 257
+    assert params_from_dict(raw, "pretrain").model.max_positions == 257

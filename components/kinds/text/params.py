@@ -405,6 +405,11 @@ def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
     try:
         if params.model.conditional and not params.classifier:
             raise ParamsError("model.conditional needs a classifier section (it judges control accuracy)")
+        m = params.model
+        positional = m.family == "transformer_lm" or (m.family == "bsvae" and "transformer" in (m.encoder, m.decoder))
+        if positional and params.train.max_len + 1 > m.max_positions:  # <bos> + max_len tokens, or tokens + <eos>
+            raise ParamsError(f"model.max_positions ({m.max_positions}) must be at least train.max_len + 1 "
+                              f"({params.train.max_len + 1}) for a Transformer: raise model.max_positions")
         if params.model.conditional and params.evaluate.samples_per_label < 1:
             raise ParamsError("evaluate.samples_per_label must be at least 1 for a conditional model "
                               "(control accuracy is measured on them)")
