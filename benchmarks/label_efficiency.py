@@ -87,6 +87,8 @@ def train_and_score(params, train: TokenArrays, valid: TokenArrays, test: TokenA
     metrics = evaluate_model(trained.model, test, e, p.max_len, labels or None)
     out = {"nll": metrics["nll"], "kl": metrics["kl"], "train_seconds": seconds, "steps": steps,
            "history": [{k: h[k] for k in ("epoch", "step", "valid_nelbo")} for h in trained.history]}
+    if not labels:  # what an unconditional model writes, for the report
+        out["samples"] = TextGenerator(trained.model, tokenizer, p.max_len).sample(3, temperature=0.7, seed=e.seed)
     if labels:
         generator = TextGenerator(trained.model, tokenizer, p.max_len, labels)
         by_label = samples_by_label(generator, e.samples_per_label, e.seed, e.control_temperature)
@@ -107,24 +109,37 @@ def conditional_curve(args, params, base_state, base_tokenizer, device, emit) ->
                                   params.classifier)
     share = np.array([hash_unit(i, "label-efficiency") for i in train_rows["id"]])
     for fraction, steps in FRACTIONS.items():
+        if args.fractions and fraction not in args.fractions:
+            continue
         steps = int(steps * args.steps_scale)
         labelled = train_rows[share < fraction]
         rest = train_rows[share >= fraction]
         for start in ("scratch", "fine-tuned", "fine-tuned + unlabelled"):
-            if start == "fine-tuned + unlabelled" and rest.empty:
+            if (start == "fine-tuned + unlabelled" and rest.empty) or (args.starts and start not in args.starts):
                 continue
             tokenizer = base_tokenizer if start != "scratch" else \
                 train_tokenizer(labelled["text"].tolist(), params.tokenize)
             texts = labelled["text"].tolist() + (rest["text"].tolist() if "unlabelled" in start else [])
             ids = np.concatenate([encode_labels(labelled["label"].tolist(), labels),
                                   np.full(len(rest) if "unlabelled" in start else 0, UNLABELLED, dtype=np.int32)])
+            start_state = (None if start == "scratch" else
+                           with_label_init(base_state, params, len(labels), args.label_init))
             result = train_and_score(
                 params, arrays(tokenizer, texts, ids),
                 arrays(tokenizer, valid_rows["text"].tolist(), encode_labels(valid_rows["label"].tolist(), labels)),
                 arrays(tokenizer, test_rows["text"].tolist(), encode_labels(test_rows["label"].tolist(), labels)),
-                tokenizer, labels, steps, base_state if start != "scratch" else None, classifier, device)
+                tokenizer, labels, steps, start_state, classifier, device)
             emit({"corpus": "conditional", "labelled_fraction": fraction, "labelled_rows": len(labelled),
-                  "unlabelled_rows": len(rest) if "unlabelled" in start else 0, "start": start, **result})
+                  "unlabelled_rows": len(rest) if "unlabelled" in start else 0, "start": start,
+                  "label_init": args.label_init, "word_dropout": params.model.word_dropout, **result})
+
+
+def with_label_init(base_state: dict, params, labels: int, how: str) -> dict:
+    """The base weights, plus zero label vectors when `how` is zero (a fine-tuned model then starts exactly as the
+    base model and learns the label's effect from nothing; `random`: the fresh vectors as a new model draws them)."""
+    if how == "random":
+        return base_state
+    return {**base_state, "label_embed.weight": torch.zeros(labels, params.model.embed_dim)}
 
 
 def read_lines(path: Path) -> list[str]:
@@ -137,12 +152,15 @@ def caption_curve(args, params, base_state, base_tokenizer, device, emit) -> Non
     train, valid = read_lines(folder / "train.en.gz"), read_lines(folder / "val.en.gz")[:args.valid_rows]
     test = read_lines(folder / "test_2016_flickr.en.gz")
     for size, steps in CAPTIONS.items():
+        if args.captions and size not in args.captions:
+            continue
         steps = int(steps * args.steps_scale)
         for start in ("scratch", "fine-tuned"):
             tokenizer = base_tokenizer if start == "fine-tuned" else \
                 train_tokenizer(train[:size], params.tokenize)
             unconditional = dataclasses.replace(params, model=dataclasses.replace(params.model, conditional=False))
-            result = train_and_score(unconditional, arrays(tokenizer, train[:size], None), arrays(tokenizer, valid, None),
+            result = train_and_score(unconditional, arrays(tokenizer, train[:size], None),
+                                     arrays(tokenizer, valid, None),
                                      arrays(tokenizer, test, None), tokenizer, [], steps,
                                      base_state if start == "fine-tuned" else None, None, device)
             emit({"corpus": "multi30k-en", "captions": size, "start": start, **result})
@@ -158,10 +176,18 @@ def main() -> None:
     parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every budget (4 on a GPU)")
     parser.add_argument("--valid-rows", type=int, default=1000)
     parser.add_argument("--only", choices=["conditional", "captions"], help="one of the two curves")
+    parser.add_argument("--fractions", type=float, nargs="+", help="only these labelled fractions")
+    parser.add_argument("--captions", type=int, nargs="+", help="only these caption counts")
+    parser.add_argument("--starts", nargs="+", help="only these starts (scratch, fine-tuned, ...)")
+    parser.add_argument("--label-init", choices=["random", "zero"], default="random",
+                        help="fine-tuning: the fresh label vectors as drawn, or zero")
+    parser.add_argument("--word-dropout", type=float, help="model.word_dropout for every run (an experiment)")
     parser.add_argument("--out", type=Path, required=True, help="JSON lines, one per run (appended)")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     params = load_params(args.params, "conditional")
+    if args.word_dropout is not None:
+        params = dataclasses.replace(params, model=dataclasses.replace(params.model, word_dropout=args.word_dropout))
     base_state, base_tokenizer = base_files(args.base_model, args.base_tokenizer)
     rows = []
 
