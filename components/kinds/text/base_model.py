@@ -64,6 +64,7 @@ def check_base(directory: Path, init_from: str) -> dict | None:
 
 
 def clear(directory: Path) -> None:
+    """Empty a start-weights folder (base/ or warm_start/) but for its README."""
     for path in directory.iterdir():
         if path.name not in KEEP:
             shutil.rmtree(path) if path.is_dir() else path.unlink()

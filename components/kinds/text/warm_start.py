@@ -16,6 +16,7 @@ from pathlib import Path
 
 from components.applications.catalog import application
 from components.core.atomic import write_json
+from components.kinds.text.base_model import clear
 from components.kinds.text.data.labels import LABELS_FILE, read_labels
 from components.kinds.text.models.factory import model_config, upgrade_saved_config
 from components.kinds.text.params import Params
@@ -23,14 +24,6 @@ from components.models.store import CONFIG_FILE, WEIGHTS_FILE
 from components.registry.artifacts import download_weights
 from components.registry.lineage import locked_md5
 from components.registry.promotion import CHAMPION
-
-KEEP = {"README.md"}
-
-
-def clear(directory: Path) -> None:
-    for path in directory.iterdir():
-        if path.name not in KEEP:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def wanted_config(params: Params, vocab_size: int, num_labels: int = 0) -> dict:
