@@ -1,9 +1,11 @@
 """Gate: decide from the evaluation metrics whether a model may be registered.
 
 Each check compares one metric with a threshold from params.yaml; a threshold of 0 or null
-switches that check off, and the report says so. The report is written
-both for machines (JSON) and for people (Markdown), pass or fail, so a refused model
-always comes with the reason it was refused.
+switches that check off, and the report says so. Thresholds that must hold on any data are relative: every
+kind's evaluate stage scores a trivial baseline on the same test split (a unigram LM, independent pixels,
+copying the source), and the model must beat it by `gate.min_baseline_margin`; absolute thresholds tuned on one
+corpus are optional. The report is written both for machines (JSON) and for people (Markdown), pass or fail, so
+a refused model always comes with the reason it was refused and the params.yaml key that refused it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class Check:
     note: str = ""
     disabled: bool = False
     """Its threshold is 0 or null: listed in the report, never failing."""
+    key: str = ""
+    """The params.yaml setting that governs it, with its value (e.g. `gate.max_nll=80.0`)."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +62,11 @@ class GateReport:
 
     def to_markdown(self) -> str:
         lines = [f"# Gate: {'PASSED' if self.passed else 'FAILED'}", "",
-                 "| check | metric | value | threshold | result | note |", "|---|---|---|---|---|---|"]
+                 "| check | metric | value | threshold | setting | result | note |", "|---|---|---|---|---|---|---|"]
         for c in self.checks:
             threshold = "-" if c.threshold is None else f"{c.op} {c.threshold:.4g}"
             result = "disabled" if c.disabled else "pass" if c.passed else "**FAIL**"
-            lines.append(f"| {c.name} | {c.metric} | {c.value:.4g} | {threshold} | {result} | {c.note} |")
+            lines.append(f"| {c.name} | {c.metric} | {c.value:.4g} | {threshold} | {c.key} | {result} | {c.note} |")
         disabled = [c.metric for c in self.checks if c.disabled]
         if disabled:
             lines += ["", f"Disabled (threshold 0 or null in params.yaml): {', '.join(disabled)}."]
@@ -71,22 +75,42 @@ class GateReport:
 
 class GateFailed(StageError):
     def __init__(self, report: GateReport):
-        failed = ", ".join(f"{c.metric}={c.value:.4g} (needs {c.op} {c.threshold:.4g})"
+        failed = "; ".join(f"{c.name}: {c.metric} {c.value:.4g} (needs {c.op} {c.threshold:.4g}"
+                           + (f", {c.key}" if c.key else "") + ")"
                            for c in report.checks if not c.passed and c.threshold is not None)
         super().__init__(f"gate failed: {failed}")
         self.report = report
 
 
-def check_metric(name: str, metrics: dict, metric: str, op: str, threshold: float | None, note: str = "",
-           zero_disables: bool = True) -> Check:
+def metric_value(metrics: dict, metric: str) -> float:
     if metric not in metrics:
-        raise StageError(f"gate: metric {metric!r} missing from the evaluation metrics")
-    value = float(metrics[metric])
+        raise StageError(f"gate: metric {metric!r} missing from the evaluation metrics (rerun the evaluate stage)")
+    return float(metrics[metric])
+
+
+def check_metric(name: str, metrics: dict, metric: str, op: str, threshold: float | None, note: str = "",
+                 zero_disables: bool = True, key: str = "") -> Check:
+    value = metric_value(metrics, metric)
     if threshold is None or (zero_disables and threshold == 0):
         return Check(name=name, metric=metric, value=value, op=op, threshold=threshold, passed=True, note=note,
-                     disabled=True)
+                     disabled=True, key=key)
     ok = math.isfinite(value) and (value <= threshold if op == "<=" else value >= threshold)
-    return Check(name=name, metric=metric, value=value, op=op, threshold=threshold, passed=ok, note=note)
+    return Check(name=name, metric=metric, value=value, op=op, threshold=threshold, passed=ok, note=note, key=key)
+
+
+def setting(section_key: str, value) -> str:
+    """`gate.max_nll=80.0`: how a check names the setting that governs it."""
+    return f"{section_key}={'null' if value is None else value}"
+
+
+def beats_baseline(name: str, metrics: dict, metric: str, baseline: str, margin: float | None,
+                   what: str) -> Check:
+    """A lower-is-better metric (NLL, bits/dim, FID) at least `margin` (a fraction) below the trivial baseline's
+    on the same test split: value <= baseline x (1 - margin). Null switches it off; 0 asks only to beat it."""
+    reference = metric_value(metrics, baseline)
+    threshold = None if margin is None else reference * (1 - margin)
+    return check_metric(name, metrics, metric, "<=", threshold, f"{what}: {reference:.4g}", zero_disables=False,
+                        key=setting("gate.min_baseline_margin", margin))
 
 
 def enforce(report: GateReport) -> GateReport:

@@ -193,16 +193,21 @@ class ImageEvaluateParams:
 
 @dataclass(frozen=True)
 class ImageGateParams:
+    min_baseline_margin: float | None
+    """The model must be at least this fraction better than independent pixels counted on train, on the same test
+    images: bits/dim for a likelihood family, FID for every family (0.05: 5% lower; 0: merely lower; null: off)."""
     max_bpd: float | None
-    """Likelihood models: bits per dimension on test (0 or null: off)."""
+    """Optional: likelihood models' bits per dimension on test (0 or null: off; its scale depends on the data)."""
     max_fid: float | None
-    """Every family: FID against test, in the pipeline classifier's features (0 or null: off)."""
+    """Optional: every family's FID against test, in the pipeline classifier's features (0 or null: off)."""
     max_bpd_regression: float
     """Likelihood models: how many bits per dimension above the champion's (same test set) a challenger may be."""
     max_fid_regression: float
     """The GAN: how much above the champion's FID (same test set and classifier) a challenger may be."""
 
     def check(self) -> None:
+        if self.min_baseline_margin is not None and not 0 <= self.min_baseline_margin < 1:
+            raise ParamsError(f"gate.min_baseline_margin={self.min_baseline_margin}: a fraction in [0, 1) or null")
         _at_least("gate.max_bpd_regression", self.max_bpd_regression, 0)
         _at_least("gate.max_fid_regression", self.max_fid_regression, 0)
 

@@ -1,9 +1,10 @@
-"""The text kind's gate: held-out likelihood, a latent in use, a codebook in use, the condition met, and no
-regression against the champion on the same data and tokenizer."""
+"""The text kind's gate: better than a unigram LM on the same test sentences, a latent in use, a codebook in use,
+the condition met, and no regression against the champion on the same data and tokenizer. Absolute NLL and
+perplexity bounds are optional (they depend on the corpus's sentence length)."""
 
 from __future__ import annotations
 
-from components.evaluation.gate import Champion, Check, GateReport, check_metric
+from components.evaluation.gate import Champion, Check, GateReport, beats_baseline, check_metric, setting
 from components.kinds.text.params import GateParams
 
 COMPARABLE_LINEAGE = ("data.splits_md5", "tokenizer.md5")
@@ -12,34 +13,44 @@ COMPARABLE_LINEAGE = ("data.splits_md5", "tokenizer.md5")
 def gate_metrics(metrics: dict, p: GateParams, lineage: dict[str, str] | None = None,
                  champion: Champion | None = None) -> GateReport:
     """Apply every threshold, then the no-regression check against the champion; NaN fails its check."""
+
+    def bound(name: str, metric: str, op: str, key: str, note: str = "") -> Check:
+        value = getattr(p, key)
+        return check_metric(name, metrics, metric, op, value, note, key=setting(f"gate.{key}", value))
+
     checks = [
-        check_metric("held-out likelihood", metrics, "nll", "<=", p.max_nll),
-        check_metric("held-out perplexity", metrics, "ppl", "<=", p.max_ppl),
+        beats_baseline("better than a unigram LM", metrics, "nll", "baseline_nll", p.min_baseline_margin,
+                       "unigram LM on the same test sentences"),
+        bound("held-out likelihood", "nll", "<=", "max_nll"),
+        bound("held-out perplexity", "ppl", "<=", "max_ppl"),
     ]
     if metrics.get("latent_units", 1) > 0:  # the LM baseline has no latent to collapse or reconstruct from
         checks += [
-            check_metric("latent in use (KL)", metrics, "kl", ">=", p.min_kl),
-            check_metric("latent in use (mutual information)", metrics, "mutual_information", ">=", p.min_mi),
-            check_metric("latent in use (active units)", metrics, "active_units", ">=", p.min_active_units),
-            check_metric("reconstruction", metrics, "recon_bleu", ">=", p.min_recon_bleu),
+            bound("latent in use (KL)", "kl", ">=", "min_kl"),
+            bound("latent in use (mutual information)", "mutual_information", ">=", "min_mi"),
+            bound("latent in use (active units)", "active_units", ">=", "min_active_units"),
+            bound("reconstruction", "recon_bleu", ">=", "min_recon_bleu"),
         ]
     if "codebook_perplexity" in metrics:  # a VQ model: its codes must not collapse onto a few entries
-        checks.append(check_metric("codebook in use (perplexity)", metrics, "codebook_perplexity", ">=",
-                             p.min_codebook_perplexity, f"of {int(metrics.get('codebook_size', 0))} codes"))
+        checks.append(bound("codebook in use (perplexity)", "codebook_perplexity", ">=", "min_codebook_perplexity",
+                            f"of {int(metrics.get('codebook_size', 0))} codes"))
     if "control_accuracy" in metrics:  # a conditional model: its text must meet the condition asked for
-        checks.append(check_metric("meets the condition (control accuracy)", metrics, "control_accuracy", ">=",
-                             p.min_control_accuracy,
-                             f"classifier on real test text: {float(metrics.get('classifier_test_accuracy', 0)):.3g}"))
+        checks.append(bound("meets the condition (control accuracy)", "control_accuracy", ">=",
+                            "min_control_accuracy",
+                            f"classifier on real test text: {float(metrics.get('classifier_test_accuracy', 0)):.3g}"))
     beats_by = None
     if champion is not None and p.max_nll_regression is not None:
         same_data = all((lineage or {}).get(k) == champion.lineage.get(k) for k in COMPARABLE_LINEAGE)
         limit = champion.metrics["nll"] + p.max_nll_regression
+        key = setting("gate.max_nll_regression", p.max_nll_regression)
         if same_data or p.compare_across_data:
             note = f"champion v{champion.version}" + ("" if same_data else " (other data/tokenizer)")
-            checks.append(check_metric("no regression vs champion", metrics, "nll", "<=", limit, note, zero_disables=False))
+            checks.append(check_metric("no regression vs champion", metrics, "nll", "<=", limit, note,
+                                       zero_disables=False, key=key))
             beats_by = champion.metrics["nll"] - float(metrics["nll"])
         else:
             checks.append(Check("no regression vs champion", "nll", float(metrics["nll"]), "<=", limit, True,
-                                f"skipped: champion v{champion.version} was scored on other data or tokenizer"))
+                                f"skipped: champion v{champion.version} was scored on other data or tokenizer",
+                                key=key))
     return GateReport(passed=all(c.passed for c in checks), checks=checks, beats_champion_by=beats_by,
                       champion=champion.version if champion else None)

@@ -336,8 +336,12 @@ class GateParams:
     report lists it as disabled): an estimate near zero, such as a small model's noisy mutual information, can
     then never fail the gate by noise."""
 
+    min_baseline_margin: float | None
+    """The model's NLL must be at least this fraction below the unigram LM's on the same test sentences
+    (0.05: 5% fewer nats; 0: merely below it; null: off). Holds on any corpus, unlike max_nll."""
     max_nll: float | None
-    """Upper bound on the importance-weighted NLL per test sentence (nats)."""
+    """Optional upper bound on the importance-weighted NLL per test sentence (nats); it depends on the corpus's
+    sentence length, so it is off (null) by default."""
     max_ppl: float | None
     min_kl: float | None
     """Lower bounds that reject collapsed models (KL, mutual information, active units)."""
@@ -356,6 +360,8 @@ class GateParams:
     """Compare with a champion scored on other data or another tokenizer (their NLLs are not like for like)."""
 
     def check(self) -> None:
+        if self.min_baseline_margin is not None and not 0 <= self.min_baseline_margin < 1:
+            raise ParamsError(f"gate.min_baseline_margin={self.min_baseline_margin}: a fraction in [0, 1) or null")
         for name in ("max_nll", "max_ppl", "min_kl", "min_mi", "min_active_units", "min_recon_bleu",
                      "min_codebook_perplexity", "min_control_accuracy", "max_nll_regression"):
             if getattr(self, name) is not None:

@@ -1,6 +1,6 @@
 """Image evaluate stage: importance-weighted NLL in nats and bits per dimension (likelihood families), FID and
 KID against test in the pipeline classifier's features, the classifier's accuracy on conditional samples,
-reconstruction error, and pictures (sample grid, reconstructions beside their inputs, latent interpolation strips)
+reconstruction error, the same metrics for independent pixels counted on train (the gate's baseline), and pictures (sample grid, reconstructions beside their inputs, latent interpolation strips)
 as PNG in reports/.
 The metrics: components/kinds/images/evaluation/metrics.py."""
 
@@ -17,6 +17,7 @@ from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.engine.device import pick_device
 from components.kinds.images.data.images import encode_png
+from components.kinds.images.evaluation.baseline import baseline_bits_per_dim, baseline_samples, pixel_log_probs
 from components.kinds.images.evaluation.classifier import load_classifier, predict
 from components.kinds.images.evaluation.metrics import fid, grid, kid
 from components.kinds.images.models.factory import load_image_family
@@ -63,6 +64,11 @@ def main() -> None:
         predicted, fake_features = predict(classifier, samples, device)
         _, real_features = predict(classifier, reference, device)
         metrics.update(fid=fid(fake_features, real_features), kid=kid(fake_features, real_features), fid_samples=n)
+        # the baseline on the same test images and in the same features: every pixel from its own train histogram
+        pixels = pixel_log_probs(ImageArrays.load(args.arrays, "train").images)
+        _, baseline_features = predict(classifier, baseline_samples(pixels, reference.shape[1:], n, p.seed), device)
+        metrics.update(baseline_bpd=baseline_bits_per_dim(pixels, test.images),
+                       baseline_fid=fid(baseline_features, real_features))
         if conditional:
             metrics["conditional_sample_accuracy"] = float((predicted == wanted.numpy()).mean())
         reports = Path(args.reports)

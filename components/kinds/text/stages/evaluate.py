@@ -1,5 +1,8 @@
 """Evaluate stage: held-out likelihood and latent-usage metrics of the trained model, plus samples.
 
+The same test sentences are scored by a unigram LM counted on the train split (components/kinds/text/evaluation/
+baseline.py): the gate asks the model to beat it, which holds on any corpus where a fixed NLL threshold would not.
+
 A conditional model is scored given each test sentence's label, and its control accuracy is measured with the
 label classifier (--classifier): components/kinds/text/evaluation/control.py.
 """
@@ -12,6 +15,7 @@ from components.core import atomic
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
 from components.data.batches import TokenArrays
+from components.kinds.text.evaluation.baseline import unigram_baseline
 from components.kinds.text.evaluation.control import control_metrics, samples_by_label
 from components.kinds.text.evaluation.label_classifier import load_classifier
 from components.kinds.text.evaluation.metrics import evaluate_model
@@ -44,6 +48,8 @@ def main() -> None:
             raise StageError("a conditional model needs labelled test arrays and --classifier")
         test_labels = [generator.labels[i] for i in test.labels] if conditional else None
         metrics = evaluate_model(generator.model, test, p, params.train.max_len, generator.labels)
+        metrics.update(unigram_baseline(TokenArrays.load(args.tokens, "train"), test,
+                                        generator.tokenizer.get_vocab_size(), params.train.max_len))
         originals = decode_split(generator, test, p.reconstruct_sentences)
         original_labels = test_labels[:len(originals)] if conditional else None
         reconstructions = [r for i in range(0, len(originals), p.batch_size)

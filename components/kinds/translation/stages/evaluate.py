@@ -1,6 +1,6 @@
 """Translation evaluate stage: BLEU (sacreBLEU, cased, detokenised, with its signature), chrF and lowercased
-tokenised BLEU on the test split for each decoder, decoding speed at batch 1 and 64, the latent family's code
-use, and example translations.
+tokenised BLEU on the test split for each decoder, the BLEU of copying the source (the gate's baseline), decoding
+speed at batch 1 and 64, the latent family's code use, and example translations.
 
 The metrics: components/kinds/translation/evaluation/metrics.py.
 """
@@ -63,6 +63,8 @@ def main() -> None:
                            for key, value in decoding_speed(model, pairs, decoder, p, device).items()})
             log.info("%s: BLEU %.2f chrF %.2f lowercased BLEU %.2f (%s)", decoder, scores["bleu"], scores["chrf"],
                      scores["bleu_lowercase"], scores["bleu_signature"])
+        # the trivial baseline on the same pairs: the source copied unchanged (the gate asks for a margin over it)
+        metrics["baseline_bleu"] = bleu_scores(sources, references)["bleu"]
         default = model.default_decoder if model.default_decoder in decoders else decoders[0]
         metrics.update({"bleu": metrics[f"bleu_{default}"], "chrf": metrics[f"chrf_{default}"],
                         "bleu_lowercase": metrics[f"bleu_lowercase_{default}"],
