@@ -61,6 +61,48 @@ def test_the_registered_model_answers_by_label_and_prefix_and_names_the_labels_i
     assert [line.startswith("to move") for line in proc.stdout.splitlines()] == [True, True]
 
 
+def test_the_predict_command_answers_a_table_of_labels_and_prefixes(conditional_run, tmp_path):
+    """1,000 rows of label and prefix in a CSV, one sample each, into a parquet file; an unknown label stops it
+    with the rows it was in."""
+    ws, _ = conditional_run
+    rows = pd.DataFrame({"label": ["noun.animal", "verb.motion", "noun.food", "noun.artifact"] * 250,
+                         "prefix": ["a small", "to", "a sweet", "a"] * 250})
+    rows.to_csv(tmp_path / "requests.csv", index=False)
+    out = tmp_path / "samples.parquet"
+    cli = [sys.executable, "-m", "components.commands.predict", "--workspace", str(ws), "--model",
+           "models:/conditional-bsvae@challenger", "--output", str(out), "--param", "seed=7"]
+    proc = subprocess.run([*cli, "--input", str(tmp_path / "requests.csv"), "--batch-rows", "400"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    frame = pd.read_parquet(out)
+    assert frame["input"].tolist() == list(range(1000))
+    assert all(text.startswith(prefix) for text, prefix in zip(frame["text"], rows["prefix"]))
+    (tmp_path / "labels.txt").write_text("noun.animal\nnoun.nonsense\n")
+    proc = subprocess.run([*cli, "--input", str(tmp_path / "labels.txt"), "--column", "label"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith("error: predict: rows 0-1 of ")
+    assert "unknown label" in proc.stderr and len(pd.read_parquet(out)) == 1000
+
+
+def test_the_score_command_scores_a_labelled_table_given_each_label(conditional_run, tmp_path):
+    ws, result = conditional_run
+    version = result["registered"]["version"]
+    table = pd.read_csv(ws / "data/raw/wordnet_lexname_glosses.tsv", sep="\t", quoting=3, keep_default_na=False)
+    table = table.head(1000)
+    table.to_csv(tmp_path / "glosses.tsv", sep="\t", index=False)
+    proc = subprocess.run([sys.executable, "-m", "components.commands.score", "--workspace", str(ws), "--model",
+                           f"models:/conditional-bsvae/{version}", "--data", str(tmp_path / "glosses.tsv")], cwd=ws,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads(proc.stdout[:proc.stdout.rindex("}") + 1])
+    assert metrics["sentences"] + metrics["rows_skipped"] == len(table) == 1000 and metrics["nll"] > 0
+    table.assign(label="noun.nonsense").to_csv(tmp_path / "unknown.tsv", sep="\t", index=False)
+    proc = subprocess.run([sys.executable, "-m", "components.commands.score", "--workspace", str(ws), "--model",
+                           f"models:/conditional-bsvae/{version}", "--data", str(tmp_path / "unknown.tsv")], cwd=ws,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "unknown label(s) ['noun.nonsense']" in proc.stderr.strip().splitlines()[-1]
+
+
 def test_the_version_rebuilds_bit_for_bit(conditional_run, tmp_path):
     ws, result = conditional_run
     assert_up_to_date_and_rebuilt(ws, "conditional", result["registered"]["name"], result["registered"]["version"],

@@ -50,7 +50,10 @@ def test_the_flow_trains_the_classifier_gates_on_bpd_and_fid_and_registers(image
     ws, result = images_run
     assert "images-classifier" in result["stages"] and result["registered"]["name"] == NAME
     gate = json.loads((ws / "reports/images/gate.json").read_text())
-    assert [c["metric"] for c in gate["checks"]] == ["bpd", "fid"] and all(c["disabled"] for c in gate["checks"])
+    assert [c["metric"] for c in gate["checks"]] == ["bpd", "bpd", "fid", "fid"]
+    assert all(c["disabled"] for c in gate["checks"])  # the tiny profile: margin and bounds off
+    metrics = json.loads((ws / "metrics/images/eval.json").read_text())
+    assert 4 < metrics["baseline_bpd"] < 6 and metrics["baseline_fid"] > 0  # independent pixels, on 8 bits
     client = tracking(ws)
     version = client.get_model_version_by_alias(NAME, "challenger")
     run = client.get_run(version.run_id)
@@ -86,6 +89,35 @@ def test_the_registered_model_samples_and_reconstructs_png_and_refuses_a_malform
                           text=True)
     assert proc.returncode == 1 and proc.stderr.startswith("error: generate: row 0: image does not decode")
     assert len(proc.stderr.strip().splitlines()) == 1 and not (ws / "rec.png").exists()
+
+
+def test_the_predict_command_reconstructs_a_list_of_image_files(images_run, tmp_path):
+    """A text file of 1,000 image paths (relative to it), reconstructed in chunks into a JSONL of PNGs."""
+    ws, _ = images_run
+    images, _ = fashion(20)
+    for i, image in enumerate(images):
+        (tmp_path / f"item{i}.png").write_bytes(png(image))
+    (tmp_path / "files.txt").write_text("".join(f"item{i % 20}.png\n" for i in range(1000)))
+    out = tmp_path / "reconstructions.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "components.commands.predict", "--workspace", str(ws), "--model",
+                           f"models:/{NAME}@challenger", "--input", str(tmp_path / "files.txt"), "--column", "image",
+                           "--output", str(out), "--batch-rows", "128"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["input"] for r in rows] == list(range(1000)) and decode(rows[999]["image"]).shape == (28, 28)
+    assert rows[0]["image"] == rows[20]["image"]  # the same file, the same reconstruction
+
+
+def test_the_score_command_scores_an_unsplit_npz_of_images(images_run, tmp_path):
+    ws, result = images_run
+    images, labels = fashion(1000, "t10k")
+    np.savez(tmp_path / "other.npz", images=images, labels=labels)
+    proc = subprocess.run([sys.executable, "-m", "components.commands.score", "--workspace", str(ws), "--model",
+                           f"models:/{NAME}@challenger", "--data", str(tmp_path / "other.npz")], cwd=ws,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads(proc.stdout[:proc.stdout.rindex("}") + 1])
+    assert metrics["test_images"] == 1000 and 0 < metrics["bpd"] < 8
 
 
 def test_mlflow_models_serve_answers_with_images_and_a_refused_request_with_its_reason_alone(images_run):

@@ -51,6 +51,9 @@ class Kind:
     """(workspace, params, MLflow client or None) -> fills warm_start/<application>/ with the champion's weights
     when they fit (train.warm_start: champion), or empties it; returns why, in words. None: the kind has no warm
     start."""
+    score: Callable[[Any, Any, Path], tuple[dict, Any]] | None = None
+    """(the loaded pyfunc's python model, application params, a data file) -> (the evaluate stage's metrics on
+    every usable row of the file, those rows as a DataFrame): scoring a registered version on new data."""
     prepare_base: Callable[..., str] | None = None
     """(workspace, params, MLflow client or None, version=None) -> fills base/<application>/ with the registered
     model train.init_from names (fine-tuning; `version` pins the one a rebuild must use), or empties it; returns

@@ -61,5 +61,11 @@ def application(name: str):
                             families=("bsvae", "vae", "vqvae", "gan"))
 
 
+def score(served, params, path: Path):
+    from components.kinds.images.evaluation.score import score_images
+
+    return score_images(served, params, path)
+
+
 KIND = Kind(name="images", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
-            model_card=model_card, accept_data=accept_data, application=application, shipped=(IMAGES,))
+            model_card=model_card, accept_data=accept_data, score=score, application=application, shipped=(IMAGES,))

@@ -87,7 +87,14 @@ def application(name: str):
                            families=("bsvae", "vqvae", "lm", "transformer_lm"))
 
 
+def score(served, params, path: Path):
+    from components.kinds.text.evaluation.score import score_text
+
+    return score_text(served, params, path)
+
+
 KIND = Kind(name="text", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
-            model_card=model_card, accept_data=accept_data, run_artifacts=run_artifacts, application=application,
+            model_card=model_card, accept_data=accept_data, score=score, run_artifacts=run_artifacts,
+            application=application,
             prepare_warm_start=prepare_warm_start, prepare_base=prepare_base,
             shipped=(SENTENCES, CONDITIONAL, PRETRAIN))

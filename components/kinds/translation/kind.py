@@ -63,5 +63,12 @@ def application(name: str):
                                   families=("transformer", "latent"))
 
 
+def score(served, params, path: Path):
+    from components.kinds.translation.evaluation.score import score_translation
+
+    return score_translation(served, params, path)
+
+
 KIND = Kind(name="translation", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
-            model_card=model_card, accept_data=accept_data, application=application, shipped=(TRANSLATION,))
+            model_card=model_card, accept_data=accept_data, score=score, application=application,
+            shipped=(TRANSLATION,))
