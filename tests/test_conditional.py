@@ -70,6 +70,7 @@ def test_label_checks_measure_rows_per_label_shift_and_labels_unseen_in_train():
     train_rows, stats = label_features(splits)
     assert train_rows.tolist() == [6] * 6 + [1, 1, 6, 0]
     assert stats["labels_unseen_in_train"] == ["z"]
+    assert stats["labels_missing"] == {"valid": ["x"], "test": ["y"]}  # named, split by split
     assert stats["min_train_rows_per_label"] == 1
     # valid is all y (1/7 of train): total-variation distance 6/7
     assert stats["label_shift_valid"] == pytest.approx(6 / 7)
@@ -79,7 +80,7 @@ def test_label_checks_measure_rows_per_label_shift_and_labels_unseen_in_train():
 @pytest.mark.parametrize("rows", [1000, 10000, 100000])
 def test_the_label_shift_test_passes_a_hash_split_and_refuses_a_skewed_one_at_every_size(rows):
     from components.data.split import hash_unit
-    from components.kinds.text.data.dataset_checks import shift_p_value
+    from components.data.split_balance import shift_p_value
 
     rng = np.random.default_rng(rows)
     labels = rng.integers(0, 8, rows)

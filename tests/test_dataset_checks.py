@@ -24,7 +24,8 @@ def test_real_glosses_pass_and_data_docs_are_built(tmp_path):
     features = dataset_features(*tables(glosses(3000)))
     outcome = run_suite(features, params_for("dataset", max_oov_rate=0.5), "sentences", tmp_path)
     assert outcome["success"], outcome["checks"]
-    assert len(outcome["checks"]) == 9
+    assert len(outcome["checks"]) == 11  # max_oov_rate set here; null (off) by default
+    assert min(features.attrs["oov_shift_p"].values()) > 0.01  # a hash split: unseen words as chance makes them
     assert (tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
     assert (tmp_path / "gx" / "great_expectations.yml").is_file()
     metrics = summary_metrics(features)
@@ -41,6 +42,34 @@ def test_a_leaky_split_column_and_too_many_duplicates_fail(tmp_path):
     assert ("expect_column_max_to_be_between", "splits_per_sentence") in failed
     assert ("expect_column_max_to_be_between", "duplicate_rate") in failed
     assert not outcome["success"]
+
+
+def test_a_test_split_of_the_longest_sentences_fails_the_length_shift_check_naming_its_setting(tmp_path):
+    texts = sorted(glosses(2000), key=lambda t: len(t.split()))
+    validated = pd.DataFrame({"id": [f"r{i}" for i in range(2000)], "text": texts,
+                              "split": pd.Series(["train"] * 1800 + ["valid"] * 100 + ["test"] * 100, dtype="string")})
+    features = dataset_features(validated, validated[["id", "text", "split"]])
+    assert features.attrs["length_shift_p"]["test"] < 1e-6
+    outcome = run_suite(features, params_for("dataset", max_oov_rate=1.0), "sentences", tmp_path)
+    failed = [c for c in outcome["checks"] if not c["success"]]
+    assert [c["column"] for c in failed] == ["length_shift_p"] and failed[0]["setting"] == "dataset.length_shift_p=0.001"
+
+
+def test_a_test_split_from_another_corpus_fails_the_oov_check_whatever_the_corpus_size(tmp_path):
+    """Small corpora have many words unseen in train: that alone passes (the yardstick is a random part of train);
+    a test split of newswire beside dictionary glosses does not."""
+    from tests.conftest import PTB_SLICE
+
+    news = [line.strip() for line in PTB_SLICE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for n in (300, 3000):
+        validated, splits = tables(glosses(n))
+        test = (splits["split"] == "test").to_numpy()
+        splits.loc[test, "text"] = news[: int(test.sum())]  # the test split swapped for newswire
+        features = dataset_features(validated, splits)
+        assert features.attrs["oov_shift_p"]["valid"] > 0.01 and features.attrs["oov_shift_p"]["test"] < 0.001
+    outcome = run_suite(features, params_for("dataset"), "sentences", tmp_path)
+    failed = {c["column"]: c["setting"] for c in outcome["checks"] if not c["success"]}
+    assert failed.get("oov_shift_p") == "dataset.oov_shift_p=0.001"
 
 
 def test_too_few_rows_fail(tmp_path):

@@ -116,6 +116,23 @@ def test_splits_keep_test_carve_valid_from_train_and_checks_see_leaks_and_drift(
     assert any("intensity histogram drifted" in f for f in failed_image_checks(brighter, PARAMS.dataset))
 
 
+def test_a_fair_split_passes_the_balance_checks_and_a_test_split_of_one_kind_of_image_fails_them():
+    images, labels = fashion(1000)
+    frame = pd.DataFrame({"pixels": [im[:, :, None].tobytes() for im in images], "label": [str(x) for x in labels],
+                          "split": pd.Series([None] * 1000, dtype="string")})
+    fair = image_dataset_report(assign_image_splits(frame, 0.1, 0.1, "salt"), None)
+    assert min(fair["intensity_shift_p_test"], fair["label_shift_p_test"]) > 0.01
+    assert not failed_image_checks(fair, PARAMS.dataset) and fair["classes_missing"] == {"valid": [], "test": []}
+    brightest = np.argsort([im.mean() for im in images])[-100:]  # test made of the brightest images
+    skewed = frame.assign(split=pd.Series(["train"] * 1000, dtype="string"))
+    skewed.loc[brightest, "split"] = "test"
+    report = image_dataset_report(skewed, None)
+    failures = failed_image_checks(report, PARAMS.dataset)
+    assert any(f.startswith("test's mean intensities differ from train's past chance") and
+               "dataset.intensity_shift_p=0.001" in f for f in failures)
+    assert any("dataset.label_shift_p=0.001" in f for f in failures)  # bright images are a few classes
+
+
 def test_unsplit_images_are_hash_split_and_one_provided_file_alone_says_how_to_declare_it_unsplit():
     images, labels = fashion(200)
     pixels = [im[:, :, None].tobytes() for im in images]

@@ -74,10 +74,16 @@ class ImageDatasetParams:
     """Share of valid/test images whose pixels equal a train image's."""
     max_intensity_drift: float
     """Total-variation distance of the pixel-intensity histogram against the last accepted dataset's (0: off)."""
+    intensity_shift_p: float
+    """Fail when the images' mean intensities in valid (or test) differ from train's more than chance would make
+    them with this probability (a two-sample Kolmogorov-Smirnov p-value below it; 0: off)."""
+    label_shift_p: float
+    """Fail when the classes of valid (or test) are spread unlike train's past chance with this probability (a
+    permutation test of the class counts; 0: off; labelled images only)."""
 
     def check(self) -> None:
         _at_least("dataset.min_rows_per_class", self.min_rows_per_class, 0)
-        for key in ("max_duplicate_rate", "max_leak_rate", "max_intensity_drift"):
+        for key in ("max_duplicate_rate", "max_leak_rate", "max_intensity_drift", "intensity_shift_p", "label_shift_p"):
             _fraction(f"dataset.{key}", getattr(self, key))
 
 

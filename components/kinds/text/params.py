@@ -81,8 +81,12 @@ class DatasetParams:
     max_mean_tokens: float
     max_duplicate_rate: float
     """Share of validated rows that repeat an earlier one after normalisation."""
-    max_oov_rate: float
-    """Mean share of valid/test words never seen in train."""
+    max_oov_rate: float | None
+    """Optional bound on the mean share of valid/test words never seen in train (null: off; it grows as a corpus
+    shrinks, so a bound tuned on one corpus fails a smaller one on sampling alone)."""
+    oov_shift_p: float
+    """Fail when valid's (or test's) words are unseen in train more often than chance would make them with this
+    probability: a same-sized random part of train, scored the same way, is the yardstick (0: no check)."""
     max_reference_oov_rate: float
     """Mean share of words never seen in the last accepted dataset (data/reference/vocab.txt)."""
     min_rows_per_label: int
@@ -91,6 +95,9 @@ class DatasetParams:
     """Fail when the label distribution of valid (or test) differs from train's more than chance would make it
     with this probability (a permutation test's p-value below it: the check scales with the number of rows;
     0: no check; labelled corpora only)."""
+    length_shift_p: float
+    """Fail when the sentence lengths of valid (or test) differ from train's more than chance would make them with
+    this probability (a two-sample Kolmogorov-Smirnov p-value below it; 0: no check)."""
 
     def check(self) -> None:
         _positive("dataset.min_rows", self.min_rows)
@@ -98,10 +105,13 @@ class DatasetParams:
         _positive("dataset.min_mean_tokens", self.min_mean_tokens)
         _at_least("dataset.max_mean_tokens", self.max_mean_tokens, self.min_mean_tokens)
         _fraction("dataset.max_duplicate_rate", self.max_duplicate_rate)
-        _fraction("dataset.max_oov_rate", self.max_oov_rate)
+        if self.max_oov_rate is not None:
+            _fraction("dataset.max_oov_rate", self.max_oov_rate)
+        _fraction("dataset.oov_shift_p", self.oov_shift_p)
         _fraction("dataset.max_reference_oov_rate", self.max_reference_oov_rate)
         _at_least("dataset.min_rows_per_label", self.min_rows_per_label, 0)
         _fraction("dataset.label_shift_p", self.label_shift_p)
+        _fraction("dataset.length_shift_p", self.length_shift_p)
 
 @dataclass(frozen=True)
 class TokenizeParams:

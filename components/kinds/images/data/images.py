@@ -19,6 +19,7 @@ import pandas as pd
 
 from components.core.errors import StageError
 from components.data.split import hash_unit
+from components.data.split_balance import distribution_shift_p, shift_p_value
 from components.kinds.images.params import ImageDataParams, ImageDatasetParams, ImageValidateParams
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -236,6 +237,15 @@ def image_dataset_report(frame: pd.DataFrame, reference_histogram: list[float] |
            else 0.0 for s in ("valid", "test")},
         "intensity_histogram": histogram,
     }
+    means, split = np.asarray(means), frame["split"].to_numpy(dtype=object)
+    codes = pd.Categorical(frame["label"].astype("string")).codes  # -1 without a label
+    for name in ("valid", "test"):
+        report[f"intensity_shift_p_{name}"] = distribution_shift_p(means[split == "train"], means[split == name])
+        report[f"label_shift_p_{name}"] = shift_p_value(codes[(split == "train") & (codes >= 0)],
+                                                        codes[(split == name) & (codes >= 0)])
+    report["classes_missing"] = {name: sorted(set(frame.loc[train, "label"].dropna())
+                                              - set(frame.loc[frame["split"] == name, "label"].dropna()))
+                                 for name in ("valid", "test")}
     if reference_histogram:
         report["intensity_drift"] = 0.5 * float(np.abs(np.array(histogram) - np.array(reference_histogram)).sum())
     return report
@@ -250,6 +260,12 @@ def failed_image_checks(report: dict, p: ImageDatasetParams) -> list[str]:
         if report[f"{split}_leak_rate"] > p.max_leak_rate:
             failures.append(f"{split} images identical to train images: {report[f'{split}_leak_rate']:.3f} "
                             "> dataset.max_leak_rate")
+    for split in ("valid", "test"):
+        for key, what in (("intensity_shift_p", "mean intensities"), ("label_shift_p", "classes")):
+            observed = report.get(f"{key}_{split}", 1.0)
+            if getattr(p, key) and observed < getattr(p, key):
+                failures.append(f"{split}'s {what} differ from train's past chance: p = {observed:.2g} "
+                                f"< dataset.{key}={getattr(p, key)}")
     if p.max_intensity_drift and report.get("intensity_drift", 0.0) > p.max_intensity_drift:
         failures.append(f"intensity histogram drifted {report['intensity_drift']:.3f} from the accepted data "
                         "> dataset.max_intensity_drift")

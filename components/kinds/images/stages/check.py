@@ -33,6 +33,9 @@ def main() -> None:
         if failures:
             raise StageError(f"{params.data.corpus}: dataset checks failed: {'; '.join(failures)} (report: {args.report})")
         atomic.write_json(args.metrics, {k: v for k, v in report.items() if not isinstance(v, (dict, list))})
+        for split, classes in report["classes_missing"].items():  # small data: a rare class can miss a split
+            if classes:
+                log.warning("class(es) with train images but none in %s: %s", split, classes)
         log.info("dataset checks passed: %s", {k: v for k, v in report.items() if k != "intensity_histogram"})
 
     stage_main("check", run, parser)

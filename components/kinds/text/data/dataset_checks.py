@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from components.core.errors import StageError
+from components.data.split_balance import distribution_shift_p, excess_p, shift_p_value
 from components.kinds.text.data.validate import CONTROL_CHARS
 from components.kinds.text.params import DatasetParams
 
@@ -49,33 +50,6 @@ def accepted_vocab(splits: pd.DataFrame) -> list[str]:
     return sorted(pc.unique(pc.list_flatten(words)).to_pylist())
 
 
-PERMUTATIONS = 1999
-"""Label shuffles a shift test compares against: the smallest p-value it can give is 1/2000."""
-
-
-def shift_p_value(train: np.ndarray, other: np.ndarray, seed: int = 0) -> float:
-    """How likely chance alone makes `other`'s label distribution differ from `train`'s as much as it does: the
-    chi-square statistic of the two label-count rows against the same statistic with the rows' labels shuffled
-    between them (a permutation test: exact at any sample size, where the chi-square approximation is not for
-    small counts). `train`, `other`: label codes."""
-    if len(other) == 0 or len(train) == 0:
-        return 1.0
-    pooled = np.concatenate([train, other])
-    labels = int(pooled.max()) + 1
-    totals = np.bincount(pooled, minlength=labels).astype(float)
-    expected = totals * len(other) / len(pooled)  # the other split's expected counts (train's follow from them)
-    scale = 1.0 / expected + 1.0 / (totals - expected).clip(min=1e-12)
-
-    def statistic(other_counts: np.ndarray) -> float:
-        return float((((other_counts - expected) ** 2) * scale).sum())
-
-    observed = statistic(np.bincount(other, minlength=labels))
-    rng = np.random.default_rng(seed)
-    exceed = sum(statistic(np.bincount(rng.choice(pooled, len(other), replace=False), minlength=labels)) >= observed
-                 for _ in range(PERMUTATIONS))
-    return (exceed + 1) / (PERMUTATIONS + 1)
-
-
 def label_features(splits: pd.DataFrame) -> tuple[pd.Series, dict]:
     """(train rows of each row's label, per row; the label statistics: shift of valid/test against train as
     total-variation distance and as the p-value of a permutation test, and the labels valid/test have that train
@@ -94,8 +68,32 @@ def label_features(splits: pd.DataFrame) -> tuple[pd.Series, dict]:
         stats[f"label_shift_p_{name}"] = shift_p_value(codes[(split == "train").to_numpy(bool) & (codes >= 0)],
                                                        codes[(split == name).to_numpy(bool) & (codes >= 0)])
     stats["labels_unseen_in_train"] = sorted(set(labels[split != "train"].dropna()) - set(train_counts.index))
+    stats["labels_missing"] = {name: sorted(set(train_counts.index) - set(labels[split == name].dropna()))
+                               for name in ("valid", "test")}
     stats["min_train_rows_per_label"] = int(train_counts.min()) if train_counts.size else 0
     return train_rows, stats
+
+
+def oov_shift_p(flat: pa.Array, owner: np.ndarray, split: np.ndarray, n_tokens: np.ndarray) -> dict[str, float]:
+    """For valid and test: how likely chance alone makes its sentences' share of words unseen in train as large as
+    it is. A random part of train of the same size (seeded) is held out too and both are scored against the rest of
+    train; a fair split makes the two exchangeable (excess_p). 1.0 when train is too small to spare the rows."""
+    is_train = split == "train"
+    rng = np.random.default_rng(0)
+    result = {}
+    for name in ("valid", "test"):
+        held = split == name
+        train_rows = np.flatnonzero(is_train)
+        if not held.any() or len(train_rows) < 2 * held.sum():
+            result[name] = 1.0
+            continue
+        pseudo = np.zeros(len(split), dtype=bool)
+        pseudo[rng.choice(train_rows, int(held.sum()), replace=False)] = True
+        rest_vocab = pc.unique(flat.filter(pa.array((is_train & ~pseudo)[owner])))
+        unseen = np.bincount(owner, weights=pc.invert(pc.is_in(flat, value_set=rest_vocab)).to_numpy(
+            zero_copy_only=False), minlength=len(split)) / np.maximum(n_tokens, 1)
+        result[name] = excess_p(unseen[held], unseen[pseudo])
+    return result
 
 
 def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: list[str] | None = None,
@@ -110,6 +108,9 @@ def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: l
     words = pc.utf8_split_whitespace(pc.utf8_lower(pa.array(out["text"].to_numpy(dtype=object), pa.large_string())))
     n_tokens = pc.list_value_length(words).to_numpy(zero_copy_only=False).astype("int64")
     out["n_tokens"] = n_tokens
+    out.attrs["length_shift_p"] = {name: distribution_shift_p(n_tokens[(out["split"] == "train").to_numpy(bool)],
+                                                              n_tokens[(out["split"] == name).to_numpy(bool)])
+                                   for name in ("valid", "test")}
     norm = normalised(out["text"])
     # Leakage: the same normalised sentence under two split labels (only possible with a given split column).
     out["splits_per_sentence"] = out.groupby(norm)["split"].transform("nunique").astype("int64")
@@ -119,6 +120,7 @@ def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: l
     unseen = np.bincount(owner, weights=pc.invert(pc.is_in(flat, value_set=train_vocab)).to_numpy(zero_copy_only=False),
                          minlength=len(out))
     out["oov_rate"] = np.where(is_train, 0.0, unseen / np.maximum(n_tokens, 1))
+    out.attrs["oov_shift_p"] = oov_shift_p(flat, owner, out["split"].to_numpy(dtype=object), n_tokens)
     # Drift against the previous accepted version: words the last registered model's data never had.
     if reference is None:
         out["reference_oov_rate"] = 0.0
@@ -152,6 +154,8 @@ def build_suite(gx, p: DatasetParams, name: str, labelled: bool = False):
     return gx.ExpectationSuite(name=name, expectations=label_checks + [
         e.ExpectTableRowCountToBeBetween(min_value=p.min_rows, max_value=p.max_rows or None,
                                          meta=setting("min_rows", "max_rows")),
+        *([e.ExpectColumnMinToBeBetween(column="length_shift_p", min_value=p.length_shift_p,
+                                        meta=setting("length_shift_p"))] if p.length_shift_p else []),
         e.ExpectColumnMeanToBeBetween(column="n_tokens", min_value=p.min_mean_tokens, max_value=p.max_mean_tokens,
                                       meta=setting("min_mean_tokens", "max_mean_tokens")),
         e.ExpectColumnMedianToBeBetween(column="n_tokens", min_value=p.min_mean_tokens / 2,
@@ -163,9 +167,11 @@ def build_suite(gx, p: DatasetParams, name: str, labelled: bool = False):
                                      meta=setting("max_duplicate_rate")),
         e.ExpectColumnMaxToBeBetween(column="splits_per_sentence", max_value=1,
                                      meta={"setting": "the split stage (a sentence in one split only)"}),
-        e.ExpectColumnMeanToBeBetween(column="oov_rate", max_value=p.max_oov_rate,
-                                      row_condition='split!="train"', condition_parser="pandas",
-                                      meta=setting("max_oov_rate")),
+        *([e.ExpectColumnMinToBeBetween(column="oov_shift_p", min_value=p.oov_shift_p,
+                                        meta=setting("oov_shift_p"))] if p.oov_shift_p else []),
+        *([e.ExpectColumnMeanToBeBetween(column="oov_rate", max_value=p.max_oov_rate,
+                                         row_condition='split!="train"', condition_parser="pandas",
+                                         meta=setting("max_oov_rate"))] if p.max_oov_rate is not None else []),
         e.ExpectColumnMeanToBeBetween(column="reference_oov_rate", max_value=p.max_reference_oov_rate,
                                       meta=setting("max_reference_oov_rate")),
         e.ExpectColumnValuesToNotMatchRegex(column="text", regex=CONTROL_CHARS,
@@ -199,7 +205,9 @@ def run_suite(features: pd.DataFrame, p: DatasetParams, name: str, root: Path = 
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
         name=name, validation_definitions=[definition],
         actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")], result_format="SUMMARY"))
-    frame = features.assign(duplicate_rate=features.attrs["duplicate_rate"])
+    frame = features.assign(duplicate_rate=features.attrs["duplicate_rate"],
+                            length_shift_p=min(features.attrs["length_shift_p"].values()),
+                            oov_shift_p=min(features.attrs["oov_shift_p"].values()))
     if labelled:
         stats = features.attrs["label_stats"]
         frame = frame.assign(label_shift_p=min(stats["label_shift_p_valid"], stats["label_shift_p_test"]))
@@ -233,5 +241,7 @@ def summary_metrics(features: pd.DataFrame) -> dict:
         "oov_rate_valid": float(features.loc[features["split"] == "valid", "oov_rate"].mean()),
         "oov_rate_test": float(features.loc[features["split"] == "test", "oov_rate"].mean()),
         "sentences_in_several_splits": int((features["splits_per_sentence"] > 1).sum()),
+        **{f"length_shift_p_{name}": p for name, p in features.attrs["length_shift_p"].items()},
+        **{f"oov_shift_p_{name}": p for name, p in features.attrs["oov_shift_p"].items()},
         **features.attrs.get("label_stats", {}),
     }

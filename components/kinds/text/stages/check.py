@@ -50,6 +50,10 @@ def main() -> None:
                                            if features.attrs["has_reference"] else None)
         if features.attrs.get("label_stats"):
             outcome["labels"] = features.attrs["label_stats"]
+            missing = {name: labels for name, labels in outcome["labels"]["labels_missing"].items() if labels}
+            for name, labels in missing.items():  # small data: a rare label can miss a split; say which, and where
+                log.warning("label(s) with train rows but none in %s (no %s score for them): %s", name,
+                            "NLL" if name == "test" else "validation", labels)
             if outcome["labels"]["labels_unseen_in_train"]:
                 log.warning("labels in valid/test but not in train (their rows are left out of conditional "
                             "evaluation): %s", outcome["labels"]["labels_unseen_in_train"])
