@@ -51,7 +51,10 @@ def shipped_params(app: str | None = None) -> Params:
 
 def params_for(section: str, app: str | None = None, **overrides: Any) -> Any:
     """One section of the shipped params.yaml (the default application's, or `app`'s) with explicit overrides,
-    e.g. params_for("train", epochs=2)."""
+    e.g. params_for("train", epochs=2). A train section trains the epochs a test asks for: the shipped
+    train.min_steps (1,000 steps, for small real corpora) is 0 unless the test sets it."""
+    if section == "train":
+        overrides = {"min_steps": 0, **overrides}
     return dataclasses.replace(getattr(shipped_params(app), section), **overrides)
 
 
@@ -76,6 +79,17 @@ def counting_arrays(n: int = 400, seed: int = 0) -> TokenArrays:
     lengths, starts = rng.integers(2, 9, size=n), rng.integers(4, 40, size=n)
     ids = np.concatenate([np.arange(start, start + length) for start, length in zip(starts, lengths)])
     return TokenArrays(ids=ids.astype(np.uint16), offsets=np.concatenate([[0], np.cumsum(lengths)]))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked own_data (an application's default profile on a data set of another shape: minutes each) run
+    only when asked for by marker (`make test-own-data`, or -m own_data): the 20-minute suite cannot hold them."""
+    if "own_data" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="an application's default profile for minutes: run with make test-own-data")
+    for item in items:
+        if "own_data" in item.keywords:
+            item.add_marker(skip)
 
 
 def glosses(n: int) -> list[str]:
@@ -190,6 +204,9 @@ def make_workspace(path: Path, corpus_lines: list[str]) -> Path:
     changes = {}
     for app in ("pretrain", "conditional", "translation", "images"):
         changes.update(resolve_overrides(raw, app, None, "tiny", []))
+    # sentences keeps the shipped values tests override one by one; only its floor of 1,000 steps (for small real
+    # corpora) would turn each test's few epochs of a 2,000-line slice into minutes
+    changes["sentences.train.min_steps"] = 0
     apply_overrides(params, changes)  # one rewrite of params.yaml, checked once
     git(path, "init", "-q", "-b", "main")
     git(path, "add", "-A")

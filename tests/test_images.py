@@ -161,7 +161,7 @@ def test_each_family_trains_samples_and_scores_what_it_defines(family, condition
     arrays = ImageArrays(images[:, None], labels.astype(np.int64))
     mp = dataclasses.replace(PARAMS.model, family=family, channels=8, latent_dim=4, conditional=conditional,
                              codebook_size=16, code_dim=8, prior_heads=2, prior_layers=1)
-    tp = dataclasses.replace(PARAMS.train, epochs=2, max_steps=0, batch_size=64)
+    tp = dataclasses.replace(PARAMS.train, min_steps=0, epochs=2, max_steps=0, batch_size=64)
     result = train_image_model(lambda: build_image_model(mp, 1, 28, 28, 10), arrays, arrays.head(64), tp,
                                torch.device("cpu"))
     model = result.model

@@ -26,7 +26,7 @@ points:
   validate: {max_abs: 100.0, max_quarantine_fraction: 0.05}
   split: {valid_fraction: 0.1, test_fraction: 0.15, salt: split-v1}
   model: {family: vae, hidden: 32, latent_dim: 2}
-  train: {seed: 0, epochs: 40, max_steps: 0, batch_size: 64, lr: 0.01, grad_clip: 0.0, grad_accum: 1,
+  train: {seed: 0, epochs: 40, max_steps: 0, min_steps: 0, batch_size: 64, lr: 0.01, grad_clip: 0.0, grad_accum: 1,
           compile: false, patience: 0, checkpoint_every: 50, min_checkpoints: 2, device: cpu, precision: fp32,
           threads: 1, launcher: python3}
   evaluate: {iw_samples: 64}

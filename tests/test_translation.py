@@ -159,7 +159,7 @@ def toy_pairs(n: int = 48, seed: int = 0) -> ParallelArrays:
 def tiny_params(family: str, **model):
     mp = dataclasses.replace(PARAMS.model, family=family, d_model=32, ff_dim=64, heads=2, encoder_layers=1,
                              decoder_layers=1, prior_layers=1, codebook_size=32, dropout=0.0, compression=2, **model)
-    tp = dataclasses.replace(PARAMS.train, seed=0, epochs=60, batch_size=16, lr=3e-3, warmup_steps=20, label_smoothing=0.0,
+    tp = dataclasses.replace(PARAMS.train, min_steps=0, seed=0, epochs=60, batch_size=16, lr=3e-3, warmup_steps=20, label_smoothing=0.0,
                              max_steps=0, precision="fp32")
     return mp, tp
 

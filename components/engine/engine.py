@@ -49,9 +49,9 @@ from components.engine.checkpoints import (
     run_params,
     save_checkpoint,
 )
+from components.engine.progress import Progress
 
 log = logging.getLogger(__name__)
-PROGRESS_SECONDS = 30.0  # at most this long between progress lines
 NONFINITE = "__nonfinite"  # a step's count of non-finite losses and gradient norms, summed over ranks
 
 
@@ -71,6 +71,8 @@ class EngineSettings:
 
     seed: int
     max_steps: int
+    min_steps: int
+    """Epochs are repeated until at least this many optimiser steps (0: the kind's epochs decide)."""
     grad_accum: int
     grad_clip: float
     """0: no clipping."""
@@ -231,33 +233,6 @@ def reduce_gradients(parameters: list[nn.Parameter], world: int) -> None:
         offset += g.numel()
 
 
-class Progress:
-    """Progress lines a person can read: step, share done, steps/s and the time left, at most every 30 s."""
-
-    def __init__(self, total: int, start_step: int):
-        self.total, self.start_step = total, start_step
-        self.started = self.last = time.perf_counter()
-
-    def maybe_log(self, step: int, figures: dict[str, float]) -> None:
-        now = time.perf_counter()
-        if now - self.last < PROGRESS_SECONDS and step != self.total:
-            return
-        self.last = now
-        rate = (step - self.start_step) / max(now - self.started, 1e-9)
-        left = (self.total - step) / rate if rate > 0 else math.inf
-        shown = " ".join(f"{k} {v:.3f}" for k, v in figures.items())
-        log.info("step %d/%d (%.0f%%) %s | %.2f steps/s, %s left", step, self.total, 100 * step / max(self.total, 1),
-                 shown, rate, format_seconds(left))
-
-
-def format_seconds(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
 def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.device,
         checkpoint: Path | None = None) -> Trained:
     """Seed, build the kind's task, train it and return the model at its kept epoch, with one history row per epoch.
@@ -276,8 +251,8 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
     net = torch.compile(model) if s.compile else model
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=s.precision == "bf16")
     optimizers = task.optimizers()
-    epochs = task.epochs
     per_epoch = task.steps_per_epoch()
+    epochs = epochs_for(task.epochs, per_epoch, s.min_steps)
     total = per_epoch * epochs if s.max_steps == 0 else min(s.max_steps, per_epoch * epochs)
     schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, lambda step: task.lr_factor(step, total))
                   for opt in optimizers]
@@ -478,6 +453,17 @@ def training_session(p, device_name: str):
         yield ctx, device
     finally:
         distributed.shutdown()
+
+
+def epochs_for(epochs: int, per_epoch: int, min_steps: int) -> int:
+    """The kind's epochs, or as many more as train.min_steps needs (small data: 42 steps an epoch, 2 epochs, would
+    leave a model untrained and its learning rate still warming up)."""
+    if not min_steps or per_epoch * epochs >= min_steps or per_epoch == 0:
+        return epochs
+    needed = -(-min_steps // per_epoch)
+    log.info("train.min_steps=%d: %d epochs instead of %d (%d optimiser steps an epoch)", min_steps, needed, epochs,
+             per_epoch)
+    return needed
 
 
 def warn_if_still_warming_up(task: Task, total: int) -> None:

@@ -49,6 +49,9 @@ class PointsTrainParams:
     seed: int
     epochs: int
     max_steps: int
+    min_steps: int
+    """Train at least this many optimiser steps, repeating epochs when the data is small (0: epochs decide); the
+    best weights on valid are kept, so the extra epochs cannot leave a worse model."""
     batch_size: int
     lr: float
     grad_clip: float

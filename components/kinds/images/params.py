@@ -124,6 +124,9 @@ class ImageTrainParams:
     seed: int
     epochs: int
     max_steps: int
+    min_steps: int
+    """Train at least this many optimiser steps, repeating epochs when the data is small (0: epochs decide); the
+    best weights on valid are kept, so the extra epochs cannot leave a worse model."""
     batch_size: int
     lr: float
     beta_schedule: str

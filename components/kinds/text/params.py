@@ -210,6 +210,9 @@ class TrainParams:
     epochs: int
     max_steps: int
     """Stop after this many optimiser steps; 0 means train all epochs."""
+    min_steps: int
+    """Train at least this many optimiser steps, repeating epochs when the data is small (0: epochs decide); the
+    best weights on valid are kept, so the extra epochs cannot leave a worse model."""
     batch_size: int
     max_len: int
     """Longer sentences are truncated (tokens, before the end token)."""

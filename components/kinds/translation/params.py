@@ -143,6 +143,9 @@ class TranslationTrainParams:
     epochs: int
     max_steps: int
     """0: all epochs."""
+    min_steps: int
+    """Train at least this many optimiser steps, repeating epochs when the data is small (0: epochs decide); the
+    best weights on valid are kept, so the extra epochs cannot leave a worse model."""
     batch_size: int
     lr: float
     warmup_steps: int
