@@ -9,7 +9,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: pipeline test services serve repro lock ui clean
+.PHONY: pipeline test test-own-data services serve repro lock ui clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	rm -rf $(VENV)
@@ -26,6 +26,11 @@ pipeline: $(VENV)/.installed
 # ARGS="-n 0" runs it in one process; ARGS='-m "not slow"' skips the end-to-end tests.
 test: $(VENV)/.installed services
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(ARGS)
+
+# Each application's default profile on a few thousand rows of another shape registers without overrides
+# (tests/test_own_data.py): a few minutes each, so not in `make test`.
+test-own-data: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -n 2 --dist load -m own_data tests/test_own_data.py $(ARGS)
 
 # System packages tests need (Debian's): the PostgreSQL server binaries for the team-setup test (it starts and
 # stops its own cluster), Chromium with its driver for the MLflow UI browser test, and docker-compose to check

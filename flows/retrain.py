@@ -161,10 +161,34 @@ def retry_if_transient(task, task_run, state) -> bool:
 
 
 # --- DVC ---------------------------------------------------------------------------------------
+class StageProgress:
+    """A progress bar in the Prefect UI for a stage that reports progress (the training engine's lines: step,
+    steps/s, time left), made at its first progress line and moved at each next one."""
+
+    def __init__(self, stage: str):
+        self.stage, self.artifact = stage, None
+
+    def __call__(self, line: str) -> None:
+        from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+        from components.engine.progress import parse_progress
+
+        progress = parse_progress(line)
+        if progress is None:
+            return
+        description = f"{self.stage}: {progress.describe()}"
+        if self.artifact is None:
+            self.artifact = create_progress_artifact(progress.percent, description=description)
+        else:
+            update_progress_artifact(self.artifact, progress.percent, description=description)
+
+
 @task(name="dvc-stage")
 def run_stage(workspace: str, stage: str) -> str:
-    """`dvc repro --single-item STAGE`, its output streamed into the Prefect log line by line."""
-    output = dvc.run_dvc(Path(workspace), "repro", "--single-item", stage, logger=get_run_logger(), stage=stage)
+    """`dvc repro --single-item STAGE`, its output streamed into the Prefect log line by line, and its progress
+    (a training stage's steps/s and time left) shown as a progress artifact of the task run."""
+    output = dvc.run_dvc(Path(workspace), "repro", "--single-item", stage, logger=get_run_logger(), stage=stage,
+                         on_line=StageProgress(stage))
     return "skipped" if "didn't change, skipping" in output else "ran"
 
 

@@ -33,8 +33,8 @@ def test_evaluation_reports_no_latent_and_the_gate_skips_latent_checks():
     metrics = evaluate_model(tiny_lm(), toy_arrays(30), params_for("evaluate", iw_samples=2, batch_size=8), max_len=16)
     assert metrics["latent_units"] == 0 and metrics["kl"] == 0 and metrics["active_units"] == 0
     assert abs(metrics["mutual_information"]) < 1e-6
-    report = gate_metrics(metrics, params_for("gate", max_nll=1e6, max_ppl=1e9, min_kl=1.0))
-    assert report.passed and [c.metric for c in report.checks] == ["nll", "ppl"]
+    report = gate_metrics(metrics, params_for("gate", min_baseline_margin=None, max_nll=1e6, max_ppl=1e9, min_kl=1.0))
+    assert report.passed and [c.metric for c in report.checks] == ["nll", "nll", "ppl"]  # margin (off), bounds
     assert math.isfinite(metrics["nll"])
 
 

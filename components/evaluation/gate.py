@@ -107,10 +107,13 @@ def beats_baseline(name: str, metrics: dict, metric: str, baseline: str, margin:
                    what: str) -> Check:
     """A lower-is-better metric (NLL, bits/dim, FID) at least `margin` (a fraction) below the trivial baseline's
     on the same test split: value <= baseline x (1 - margin). Null switches it off; 0 asks only to beat it."""
+    key = setting("gate.min_baseline_margin", margin)
+    if margin is None and baseline not in metrics:  # switched off: metrics from before baselines still gate
+        return check_metric(name, metrics, metric, "<=", None, f"{what}: not scored", key=key)
     reference = metric_value(metrics, baseline)
     threshold = None if margin is None else reference * (1 - margin)
     return check_metric(name, metrics, metric, "<=", threshold, f"{what}: {reference:.4g}", zero_disables=False,
-                        key=setting("gate.min_baseline_margin", margin))
+                        key=key)
 
 
 def enforce(report: GateReport) -> GateReport:

@@ -79,10 +79,13 @@ def find_version(client, name: str, model_md5: str):
 
 
 def gate_tags(report: GateReport) -> dict[str, str]:
-    """One version tag per gate check, e.g. gate.nll = '47.02 <= 80: pass'."""
+    """One version tag per gate check, e.g. gate.nll = '47.02 <= 80: pass', gate.nll_vs_baseline and
+    gate.nll_vs_champion for the margin over the trivial baseline and the comparison with the champion."""
     tags = {"gate.passed": str(report.passed)}
     for c in report.checks:
-        key = f"gate.{c.metric}_vs_champion" if c.name.startswith("no regression") else f"gate.{c.metric}"
+        versus = ("_vs_champion" if c.name.startswith("no regression") else
+                  "_vs_baseline" if c.key.startswith("gate.min_baseline_margin") else "")
+        key = f"gate.{c.metric}{versus}"
         tags[key] = (f"{c.value:.6g}: disabled" if c.disabled else
                      f"{c.value:.6g} {c.op} {c.threshold:.6g}: {'pass' if c.passed else 'fail'}")
     return tags

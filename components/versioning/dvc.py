@@ -12,6 +12,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from components.core.errors import StageError
@@ -45,8 +46,9 @@ def error_line(output: str) -> str:
 
 
 def run_dvc(workspace: Path, *args: str, logger: logging.Logger | logging.LoggerAdapter | None = None,
-            stage: str | None = None) -> str:
-    """Run `dvc ARGS` in `workspace` and return its output, each line logged to `logger` as it comes.
+            stage: str | None = None, on_line: Callable[[str], None] | None = None) -> str:
+    """Run `dvc ARGS` in `workspace` and return its output, each line logged to `logger` (and given to `on_line`)
+    as it comes.
 
     A non-zero exit raises DvcFailed naming the command (and `stage`'s own error line, if it printed one).
     """
@@ -59,6 +61,8 @@ def run_dvc(workspace: Path, *args: str, logger: logging.Logger | logging.Logger
                 lines.append(line)
                 if logger is not None:
                     logger.info("%s", line)
+                if on_line is not None:
+                    on_line(line)
     output = "\n".join(lines)
     if proc.returncode != 0:
         what = f"stage {stage}" if stage else f"dvc {' '.join(args)} in {workspace}"
