@@ -221,6 +221,83 @@ def test_the_scheduled_run_goes_through_every_server_and_only_a_manager_promotes
     assert promoted.returncode == 0 and "@champion -> v1" in promoted.stdout, promoted.stderr[-2000:]
 
 
+def mlflow_request(team, user: str, method: str, route: str, body: bytes | None = None,
+                   content_type: str = "application/json") -> tuple[int, str]:
+    """(HTTP status, message) of one raw request to the team's MLflow server as `user`."""
+    token = base64.b64encode(f"{user}:{team.passwords[user]}".encode()).decode()
+    request = urllib.request.Request(f"{team.mlflow_url}{route}", method=method, data=body,
+                                     headers={"Content-Type": content_type, "Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+
+
+def test_the_pipeline_cannot_decide_what_champion_serves(users):
+    """Each way the pipeline's EDIT grant could swap or hide @champion, as a raw request to the real server: refused
+    with 403; the pipeline's own moves (registering, @challenger) still pass. After the scheduled run above, which
+    registered MODEL v1 and had the manager promote it."""
+    team, api = users, "/api/2.0/mlflow"
+
+    def as_pipeline(method, route, body, content_type="application/json"):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return mlflow_request(team, "pipeline", method, f"{api}{route}", data, content_type)
+
+    attacks = {
+        # create-then-rename takeover, step one: the rule read the query string, the handler a JSON string body
+        "create through a JSON string body": ("POST", f"/registered-models/create?name={MODEL}",
+                                              json.dumps(json.dumps({"name": "takeover"})).encode()),
+        # the permission check read the query (a model the caller manages), the handler the body (MODEL)
+        "cross-model alias delete": ("DELETE", "/registered-models/alias?name=other&alias=champion",
+                                     {"name": MODEL, "alias": "champion"}),
+        "alias move in a form body": ("POST", "/registered-models/alias",
+                                      f"name={MODEL}&alias=champion&version=1".encode(),
+                                      "application/x-www-form-urlencoded"),
+        "champion moved": ("POST", "/registered-models/alias", {"name": MODEL, "alias": "champion", "version": "1"}),
+        "another served alias made": ("POST", "/registered-models/alias", {"name": MODEL, "alias": "prod",
+                                                                           "version": "1"}),
+        "rename away": ("POST", "/registered-models/rename", {"name": MODEL, "new_name": f"{MODEL}-old"}),
+        "prompt tag hides the model": ("POST", "/registered-models/set-tag",
+                                       {"name": MODEL, "key": "mlflow.prompt.is_prompt", "value": "true"}),
+        "stage transition": ("POST", "/model-versions/transition-stage",
+                             {"name": MODEL, "version": "1", "stage": "Production", "archive_existing_versions": True}),
+        "new registered model": ("POST", "/registered-models/create", {"name": "takeover"}),
+    }
+    for attack, (method, route, body, *content_type) in attacks.items():
+        status, message = as_pipeline(method, route, body, *content_type)
+        assert status == 403, f"{attack}: {status} {message}"
+    for prefix in ("/api", "/ajax-api"):  # the UI's route answers the same
+        status, _ = mlflow_request(team, "pipeline", "POST", f"{prefix}/2.0/mlflow/registered-models/rename",
+                                   json.dumps({"name": MODEL, "new_name": "x"}).encode())
+        assert status == 403
+
+    import mlflow
+
+    client = mlflow.MlflowClient(team.mlflow_url, team.mlflow_url)
+    os.environ.update({"MLFLOW_TRACKING_USERNAME": "alice", "MLFLOW_TRACKING_PASSWORD": team.passwords["alice"]})
+    try:
+        assert client.get_model_version_by_alias(MODEL, "champion").version == "1"  # untouched, still findable
+        assert {m.name for m in client.search_registered_models()} == {MODEL}
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_USERNAME")
+        os.environ.pop("MLFLOW_TRACKING_PASSWORD")
+    # the pipeline's own moves
+    assert as_pipeline("POST", "/registered-models/alias", {"name": MODEL, "alias": "challenger", "version": "1"})[0] \
+        == 200
+    assert as_pipeline("POST", "/registered-models/create", {"name": MODEL})[0] == 400  # exists: the store says so
+    assert as_pipeline("POST", "/model-versions/set-tag", {"name": MODEL, "version": "1", "key": "note",
+                                                          "value": "ok"})[0] == 200
+
+    # A password written into a URL reaches no error line (nor the Prefect logs, which carry the same messages).
+    secret = secrets.token_urlsafe(12)
+    in_url = {**team.mlflow_env(None), "MLFLOW_TRACKING_URI": team.mlflow_url.replace("://", f"://pipeline:{secret}@")}
+    promote = [sys.executable, "-m", "components.commands.promote", "--model", MODEL, "--version", "1"]
+    result = run(promote, in_url, ROOT)
+    line = one_error_line(result)
+    assert secret not in result.stdout + result.stderr and "://***@127.0.0.1" in line, line
+
+
 def test_wrong_credentials_are_one_error_line_before_anything_runs(users, workspace):
     team = users
     before = (workspace / "params.yaml").read_text()

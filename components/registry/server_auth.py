@@ -1,42 +1,83 @@
-"""Who may move @champion on a shared MLflow server: the one rule MLflow's basic-auth app lacks.
+"""Who may decide what `models:/NAME@champion` serves on a shared MLflow server: the rules MLflow's basic-auth app
+lacks.
 
-MLflow's basic-auth app lets any user with EDIT on a registered model set any alias, and it gives
-whoever creates a registered model MANAGE on it. The pipeline's identity needs EDIT (it registers
-versions and sets @challenger), so with those defaults it could also move @champion, the alias that
-gets deployed. This module is the app's documented extension point, its `authorization_function`
-(deploy/mlflow-auth.ini), and adds two rules on top of the app's own checks:
+MLflow's basic-auth app lets any user with EDIT on a registered model set any alias, rename the model and set its
+tags, and it gives whoever creates a registered model MANAGE on it. The pipeline's identity needs EDIT (it
+registers versions and sets @challenger), so with those defaults it could also decide what is served. This module
+is the app's documented extension point, its `authorization_function` (deploy/mlflow-auth.ini), and adds, on top
+of the app's own checks (admins pass them all):
 
-- setting or deleting @champion or @previous-champion needs MANAGE on the registered model
-  (admins pass), so promotion and rollback (`components.commands.promote`, the UI) are a release
-  manager's;
-- only admins create registered models (`python -m components.commands.access` does it, with the
-  grants), so no pipeline identity ends up holding MANAGE on a model because it registered first.
+- **One reading of a request.** A mutating REST request (POST, PATCH, PUT, DELETE under `/mlflow/`) is decided on
+  exactly what MLflow's handler acts on: its JSON body. A body that is not a JSON object (MLflow's handler would
+  decode a JSON *string* a second time), a content type other than JSON, or any query string (the handler ignores
+  it; a permission check might read it) is refused, so no check can read one model's name while the handler acts
+  on another's.
+- **What is served is a manager's.** Moving or deleting any alias but `challenger` (the pipeline's), renaming a
+  registered model, setting or deleting a reserved `mlflow.*` tag (`mlflow.prompt.is_prompt` hides a model from
+  the client), and stage transitions need MANAGE on the registered model.
+- **Only admins create registered models** (`python -m components.commands.access` does it, with the grants), so
+  no pipeline identity ends up holding MANAGE on a model because it registered first. Creating a name that exists
+  is let through to the store, which answers RESOURCE_ALREADY_EXISTS (what `mlflow.register_model` expects); the
+  name is the body's, the one the store reads.
 
-Everything else (users, passwords, permissions, the 401 for no credentials) is basic-auth's own.
-It runs inside the MLflow server process and imports only MLflow and Flask.
+Users, passwords, permissions and the 401 for no credentials are basic-auth's own. It runs inside the MLflow
+server process and imports only MLflow and Flask.
 """
 
 from __future__ import annotations
 
+import json
+
 from flask import Response, g, make_response, request
 
-PROTECTED_ALIASES = frozenset({"champion", "previous-champion"})
+PIPELINE_ALIASES = frozenset({"challenger"})
+"""Aliases an EDIT grant may move (the pipeline registers a version as the challenger); any other needs MANAGE."""
+MUTATING = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+OWN_FORMS = ("/mlflow/users/", "/permissions/")
+"""basic-auth's own user and permission routes: they take forms too, and are admin-only by the app itself."""
+MANAGER_ROUTES = {
+    "/mlflow/registered-models/rename": "rename a registered model",
+    "/mlflow/model-versions/transition-stage": "move a version between stages",
+}
+TAG_ROUTES = ("/mlflow/registered-models/set-tag", "/mlflow/registered-models/delete-tag",
+              "/mlflow/model-versions/set-tag", "/mlflow/model-versions/delete-tag")
 ALIAS_ROUTE = "/mlflow/registered-models/alias"
 CREATE_MODEL_ROUTE = "/mlflow/registered-models/create"
 
 
-def _request_field(name: str) -> str:
-    """A field of the request, from the query string (GET, DELETE) or the JSON body (POST, PATCH, DELETE)."""
-    body = request.get_json(silent=True) if request.is_json else None
-    if isinstance(body, dict) and name in body:
-        return str(body[name])
-    return request.args.get(name, "")
+class Refused(Exception):
+    """A request this module refuses, with the reason it gives."""
 
 
 def _refuse(message: str) -> Response:
     response = make_response({"error_code": "PERMISSION_DENIED", "message": message})
     response.status_code = 403
     return response
+
+
+def _is_rest_mutation() -> bool:
+    path = request.path
+    return (request.method in MUTATING and "/mlflow/" in path and "/mlflow-artifacts/" not in path
+            and not any(part in path for part in OWN_FORMS))
+
+
+def request_body() -> dict:
+    """The JSON object MLflow's handler will act on; Refused for any other shape of request."""
+    if request.args:
+        raise Refused(f"a {request.method} request carries its fields in its JSON body only, not in the query "
+                      f"string ({', '.join(sorted(request.args))})")
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if request.mimetype != "application/json":
+        raise Refused(f"a {request.method} request's body must be application/json, not {request.mimetype or 'none'}")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise Refused("the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise Refused("the request body must be a JSON object")
+    return body
 
 
 def _model_exists(name: str) -> bool:
@@ -50,29 +91,44 @@ def _model_exists(name: str) -> bool:
     return True
 
 
-def _rule_violated(username: str) -> Response | None:
-    """A 403 when this request breaks one of the two rules, else None. Admins pass both."""
+def _needs_manage(username: str, name: str, what: str) -> Response | None:
     from mlflow.server import auth
 
-    path = request.path
-    moves_alias = path.endswith(ALIAS_ROUTE) and request.method in ("POST", "DELETE")
-    creates_model = path.endswith(CREATE_MODEL_ROUTE) and request.method == "POST"
-    if not (moves_alias or creates_model) or auth.sender_is_admin():
+    if auth._get_registered_model_permission(name).can_manage:
         return None
-    if creates_model and _model_exists(_request_field("name")):
-        return None  # the store answers RESOURCE_ALREADY_EXISTS, which mlflow.register_model expects
-    if creates_model:
+    return _refuse(f"user {username!r} may not {what} of {name!r}: that needs MANAGE permission on the registered "
+                   f"model (a release manager's)")
+
+
+def _rule_violated(username: str) -> Response | None:
+    """A 403 when this request breaks one of the rules, else None. Admins pass all of them."""
+    from mlflow.server import auth
+
+    if not _is_rest_mutation() or auth.sender_is_admin():
+        return None
+    try:
+        body = request_body()
+    except Refused as err:
+        return _refuse(f"user {username!r}: {err}")
+    path, name = request.path, str(body.get("name", ""))
+    if path.endswith(CREATE_MODEL_ROUTE):
+        if _model_exists(name):
+            return None  # the store answers RESOURCE_ALREADY_EXISTS, which mlflow.register_model expects
         return _refuse(f"user {username!r} may not create registered models on this server: an admin creates them "
                        f"with the grants (python -m components.commands.access)")
-    alias, name = _request_field("alias").lower(), _request_field("name")
-    if alias in PROTECTED_ALIASES and not auth._get_registered_model_permission(name).can_manage:
-        return _refuse(f"user {username!r} may not move @{alias} of {name!r}: that needs MANAGE permission on the "
-                       f"registered model (a release manager's)")
+    if path.endswith(ALIAS_ROUTE):
+        alias = str(body.get("alias", "")).lower()
+        return None if alias in PIPELINE_ALIASES else _needs_manage(username, name, f"move @{alias}")
+    for route, what in MANAGER_ROUTES.items():
+        if path.endswith(route):
+            return _needs_manage(username, name, what)
+    if path.endswith(TAG_ROUTES) and str(body.get("key", "")).startswith("mlflow."):
+        return _needs_manage(username, name, f"set the reserved tag {body.get('key')!r}")
     return None
 
 
 def authenticate():
-    """Basic auth (MLflow's own function), then the two rules, checked once per request.
+    """Basic auth (MLflow's own function), then the rules, checked once per request.
 
     MLflow calls this for every request and again inside its permission checks, which themselves
     call it for the user name: the flag in `g` keeps the nested calls from re-checking (and recursing).
