@@ -56,6 +56,11 @@ def test_an_unknown_application_lists_the_known_ones(params_copy):
     (["train.epochz=2"], "unknown parameter 'sentences.train.epochz'"),
     (["train.epochs=-1"], "train.epochs must be positive"),
     (["nothing.here=1"], "unknown parameter"),
+    # dvc.yaml runs the launcher in a shell: whoever starts a flow run with overrides must not run code with it
+    (["train.launcher=torchrun --standalone; touch /tmp/owned"], "'--standalone;' is not a torchrun option"),
+    (["train.launcher=torchrun --no-python bash"], "'--no-python' is not a torchrun option"),
+    (["train.launcher=python3 -c 'import os'"], "must be python3, python or torchrun with its options"),
+    (["train.launcher=torchrun --nproc-per-node $(id)"], "is not a plain value"),
 ])
 def test_invalid_overrides_leave_the_file_untouched(params_copy, sets, message):
     before = params_copy.read_bytes()

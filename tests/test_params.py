@@ -108,3 +108,25 @@ def test_a_transformer_needs_a_position_for_every_token_train_max_len_allows():
         params_from_dict(raw, "pretrain")
     raw["pretrain"]["model"]["max_positions"] = 257
     assert params_from_dict(raw, "pretrain").model.max_positions == 257
+
+
+def test_a_launcher_is_the_interpreter_or_torchrun_with_its_own_options():
+    from components.core.params import check_launcher
+
+    for launcher in ("python3", "python", "torchrun --standalone --nproc-per-node 8",
+                     "torchrun --nnodes=2 --node_rank 0 --rdzv-backend c10d --rdzv-endpoint head:29500"):
+        check_launcher(launcher)
+    for launcher in ("bash", "torchrun --standalone=1", "torchrun --nproc-per-node", "torchrun --master-addr a|b"):
+        with pytest.raises(ParamsError, match="train.launcher"):
+            check_launcher(launcher)
+
+
+def test_credentials_inside_urls_never_reach_an_error_line():
+    from components.core.errors import error_line, redact
+
+    assert redact("MLflow server https://pipeline:s3cret@mlflow.example:5000 refused") == \
+        "MLflow server https://***@mlflow.example:5000 refused"
+    assert redact("postgresql+psycopg2://mlflow:pw@db/mlflow and s3://bucket/key") == \
+        "postgresql+psycopg2://***@db/mlflow and s3://bucket/key"
+    line = error_line("retrain", "Prefect server http://team:auth@127.0.0.1:4200/api is unreachable")
+    assert line == "error: retrain: Prefect server http://***@127.0.0.1:4200/api is unreachable"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 import zoneinfo
@@ -52,8 +53,38 @@ def check_engine_fields(p) -> None:
     _at_least("train.grad_clip", p.grad_clip, 0.0)
     _one_of("train.device", p.device, ("auto", "cpu", "cuda"))
     _one_of("train.precision", p.precision, ("fp32", "bf16"))
-    if p.launcher.split()[:1] not in (["python3"], ["python"], ["torchrun"]):
-        raise ParamsError(f"train.launcher must start with python3, python or torchrun, got {p.launcher!r}")
+    check_launcher(p.launcher)
+
+
+TORCHRUN_OPTIONS = {"--standalone": False, "--nproc-per-node": True, "--nnodes": True, "--node-rank": True,
+                    "--rdzv-backend": True, "--rdzv-endpoint": True, "--rdzv-id": True, "--master-addr": True,
+                    "--master-port": True, "--max-restarts": True}
+"""The torchrun options a launcher may carry (either spelling, - or _), and whether each takes a value."""
+LAUNCHER_VALUE = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+def check_launcher(launcher: str) -> None:
+    """`python3`, `python`, or `torchrun` with its own options only. dvc.yaml puts the launcher in front of the
+    stage's command in a shell, so anything else (a `;`, `--no-python bash`, another program) would run code on
+    the worker for whoever can start a flow run with overrides."""
+    words = launcher.split()
+    if words in (["python3"], ["python"]):
+        return
+    if not words or words[0] != "torchrun":
+        raise ParamsError(f"train.launcher must be python3, python or torchrun with its options, got {launcher!r}")
+    rest = iter(words[1:])
+    for word in rest:
+        name, has_value, value = word.partition("=")
+        takes = TORCHRUN_OPTIONS.get(name.replace("_", "-"))
+        if takes is None:
+            raise ParamsError(f"train.launcher: {word!r} is not a torchrun option this pipeline runs "
+                              f"(allowed: {', '.join(TORCHRUN_OPTIONS)})")
+        if not takes and has_value:
+            raise ParamsError(f"train.launcher: {name} takes no value, got {word!r}")
+        if takes and not has_value:
+            value = next(rest, "")
+        if takes and not LAUNCHER_VALUE.match(value):
+            raise ParamsError(f"train.launcher: {name} {value!r} is not a plain value (letters, digits, . _ : -)")
 
 
 @dataclass(frozen=True)
