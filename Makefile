@@ -28,9 +28,10 @@ test: $(VENV)/.installed services
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(ARGS)
 
 # Each application's default profile on a few thousand rows of another shape registers without overrides
-# (tests/test_own_data.py): a few minutes each, so not in `make test`.
+# (tests/test_own_data.py): a few minutes each, one at a time (each training takes both cores), so not in
+# `make test`.
 test-own-data: $(VENV)/.installed
-	$(BIN)/python -m pytest -q -n 2 --dist load -m own_data tests/test_own_data.py $(ARGS)
+	$(BIN)/python -m pytest -q -m own_data tests/test_own_data.py $(ARGS)
 
 # System packages tests need (Debian's): the PostgreSQL server binaries for the team-setup test (it starts and
 # stops its own cluster), Chromium with its driver for the MLflow UI browser test, and docker-compose to check
