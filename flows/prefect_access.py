@@ -9,7 +9,7 @@ that, and an unreachable server, into one line naming the server and the setting
 
 from __future__ import annotations
 
-from components.core.errors import StageError
+from components.core.errors import StageError, redact
 
 
 def check_prefect_access() -> None:
@@ -18,7 +18,7 @@ def check_prefect_access() -> None:
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL
 
-    url = PREFECT_API_URL.value()
+    url = redact(PREFECT_API_URL.value() or "")
     if not url:
         return
     try:

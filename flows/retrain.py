@@ -33,7 +33,7 @@ from prefect.exceptions import MissingContextError
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
 from components.applications.catalog import application
-from components.core.errors import StageError
+from components.core.errors import StageError, error_line, redact
 from components.core.params import (
     PARAMS_FILE,
     ParamsError,
@@ -367,7 +367,7 @@ def accept_data_task(workspace: str, app: str) -> str:
 def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
     """Where a person opens the run: the server's UI, or `make ui`'s address for the embedded store."""
     base = tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
-    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+    return redact(f"{base}/#/experiments/{experiment_id}/runs/{run_id}")
 
 
 def publish_summary(ws: Path, app: str, registered: dict, gate: dict) -> None:
@@ -486,12 +486,12 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     quiet_console()
     except (StageError, ParamsError, WorkspaceBusy) as err:
-        print(f"error: retrain: {err}", file=sys.stderr)
+        print(error_line("retrain", err), file=sys.stderr)
         return 1
     except Exception as err:  # MLflow unreachable after retries, DVC internals: still one line, not a traceback
         logging.getLogger(__name__).error("retrain failed", exc_info=err)  # the traceback, into the log file
         where = f" (traceback in {log_file})" if log_file else ""
-        print(f"error: retrain: {describe_failure(err)}{where}", file=sys.stderr)
+        print(error_line("retrain", f"{describe_failure(err)}{where}"), file=sys.stderr)
         return 1
     reg = result["registered"]
     print(f"registered models:/{reg['name']}@{reg['alias']} (version {reg['version']}, run {reg['run_id']})")

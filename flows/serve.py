@@ -22,7 +22,7 @@ from pathlib import Path
 
 from prefect.schedules import Cron
 
-from components.core.errors import StageError
+from components.core.errors import StageError, error_line
 from components.core.params import PARAMS_FILE, ParamsError
 from components.kinds.registry import load_application_params
 from flows.prefect_access import check_prefect_access
@@ -78,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
 
         serve(build_deployment(workspace, args.app, args.profile))
     except (StageError, ParamsError) as err:  # bad workspace or params: the message says what and where
-        print(f"error: serve: {err}", file=sys.stderr)
+        print(error_line("serve", err), file=sys.stderr)
         return 1
     except Exception as err:  # no Prefect server, an unknown pool: still one line, not a traceback
-        print(f"error: serve: {type(err).__name__}: {err}", file=sys.stderr)
+        print(error_line("serve", f"{type(err).__name__}: {err}"), file=sys.stderr)
         return 1
     return 0
 

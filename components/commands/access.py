@@ -22,6 +22,7 @@ import os
 import sys
 from pathlib import Path
 
+from components.core.errors import error_line
 from components.core.params import PARAMS_FILE, ParamsError, application_names, read_params_file
 from components.kinds.registry import load_application_params
 
@@ -113,10 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         for model, experiment in found:
             print(grant(client, auth_client, args.user, args.role, model, experiment))
     except (AccessError, ParamsError, FileNotFoundError) as err:
-        print(f"error: access: {err}", file=sys.stderr)
+        print(error_line("access", err), file=sys.stderr)
         return 1
     except MlflowException as err:
-        print(f"error: access: {describe_server_error(err) or err.message}", file=sys.stderr)
+        print(error_line("access", describe_server_error(err) or err.message), file=sys.stderr)
         return 1
     return 0
 

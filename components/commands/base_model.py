@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from components.core.errors import StageError
+from components.core.errors import StageError, error_line
 from components.core.params import PARAMS_FILE, ParamsError
 from components.kinds.registry import application_kind, load_application_params
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             client = connect(ws)
         print(kind.prepare_base(ws, params, client))
     except (StageError, ParamsError) as err:
-        print(f"error: base_model: {err}", file=sys.stderr)
+        print(error_line("base_model", err), file=sys.stderr)
         return 1
     return 0
 

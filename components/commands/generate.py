@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mlflow.exceptions import MlflowException
 
-    from components.core.errors import StageError
+    from components.core.errors import StageError, error_line
     from components.registry.tracking import connect
 
     try:
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             out = model.predict(request(args), params={k: getattr(args, k) for k in PARAM_DEFAULTS})
     except (MlflowException, StageError, OSError, ValueError) as err:
-        print(f"error: generate: {getattr(err, 'message', err)}", file=sys.stderr)
+        print(error_line("generate", getattr(err, "message", err)), file=sys.stderr)
         return 1
     for text in out["text"]:
         print(text)

@@ -263,12 +263,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from mlflow.exceptions import MlflowException
 
-    from components.core.errors import StageError
+    from components.core.errors import StageError, error_line
 
     try:
         return run(args)
     except (InputError, MlflowException, StageError, OSError, ValueError) as err:
-        print(f"error: predict: {getattr(err, 'message', err)}", file=sys.stderr)
+        print(error_line("predict", getattr(err, "message", err)), file=sys.stderr)
         return 1
 
 

@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from components.core.errors import error_line
 from components.registry.promotion import CHAMPION, PREVIOUS_CHAMPION, promote, rollback
 from components.registry.tracking import connect, describe_server_error
 
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         client = connect(Path(args.workspace))
         result = rollback(client, args.model) if args.rollback else promote(client, args.model, args.version)
     except (MlflowException, LookupError) as err:
-        print(f"error: promote: {describe_server_error(err) or getattr(err, 'message', err)}", file=sys.stderr)
+        print(error_line("promote", describe_server_error(err) or getattr(err, "message", err)), file=sys.stderr)
         return 1
     print(f"{result.model}: @{CHAMPION} -> v{result.champion}"
           + (f", @{PREVIOUS_CHAMPION} -> v{result.previous}" if result.previous else ""))

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from components.core.errors import StageError
+from components.core.errors import StageError, error_line
 from components.core.params import ParamsError
 
 EXPECTED_ERRORS = (StageError, ParamsError, FileNotFoundError, NotADirectoryError, PermissionError)
@@ -20,7 +20,7 @@ def stage_main(name: str, run: Callable[[argparse.Namespace], None], parser: arg
     try:
         run(args)
     except EXPECTED_ERRORS as err:
-        print(f"error: {name}: {err}", file=sys.stderr)
+        print(error_line(name, err), file=sys.stderr)
         sys.exit(1)
 
 

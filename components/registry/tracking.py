@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from components.core.errors import StageError
+from components.core.errors import StageError, redact
 
 
 def tracking_uri(workspace: Path) -> str:
@@ -39,8 +39,8 @@ REFUSED = ("UNAUTHENTICATED", "PERMISSION_DENIED")
 def describe_server_error(err: Exception) -> str | None:
     """One line for an MLflow server that refused a request for its credentials (401) or permissions (403),
     or could not be reached, naming the server, the user and what to check; None for any other error."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
-    code, text = getattr(err, "error_code", None), str(getattr(err, "message", err))
+    uri = redact(os.environ.get("MLFLOW_TRACKING_URI", ""))
+    code, text = getattr(err, "error_code", None), redact(getattr(err, "message", err))
     if code == "UNAUTHENTICATED":
         return (f"MLflow server {uri} refused the credentials (401): set MLFLOW_TRACKING_USERNAME and "
                 f"MLFLOW_TRACKING_PASSWORD (or ~/.mlflow/credentials) to a user of that server")

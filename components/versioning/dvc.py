@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from components.core.errors import StageError
+from components.core.errors import StageError, redact
 
 
 class DvcFailed(StageError):
@@ -127,7 +127,7 @@ def describe_remote(workspace: Path, name: str) -> str:
     with Repo(str(workspace)) as repo:
         config = repo.config["remote"].get(name, {})
     endpoint = f" at {config['endpointurl']}" if config.get("endpointurl") else ""
-    return f"DVC remote {name!r} ({config.get('url', '?')}{endpoint})"
+    return redact(f"DVC remote {name!r} ({config.get('url', '?')}{endpoint})")
 
 
 def check_remote(workspace: Path) -> str | None:
