@@ -279,9 +279,20 @@ def test_the_pipeline_cannot_decide_what_champion_serves(users):
     try:
         assert client.get_model_version_by_alias(MODEL, "champion").version == "1"  # untouched, still findable
         assert {m.name for m in client.search_registered_models()} == {MODEL}
+        version = client.get_model_version(MODEL, "1")
+        experiment = client.get_run(version.run_id).info.experiment_id
+        model_id = version.source.removeprefix("models:/")
     finally:
         os.environ.pop("MLFLOW_TRACKING_USERNAME")
         os.environ.pop("MLFLOW_TRACKING_PASSWORD")
+    # The registered version's files: its run's and its logged model's, overwritten or deleted through the proxy.
+    files = "/api/2.0/mlflow-artifacts/artifacts"
+    for method, route in (("PUT", f"{files}/{experiment}/models/{model_id}/artifacts/model_dir/model.safetensors"),
+                          ("PUT", f"{files}/{experiment}/models/{model_id}/artifacts/MLmodel"),
+                          ("PUT", f"{files}/{experiment}/{version.run_id}/artifacts/reports/gate.json"),
+                          ("DELETE", f"{files}/{experiment}/models/{model_id}/artifacts/MLmodel")):
+        status, message = mlflow_request(team, "pipeline", method, route, b"swapped", "application/octet-stream")
+        assert status == 403 and "immutable" in message, f"{method} {route}: {status} {message}"
     # the pipeline's own moves
     assert as_pipeline("POST", "/registered-models/alias", {"name": MODEL, "alias": "challenger", "version": "1"})[0] \
         == 200

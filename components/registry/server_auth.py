@@ -15,6 +15,10 @@ of the app's own checks (admins pass them all):
 - **What is served is a manager's.** Moving or deleting any alias but `challenger` (the pipeline's), renaming a
   registered model, setting or deleting a reserved `mlflow.*` tag (`mlflow.prompt.is_prompt` hides a model from
   the client), and stage transitions need MANAGE on the registered model.
+- **A registered version's files are immutable.** Once a version is registered from a run (or from a logged
+  model of that run), uploading, overwriting or deleting files under that run or logged model through the
+  server's artifact proxy is an admin's alone: the pipeline cannot swap the weights, the `MLmodel` that records
+  their SHA-256, or the model's code behind a version a manager promoted.
 - **Only admins create registered models** (`python -m components.commands.access` does it, with the grants), so
   no pipeline identity ends up holding MANAGE on a model because it registered first. Creating a name that exists
   is let through to the store, which answers RESOURCE_ALREADY_EXISTS (what `mlflow.register_model` expects); the
@@ -27,6 +31,7 @@ server process and imports only MLflow and Flask.
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Response, g, make_response, request
 
@@ -80,6 +85,39 @@ def request_body() -> dict:
     return body
 
 
+ARTIFACT_WRITES = ("/mlflow-artifacts/artifacts/", "/mlflow-artifacts/mpu/")
+ARTIFACT_ID = re.compile(r"^[A-Za-z0-9-]+$")
+
+
+def artifact_owner(path: str) -> tuple[str | None, str | None]:
+    """(run id, logged model id) an artifact-proxy path writes under: `.../artifacts/<exp>/<run>/artifacts/...`,
+    `.../artifacts/<exp>/models/<model>/artifacts/...`, or the same after `mpu/<action>/`; (None, None) otherwise."""
+    rest = path.split("/mlflow-artifacts/", 1)[-1].split("/")
+    parts = rest[1:] if rest[0] == "artifacts" else rest[2:]
+    if len(parts) >= 3 and parts[1] == "models" and ARTIFACT_ID.match(parts[2]):
+        return None, parts[2]
+    if len(parts) >= 2 and ARTIFACT_ID.match(parts[1]):
+        return parts[1], None
+    return None, None
+
+
+def registered_behind(run_id: str | None, model_id: str | None) -> str | None:
+    """`NAME vN` of a model version registered from this run (or this logged model's run), else None."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.server.handlers import _get_model_registry_store, _get_tracking_store
+
+    if model_id:
+        try:
+            run_id = _get_tracking_store().get_logged_model(model_id).source_run_id
+        except MlflowException:
+            return None
+    if not run_id:
+        return None
+    versions = _get_model_registry_store().search_model_versions(filter_string=f"run_id = '{run_id}'",
+                                                                max_results=1)
+    return f"{versions[0].name} v{versions[0].version}" if versions else None
+
+
 def _model_exists(name: str) -> bool:
     from mlflow.exceptions import MlflowException
     from mlflow.server.handlers import _get_model_registry_store
@@ -104,6 +142,12 @@ def _rule_violated(username: str) -> Response | None:
     """A 403 when this request breaks one of the rules, else None. Admins pass all of them."""
     from mlflow.server import auth
 
+    if request.method in MUTATING and any(route in request.path for route in ARTIFACT_WRITES):
+        if auth.sender_is_admin():
+            return None
+        version = registered_behind(*artifact_owner(request.path))
+        return None if version is None else _refuse(
+            f"user {username!r} may not change the files of {version}: a registered version's files are immutable")
     if not _is_rest_mutation() or auth.sender_is_admin():
         return None
     try:
