@@ -145,3 +145,14 @@ def test_an_image_model_must_beat_independent_pixels_in_bits_per_dimension_and_f
     assert not image_gate_metrics({**gan, "fid": 130.0}, p, lineage, champion).passed
     other = image_gate_metrics(vae, p, {**lineage, "classifier.md5": "x"}, champion)
     assert other.passed and "skipped" in other.checks[-1].note
+
+
+def test_control_is_judged_against_what_the_classifier_reaches_on_real_text():
+    conditional = params_for("gate", "conditional")  # min_control_ratio 0.5, no absolute floor
+    assert conditional.min_control_accuracy is None
+    eleven_labels = {**GOOD, "control_accuracy": 0.386, "classifier_test_accuracy": 0.41}  # 94% of the ceiling
+    assert gate_metrics(eleven_labels, conditional).passed
+    ignores_labels = gate_metrics({**eleven_labels, "control_accuracy": 0.15}, conditional)
+    assert not ignores_labels.passed and "gate.min_control_ratio=0.5" in str(GateFailed(ignores_labels))
+    floor = gate_metrics(eleven_labels, dataclasses.replace(conditional, min_control_accuracy=0.5))
+    assert not floor.passed and "gate.min_control_accuracy=0.5" in str(GateFailed(floor))

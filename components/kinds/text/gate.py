@@ -35,9 +35,13 @@ def gate_metrics(metrics: dict, p: GateParams, lineage: dict[str, str] | None = 
         checks.append(bound("codebook in use (perplexity)", "codebook_perplexity", ">=", "min_codebook_perplexity",
                             f"of {int(metrics.get('codebook_size', 0))} codes"))
     if "control_accuracy" in metrics:  # a conditional model: its text must meet the condition asked for
-        checks.append(bound("meets the condition (control accuracy)", "control_accuracy", ">=",
-                            "min_control_accuracy",
-                            f"classifier on real test text: {float(metrics.get('classifier_test_accuracy', 0)):.3g}"))
+        ceiling = float(metrics.get("classifier_test_accuracy", 0))
+        note = f"classifier on real test text: {ceiling:.3g}"
+        checks += [check_metric("meets the condition (vs the classifier on real text)", metrics, "control_accuracy",
+                                ">=", None if p.min_control_ratio is None else p.min_control_ratio * ceiling, note,
+                                zero_disables=False, key=setting("gate.min_control_ratio", p.min_control_ratio)),
+                   bound("meets the condition (control accuracy)", "control_accuracy", ">=", "min_control_accuracy",
+                         note)]
     beats_by = None
     if champion is not None and p.max_nll_regression is not None:
         same_data = all((lineage or {}).get(k) == champion.lineage.get(k) for k in COMPARABLE_LINEAGE)

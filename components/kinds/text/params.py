@@ -365,7 +365,12 @@ class GateParams:
     min_codebook_perplexity: float | None
     """vqvae: exp(entropy) of the test codes' frequencies; low means index collapse."""
     min_control_accuracy: float | None
-    """Conditional models: share of generated sentences the label classifier assigns to the label asked for."""
+    """Conditional models: optional floor on the share of generated sentences the label classifier assigns to the
+    label asked for (null: off; what is reachable depends on the labels and on the classifier)."""
+    min_control_ratio: float | None
+    """Conditional models: control accuracy at least this fraction of the label classifier's accuracy on real test
+    text, the most any generator can be credited with (0.5: half of it; null: off). Means the same with 11 labels
+    or 45, unlike min_control_accuracy."""
     max_nll_regression: float | None
     """The candidate's NLL may exceed the champion's by at most this many nats per sentence (0: not at all;
     null: no comparison with the champion)."""
@@ -376,7 +381,7 @@ class GateParams:
         if self.min_baseline_margin is not None and not 0 <= self.min_baseline_margin < 1:
             raise ParamsError(f"gate.min_baseline_margin={self.min_baseline_margin}: a fraction in [0, 1) or null")
         for name in ("max_nll", "max_ppl", "min_kl", "min_mi", "min_active_units", "min_recon_bleu",
-                     "min_codebook_perplexity", "min_control_accuracy", "max_nll_regression"):
+                     "min_codebook_perplexity", "min_control_accuracy", "min_control_ratio", "max_nll_regression"):
             if getattr(self, name) is not None:
                 _at_least(f"gate.{name}", getattr(self, name), 0)
 
