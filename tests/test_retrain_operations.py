@@ -4,7 +4,6 @@ picking up new data from an imported source, and warm starts from the champion."
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 
@@ -37,17 +36,6 @@ def test_the_run_publishes_gate_report_metrics_table_and_mlflow_link(trained_wor
         keys = {a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=wanted)))}
     assert set(wanted) <= keys
     assert result["registered"]["run_url"].endswith(f"/runs/{result['registered']['run_id']}")
-
-
-def test_the_training_stage_shows_its_progress_in_the_prefect_ui(trained_workspace):
-    """The engine's progress lines (steps/s, time left) become a progress artifact of the stage's task run."""
-    from prefect.client.schemas.filters import ArtifactFilterType
-
-    with get_client(sync_client=True) as client:
-        bars = client.read_artifacts(artifact_filter=ArtifactFilter(type=ArtifactFilterType(any_=["progress"])))
-    finished = [a for a in bars if re.match(r"sentences-train: step (\d+)/\1, [0-9.]+ steps/s, 0s left$",
-                                            a.description or "")]
-    assert finished and finished[-1].data == 100
 
 
 def test_warm_start_takes_the_champions_weights_and_records_it(trained_workspace):

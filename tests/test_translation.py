@@ -139,10 +139,27 @@ def test_dataset_checks_see_leaks_duplicates_and_oov():
     report = dataset_report(frame)
     assert report["valid_leak_rate"] == 0 and report["duplicate_rate"] == pytest.approx(10 / 200)
     assert report["test_source_oov_rate"] > 0.5
-    failures = failed_checks(report, dataclasses.replace(PARAMS.dataset, min_rows=10))
+    failures = failed_checks(report, dataclasses.replace(PARAMS.dataset, min_rows=10, max_oov_rate=0.15))
     assert any("duplicate pair rate" in f for f in failures) and any("test source OOV" in f for f in failures)
+    assert any("dataset.max_oov_rate=0.15" in f for f in failures)
     frame.loc[200, "split"] = "valid"  # a train source now also in valid
     assert dataset_report(frame)["valid_leak_rate"] > 0
+
+
+def test_a_fair_split_passes_the_balance_checks_and_a_split_of_other_captions_or_long_ones_fails():
+    de, en = multi30k("train", "de", 1200), multi30k("train", "en", 1200)
+    frame = assign_pair_splits(pd.DataFrame({"source": de, "target": en, "split": pd.Series([None] * 1200,
+                                                                                          dtype="string")}),
+                               0.1, 0.1, "salt")
+    fair = dataset_report(frame)
+    assert min(fair[f"{s}_length_shift_p"] for s in ("valid", "test")) > 0.01
+    assert min(fair[f"{s}_{side}_oov_shift_p"] for s in ("valid", "test") for side in ("source", "target")) > 0.01
+    assert not failed_checks(fair, PARAMS.dataset)  # 12% unseen words, as a corpus this small has anyway
+    longest = frame.assign(split="train")
+    longest.loc[longest["source"].str.split().str.len().sort_values(kind="stable").index[-120:], "split"] = "test"
+    failures = failed_checks(dataset_report(longest), PARAMS.dataset)
+    assert any("test's source lengths differ from train's past chance" in f and "dataset.length_shift_p=0.001" in f
+               for f in failures)
 
 
 # --- models ---------------------------------------------------------------------------------

@@ -79,15 +79,24 @@ class ParallelDatasetParams:
     """Share of train pairs that repeat an earlier pair."""
     max_leak_rate: float
     """Share of valid/test source sentences that also appear in train."""
-    max_oov_rate: float
-    """Share of valid/test words (per side) never seen in train."""
+    max_oov_rate: float | None
+    """Optional bound on the share of valid/test words (per side) never seen in train (null: off; it grows as a
+    corpus shrinks, so a bound tuned on one corpus fails a smaller one on sampling alone)."""
+    oov_shift_p: float
+    """Fail when valid's (or test's) words of a side are unseen in train more often than chance would make them
+    with this probability: a same-sized random part of train, scored the same way, is the yardstick (0: off)."""
+    length_shift_p: float
+    """Fail when valid's (or test's) source lengths differ from train's past chance with this probability (a
+    two-sample Kolmogorov-Smirnov p-value below it; 0: off)."""
     max_reference_oov_rate: float
     """Share of words (per side) never seen in the last accepted data (data/<app>/reference/vocab.<side>.txt)."""
 
     def check(self) -> None:
         _positive("dataset.min_rows", self.min_rows)
-        for key in ("max_duplicate_rate", "max_leak_rate", "max_oov_rate", "max_reference_oov_rate"):
+        for key in ("max_duplicate_rate", "max_leak_rate", "max_reference_oov_rate", "oov_shift_p", "length_shift_p"):
             _fraction(f"dataset.{key}", getattr(self, key))
+        if self.max_oov_rate is not None:
+            _fraction("dataset.max_oov_rate", self.max_oov_rate)
 
 
 @dataclass(frozen=True)
