@@ -94,14 +94,17 @@ def test_the_predict_command_translates_a_whole_test_file(translation_run, tmp_p
     assert len(pd.read_csv(out)) == 1000  # the earlier answers stay as they were
 
 
-def test_the_score_command_records_a_version_s_scores_on_two_test_sets_side_by_side(translation_run):
-    """The shipped test and validation splits (1,000 and 1,014 pairs, aligned gzipped files), each scored with the
-    evaluate stage's metrics and recorded as an evaluation run whose metrics the version's logged model lists by
-    data set."""
+def test_the_score_command_records_a_version_s_scores_on_two_test_sets_side_by_side(translation_run, tmp_path):
+    """The shipped test split (1,000 pairs, aligned gzipped files) and 200 validation pairs as a table, each scored
+    with the evaluate stage's metrics and recorded as an evaluation run whose metrics the version's logged model
+    lists by data set."""
     ws, result = translation_run
     version = result["registered"]["version"]
-    for split, name in (("test_2016_flickr", "flickr2016"), ("val", "val")):
-        data = f"{MULTI30K / f'{split}.de.gz'},{MULTI30K / f'{split}.en.gz'}"
+    val = {lang: gzip.decompress((MULTI30K / f"val.{lang}.gz").read_bytes()).decode().splitlines()[:200]
+           for lang in ("de", "en")}
+    pd.DataFrame(val).to_csv(tmp_path / "val200.tsv", sep="\t", index=False)
+    for data, name in ((f"{MULTI30K / 'test_2016_flickr.de.gz'},{MULTI30K / 'test_2016_flickr.en.gz'}", "flickr2016"),
+                       (str(tmp_path / "val200.tsv"), "val")):
         proc = subprocess.run([sys.executable, "-m", "components.commands.score", "--workspace", str(ws), "--model",
                                f"models:/{NAME}/{version}", "--data", data, "--name", name], cwd=ws,
                               capture_output=True, text=True)
@@ -111,7 +114,7 @@ def test_the_score_command_records_a_version_s_scores_on_two_test_sets_side_by_s
     model_id = logged_model_id(client.get_model_version(NAME, version))
     scores = {(m.dataset_name, m.key): m.value for m in client.get_logged_model(model_id).metrics if m.dataset_name}
     assert {("flickr2016", "bleu"), ("val", "bleu"), ("flickr2016", "baseline_bleu")} <= set(scores)
-    assert scores[("flickr2016", "test_pairs")] == 1000 and scores[("val", "test_pairs")] == 1014
+    assert scores[("flickr2016", "test_pairs")] == 1000 and scores[("val", "test_pairs")] == 200
     runs = client.search_runs([client.get_experiment_by_name("translation").experiment_id],
                               f"tags.model_version = '{version}' and tags.registered_model = '{NAME}'")
     assert {r.data.tags["mlflow.runName"] for r in runs} == {f"score {NAME} v{version} on flickr2016",
