@@ -257,7 +257,8 @@ class PrefectServer:
 
 
 def invoke_served_model(workspace: Path, model_uri: str, body: dict) -> dict:
-    """Start `mlflow models serve` for `model_uri` (the workspace's embedded store) on a free loopback port,
+    """Serve `model_uri` (the workspace's embedded store) with the serve command (`mlflow models serve` of the
+    version's checked files) on a free loopback port,
     POST `body` to /invocations, stop the server, return the JSON answer."""
     [(status, answer)] = served_answers(workspace, model_uri, [body])
     assert status == 200, answer
@@ -274,9 +275,10 @@ def served_answers(workspace: Path, model_uri: str, bodies: list[dict]) -> list[
     port = free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{workspace / 'mlruns' / 'mlflow.db'}"}
     env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
-                               "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, cwd=workspace, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([sys.executable, "-m", "components.commands.serve", "--model", model_uri,
+                               "--workspace", str(workspace), "--port", str(port)],
+                              env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}, cwd=workspace,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while True:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import mlflow
 import pandas as pd
 import pytest
 
 from components.commands import generate, promote
+from components.core.errors import StageError
 from components.evaluation.gate import GateFailed
 from components.models.store import ModelFileError
+from components.registry.artifacts import download_weights
+from components.registry.model_files import FILES_TAG
 from flows.retrain import retrain
 from tests.conftest import tracking
 from tests.services import invoke_served_model
@@ -118,6 +124,38 @@ def test_tampered_weights_are_refused(trained_workspace, tmp_path):
     weights.write_bytes(bytes(data))
     with pytest.raises(ModelFileError, match="SHA-256"):
         mlflow.pyfunc.load_model(local)
+
+
+def test_every_loader_checks_the_files_record_before_any_model_code_runs(trained_workspace, capsys):
+    """A file rewritten in the artifact store itself (not through MLflow) is caught against the version's
+    files.sha256 tag before the model's code is imported: generate, warm-start weights, promote."""
+    ws, first = trained_workspace
+    client = tracking(ws)
+    version = client.get_model_version(NAME, first["registered"]["version"])
+    assert len(version.tags[FILES_TAG]) == 64
+    model_id = version.source.removeprefix("models:/")
+    stored = Path(client.get_logged_model(model_id).artifact_location.removeprefix("file://"))
+    code = next(stored.rglob("serving/pyfunc.py"))
+    original, marker = code.read_bytes(), ws / "model-code-ran"
+    code.write_bytes(original + f"\nopen({str(marker)!r}, 'w').close()\n".encode())
+    try:
+        assert generate.main(["--model", f"models:/{NAME}/{version.version}", "--n", "1",
+                              "--workspace", str(ws)]) == 1
+        err = capsys.readouterr().err
+        assert f"error: generate: {NAME} v{version.version}: its files do not match the files.sha256" in err, err
+        with pytest.raises(StageError, match="do not match the files.sha256"):
+            download_weights(NAME, str(version.version), ws / "scratch-weights")
+        assert promote.main(["--model", NAME, "--version", str(version.version), "--workspace", str(ws)]) == 1
+        assert "its files do not match" in capsys.readouterr().err
+        served = subprocess.run([sys.executable, "-m", "components.commands.serve", "--model",
+                                 f"models:/{NAME}/{version.version}", "--workspace", str(ws)],
+                                capture_output=True, text=True, timeout=120)
+        assert served.returncode == 1 and served.stderr.startswith("error: serve: ") and \
+            "Traceback" not in served.stderr and "its files do not match" in served.stderr, served.stderr
+        assert not marker.exists()
+    finally:
+        code.write_bytes(original)
+    assert generate.main(["--model", f"models:/{NAME}/{version.version}", "--n", "1", "--workspace", str(ws)]) == 0
 
 
 def test_mlflow_models_serve_answers_a_rest_request(trained_workspace):

@@ -87,10 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     from components.registry.tracking import connect
 
     try:
-        connect(Path(args.workspace))
-        import mlflow
+        from components.registry.model_files import load_pyfunc
 
-        model = mlflow.pyfunc.load_model(args.model)
+        model = load_pyfunc(args.model, connect(Path(args.workspace)))
         if args.out or args.image:
             return write_images(model, args)
         if args.translate:

@@ -206,12 +206,10 @@ def run(args: argparse.Namespace) -> int:
     if target.suffix.lower() not in OUTPUTS:
         raise InputError(f"{target}: the output must end in one of {', '.join(OUTPUTS)}")
     params = parse_params(args.param)
-    import mlflow
-
+    from components.registry.model_files import load_pyfunc
     from components.registry.tracking import connect
 
-    connect(Path(args.workspace))
-    model = mlflow.pyfunc.load_model(args.model)
+    model = load_pyfunc(args.model, connect(Path(args.workspace)))
     schema = model.metadata.get_params_schema()
     known = {p.name: p.default for p in schema.params} if schema else {}
     unknown = sorted(set(params) - set(known))

@@ -25,6 +25,7 @@ from components.evaluation.gate import Champion, GateReport
 from components.kinds.registry import application_kind
 from components.models.store import WEIGHTS_FILE
 from components.registry.lineage import base_model_source, dvc_lineage, git_commit, uncommitted_patch, warm_start_source
+from components.registry.model_files import FILES_TAG, logged_files_digest
 from components.registry.promotion import CHAMPION
 from components.registry.tracking import connect, tracking_uri
 
@@ -167,7 +168,10 @@ def register_model(workspace: Path, params, params_path: Path, report: GateRepor
         info = mlflow.pyfunc.log_model(name="model", code_paths=code_paths(kind),
                                        pip_requirements=pinned_requirements(),
                                        **kind.served_model(workspace, app, params, weights_sha))
-    version = mlflow.register_model(info.model_uri, model_name, tags=version_tags)
+    # The digest of every file the version will serve, recorded in the request that creates the version: loaders
+    # check it before importing the model's code, and only a release manager may change it (server_auth).
+    record = {FILES_TAG: logged_files_digest(info.model_uri)}
+    version = mlflow.register_model(info.model_uri, model_name, tags={**version_tags, **record})
     card = kind.model_card(workspace, app, model_name, params, metrics, lineage, commit)
     client.update_model_version(model_name, version.version, description=card)
     client.set_registered_model_alias(model_name, p.alias, version.version)

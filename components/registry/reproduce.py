@@ -30,6 +30,7 @@ from components.core.errors import StageError
 from components.kinds.registry import application_kind, load_application_params
 from components.models.store import WEIGHTS_FILE
 from components.registry.artifacts import download_weights
+from components.registry.model_files import download_verified
 from components.registry.register import scalar_metrics
 from components.registry.tracking import connect
 from components.versioning.dvc import require_dvc_project, run_dvc
@@ -121,8 +122,8 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
     run = client.get_run(mv.run_id)
     rebuilt_metrics = scalar_metrics(json.loads((scratch / app.metrics("eval")).read_text(encoding="utf-8")))
     registered_metrics = {k: v for k, v in run.data.metrics.items() if k in rebuilt_metrics}
-    model_config = yaml.safe_load(Path(mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{name}/{version}/MLmodel", dst_path=tempfile.mkdtemp())).read_text())
+    with tempfile.TemporaryDirectory() as tmp:  # the registered files, checked against their record
+        model_config = yaml.safe_load((download_verified(mv, Path(tmp)) / "MLmodel").read_text(encoding="utf-8"))
     return compare(registered_lock, rebuilt_lock, registered_metrics, rebuilt_metrics,
                    model_config["flavors"]["python_function"]["config"]["weights_sha256"],
                    file_digest(scratch / app.model_dir(run.data.tags["model.family"]) / WEIGHTS_FILE))

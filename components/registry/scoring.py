@@ -16,8 +16,7 @@ from pathlib import Path
 
 from components.core.atomic import file_digest
 from components.core.errors import StageError
-
-URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>\d+))$")
+from components.registry.model_files import verified_copy
 
 
 @dataclass(frozen=True)
@@ -26,16 +25,6 @@ class Scored:
     version: str
     run_id: str
     metrics: dict
-
-
-def resolve(client, uri: str):
-    """The ModelVersion that `models:/NAME@ALIAS` or `models:/NAME/VERSION` names now."""
-    match = URI.match(uri)
-    if not match:
-        raise StageError(f"--model must be models:/NAME@ALIAS or models:/NAME/VERSION, got {uri!r}")
-    if match["alias"]:
-        return client.get_model_version_by_alias(match["name"], match["alias"])
-    return client.get_model_version(match["name"], match["version"])
 
 
 def logged_model_id(version) -> str | None:
@@ -64,7 +53,10 @@ def score_version(workspace: Path, uri: str, data: Path, params_path: Path, data
         if not Path(part.strip()).exists():
             raise StageError(f"{part.strip()}: no such data file")
     client = connect(workspace)
-    version = resolve(client, uri)
+    try:
+        version, local = verified_copy(client, uri)  # every file checked before the model's code is imported
+    except ValueError as err:
+        raise StageError(f"--model {err}") from None
     app = version.tags.get("application")
     if not app:
         raise StageError(f"{version.name} v{version.version}: no application tag (registered by another tool?)")
@@ -72,7 +64,7 @@ def score_version(workspace: Path, uri: str, data: Path, params_path: Path, data
     kind = application_kind(params_path, app)
     if kind.score is None:
         raise StageError(f"{version.name} v{version.version}: the {kind.name} kind cannot score new data")
-    served = mlflow.pyfunc.load_model(f"models:/{version.name}/{version.version}").unwrap_python_model()
+    served = mlflow.pyfunc.load_model(str(local)).unwrap_python_model()
     metrics, rows = kind.score(served, params, data)
     digest = file_digest(data) if data.is_file() else None
     dataset = from_pandas(rows, source=str(data.resolve()), name=dataset_name or data.name,

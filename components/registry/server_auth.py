@@ -14,7 +14,8 @@ of the app's own checks (admins pass them all):
   on another's.
 - **What is served is a manager's.** Moving or deleting any alias but `challenger` (the pipeline's), renaming a
   registered model, setting or deleting a reserved `mlflow.*` tag (`mlflow.prompt.is_prompt` hides a model from
-  the client), and stage transitions need MANAGE on the registered model.
+  the client) or a version's `files.sha256` record (the digest of its files every loader checks, written when the
+  version is created), and stage transitions need MANAGE on the registered model.
 - **A registered version's files are immutable.** Once a version is registered from a run (or from a logged
   model of that run), uploading, overwriting or deleting files under that run or logged model through the
   server's artifact proxy is an admin's alone: the pipeline cannot swap the weights, the `MLmodel` that records
@@ -46,6 +47,10 @@ MANAGER_ROUTES = {
 }
 TAG_ROUTES = ("/mlflow/registered-models/set-tag", "/mlflow/registered-models/delete-tag",
               "/mlflow/model-versions/set-tag", "/mlflow/model-versions/delete-tag")
+VERSION_TAG_ROUTES = ("/mlflow/model-versions/set-tag", "/mlflow/model-versions/delete-tag")
+RECORD_TAGS = frozenset({"files.sha256"})
+"""Version tags that record what a version is (components/registry/model_files.py: the digest of its files, which
+every loader checks). Written when the version is created; changing or deleting one needs MANAGE."""
 ALIAS_ROUTE = "/mlflow/registered-models/alias"
 CREATE_MODEL_ROUTE = "/mlflow/registered-models/create"
 
@@ -166,8 +171,10 @@ def _rule_violated(username: str) -> Response | None:
     for route, what in MANAGER_ROUTES.items():
         if path.endswith(route):
             return _needs_manage(username, name, what)
-    if path.endswith(TAG_ROUTES) and str(body.get("key", "")).startswith("mlflow."):
-        return _needs_manage(username, name, f"set the reserved tag {body.get('key')!r}")
+    key = str(body.get("key", ""))
+    if path.endswith(TAG_ROUTES) and (key.startswith("mlflow.") or (path.endswith(VERSION_TAG_ROUTES)
+                                                                    and key in RECORD_TAGS)):
+        return _needs_manage(username, name, f"set or delete the reserved tag {key!r}")
     return None
 
 

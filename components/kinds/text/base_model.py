@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -31,8 +30,8 @@ import torch
 from components.core.atomic import write_json
 from components.core.errors import StageError
 from components.core.params import ParamsError
+from components.registry import model_uri
 
-URI = re.compile(r"^models:/(?P<name>[A-Za-z0-9][\w.-]*)(?:@(?P<alias>[A-Za-z][\w-]*)|/(?P<version>\d+))$")
 SOURCE_FILE = "source.json"
 TOKENIZER_FILE = "tokenizer.json"
 KEEP = {"README.md"}
@@ -40,10 +39,10 @@ KEEP = {"README.md"}
 
 def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
     """(name, alias, version) of `models:/NAME@ALIAS` or `models:/NAME/VERSION`; ParamsError otherwise."""
-    match = URI.match(uri)
-    if not match:
-        raise ParamsError(f"train.init_from must be models:/NAME@ALIAS or models:/NAME/VERSION, got {uri!r}")
-    return match["name"], match["alias"], match["version"]
+    try:
+        return model_uri.parse_model_uri(uri)
+    except ValueError as err:
+        raise ParamsError(f"train.init_from {err}") from None
 
 
 def read_source(directory: Path) -> dict:
