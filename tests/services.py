@@ -33,13 +33,14 @@ def postgres_bin() -> Path | None:
 
 
 class Postgres:
-    """A throwaway cluster in `root`, listening on 127.0.0.1:`port`, owned by the role `mlflow`, with the
+    """A throwaway cluster in `root`, listening on 127.0.0.1:`port`, owned by the role `superuser`, with the
     `databases` created. With a `password`, connections must give it (scram-sha-256); without, trust."""
 
-    def __init__(self, root: Path, password: str | None = None, databases: tuple[str, ...] = ("mlflow",)):
+    def __init__(self, root: Path, password: str | None = None, databases: tuple[str, ...] = ("mlflow",),
+                 superuser: str = "mlflow"):
         self.bin = postgres_bin()
         self.root, self.port = root, free_port()
-        self.password, self.databases = password, databases
+        self.password, self.databases, self.superuser = password, databases, superuser
         self.data = root / "data"
         self.as_root = os.geteuid() == 0  # PostgreSQL refuses to run as root
 
@@ -63,12 +64,12 @@ class Postgres:
             if self.as_root:
                 shutil.chown(pwfile, "postgres")
             auth = ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "mlflow", *auth, "-E", "UTF8")
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", self.superuser, *auth, "-E", "UTF8")
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "start", "-o",
                   f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}")
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="mlflow", dbname="postgres",
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user=self.superuser, dbname="postgres",
                                 password=self.password)
         conn.autocommit = True
         for database in self.databases:
@@ -106,23 +107,24 @@ class MlflowServer:
 
 
 class S3Emulator:
-    """moto's S3 server (moto[server]) on 127.0.0.1, checking credentials as S3 does: moto lets the first
-    `setup_actions` requests through unsigned, which create an IAM user with an S3 policy and its access key;
-    from then on a request needs that key (a wrong one gets InvalidAccessKeyId / SignatureDoesNotMatch)."""
+    """moto's S3 server (moto[server]) on 127.0.0.1, checking credentials and IAM policies as S3 does: moto lets
+    the first `setup_actions` requests through unsigned, which create the root identity (all of S3 and IAM) and
+    its access key; from then on a request needs a key (a wrong one gets InvalidAccessKeyId /
+    SignatureDoesNotMatch) and may do only what its identity's policy allows (else AccessDenied). `identities`
+    maps a role to its IAM policy document; each gets its own key, in `keys`."""
 
     def __init__(self, root: Path):
         self.root, self.port = root, free_port()
         self.proc: subprocess.Popen | None = None
         self.access_key = self.secret_key = ""
+        self.keys: dict[str, tuple[str, str]] = {}
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, buckets: tuple[str, ...], timeout: float = 60) -> S3Emulator:
-        import json
-
-        import boto3
+    def start(self, buckets: tuple[str, ...], identities: dict[str, dict] | None = None,
+              timeout: float = 60) -> S3Emulator:
 
         self.root.mkdir(parents=True, exist_ok=True)
         log = open(self.root / "s3.log", "ab")
@@ -130,22 +132,33 @@ class S3Emulator:
         self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
                                      env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_until_up(self.proc, f"{self.url}/moto-api/data.json", timeout, "moto S3 server", log.name)
-        iam = boto3.client("iam", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id="setup",
-                           aws_secret_access_key="setup")
-        iam.create_user(UserName="pipeline")
-        key = iam.create_access_key(UserName="pipeline")["AccessKey"]
-        iam.put_user_policy(UserName="pipeline", PolicyName="s3", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
-        self.access_key, self.secret_key = key["AccessKeyId"], key["SecretAccessKey"]
+        self.access_key, self.secret_key = self._identity("setup", "setup", "root", {
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*", "iam:*"], "Resource": "*"}]})
         for bucket in buckets:
             self.client().create_bucket(Bucket=bucket)
+        for role, policy in (identities or {}).items():
+            self.keys[role] = self._identity(self.access_key, self.secret_key, role, policy)
         return self
 
-    def client(self):
+    def _identity(self, key: str, secret: str, name: str, policy: dict) -> tuple[str, str]:
+        """An IAM user `name` with `policy`, created with the given key; its (access key, secret key)."""
+        import json
+
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=self.access_key,
-                            aws_secret_access_key=self.secret_key)
+        iam = boto3.client("iam", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=key,
+                           aws_secret_access_key=secret)
+        iam.create_user(UserName=name)
+        made = iam.create_access_key(UserName=name)["AccessKey"]
+        iam.put_user_policy(UserName=name, PolicyName="s3", PolicyDocument=json.dumps(policy))
+        return made["AccessKeyId"], made["SecretAccessKey"]
+
+    def client(self, role: str | None = None):
+        import boto3
+
+        key, secret = self.keys[role] if role else (self.access_key, self.secret_key)
+        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=key,
+                            aws_secret_access_key=secret)
 
     def stop(self) -> None:
         stop_process_group(self.proc)
@@ -194,11 +207,13 @@ def venv_tool(name: str) -> str:
 class PrefectServer:
     """`prefect server start` on 127.0.0.1 with a PREFECT_HOME (and so, by default, a SQLite database) of its own;
     `env` is what its clients (the deploy command, workers, served flows) run with. `server_env` adds settings
-    of the server's own (a PostgreSQL database, an auth string); `auth_string` is what its clients send."""
+    of the server's own (a PostgreSQL database, an auth string); `auth_string` is what its clients send;
+    `entrypoint` runs before the command (the compose file's secrets wrapper)."""
 
-    def __init__(self, home: Path, server_env: dict[str, str] | None = None, auth_string: str | None = None):
+    def __init__(self, home: Path, server_env: dict[str, str] | None = None, auth_string: str | None = None,
+                 entrypoint: tuple[str, ...] = ()):
         self.home, self.port = home, free_port()
-        self.server_env, self.auth_string = server_env or {}, auth_string
+        self.server_env, self.auth_string, self.entrypoint = server_env or {}, auth_string, list(entrypoint)
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -220,7 +235,7 @@ class PrefectServer:
         log = open(self.home / "server.log", "ab")
         env = {k: v for k, v in self.env.items() if k not in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING")}
         env |= self.server_env
-        self.proc = subprocess.Popen([venv_tool("prefect"), "server", "start", "--host", "127.0.0.1", "--port",
+        self.proc = subprocess.Popen([*self.entrypoint, venv_tool("prefect"), "server", "start", "--host", "127.0.0.1", "--port",
                                       str(self.port)], env=env, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         wait_until_up(self.proc, f"{self.api}/health", timeout, "prefect server", log.name)

@@ -50,11 +50,18 @@ class Team:
     s3: S3Emulator
     pg: Postgres
     passwords: dict[str, str]
+    secrets: Path
+    processes: dict[str, subprocess.Popen]
+
+    def secret(self, name: str) -> str:
+        return (self.secrets / name).read_text().strip()
 
     def mlflow_env(self, user: str | None, password: str | None = None) -> dict[str, str]:
-        """A pipeline machine's environment as `user` (None: no MLflow credentials at all)."""
+        """A pipeline machine's environment as `user` (None: no MLflow credentials at all), with the pipeline's
+        S3 identity (the DVC bucket only)."""
+        key, secret = self.s3.keys["pipeline"]
         env = {**self.prefect.env, "MLFLOW_TRACKING_URI": self.mlflow_url,
-               "AWS_ACCESS_KEY_ID": self.s3.access_key, "AWS_SECRET_ACCESS_KEY": self.s3.secret_key}
+               "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
         env.pop("MLFLOW_TRACKING_USERNAME", None)
         env.pop("MLFLOW_TRACKING_PASSWORD", None)
         if user:
@@ -83,41 +90,66 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
     return errors[0]
 
 
+S3_ROLES = {"mlflow-server": "mlflow_s3_secret", "pipeline": "pipeline_s3_secret", "reader": "reader_s3_secret"}
+"""deploy/s3-setup.sh's identities and the secret file of each."""
+
+
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
     root = tmp_path_factory.mktemp("team")
-    passwords = {user: secrets.token_urlsafe(18) for user in ("postgres", "admin", "pipeline", "alice")}
-    pg = Postgres(root / "pg", password=passwords["postgres"], databases=("mlflow", "mlflow_auth", "prefect")).start()
-    s3 = S3Emulator(root / "s3").start(buckets=("mlflow", "dvc"))
+    secrets_dir = root / "secrets"  # what deploy/make_secrets.py writes into deploy/secrets/
+    subprocess.run([sys.executable, str(ROOT / "deploy" / "make_secrets.py"), "--dir", str(secrets_dir)], check=True,
+                   capture_output=True)
+    secret = lambda name: (secrets_dir / name).read_text().strip()  # noqa: E731
+    passwords = {"admin": secret("mlflow_admin_password"),
+                 **{user: secrets.token_urlsafe(18) for user in ("pipeline", "alice")}}
+    pg = Postgres(root / "pg", password=secret("postgres_password"), databases=(), superuser="postgres").start()
+    # deploy/s3-setup.sh's work (mc is not installed here): the buckets, one identity per role with the policy
+    # file the script gives MinIO; the emulator makes each key, written where make_secrets.py put the secret.
+    s3 = S3Emulator(root / "s3").start(buckets=("mlflow", "dvc"), identities={
+        role: json.loads((ROOT / "deploy" / "s3-policies" / f"{role}.json").read_text()) for role in S3_ROLES})
+    for role, secret_file in S3_ROLES.items():
+        (secrets_dir / secret_file).write_text(s3.keys[role][1] + "\n")
     mlflow_port = free_port()
-    variables = {"POSTGRES_PASSWORD": passwords["postgres"], "AWS_ACCESS_KEY_ID": s3.access_key,
-                 "AWS_SECRET_ACCESS_KEY": s3.secret_key, "MLFLOW_ADMIN_PASSWORD": passwords["admin"],
-                 "MLFLOW_SECRET_KEY": secrets.token_urlsafe(18),
-                 "PREFECT_AUTH_STRING": f"team:{secrets.token_urlsafe(18)}", "MLFLOW_PUBLIC_HOST": "127.0.0.1"}
+    variables = {"MLFLOW_PUBLIC_HOST": "127.0.0.1"}
     hosts = {"postgres:5432": f"127.0.0.1:{pg.port}", "http://minio:9000": s3.url,
              "mlflow:5000": f"127.0.0.1:{mlflow_port}", "localhost:5000": f"localhost:{mlflow_port}",
              "127.0.0.1:5000": f"127.0.0.1:{mlflow_port}"}
-    processes = []
+    processes = {}
     try:
-        argv, env = command_and_env("mlflow", variables, hosts, {"--host": "127.0.0.1", "--port": str(mlflow_port),
-                                                                 "--workers": "1"})
+        # The postgres image's first start: its init script, through the same entrypoint, as the superuser.
+        entrypoint, _, env = command_and_env("postgres", variables, hosts, {}, secrets_dir)
+        assert entrypoint[-1] == "docker-entrypoint.sh"
+        init = run([*entrypoint[:-1], "sh", str(ROOT / "deploy" / "postgres-init.sh")],
+                   {**os.environ, **env, "POSTGRES_USER": "postgres", "PGHOST": "127.0.0.1", "PGPORT": str(pg.port),
+                    "PGPASSWORD": secret("postgres_password"), "PATH": f"{pg.bin}:{os.environ['PATH']}"}, root)
+        assert init.returncode == 0, init.stdout[-2000:] + init.stderr[-2000:]
+
+        entrypoint, argv, env = command_and_env("mlflow", variables, hosts, {"--host": "127.0.0.1",
+                                                                              "--port": str(mlflow_port),
+                                                                              "--workers": "1"}, secrets_dir)
         ini = root / "mlflow-auth.ini"  # the shipped one, its database host on loopback
         ini.write_text(on_loopback((ROOT / "deploy" / "mlflow-auth.ini").read_text(), hosts))
-        env |= {"MLFLOW_AUTH_CONFIG_PATH": str(ini), "PYTHONPATH": str(ROOT)}  # the image's ENV PYTHONPATH
+        assert env["AWS_ACCESS_KEY_ID"] == "mlflow-server"  # its identity's name; the emulator's key for it
+        env |= {"MLFLOW_AUTH_CONFIG_PATH": str(ini), "PYTHONPATH": str(ROOT),  # the image's ENV PYTHONPATH
+                "AWS_ACCESS_KEY_ID": s3.keys["mlflow-server"][0]}
         argv[0] = venv_tool(argv[0])
-        processes.append(start_server(argv, {**os.environ, **env}, f"http://127.0.0.1:{mlflow_port}/health",
-                                      root / "mlflow.log", "mlflow server (basic-auth)"))
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PG", "MLFLOW_"))}
+        processes["mlflow"] = start_server([*entrypoint, *argv], {**clean, **env},
+                                           f"http://127.0.0.1:{mlflow_port}/health", root / "mlflow.log",
+                                           "mlflow server (basic-auth)")
 
-        argv, server_env = command_and_env("prefect", variables, hosts, {"--host": "127.0.0.1", "--port": "0"})
+        entrypoint, argv, server_env = command_and_env("prefect", variables, hosts, {"--host": "127.0.0.1",
+                                                                                     "--port": "0"}, secrets_dir)
         server_env |= {"PREFECT_SERVER_DATABASE_HOST": "127.0.0.1", "PREFECT_SERVER_DATABASE_PORT": str(pg.port)}
-        prefect = PrefectServer(root / "prefect", server_env=server_env,
-                                auth_string=variables["PREFECT_AUTH_STRING"])
+        prefect = PrefectServer(root / "prefect", server_env=server_env, auth_string=secret("prefect_auth_string"),
+                                entrypoint=tuple(entrypoint))
         assert argv[:3] == ["prefect", "server", "start"]  # the class starts that command on its own port
         prefect.start()
-        processes.append(prefect.proc)
-        yield Team(root, f"http://127.0.0.1:{mlflow_port}", prefect, s3, pg, passwords)
+        processes["prefect"] = prefect.proc
+        yield Team(root, f"http://127.0.0.1:{mlflow_port}", prefect, s3, pg, passwords, secrets_dir, processes)
     finally:
-        for process in processes:
+        for process in processes.values():
             stop_process_group(process)
         s3.stop()
         pg.stop()
@@ -182,8 +214,8 @@ def test_the_scheduled_run_goes_through_every_server_and_only_a_manager_promotes
         os.environ.pop("MLFLOW_TRACKING_PASSWORD")
     import psycopg2  # the tracking store is the PostgreSQL database, the flow's run the one that wrote it
 
-    with psycopg2.connect(host="127.0.0.1", port=team.pg.port, user="mlflow", dbname="mlflow",
-                          password=team.passwords["postgres"]) as conn:
+    with psycopg2.connect(host="127.0.0.1", port=team.pg.port, user="mlflow_tracking", dbname="mlflow",
+                          password=team.secret("mlflow_tracking_db_password")) as conn:
         cur = conn.cursor()
         cur.execute("SELECT name, version FROM model_versions")
         assert cur.fetchall() == [(MODEL, 1)]
@@ -263,6 +295,11 @@ def test_the_pipeline_cannot_decide_what_champion_serves(users):
         "stage transition": ("POST", "/model-versions/transition-stage",
                              {"name": MODEL, "version": "1", "stage": "Production", "archive_existing_versions": True}),
         "new registered model": ("POST", "/registered-models/create", {"name": "takeover"}),
+        # the digest every loader checks the version's files against
+        "files record rewritten": ("POST", "/model-versions/set-tag", {"name": MODEL, "version": "1",
+                                                                       "key": "files.sha256", "value": "0" * 64}),
+        "files record deleted": ("DELETE", "/model-versions/delete-tag", {"name": MODEL, "version": "1",
+                                                                          "key": "files.sha256"}),
     }
     for attack, (method, route, body, *content_type) in attacks.items():
         status, message = as_pipeline(method, route, body, *content_type)
@@ -307,6 +344,85 @@ def test_the_pipeline_cannot_decide_what_champion_serves(users):
     result = run(promote, in_url, ROOT)
     line = one_error_line(result)
     assert secret not in result.stdout + result.stderr and "://***@127.0.0.1" in line, line
+
+
+def test_a_file_rewritten_in_the_bucket_is_caught_before_any_model_code_runs(users):
+    """Whoever holds the artifact bucket's keys (not the pipeline: its identity cannot reach that bucket) rewrites
+    the champion's code in S3 itself; the loader finds the files differ from the version's files.sha256 record."""
+    team = users
+    bucket, root = "mlflow", team.s3.client()
+    code = next(o["Key"] for o in root.list_objects_v2(Bucket=bucket, Prefix="artifacts/")["Contents"]
+                if o["Key"].endswith("/code/components/kinds/text/serving/pyfunc.py"))
+    original, marker = root.get_object(Bucket=bucket, Key=code)["Body"].read(), team.root / "model-code-ran"
+    root.put_object(Bucket=bucket, Key=code, Body=original + f"\nopen({str(marker)!r}, 'w').close()\n".encode())
+    try:
+        generate = [sys.executable, "-m", "components.commands.generate", "--model", f"models:/{MODEL}@champion",
+                    "--n", "1"]
+        line = one_error_line(run(generate, team.mlflow_env("alice"), ROOT))
+        assert line.startswith(f"error: generate: {MODEL} v1: its files do not match the files.sha256"), line
+        assert not marker.exists()
+    finally:
+        root.put_object(Bucket=bucket, Key=code, Body=original)
+    assert run(generate, team.mlflow_env("alice"), ROOT).returncode == 0
+
+
+def test_each_service_has_its_own_least_identity_and_no_secret_is_on_a_command_line(users):
+    team = users
+    import botocore.exceptions
+    import psycopg2
+
+    # S3: the pipeline reaches the DVC bucket only, readers only read it, the MLflow server has the artifacts.
+    denied = {("pipeline", "get_object", "mlflow"), ("pipeline", "put_object", "mlflow"),
+              ("reader", "put_object", "dvc"), ("reader", "get_object", "mlflow"),
+              ("mlflow-server", "put_object", "dvc"), ("mlflow-server", "get_object", "dvc")}
+    allowed = {("pipeline", "put_object", "dvc"), ("pipeline", "get_object", "dvc"), ("reader", "get_object", "dvc"),
+               ("mlflow-server", "put_object", "mlflow"), ("mlflow-server", "get_object", "mlflow")}
+    for role, action, bucket in sorted(allowed) + sorted(denied):
+        client = team.s3.client(role)
+        kwargs = {"Bucket": bucket, "Key": "probe/least-privilege"} | ({"Body": b"x"} if action == "put_object" else {})
+        if action == "get_object":
+            team.s3.client().put_object(Bucket=bucket, Key="probe/least-privilege", Body=b"x")
+        if (role, action, bucket) in denied:
+            with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+                getattr(client, action)(**kwargs)
+        else:
+            getattr(client, action)(**kwargs)
+
+    # PostgreSQL: one role and one database per service, no superuser among them, no way into another's database.
+    roles = {"mlflow_tracking": ("mlflow", "mlflow_tracking_db_password"),
+             "mlflow_auth": ("mlflow_auth", "mlflow_auth_db_password"), "prefect": ("prefect", "prefect_db_password")}
+    for role, (database, secret) in roles.items():
+        with psycopg2.connect(host="127.0.0.1", port=team.pg.port, user=role, dbname=database,
+                              password=team.secret(secret)) as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user")
+            assert cur.fetchone() == (False, False, False), role
+        conn.close()
+        for other in {d for d, _ in roles.values()} - {database}:
+            with pytest.raises(psycopg2.OperationalError, match="permission denied for database"):
+                psycopg2.connect(host="127.0.0.1", port=team.pg.port, user=role, dbname=other,
+                                 password=team.secret(secret))
+
+    # No secret on any server process's command line (what `ps` shows to every user of the machine).
+    values = [team.secret(p.name) for p in team.secrets.iterdir() if p.name != "mlflow_pgpass"]
+    for name, process in team.processes.items():
+        group = [pid for pid in os.listdir("/proc") if pid.isdigit() and _session(pid) == process.pid]
+        assert group, name
+        for pid in group:
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue  # gone since listed
+            leaked = [v[:4] + "..." for v in values if v in argv]
+            assert not leaked, f"{name} pid {pid}: {leaked}"
+
+
+def _session(pid: str) -> int | None:
+    """The session id of a process (servers are started in sessions of their own: their pid)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def test_wrong_credentials_are_one_error_line_before_anything_runs(users, workspace):

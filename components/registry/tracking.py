@@ -25,6 +25,10 @@ def connect(workspace: Path):
     import mlflow
 
     uri = tracking_uri(workspace)
+    # A tracking server that proxies S3 artifacts offers clients presigned URLs into its bucket, reached at the
+    # endpoint the server knows (http://minio:9000 inside Compose). Streaming through the server instead means a
+    # pipeline machine needs no route to, and no URL signed for, the artifact bucket (README, team setup).
+    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
     # The registry lives on the tracking server; set both so a URI left over in this process cannot win.
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
