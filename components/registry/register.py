@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -92,15 +93,33 @@ def gate_tags(report: GateReport) -> dict[str, str]:
     return tags
 
 
-def code_paths(kind) -> list[str]:
-    """components/, and the package of a kind defined outside it (components/kinds), so the served model imports
-    its kind's code wherever it is loaded."""
+def code_paths(kind, python_model: str, destination: Path) -> list[str]:
+    """The code the served model runs, as the logged model's code_paths: the files under components/ that its
+    module imports (lazily too; read from the imports as for DVC's code deps, components/versioning/code_deps.py)
+    with the `__init__.py` of every package on their way, copied into destination/components; and the package
+    of a kind defined outside components/, whole, so the served model imports its kind's code wherever it is
+    loaded. Only what runs is uploaded, checked against files.sha256 at every load, and trusted."""
     import importlib
+    import shutil
 
+    from components.versioning.code_deps import transitive_imports
+
+    root = COMPONENTS.parent
+    imported = transitive_imports(root, Path(python_model).resolve())
+    needed = {path for path in imported if path.is_relative_to(COMPONENTS)}
+    for path in list(needed):
+        directory = path.parent
+        while directory.is_relative_to(COMPONENTS):
+            needed.add(directory / "__init__.py")
+            directory = directory.parent
+    for path in needed:
+        target = destination / path.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
     top = importlib.import_module(kind.served_model.__module__.split(".")[0])
     path = Path(top.__file__).resolve()
     code = path.parent if path.name == "__init__.py" else path  # a package whole, or a one-file module alone
-    return [str(COMPONENTS)] + ([] if code.is_relative_to(COMPONENTS) else [str(code)])
+    return [str(destination / COMPONENTS.name)] + ([] if code.is_relative_to(COMPONENTS) else [str(code)])
 
 
 def register_model(workspace: Path, params, params_path: Path, report: GateReport | None = None) -> RegisteredVersion:
@@ -165,9 +184,11 @@ def register_model(workspace: Path, params, params_path: Path, report: GateRepor
                 mlflow.log_artifact(str(workspace / report_file), artifact_path="reports")
         for path, folder in (kind.run_artifacts(workspace, app, history) if kind.run_artifacts else []):
             mlflow.log_artifact(str(path), artifact_path=folder)
-        info = mlflow.pyfunc.log_model(name="model", code_paths=code_paths(kind),
-                                       pip_requirements=pinned_requirements(),
-                                       **kind.served_model(workspace, app, params, weights_sha))
+        served = kind.served_model(workspace, app, params, weights_sha)
+        with tempfile.TemporaryDirectory() as code:
+            paths = code_paths(kind, served["python_model"], Path(code))
+            info = mlflow.pyfunc.log_model(name="model", code_paths=paths, pip_requirements=pinned_requirements(),
+                                           **served)
     # The digest of every file the version will serve, recorded in the request that creates the version: loaders
     # check it before importing the model's code, and only a release manager may change it (server_auth).
     record = {FILES_TAG: logged_files_digest(info.model_uri)}

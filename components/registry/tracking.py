@@ -29,6 +29,9 @@ def connect(workspace: Path):
     # endpoint the server knows (http://minio:9000 inside Compose). Streaming through the server instead means a
     # pipeline machine needs no route to, and no URL signed for, the artifact bucket (README, team setup).
     os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
+    # Loaders download a version's files before checking them: one progress bar per download on the console of a
+    # command (or in a flow's log) says nothing its own lines do not.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     # The registry lives on the tracking server; set both so a URI left over in this process cannot win.
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
