@@ -55,7 +55,7 @@ services:
 repro: $(VENV)/.installed
 	$(BIN)/dvc repro $(ARGS)
 
-# Scheduled retraining on orchestrate.cron (needs a Prefect server: see README, "Scheduled retraining")
+# Scheduled retraining on orchestrate.cron (needs a Prefect server: docs/operations.md, "Scheduled retraining")
 serve: $(VENV)/.installed
 	$(BIN)/python -m flows.serve $(ARGS)
 

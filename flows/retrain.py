@@ -226,7 +226,7 @@ def push_task(workspace: str) -> str:
     ws, logger = Path(workspace), get_run_logger()
     remote = dvc.default_remote(ws)
     if not remote:
-        logger.warning("no default DVC remote configured: nothing pushed (see README, 'DVC remote')")
+        logger.warning("no default DVC remote configured: nothing pushed (a remote: dvc remote add -d; docs/team-setup.md)")
         return "no remote"
     verify(ws)  # DVC would push a rotten object as it is; refuse, naming it
     try:

@@ -1,4 +1,4 @@
-"""The structure the README promises, checked from the source: roles by path, no cycles, true DVC deps."""
+"""The structure docs/architecture.md promises, checked from the source: roles by path, no cycles, true DVC deps."""
 
 from __future__ import annotations
 

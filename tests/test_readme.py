@@ -1,6 +1,7 @@
-"""The README's commands work as written: every block activates the venv, every module, subcommand,
+"""The README's and docs/' commands work as written: every block activates the venv, every module, subcommand,
 option and make target it names exists, and the blocks that need no server beyond loopback (DVC,
-promotion, generation) run for real, each in a fresh shell, in a workspace after a tiny flow.
+promotion, generation) run for real, each in a fresh shell, in a workspace after a tiny flow. The README stays
+a short front page, and every link between it and docs/ lands on a file and a heading that exist.
 
 Blocks that train (a flow, `dvc exp run`) or start servers are checked by name and option here and run
 for real elsewhere (test_retrain_flow, test_experiments, test_serve, test_scheduled_retraining).
@@ -25,8 +26,13 @@ FENCE = re.compile(r"^ *```bash\n(.*?)^ *```", re.S | re.M)
 TOOLS = {"python", "dvc", "prefect", "mlflow"}
 
 
+def pages() -> list[Path]:
+    """The README first (its first block is the set-up one), then docs/ in name order (the order blocks run in)."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
 def blocks() -> list[str]:
-    return FENCE.findall((ROOT / "README.md").read_text(encoding="utf-8"))
+    return [block for page in pages() for block in FENCE.findall(page.read_text(encoding="utf-8"))]
 
 
 def commands(block: str) -> list[list[str]]:
@@ -72,6 +78,7 @@ README_COMMANDS = [c for b in blocks() for c in commands(b) if c[0] in TOOLS]
 
 def test_every_block_but_the_set_up_one_activates_the_venv():
     found = blocks()
+    assert found[0] == FENCE.findall((ROOT / "README.md").read_text(encoding="utf-8"))[0]
     assert "make pipeline" in found[0] and "make test" in found[0]
     for block in found[1:]:
         lines = [line.strip() for line in block.splitlines() if line.strip()]
@@ -92,6 +99,41 @@ def test_make_targets_in_the_readme_exist():
     targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.M))
     used = {words[1] for block in blocks() for words in commands(block) if words[0] == "make"}
     assert used and used <= targets, used - targets
+
+
+# A markdown link's target, outside code: [text](target), target without spaces.
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+FRONT_PAGE_LINES = 200
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lowercase, punctuation but '-' and '_' dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    text = re.sub(r"^ *```.*?^ *```", "", page.read_text(encoding="utf-8"), flags=re.S | re.M)
+    return {slug(m) for m in re.findall(r"^#+ +(.+?) *#*$", text, re.M)}
+
+
+def test_the_front_page_is_short_and_every_link_resolves():
+    """The README is what people read first, so it stays short; moving text into docs/ must not strand a link."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= FRONT_PAGE_LINES, f"README.md has {len(readme.splitlines())} lines"
+    broken = []
+    for page in pages():
+        text = re.sub(r"^ *```.*?^ *```", "", page.read_text(encoding="utf-8"), flags=re.S | re.M)
+        text = re.sub(r"`[^`\n]*`", "", text)
+        for target in LINK.findall(text):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:: not ours to check
+                continue
+            path, _, fragment = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            if not file.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no file)")
+            elif fragment and (file.suffix != ".md" or fragment not in anchors(file)):
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no heading)")
+    assert not broken, broken
 
 
 # --- The blocks that need no server beyond loopback, run for real in a workspace after a tiny flow ------------
@@ -121,7 +163,7 @@ def test_readme_blocks_run_as_written_in_a_fresh_shell(trained_workspace):
     (workspace / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
     wanted = ("dvc repro ", "components.commands.promote ", "components.commands.generate ")
     chosen = [b for b in blocks() if any(w in b for w in wanted) and "flows.retrain" not in b]
-    assert len(chosen) == 4, chosen  # DVC, translation (DVC), promotion, generation
+    assert len(chosen) == 4, chosen  # docs/operations.md: DVC, promotion, generation; docs/translation.md: DVC
     shell_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workspace), "DVC_NO_ANALYTICS": "1"}
     ran = ""  # what the blocks printed: between them, every application's stages the flow did not run
     for block in chosen:

@@ -1,7 +1,7 @@
 """Promote a registered version to @champion, keeping the one it replaces as @previous-champion.
 
 On a shared MLflow server this is a release manager's move: it needs MANAGE permission on the
-registered model (README, "The team setup"); the credentials come from MLFLOW_TRACKING_USERNAME
+registered model (docs/team-setup.md); the credentials come from MLFLOW_TRACKING_USERNAME
 and MLFLOW_TRACKING_PASSWORD or ~/.mlflow/credentials.
 
     python -m components.commands.promote --model sentences-bsvae --version 3

@@ -1,6 +1,6 @@
 """Promote a registered version to @champion, keeping the one it replaces as @previous-champion.
 
-The same move can be made by hand in the MLflow UI (README); `python -m components.commands.promote`
+The same move can be made by hand in the MLflow UI (docs/operations.md); `python -m components.commands.promote`
 is its scriptable twin, and checks the version's files against their `files.sha256` record before it moves the
 alias (a version whose files changed since registration is never made champion by it). `record_files` is a release
 manager's way to give a version registered before records were kept its record.

@@ -27,7 +27,7 @@ def connect(workspace: Path):
     uri = tracking_uri(workspace)
     # A tracking server that proxies S3 artifacts offers clients presigned URLs into its bucket, reached at the
     # endpoint the server knows (http://minio:9000 inside Compose). Streaming through the server instead means a
-    # pipeline machine needs no route to, and no URL signed for, the artifact bucket (README, team setup).
+    # pipeline machine needs no route to, and no URL signed for, the artifact bucket (docs/team-setup.md).
     os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
     # Loaders download a version's files before checking them: one progress bar per download on the console of a
     # command (or in a flow's log) says nothing its own lines do not.
