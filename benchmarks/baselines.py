@@ -28,8 +28,9 @@ def text_baseline(ws: Path, app: str) -> str:
     params = load_application_params(ws / "params.yaml", app)
     tokens = ws / application(app, ws / "params.yaml").data("tokens")
     test = TokenArrays.load(tokens, "test").spread(params.evaluate.max_sentences)
-    figures = unigram_baseline(TokenArrays.load(tokens, "train"), test, params.tokenize.vocab_size,
-                               params.train.max_len)
+    figures = unigram_baseline(
+        TokenArrays.load(tokens, "train"), test, params.tokenize.vocab_size, params.train.max_len
+    )
     return f"unigram LM NLL {figures['baseline_nll']:.2f} nats/sentence (ppl {figures['baseline_ppl']:.1f})"
 
 

@@ -32,7 +32,9 @@ def main() -> None:
     parser.add_argument("--max-len", type=int, default=64)
     args = parser.parse_args()
     ws = args.workspace
-    generator = TextGenerator.from_files(ws / f"models/{args.app}/{args.family}", ws / f"data/{args.app}/tokenizer/tokenizer.json")
+    generator = TextGenerator.from_files(
+        ws / f"models/{args.app}/{args.family}", ws / f"data/{args.app}/tokenizer/tokenizer.json"
+    )
     generator.max_len = args.max_len
     classifier = load_classifier(ws / f"models/{args.app}/classifier")
     print("| family | temperature | control accuracy | distinct-2 per label |\n|---|---:|---:|---:|")

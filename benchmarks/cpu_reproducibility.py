@@ -38,8 +38,9 @@ def run(cbwr: str | None) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "MKL_CBWR"} | {"MKL_DYNAMIC": "FALSE", "OMP_DYNAMIC": "FALSE"}
     if cbwr:
         env["MKL_CBWR"] = cbwr
-    return json.loads(subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True,
-                                     check=True).stdout)
+    return json.loads(
+        subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True).stdout
+    )
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from components.data.text_files import ingest  # noqa: E402
 from components.data.tokenizer import encode, train_tokenizer  # noqa: E402
 from components.kinds.text.data.dataset_checks import dataset_features, run_suite  # noqa: E402
 from components.kinds.text.data.validate import quarantine_rows  # noqa: E402
-from components.kinds.text.params import load_params
+from components.kinds.text.params import load_params  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -67,7 +67,10 @@ def main() -> None:
         frame = step("ingest", lambda: ingest(data))
         kept, _ = step("validate (pandera)", lambda: quarantine_rows(frame, params.validate))
         splits, _ = step("split (dedup + hash)", lambda: assign_splits(kept, params.split))
-        step("dataset suite (GX)", lambda: run_suite(dataset_features(kept, splits), params.dataset, params.application, Path(tmp)))
+        step(
+            "dataset suite (GX)",
+            lambda: run_suite(dataset_features(kept, splits), params.dataset, params.application, Path(tmp)),
+        )
         train = splits.loc[splits["split"] == "train", "text"].tolist()
         tok = step("tokenizer training", lambda: train_tokenizer(train, params.tokenize))
         step("encode all splits", lambda: encode(tok, splits["text"].tolist()))

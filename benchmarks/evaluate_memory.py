@@ -42,7 +42,7 @@ def measure(samples: int, rows: int, sentences: int) -> dict:
     if params.train.threads:
         torch.set_num_threads(params.train.threads)
     lines = [line.strip() for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    tokenizer = train_tokenizer(lines[sentences:sentences + 20_000], params.tokenize)
+    tokenizer = train_tokenizer(lines[sentences : sentences + 20_000], params.tokenize)
     ids, offsets = encode(tokenizer, lines[:sentences])
     test = TokenArrays(ids=ids, offsets=offsets)
     torch.manual_seed(0)
@@ -51,9 +51,15 @@ def measure(samples: int, rows: int, sentences: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     metrics = evaluate_model(model, test, p, params.train.max_len)
-    return {"samples": samples, "rows_per_pass": rows, "sentences": sentences,
-            "seconds": time.perf_counter() - started, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "rss_before_mb": before / 1024, "nll": metrics["nll"]}
+    return {
+        "samples": samples,
+        "rows_per_pass": rows,
+        "sentences": sentences,
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_before_mb": before / 1024,
+        "nll": metrics["nll"],
+    }
 
 
 def main() -> None:
@@ -69,16 +75,22 @@ def main() -> None:
     results = []
     for samples in args.samples:
         for rows in args.rows:
-            out = subprocess.run([sys.executable, __file__, "--one", str(samples), str(rows), str(args.sentences)],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", str(samples), str(rows), str(args.sentences)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(json.dumps(results[-1]), flush=True)
     print("\n| K | rows per pass | sentences | peak RSS (MB) | RSS before scoring (MB) | seconds | NLL |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         rows = r["rows_per_pass"] or "all (old)"
-        print(f"| {r['samples']} | {rows} | {r['sentences']} | {r['peak_rss_mb']:,.0f} | {r['rss_before_mb']:,.0f} | "
-              f"{r['seconds']:.1f} | {r['nll']:.4f} |")
+        print(
+            f"| {r['samples']} | {rows} | {r['sentences']} | {r['peak_rss_mb']:,.0f} | {r['rss_before_mb']:,.0f} | "
+            f"{r['seconds']:.1f} | {r['nll']:.4f} |"
+        )
 
 
 if __name__ == "__main__":

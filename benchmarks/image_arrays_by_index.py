@@ -91,11 +91,21 @@ def main() -> None:
             pack(args.source, args.idx, args.target)
         else:
             unpack(args.source, args.idx, args.target)
-    except (StageError, OSError, ValueError, EOFError, IndexError, zipfile.BadZipFile) as err:  # missing, damaged, other
+    except (
+        StageError,
+        OSError,
+        ValueError,
+        EOFError,
+        IndexError,
+        zipfile.BadZipFile,
+    ) as err:  # missing, damaged, other
         raise SystemExit(f"error: {args.action} {args.source}: {err}") from None
     except KeyError as err:  # pack: an image in neither IDX file; unpack: not a file `pack` wrote
-        what = (f"an image is in neither IDX file under {args.idx}" if args.action == "pack"
-                else f"not written by `pack` (no {str(err)[:80]})")
+        what = (
+            f"an image is in neither IDX file under {args.idx}"
+            if args.action == "pack"
+            else f"not written by `pack` (no {str(err)[:80]})"
+        )
         raise SystemExit(f"error: {args.action} {args.source}: {what}") from None
 
 

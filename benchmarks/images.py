@@ -57,8 +57,11 @@ def main() -> None:
     params = load(args.params, args.profile, args.overrides)
     device = pick_device(params.train.device)
     arrays = args.workspace / "data/images/arrays"
-    needed = [arrays / "classes.json", args.workspace / "models/images/classifier",
-              args.workspace / "metrics/images/classifier.json"]
+    needed = [
+        arrays / "classes.json",
+        args.workspace / "models/images/classifier",
+        args.workspace / "metrics/images/classifier.json",
+    ]
     if missing := [str(path) for path in needed if not path.exists()]:
         raise SystemExit(f"error: {', '.join(missing)} not found: run `dvc repro images-classifier` first")
     classes = json.loads((arrays / "classes.json").read_text(encoding="utf-8"))
@@ -74,14 +77,27 @@ def main() -> None:
     rows = []
     for family in args.families:
         mp = dataclasses.replace(params.model, family=family)
-        result = train_image_model(lambda: build_image_model(mp, *train.images.shape[1:], len(classes)), train, valid,
-                                   params.train, device)
+        result = train_image_model(
+            lambda mp=mp: build_image_model(mp, *train.images.shape[1:], len(classes)),
+            train,
+            valid,
+            params.train,
+            device,
+        )
         model = result.model
         conditional = bool(model.config.num_classes)
-        row = {"name": args.name, "profile": args.profile, "device": device_name, "family": family,
-               "conditional": conditional, "parameters": sum(x.numel() for x in model.parameters()),
-               "epochs": result.history[-1]["epoch"], "train_seconds": sum(result.epoch_seconds),
-               "classifier_test_accuracy": accuracy, "history": result.history}
+        row = {
+            "name": args.name,
+            "profile": args.profile,
+            "device": device_name,
+            "family": family,
+            "conditional": conditional,
+            "parameters": sum(x.numel() for x in model.parameters()),
+            "epochs": result.history[-1]["epoch"],
+            "train_seconds": sum(result.epoch_seconds),
+            "classifier_test_accuracy": accuracy,
+            "history": result.history,
+        }
         started = time.perf_counter()
         if model.has_likelihood:
             nll = []
@@ -94,10 +110,13 @@ def main() -> None:
         generator = torch.Generator().manual_seed(p.seed)
         wanted = torch.arange(n) % len(classes) if conditional else None
         chunks = wanted.split(256) if conditional else torch.arange(n).split(256)
-        samples = np.concatenate([model.sample(len(c), c.to(device) if conditional else None, generator).cpu().numpy()
-                                  for c in chunks])
+        samples = np.concatenate(
+            [model.sample(len(c), c.to(device) if conditional else None, generator).cpu().numpy() for c in chunks]
+        )
         predicted, fake = predict(classifier, samples, device)
-        row.update(fid=fid(fake, real), kid=kid(fake, real), fid_samples=n, evaluate_seconds=time.perf_counter() - started)
+        row.update(
+            fid=fid(fake, real), kid=kid(fake, real), fid_samples=n, evaluate_seconds=time.perf_counter() - started
+        )
         if conditional:
             row["conditional_sample_accuracy"] = float((predicted == wanted.numpy()).mean())
         rows.append(row)
@@ -106,14 +125,18 @@ def main() -> None:
         logging.info("%s: %s", family, {k: v for k, v in row.items() if k != "history"})
 
     print(f"\nimages, profile {args.profile}, {device_name}; classifier test accuracy {accuracy:.3f}\n")
-    print("| family | conditional | parameters | NLL (nats) | bits/dim | FID | KID | cond. accuracy | train s | epochs |")
+    print(
+        "| family | conditional | parameters | NLL (nats) | bits/dim | FID | KID | cond. accuracy | train s | epochs |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         nll = f"{r['nll']:.1f}" if "nll" in r else "n/a"
         bpd = f"{r['bpd']:.3f}" if "bpd" in r else "n/a"
         acc = f"{r['conditional_sample_accuracy']:.3f}" if "conditional_sample_accuracy" in r else "n/a"
-        print(f"| {r['family']} | {r['conditional']} | {r['parameters']:,} | {nll} | {bpd} | {r['fid']:.2f} | "
-              f"{r['kid']:.4f} | {acc} | {r['train_seconds']:.0f} | {r['epochs']} |")
+        print(
+            f"| {r['family']} | {r['conditional']} | {r['parameters']:,} | {nll} | {bpd} | {r['fid']:.2f} | "
+            f"{r['kid']:.4f} | {acc} | {r['train_seconds']:.0f} | {r['epochs']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -74,27 +74,60 @@ def base_files(model_dir: Path, tokenizer_path: Path):
     return load_file(str(model_dir / WEIGHTS_FILE)), Tokenizer.from_file(str(tokenizer_path))
 
 
-def train_and_score(params, train: TokenArrays, valid: TokenArrays, test: TokenArrays, tokenizer, labels,
-                    steps: int, base_state, classifier, device) -> dict:
-    p = dataclasses.replace(params.train, max_steps=steps, epochs=10_000, warmup_steps=min(200, steps // 10),
-                            patience=0, init_from="", warm_start="scratch")
+def train_and_score(
+    params,
+    train: TokenArrays,
+    valid: TokenArrays,
+    test: TokenArrays,
+    tokenizer,
+    labels,
+    steps: int,
+    base_state,
+    classifier,
+    device,
+) -> dict:
+    p = dataclasses.replace(
+        params.train,
+        max_steps=steps,
+        epochs=10_000,
+        warmup_steps=min(200, steps // 10),
+        patience=0,
+        init_from="",
+        warm_start="scratch",
+    )
     mp = dataclasses.replace(params.model, conditional=bool(labels))
     started = time.perf_counter()
-    trained = train_model(train, valid, tokenizer.get_vocab_size(), mp, p, device, None, None,
-                          num_labels=len(labels), base_state=base_state)
+    trained = train_model(
+        train,
+        valid,
+        tokenizer.get_vocab_size(),
+        mp,
+        p,
+        device,
+        None,
+        None,
+        num_labels=len(labels),
+        base_state=base_state,
+    )
     seconds = time.perf_counter() - started
     e = params.evaluate
     metrics = evaluate_model(trained.model, test, e, p.max_len, labels or None)
-    out = {"nll": metrics["nll"], "kl": metrics["kl"], "train_seconds": seconds, "steps": steps,
-           "history": [{k: h[k] for k in ("epoch", "step", "valid_nelbo")} for h in trained.history]}
+    out = {
+        "nll": metrics["nll"],
+        "kl": metrics["kl"],
+        "train_seconds": seconds,
+        "steps": steps,
+        "history": [{k: h[k] for k in ("epoch", "step", "valid_nelbo")} for h in trained.history],
+    }
     if not labels:  # what an unconditional model writes, for the report
         out["samples"] = TextGenerator(trained.model, tokenizer, p.max_len).sample(3, temperature=0.7, seed=e.seed)
     if labels:
         generator = TextGenerator(trained.model, tokenizer, p.max_len, labels)
         by_label = samples_by_label(generator, e.samples_per_label, e.seed, e.control_temperature)
         test_labels = [labels[i] for i in test.labels]
-        control = control_metrics(classifier, by_label, decode_split(generator, test, len(test)), test_labels,
-                                  e.control_temperature)
+        control = control_metrics(
+            classifier, by_label, decode_split(generator, test, len(test)), test_labels, e.control_temperature
+        )
         out["control_accuracy"] = control["control_accuracy"]
     return out
 
@@ -105,8 +138,7 @@ def conditional_curve(args, params, base_state, base_tokenizer, device, emit) ->
     valid_rows = splits[splits["split"] == "valid"].head(args.valid_rows)
     test_rows = splits[splits["split"] == "test"].head(params.evaluate.max_sentences)
     labels = label_vocabulary(train_rows["label"].tolist())
-    classifier = train_classifier(train_rows["text"].tolist(), train_rows["label"].tolist(), labels,
-                                  params.classifier)
+    classifier = train_classifier(train_rows["text"].tolist(), train_rows["label"].tolist(), labels, params.classifier)
     share = np.array([hash_unit(i, "label-efficiency") for i in train_rows["id"]])
     for fraction, steps in FRACTIONS.items():
         if args.fractions and fraction not in args.fractions:
@@ -117,21 +149,43 @@ def conditional_curve(args, params, base_state, base_tokenizer, device, emit) ->
         for start in ("scratch", "fine-tuned", "fine-tuned + unlabelled"):
             if (start == "fine-tuned + unlabelled" and rest.empty) or (args.starts and start not in args.starts):
                 continue
-            tokenizer = base_tokenizer if start != "scratch" else \
-                train_tokenizer(labelled["text"].tolist(), params.tokenize)
+            tokenizer = (
+                base_tokenizer if start != "scratch" else train_tokenizer(labelled["text"].tolist(), params.tokenize)
+            )
             texts = labelled["text"].tolist() + (rest["text"].tolist() if "unlabelled" in start else [])
-            ids = np.concatenate([encode_labels(labelled["label"].tolist(), labels),
-                                  np.full(len(rest) if "unlabelled" in start else 0, UNLABELLED, dtype=np.int32)])
-            start_state = (None if start == "scratch" else
-                           with_label_init(base_state, params, len(labels), args.label_init))
+            ids = np.concatenate(
+                [
+                    encode_labels(labelled["label"].tolist(), labels),
+                    np.full(len(rest) if "unlabelled" in start else 0, UNLABELLED, dtype=np.int32),
+                ]
+            )
+            start_state = (
+                None if start == "scratch" else with_label_init(base_state, params, len(labels), args.label_init)
+            )
             result = train_and_score(
-                params, arrays(tokenizer, texts, ids),
+                params,
+                arrays(tokenizer, texts, ids),
                 arrays(tokenizer, valid_rows["text"].tolist(), encode_labels(valid_rows["label"].tolist(), labels)),
                 arrays(tokenizer, test_rows["text"].tolist(), encode_labels(test_rows["label"].tolist(), labels)),
-                tokenizer, labels, steps, start_state, classifier, device)
-            emit({"corpus": "conditional", "labelled_fraction": fraction, "labelled_rows": len(labelled),
-                  "unlabelled_rows": len(rest) if "unlabelled" in start else 0, "start": start,
-                  "label_init": args.label_init, "word_dropout": params.model.word_dropout, **result})
+                tokenizer,
+                labels,
+                steps,
+                start_state,
+                classifier,
+                device,
+            )
+            emit(
+                {
+                    "corpus": "conditional",
+                    "labelled_fraction": fraction,
+                    "labelled_rows": len(labelled),
+                    "unlabelled_rows": len(rest) if "unlabelled" in start else 0,
+                    "start": start,
+                    "label_init": args.label_init,
+                    "word_dropout": params.model.word_dropout,
+                    **result,
+                }
+            )
 
 
 def with_label_init(base_state: dict, params, labels: int, how: str) -> dict:
@@ -149,38 +203,57 @@ def read_lines(path: Path) -> list[str]:
 
 def caption_curve(args, params, base_state, base_tokenizer, device, emit) -> None:
     folder = ROOT / "data/raw/multi30k"
-    train, valid = read_lines(folder / "train.en.gz"), read_lines(folder / "val.en.gz")[:args.valid_rows]
+    train, valid = read_lines(folder / "train.en.gz"), read_lines(folder / "val.en.gz")[: args.valid_rows]
     test = read_lines(folder / "test_2016_flickr.en.gz")
     for size, steps in CAPTIONS.items():
         if args.captions and size not in args.captions:
             continue
         steps = int(steps * args.steps_scale)
         for start in ("scratch", "fine-tuned"):
-            tokenizer = base_tokenizer if start == "fine-tuned" else \
-                train_tokenizer(train[:size], params.tokenize)
+            tokenizer = base_tokenizer if start == "fine-tuned" else train_tokenizer(train[:size], params.tokenize)
             unconditional = dataclasses.replace(params, model=dataclasses.replace(params.model, conditional=False))
-            result = train_and_score(unconditional, arrays(tokenizer, train[:size], None),
-                                     arrays(tokenizer, valid, None),
-                                     arrays(tokenizer, test, None), tokenizer, [], steps,
-                                     base_state if start == "fine-tuned" else None, None, device)
+            result = train_and_score(
+                unconditional,
+                arrays(tokenizer, train[:size], None),
+                arrays(tokenizer, valid, None),
+                arrays(tokenizer, test, None),
+                tokenizer,
+                [],
+                steps,
+                base_state if start == "fine-tuned" else None,
+                None,
+                device,
+            )
             emit({"corpus": "multi30k-en", "captions": size, "start": start, **result})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base-model", type=Path, default=ROOT / "models/pretrain/bsvae",
-                        help="the pretrained model's folder (model.safetensors, config.json)")
+    parser.add_argument(
+        "--base-model",
+        type=Path,
+        default=ROOT / "models/pretrain/bsvae",
+        help="the pretrained model's folder (model.safetensors, config.json)",
+    )
     parser.add_argument("--base-tokenizer", type=Path, default=ROOT / "data/pretrain/tokenizer/tokenizer.json")
-    parser.add_argument("--params", type=Path, default=ROOT / "params.yaml",
-                        help="its conditional section's model, train and evaluate settings are used")
+    parser.add_argument(
+        "--params",
+        type=Path,
+        default=ROOT / "params.yaml",
+        help="its conditional section's model, train and evaluate settings are used",
+    )
     parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every budget (4 on a GPU)")
     parser.add_argument("--valid-rows", type=int, default=1000)
     parser.add_argument("--only", choices=["conditional", "captions"], help="one of the two curves")
     parser.add_argument("--fractions", type=float, nargs="+", help="only these labelled fractions")
     parser.add_argument("--captions", type=int, nargs="+", help="only these caption counts")
     parser.add_argument("--starts", nargs="+", help="only these starts (scratch, fine-tuned, ...)")
-    parser.add_argument("--label-init", choices=["random", "zero"], default="random",
-                        help="fine-tuning: the fresh label vectors as drawn, or zero")
+    parser.add_argument(
+        "--label-init",
+        choices=["random", "zero"],
+        default="random",
+        help="fine-tuning: the fresh label vectors as drawn, or zero",
+    )
     parser.add_argument("--word-dropout", type=float, help="model.word_dropout for every run (an experiment)")
     parser.add_argument("--out", type=Path, required=True, help="JSON lines, one per run (appended)")
     args = parser.parse_args()
@@ -204,12 +277,17 @@ def main() -> None:
     print("| corpus | rows | start | steps | train s | NLL (nats/sentence) | control accuracy |")
     print("|---|---|---|---:|---:|---:|---:|")
     for r in rows:
-        size = (f"{r['labelled_fraction']:.0%} labelled ({r['labelled_rows']:,})"
-                + (f" + {r['unlabelled_rows']:,} unlabelled" if r.get("unlabelled_rows") else "")
-                if r["corpus"] == "conditional" else f"{r['captions']:,} captions")
+        size = (
+            f"{r['labelled_fraction']:.0%} labelled ({r['labelled_rows']:,})"
+            + (f" + {r['unlabelled_rows']:,} unlabelled" if r.get("unlabelled_rows") else "")
+            if r["corpus"] == "conditional"
+            else f"{r['captions']:,} captions"
+        )
         control = f"{r['control_accuracy']:.3f}" if "control_accuracy" in r else "-"
-        print(f"| {r['corpus']} | {size} | {r['start']} | {r['steps']} | {r['train_seconds']:.0f} | {r['nll']:.2f} | "
-              f"{control} |")
+        print(
+            f"| {r['corpus']} | {size} | {r['start']} | {r['steps']} | {r['train_seconds']:.0f} | {r['nll']:.2f} | "
+            f"{control} |"
+        )
 
 
 if __name__ == "__main__":

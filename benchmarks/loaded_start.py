@@ -25,9 +25,20 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", ".dvc/config",
-           ".dvc/.gitignore", "gx/great_expectations.yml", "gx/.gitignore", "data/sentences/reference/vocab.txt",
-           "warm_start/sentences/README.md"]
+PROJECT = [
+    "components",
+    "flows",
+    "dvc.yaml",
+    "params.yaml",
+    ".gitignore",
+    ".dvcignore",
+    ".dvc/config",
+    ".dvc/.gitignore",
+    "gx/great_expectations.yml",
+    "gx/.gitignore",
+    "data/sentences/reference/vocab.txt",
+    "warm_start/sentences/README.md",
+]
 
 
 def spin() -> None:
@@ -39,8 +50,11 @@ def workspace(path: Path, sentences: int) -> Path:
     for name in PROJECT:
         src, dst = ROOT / name, path / name
         dst.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__")) if src.is_dir()
-         else shutil.copy2(src, dst))
+        (
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+            if src.is_dir()
+            else shutil.copy2(src, dst)
+        )
     corpus = path / "data/raw/wordnet_glosses.txt"
     corpus.parent.mkdir(parents=True, exist_ok=True)
     with open(ROOT / "data/raw/wordnet_glosses.txt", encoding="utf-8") as fh:
@@ -80,8 +94,13 @@ def main() -> None:
             process.start()
         started = time.perf_counter()
         try:
-            run = subprocess.run([sys.executable, "-m", "flows.retrain", "--workspace", str(ws), "--profile", "tiny"],
-                                 cwd=ws, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ws)})
+            run = subprocess.run(
+                [sys.executable, "-m", "flows.retrain", "--workspace", str(ws), "--profile", "tiny"],
+                cwd=ws,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONPATH": str(ws)},
+            )
         finally:
             for process in spinners:
                 process.terminate()
@@ -91,8 +110,10 @@ def main() -> None:
     print(output.strip().splitlines()[-1])
     print("\n| busy processes | cores | temporary server up (s) | flow wall (s) | exit status |")
     print("|---:|---:|---:|---:|---:|")
-    print(f"| {args.busy} | {os.cpu_count()} | {startup if startup is not None else 'n/a'} | {wall:.0f} | "
-          f"{run.returncode} |")
+    print(
+        f"| {args.busy} | {os.cpu_count()} | {startup if startup is not None else 'n/a'} | {wall:.0f} | "
+        f"{run.returncode} |"
+    )
 
 
 if __name__ == "__main__":

@@ -29,18 +29,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from components.applications.catalog import application  # noqa: E402
-from components.core.params import ParamsError, choose_application, parse_assignment
+from components.core.params import ParamsError, choose_application, parse_assignment  # noqa: E402
 from components.data.batches import TokenArrays  # noqa: E402
 from components.engine.device import pick_device  # noqa: E402
 from components.kinds.text.evaluation.metrics import evaluate_model  # noqa: E402
 from components.kinds.text.models.factory import load_model, save_model  # noqa: E402
-from components.kinds.text.params import params_from_dict
+from components.kinds.text.params import params_from_dict  # noqa: E402
 from components.kinds.text.training.loop import train_model  # noqa: E402
 
-COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.2f}"),
-           ("MI", "mutual_information", "{:.2f}"), ("AU", "active_units", "{}"),
-           ("token acc.", "reconstruction_token_accuracy", "{:.1%}"), ("codebook ppl", "codebook_perplexity", "{:.0f}"),
-           ("train s", "train_seconds", "{:.0f}")]
+COLUMNS = [
+    ("NLL", "nll", "{:.2f}"),
+    ("PPL", "ppl", "{:.1f}"),
+    ("KL", "kl", "{:.2f}"),
+    ("MI", "mutual_information", "{:.2f}"),
+    ("AU", "active_units", "{}"),
+    ("token acc.", "reconstruction_token_accuracy", "{:.1%}"),
+    ("codebook ppl", "codebook_perplexity", "{:.0f}"),
+    ("train s", "train_seconds", "{:.0f}"),
+]
 
 
 def load_with_overrides(path: Path, app: str | None, overrides: list[str]):
@@ -111,13 +117,21 @@ def main() -> None:
         evaluation = dataclasses.replace(params.evaluate, iw_samples=args.iw_samples)
         started = time.perf_counter()
         metrics = evaluate_model(model, test, evaluation, params.train.max_len)
-        row = {"name": args.name or " ".join(args.overrides) or "params.yaml", "overrides": args.overrides,
-               "device": device.type, **trained, "evaluate_seconds": time.perf_counter() - started,
-               **{k: v for k, v in metrics.items() if not isinstance(v, list)}}
+        row = {
+            "name": args.name or " ".join(args.overrides) or "params.yaml",
+            "overrides": args.overrides,
+            "device": device.type,
+            **trained,
+            "evaluate_seconds": time.perf_counter() - started,
+            **{k: v for k, v in metrics.items() if not isinstance(v, list)},
+        }
         with open(args.results, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
-    results = [json.loads(line) for line in args.results.read_text(encoding="utf-8").splitlines() if line.strip()] \
-        if args.results.is_file() else []
+    results = (
+        [json.loads(line) for line in args.results.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if args.results.is_file()
+        else []
+    )
     print(table(results))
 
 

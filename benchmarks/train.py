@@ -80,11 +80,31 @@ def peak_tflops(device: torch.device, override: float | None) -> float | None:
     return next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
 
 
-def measure(family: str, config: str, arrays: TokenArrays, vocab: int, mp: ModelParams, batch: int,
-            precision: str, compile_model: bool, bucketed: bool, device: torch.device, steps: int, warmup: int,
-            peak: float | None, max_len: int) -> Result:
-    p = dataclasses.replace(SHIPPED.train, batch_size=batch, precision=precision, compile=compile_model, max_len=max_len,
-                            epochs=1, grad_accum=1)
+def measure(
+    family: str,
+    config: str,
+    arrays: TokenArrays,
+    vocab: int,
+    mp: ModelParams,
+    batch: int,
+    precision: str,
+    compile_model: bool,
+    bucketed: bool,
+    device: torch.device,
+    steps: int,
+    warmup: int,
+    peak: float | None,
+    max_len: int,
+) -> Result:
+    p = dataclasses.replace(
+        SHIPPED.train,
+        batch_size=batch,
+        precision=precision,
+        compile=compile_model,
+        max_len=max_len,
+        epochs=1,
+        grad_accum=1,
+    )
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     task = TextTask(arrays, arrays, vocab, mp, p, device, None, 0)
@@ -93,8 +113,11 @@ def measure(family: str, config: str, arrays: TokenArrays, vocab: int, mp: Model
     optimizers = task.optimizers()
     settings = EngineSettings.of(p)
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-    order = (bucketed_batches(arrays.lengths, batch, rng) if bucketed else
-             [b for b in np.array_split(rng.permutation(len(arrays)), max(len(arrays) // batch, 1))])
+    order = (
+        bucketed_batches(arrays.lengths, batch, rng)
+        if bucketed
+        else [b for b in np.array_split(rng.permutation(len(arrays)), max(len(arrays) // batch, 1))]
+    )
     lengths = np.minimum(arrays.lengths, max_len) + 1  # + the end token the models predict
     tokens, started = 0, 0.0
     for i in range(warmup + steps):
@@ -110,9 +133,16 @@ def measure(family: str, config: str, arrays: TokenArrays, vocab: int, mp: Model
         torch.cuda.synchronize(device)
     elapsed = time.perf_counter() - started
     tflops = 6 * matmul_weights(model) * tokens / elapsed / 1e12
-    return Result(family, config, batch, tokens / elapsed, 1000 * elapsed / steps, tflops,
-                  tflops / peak if peak else None,
-                  torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None)
+    return Result(
+        family,
+        config,
+        batch,
+        tokens / elapsed,
+        1000 * elapsed / steps,
+        tflops,
+        tflops / peak if peak else None,
+        torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
+    )
 
 
 def main() -> None:
@@ -125,8 +155,12 @@ def main() -> None:
     parser.add_argument("--hidden-dim", type=int, default=256)
     parser.add_argument("--latent-dim", type=int, default=16)
     parser.add_argument("--batch", type=int, default=512, help="batch of the fast configuration")
-    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
-                        help="fast configuration: auto = bf16 on CUDA, fp32 on CPU")
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="fast configuration: auto = bf16 on CUDA, fp32 on CPU",
+    )
     parser.add_argument("--compile", action="store_true", help="torch.compile the fast configuration")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
@@ -138,21 +172,49 @@ def main() -> None:
     precision = args.precision if args.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
     arrays, vocab = load_arrays(args.corpus, args.sentences, args.vocab_size)
     peak = peak_tflops(device, args.peak_tflops)
-    print(f"device {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}, torch "
-          f"{torch.__version__}, {len(arrays):,} sentences, {int(arrays.offsets[-1]):,} tokens, vocab {vocab}",
-          flush=True)
+    print(
+        f"device {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}, torch "
+        f"{torch.__version__}, {len(arrays):,} sentences, {int(arrays.offsets[-1]):,} tokens, vocab {vocab}",
+        flush=True,
+    )
     results = []
     for family in args.families:
         # The VQ-VAE quantises from the first step here (no warm-up): the steady state is what is timed.
-        mp = dataclasses.replace(SHIPPED.model, family=family, embed_dim=args.embed_dim, hidden_dim=args.hidden_dim,
-                                 latent_dim=args.latent_dim, codebook_warmup=0)
-        common = dict(arrays=arrays, vocab=vocab, mp=mp, device=device, steps=args.steps, warmup=args.warmup,
-                      peak=peak, max_len=args.max_len)
-        results.append(measure(family, "eager fp32, random batches", batch=32, precision="fp32",
-                               compile_model=False, bucketed=False, **common))
+        mp = dataclasses.replace(
+            SHIPPED.model,
+            family=family,
+            embed_dim=args.embed_dim,
+            hidden_dim=args.hidden_dim,
+            latent_dim=args.latent_dim,
+            codebook_warmup=0,
+        )
+        common = dict(
+            arrays=arrays,
+            vocab=vocab,
+            mp=mp,
+            device=device,
+            steps=args.steps,
+            warmup=args.warmup,
+            peak=peak,
+            max_len=args.max_len,
+        )
+        results.append(
+            measure(
+                family,
+                "eager fp32, random batches",
+                batch=32,
+                precision="fp32",
+                compile_model=False,
+                bucketed=False,
+                **common,
+            )
+        )
         fast = f"{precision}{', compiled' if args.compile else ''}, length-bucketed"
-        results.append(measure(family, fast, batch=args.batch, precision=precision, compile_model=args.compile,
-                               bucketed=True, **common))
+        results.append(
+            measure(
+                family, fast, batch=args.batch, precision=precision, compile_model=args.compile, bucketed=True, **common
+            )
+        )
         print(f"{family}: done", flush=True)
 
     print("\n| family | configuration | batch | tokens/s | step (ms) | TFLOP/s | MFU | peak mem (MiB) | vs eager b32 |")
@@ -161,8 +223,10 @@ def main() -> None:
         base = next(b for b in results if b.family == r.family and b.batch == 32 and b.config.startswith("eager"))
         mfu = f"{100 * r.mfu:.2f}%" if r.mfu is not None else "n/a"
         mem = f"{r.peak_mb:,.0f}" if r.peak_mb is not None else "n/a"
-        print(f"| {r.family} | {r.config} | {r.batch} | {r.tokens_per_s:,.0f} | {r.step_ms:.1f} | {r.tflops:.3f} | "
-              f"{mfu} | {mem} | {r.tokens_per_s / base.tokens_per_s:.1f}x |")
+        print(
+            f"| {r.family} | {r.config} | {r.batch} | {r.tokens_per_s:,.0f} | {r.step_ms:.1f} | {r.tflops:.3f} | "
+            f"{mfu} | {mem} | {r.tokens_per_s / base.tokens_per_s:.1f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -59,8 +59,14 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", default=["transformer", "latent"])
     parser.add_argument("--distill", action="store_true", help="latent: learn from the transformer's greedy output")
     parser.add_argument("--reverse", action="store_true", help="swap source and target (joint BPE tokens only)")
-    parser.add_argument("--minutes", type=float, nargs="+", default=[0], help="stop a model's training after the "
-                        "epoch that reaches this many minutes (0: train.epochs); one figure for all, or one a family")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        nargs="+",
+        default=[0],
+        help="stop a model's training after the "
+        "epoch that reaches this many minutes (0: train.epochs); one figure for all, or one a family",
+    )
     parser.add_argument("--curve-pairs", type=int, default=300, help="valid pairs scored (greedy BLEU) per epoch")
     parser.add_argument("--name", default="", help="a label for the rows")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks/translation.jsonl")
@@ -76,8 +82,9 @@ def main() -> None:
     if args.reverse and not params.tokenize.joint:
         raise SystemExit("error: --reverse needs joint BPE tokens (tokenize.joint: true)")
     if not (work / "processed/splits.parquet").is_file() or not tokens.is_dir():
-        raise SystemExit(f"error: {work}/processed/splits.parquet or {tokens} not found: "
-                         "run `dvc repro translation-tokenize` first")
+        raise SystemExit(
+            f"error: {work}/processed/splits.parquet or {tokens} not found: run `dvc repro translation-tokenize` first"
+        )
     splits = pd.read_parquet(work / "processed/splits.parquet")
 
     def pairs_of(split: str) -> tuple[ParallelArrays, list[str], list[str]]:
@@ -90,13 +97,19 @@ def main() -> None:
     train, _, _ = pairs_of("train")
     valid, _, valid_refs = pairs_of("valid")
     test, _, test_refs = pairs_of("test")
-    test, test_refs = test.head(params.evaluate.max_sentences), test_refs[: len(test.head(params.evaluate.max_sentences))]
+    test, test_refs = (
+        test.head(params.evaluate.max_sentences),
+        test_refs[: len(test.head(params.evaluate.max_sentences))],
+    )
     tok = Tokenizer.from_file(str(work / f"tokenizer/{side_names[1]}.json"))
     vocab = tok.get_vocab_size()
     curve_pairs = valid.head(args.curve_pairs)
     curve_refs = valid_refs[: len(curve_pairs)]
-    direction = f"{params.data.target_lang}->{params.data.source_lang}" if args.reverse else \
-        f"{params.data.source_lang}->{params.data.target_lang}"
+    direction = (
+        f"{params.data.target_lang}->{params.data.source_lang}"
+        if args.reverse
+        else f"{params.data.source_lang}->{params.data.target_lang}"
+    )
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
     def curve(model) -> dict:
@@ -105,8 +118,9 @@ def main() -> None:
         return {"valid_bleu": bleu_scores(hyps, curve_refs)["bleu"]}
 
     if len(args.minutes) not in (1, len(args.families)):
-        raise SystemExit(f"error: --minutes takes one figure or one per family ({len(args.families)}), "
-                         f"not {len(args.minutes)}")
+        raise SystemExit(
+            f"error: --minutes takes one figure or one per family ({len(args.families)}), not {len(args.minutes)}"
+        )
     minutes = dict(zip(args.families, args.minutes * len(args.families) if len(args.minutes) == 1 else args.minutes))
     trained, teacher = [], None
     for family in args.families:
@@ -118,9 +132,16 @@ def main() -> None:
             started = time.perf_counter()
             data = ParallelArrays(train.source, distilled_targets(teacher, train.source, mp.max_positions, device))
             logging.info("distilled %d targets in %.1f s", len(data), time.perf_counter() - started)
-        result = train_translator(lambda: build_translator(mp, vocab, vocab, params.tokenize.joint), data, valid,
-                                  params.train, mp.max_positions, device, on_epoch=curve,
-                                  time_limit_s=minutes[family] * 60 or None)
+        result = train_translator(
+            lambda mp=mp: build_translator(mp, vocab, vocab, params.tokenize.joint),
+            data,
+            valid,
+            params.train,
+            mp.max_positions,
+            device,
+            on_epoch=curve,
+            time_limit_s=minutes[family] * 60 or None,
+        )
         model = result.model
         if family == "transformer":
             teacher = model
@@ -134,36 +155,69 @@ def main() -> None:
         train_s = sum(result.epoch_seconds)
         for decoder in model.decoders:
             hyps = detokenise(tok, translate_split(model, test, decoder, params.evaluate, device))
-            row = {"name": args.name, "direction": direction, "profile": args.profile, "device": device_name,
-                   "family": family, "decoder": decoder, "distilled": family == "latent" and args.distill,
-                   "parameters": sum(x.numel() for x in model.parameters()), "epochs": result.history[-1]["epoch"],
-                   "train_seconds": train_s, "test_pairs": len(test),
-                   **bleu_scores(hyps, test_refs), **decoding_speed(model, test, decoder, params.evaluate, device),
-                   **(code_usage(model, test, device) if family == "latent" else {}),
-                   **({"bleu_reference_codes": bleu_scores(detokenise(tok, oracle), test_refs)["bleu"]}
-                      if (oracle := reference_code_translations(model, test, device)) is not None else {}),
-                   "curve": [{"train_s": sum(result.epoch_seconds[: i + 1]), "epoch": h["epoch"],
-                              "valid_bleu": h.get("valid_bleu"), "valid_nll_per_token": h["valid_nll_per_token"]}
-                             for i, h in enumerate(result.history)],
-                   "examples": [{"ref": r, "hyp": h} for r, h in list(zip(test_refs, hyps))[:5]]}
+            row = {
+                "name": args.name,
+                "direction": direction,
+                "profile": args.profile,
+                "device": device_name,
+                "family": family,
+                "decoder": decoder,
+                "distilled": family == "latent" and args.distill,
+                "parameters": sum(x.numel() for x in model.parameters()),
+                "epochs": result.history[-1]["epoch"],
+                "train_seconds": train_s,
+                "test_pairs": len(test),
+                **bleu_scores(hyps, test_refs),
+                **decoding_speed(model, test, decoder, params.evaluate, device),
+                **(code_usage(model, test, device) if family == "latent" else {}),
+                **(
+                    {"bleu_reference_codes": bleu_scores(detokenise(tok, oracle), test_refs)["bleu"]}
+                    if (oracle := reference_code_translations(model, test, device)) is not None
+                    else {}
+                ),
+                "curve": [
+                    {
+                        "train_s": sum(result.epoch_seconds[: i + 1]),
+                        "epoch": h["epoch"],
+                        "valid_bleu": h.get("valid_bleu"),
+                        "valid_nll_per_token": h["valid_nll_per_token"],
+                    }
+                    for i, h in enumerate(result.history)
+                ],
+                "examples": [{"ref": r, "hyp": h} for r, h in list(zip(test_refs, hyps))[:5]],
+            }
             rows.append(row)
             with open(args.results, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(row) + "\n")
-            logging.info("%s %s: BLEU %.2f (lowercased %.2f), %s", family, decoder, row["bleu"],
-                         row["bleu_lowercase"], row["bleu_signature"])
+            logging.info(
+                "%s %s: BLEU %.2f (lowercased %.2f), %s",
+                family,
+                decoder,
+                row["bleu"],
+                row["bleu_lowercase"],
+                row["bleu_signature"],
+            )
 
     greedy = next((r for r in rows if r["decoder"] == "greedy"), None)
     print(f"\n{direction}, profile {args.profile}, {device_name}\n")
-    print("| model | decoder | BLEU | chrF | BLEU (lc, tok) | ms/sentence, batch 1 | sentences/s, batch 64 | "
-          "speed-up vs greedy (b1) | train s | epochs |")
+    print(
+        "| model | decoder | BLEU | chrF | BLEU (lc, tok) | ms/sentence, batch 1 | sentences/s, batch 64 | "
+        "speed-up vs greedy (b1) | train s | epochs |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        speedup = greedy["ms_per_sentence_batch1"] / r["ms_per_sentence_batch1"] if greedy and r.get(
-            "ms_per_sentence_batch1") else float("nan")
+        speedup = (
+            greedy["ms_per_sentence_batch1"] / r["ms_per_sentence_batch1"]
+            if greedy and r.get("ms_per_sentence_batch1")
+            else float("nan")
+        )
         name = r["family"] + (" (distilled)" if r["distilled"] else "")
-        print(f"| {name} | {r['decoder']} | {r['bleu']:.2f} | {r['chrf']:.2f} | {r['bleu_lowercase']:.2f} | "
-              f"{r.get('ms_per_sentence_batch1', float('nan')):.1f} | {r.get('sentences_per_s_batch64', float('nan')):.0f} | "
-              f"{speedup:.2f}x | {r['train_seconds']:.0f} | {r['epochs']} |")
+        print(
+            f"| {name} | {r['decoder']} | {r['bleu']:.2f} | {r['chrf']:.2f} | {r['bleu_lowercase']:.2f} | "
+            f"{r.get('ms_per_sentence_batch1', float('nan')):.1f} | "
+            f"{r.get('sentences_per_s_batch64', float('nan')):.0f} | "
+            f"{speedup:.2f}x | {r['train_seconds']:.0f} | {r['epochs']} |"
+        )
     print(f"\nsacreBLEU: {rows[0]['bleu_signature'] if rows else ''}")
 
 

@@ -26,11 +26,19 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stage_resources import BIN, apply_profile, scratch_copy, set_values  # noqa: E402
 
-COLUMNS = [("NLL", "nll", "{:.2f}"), ("PPL", "ppl", "{:.1f}"), ("KL", "kl", "{:.2f}"), ("AU", "active_units", "{}"),
-           ("control acc.", "control_accuracy", "{:.3f}"), ("classifier on test", "classifier_test_accuracy", "{:.3f}"),
-           ("ratio", "control_ratio", "{:.2f}"), ("distinct-2 / label", "distinct_2_per_label", "{:.2f}"),
-           ("self-BLEU / label", "self_bleu_per_label", "{:.1f}"), ("recon BLEU", "recon_bleu", "{:.1f}"),
-           ("train s", "train_seconds", "{:.0f}")]
+COLUMNS = [
+    ("NLL", "nll", "{:.2f}"),
+    ("PPL", "ppl", "{:.1f}"),
+    ("KL", "kl", "{:.2f}"),
+    ("AU", "active_units", "{}"),
+    ("control acc.", "control_accuracy", "{:.3f}"),
+    ("classifier on test", "classifier_test_accuracy", "{:.3f}"),
+    ("ratio", "control_ratio", "{:.2f}"),
+    ("distinct-2 / label", "distinct_2_per_label", "{:.2f}"),
+    ("self-BLEU / label", "self_bleu_per_label", "{:.1f}"),
+    ("recon BLEU", "recon_bleu", "{:.1f}"),
+    ("train s", "train_seconds", "{:.0f}"),
+]
 
 
 def set_params(params_file: Path, app: str, assignments: str) -> None:
@@ -69,17 +77,26 @@ def main() -> int:
         (work / "params.yaml").write_text(base, encoding="utf-8")
         set_params(work / "params.yaml", args.app, assignments)
         started = time.perf_counter()
-        proc = subprocess.run([str(BIN / "dvc"), "repro", f"{args.app}-evaluate"], cwd=work, env=env,
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [str(BIN / "dvc"), "repro", f"{args.app}-evaluate"], cwd=work, env=env, capture_output=True, text=True
+        )
         if proc.returncode:
-            print(f"error: {name}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}",
-                  file=sys.stderr)
+            print(
+                f"error: {name}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}",
+                file=sys.stderr,
+            )
             continue
         metrics = json.loads((work / f"metrics/{args.app}/eval.json").read_text())
         timing = json.loads((work / f"reports/{args.app}/timing/train.json").read_text())
-        row = {"name": name, "app": args.app, "profile": args.profile, "set": assignments,
-               "train_seconds": timing["train_seconds"], "repro_seconds": time.perf_counter() - started,
-               **{k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}}
+        row = {
+            "name": name,
+            "app": args.app,
+            "profile": args.profile,
+            "set": assignments,
+            "train_seconds": timing["train_seconds"],
+            "repro_seconds": time.perf_counter() - started,
+            **{k: v for k, v in metrics.items() if not isinstance(v, (dict, list))},
+        }
         rows.append(row)
         with args.results.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")

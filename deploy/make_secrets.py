@@ -17,13 +17,25 @@ import secrets
 import sys
 from pathlib import Path
 
-RANDOM = ("postgres_password", "mlflow_tracking_db_password", "mlflow_auth_db_password", "prefect_db_password",
-          "s3_root_user", "s3_root_password", "mlflow_s3_secret", "pipeline_s3_secret", "reader_s3_secret",
-          "mlflow_admin_password", "mlflow_secret_key")
+RANDOM = (
+    "postgres_password",
+    "mlflow_tracking_db_password",
+    "mlflow_auth_db_password",
+    "prefect_db_password",
+    "s3_root_user",
+    "s3_root_password",
+    "mlflow_s3_secret",
+    "pipeline_s3_secret",
+    "reader_s3_secret",
+    "mlflow_admin_password",
+    "mlflow_secret_key",
+)
 """One value each: PostgreSQL's superuser (the set-up only) and one role per service; MinIO's root (the set-up
 job only) and one S3 identity per role; MLflow's first admin and its session key."""
-DATABASES = {"mlflow": ("mlflow_tracking", "mlflow_tracking_db_password"),
-             "mlflow_auth": ("mlflow_auth", "mlflow_auth_db_password")}
+DATABASES = {
+    "mlflow": ("mlflow_tracking", "mlflow_tracking_db_password"),
+    "mlflow_auth": ("mlflow_auth", "mlflow_auth_db_password"),
+}
 """MLflow's two databases, each with its own role: the server reads both passwords from one libpq password file."""
 
 
@@ -45,8 +57,10 @@ def make(directory: Path) -> list[str]:
         write(directory / "prefect_auth_string", f"team:{secrets.token_urlsafe(24)}")
         written.append("prefect_auth_string")
     pgpass = directory / "mlflow_pgpass"
-    lines = [f"*:*:{database}:{role}:{(directory / source).read_text().strip()}"
-             for database, (role, source) in DATABASES.items()]
+    lines = [
+        f"*:*:{database}:{role}:{(directory / source).read_text().strip()}"
+        for database, (role, source) in DATABASES.items()
+    ]
     if not pgpass.exists() or pgpass.read_text().splitlines() != lines:
         pgpass.unlink(missing_ok=True)
         write(pgpass, "\n".join(lines))

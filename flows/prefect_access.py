@@ -26,9 +26,12 @@ def check_prefect_access() -> None:
             client.hello()
     except httpx.HTTPStatusError as err:
         if err.response.status_code == 401:
-            raise StageError(f"Prefect server {url} refused the auth string (401): set PREFECT_API_AUTH_STRING to "
-                             f"the server's PREFECT_SERVER_API_AUTH_STRING (user:password)") from err
+            raise StageError(
+                f"Prefect server {url} refused the auth string (401): set PREFECT_API_AUTH_STRING to "
+                f"the server's PREFECT_SERVER_API_AUTH_STRING (user:password)"
+            ) from err
         raise StageError(f"Prefect server {url} answered {err.response.status_code}: check PREFECT_API_URL") from err
     except httpx.HTTPError as err:
-        raise StageError(f"Prefect server {url} is unreachable ({type(err).__name__}): check that it runs and "
-                         f"PREFECT_API_URL") from err
+        raise StageError(
+            f"Prefect server {url} is unreachable ({type(err).__name__}): check that it runs and PREFECT_API_URL"
+        ) from err

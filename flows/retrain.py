@@ -54,8 +54,9 @@ from flows.workspace_lock import WorkspaceBusy, workspace_lock
 
 
 # --- parameters ------------------------------------------------------------------------
-def resolve_overrides(raw: dict, app: str | None, corpus: str | None, profile: str | None,
-                      sets: list[str]) -> dict[str, Any]:
+def resolve_overrides(
+    raw: dict, app: str | None, corpus: str | None, profile: str | None, sets: list[str]
+) -> dict[str, Any]:
     """Dotted keys to write, each under its application (sentences.train.epochs): the profile's knobs, then the
     corpus, then explicit --set (last wins). A --set key is the application's (train.epochs) unless it names a
     top-level section itself (orchestrate.retries, sentences.train.epochs)."""
@@ -116,7 +117,7 @@ def set_values(text: str, changes: dict[str, Any], where: Path) -> str:
             raise ParamsError(f"{where}: {key} is a section, not a value")
         line, column = node.lc.value(leaf)
         rest = lines[line][column:]
-        after = rest[value_end(rest, where, key):]
+        after = rest[value_end(rest, where, key) :]
         head = lines[line][:column] + yaml_scalar(value)
         if after.strip().startswith("#"):  # keep the comment where it was when the value leaves room
             comment_at = len(lines[line]) - len(after.lstrip())
@@ -129,7 +130,7 @@ def value_end(rest: str, where: Path, key: str) -> int:
     """Where the value that starts `rest` ends: its closing quote or bracket, or the comment after it."""
     if rest[:1] in ("'", '"'):
         close = rest.find(rest[0], 1)
-        while close > 0 and rest[0] == "'" and rest[close + 1:close + 2] == "'":  # '' inside a single-quoted string
+        while close > 0 and rest[0] == "'" and rest[close + 1 : close + 2] == "'":  # '' inside a single-quoted string
             close = rest.find("'", close + 2)
         if close > 0:
             return close + 1
@@ -187,8 +188,15 @@ class StageProgress:
 def run_stage(workspace: str, stage: str) -> str:
     """`dvc repro --single-item STAGE`, its output streamed into the Prefect log line by line, and its progress
     (a training stage's steps/s and time left) shown as a progress artifact of the task run."""
-    output = dvc.run_dvc(Path(workspace), "repro", "--single-item", stage, logger=get_run_logger(), stage=stage,
-                         on_line=StageProgress(stage))
+    output = dvc.run_dvc(
+        Path(workspace),
+        "repro",
+        "--single-item",
+        stage,
+        logger=get_run_logger(),
+        stage=stage,
+        on_line=StageProgress(stage),
+    )
     return "skipped" if "didn't change, skipping" in output else "ran"
 
 
@@ -226,7 +234,9 @@ def push_task(workspace: str) -> str:
     ws, logger = Path(workspace), get_run_logger()
     remote = dvc.default_remote(ws)
     if not remote:
-        logger.warning("no default DVC remote configured: nothing pushed (a remote: dvc remote add -d; docs/team-setup.md)")
+        logger.warning(
+            "no default DVC remote configured: nothing pushed (a remote: dvc remote add -d; docs/team-setup.md)"
+        )
         return "no remote"
     verify(ws)  # DVC would push a rotten object as it is; refuse, naming it
     try:
@@ -274,8 +284,12 @@ def gate_task(workspace: str, app: str) -> dict:
     params = load_application_params(ws / PARAMS_FILE, app)
     unit = application(app, ws / PARAMS_FILE)
     champion = champion_of(connect(ws), params.model_name)
-    report = application_kind(ws / PARAMS_FILE, app).gate(json.loads((ws / unit.metrics("eval")).read_text(encoding="utf-8")), params.gate,
-                  lineage=dvc_lineage(ws, unit, params.model.family), champion=champion)
+    report = application_kind(ws / PARAMS_FILE, app).gate(
+        json.loads((ws / unit.metrics("eval")).read_text(encoding="utf-8")),
+        params.gate,
+        lineage=dvc_lineage(ws, unit, params.model.family),
+        champion=champion,
+    )
     write_report(report, ws / unit.reports())
     create_markdown_artifact(key="gate-report", markdown=report.to_markdown(), description="Gate checks")
     enforce(report)
@@ -295,9 +309,11 @@ def register_task(workspace: str, app: str, gate: dict) -> dict:
     report = GateReport.from_dict(gate)
     registered = register_model(ws, params, ws / PARAMS_FILE, report)
     client = connect(ws)
-    result = {**registered.__dict__, "promoted": False,
-              "run_url": run_url(tracking_uri(ws), client.get_run(registered.run_id).info.experiment_id,
-                                 registered.run_id)}
+    result = {
+        **registered.__dict__,
+        "promoted": False,
+        "run_url": run_url(tracking_uri(ws), client.get_run(registered.run_id).info.experiment_id, registered.run_id),
+    }
     p = params.register
     beats = report.beats_champion_by is not None and report.beats_champion_by >= p.promote_margin
     if p.auto_promote and (beats or report.champion is None):
@@ -309,17 +325,22 @@ def register_task(workspace: str, app: str, gate: dict) -> dict:
         except MlflowException as err:  # a shared server lets only release managers move @champion
             if err.error_code != "PERMISSION_DENIED":
                 raise
-            get_run_logger().warning("register.auto_promote: the server refused to move @champion (%s); "
-                                     "version %s stays @%s for a release manager to promote",
-                                     err.message, registered.version, registered.alias)
+            get_run_logger().warning(
+                "register.auto_promote: the server refused to move @champion (%s); "
+                "version %s stays @%s for a release manager to promote",
+                err.message,
+                registered.version,
+                registered.alias,
+            )
     return result
 
 
 check_workspace = require_dvc_project  # one StageError naming the directory
 
 
-def prepare_workspace(workspace: str, app: str | None, corpus: str | None, profile: str | None,
-                      overrides: list[str]) -> tuple[Path, str]:
+def prepare_workspace(
+    workspace: str, app: str | None, corpus: str | None, profile: str | None, overrides: list[str]
+) -> tuple[Path, str]:
     """Check the inputs and write profile, corpus and overrides into params.yaml; errors name what is wrong.
     Returns the workspace and the application's name."""
     ws = check_workspace(workspace)
@@ -335,8 +356,10 @@ def prepare_workspace(workspace: str, app: str | None, corpus: str | None, profi
     load_application_params(params_path, app)
     in_force = profile_in_force(read_params_file(params_path), app)
     if in_force and in_force != "default":  # never silently: a profile stays written in params.yaml
-        message = (f"params.yaml holds {app}'s {in_force!r} profile values"
-                   f"{'' if profile else ' (written by an earlier run)'}; --profile default returns to the default sizes")
+        message = (
+            f"params.yaml holds {app}'s {in_force!r} profile values"
+            f"{'' if profile else ' (written by an earlier run)'}; --profile default returns to the default sizes"
+        )
         try:
             get_run_logger().warning(message)
         except MissingContextError:  # before the flow starts (the command line checks its input first)
@@ -348,8 +371,9 @@ def profile_in_force(raw: dict, app: str) -> str | None:
     """The profile whose every knob params.yaml's section now holds (None when none does)."""
     section = raw.get(app) or {}
     for name, knobs in (section.get("profiles") or {}).items():
-        if all(section.get(part, {}).get(key) == value
-               for part, values in knobs.items() for key, value in values.items()):
+        if all(
+            section.get(part, {}).get(key) == value for part, values in knobs.items() for key, value in values.items()
+        ):
             return name
     return None
 
@@ -376,25 +400,39 @@ def publish_summary(ws: Path, app: str, registered: dict, gate: dict) -> None:
 
     unit = application(app, ws / PARAMS_FILE)
     scalars = scalar_metrics(json.loads((ws / unit.metrics("eval")).read_text(encoding="utf-8")))
-    create_table_artifact(key="eval-metrics", table=[{"metric": k, "value": round(v, 6)}
-                                                     for k, v in scalars.items()],
-                          description=f"Held-out metrics of {registered['name']} v{registered['version']}")
+    create_table_artifact(
+        key="eval-metrics",
+        table=[{"metric": k, "value": round(v, 6)} for k, v in scalars.items()],
+        description=f"Held-out metrics of {registered['name']} v{registered['version']}",
+    )
     rows = "\n".join(f"| {k} | {v:.4g} |" for k, v in scalars.items())
     create_markdown_artifact(
         key="retrain-summary",
-        markdown=(f"# Registered {registered['name']} v{registered['version']} as @{registered['alias']}\n\n"
-                  f"MLflow run: [{registered['run_id']}]({registered['run_url']})"
-                  f"{' (start the UI with `make ui`)' if registered['run_url'].startswith('http://127.0.0.1:5000') else ''}"
-                  f"\n\nGate: {'passed' if gate['passed'] else 'failed'}; promoted: {registered['promoted']}\n\n"
-                  f"| metric | value |\n|---|---|\n{rows}\n"),
-        description="What this run registered")
-    create_link_artifact(key="mlflow-run", link=registered["run_url"], link_text=f"MLflow run {registered['run_id']}",
-                         description="The MLflow run of the registered version")
+        markdown=(
+            f"# Registered {registered['name']} v{registered['version']} as @{registered['alias']}\n\n"
+            f"MLflow run: [{registered['run_id']}]({registered['run_url']})"
+            f"{' (start the UI with `make ui`)' if registered['run_url'].startswith('http://127.0.0.1:5000') else ''}"
+            f"\n\nGate: {'passed' if gate['passed'] else 'failed'}; promoted: {registered['promoted']}\n\n"
+            f"| metric | value |\n|---|---|\n{rows}\n"
+        ),
+        description="What this run registered",
+    )
+    create_link_artifact(
+        key="mlflow-run",
+        link=registered["run_url"],
+        link_text=f"MLflow run {registered['run_id']}",
+        description="The MLflow run of the registered version",
+    )
 
 
 @flow(name="retrain", log_prints=True)
-def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = None, profile: str | None = None,
-            overrides: list[str] | None = None) -> dict:
+def retrain(
+    workspace: str = ".",
+    app: str | None = None,
+    corpus: str | None = None,
+    profile: str | None = None,
+    overrides: list[str] | None = None,
+) -> dict:
     """Pick up new data, run the application's DVC stages, gate the evaluated model, register it, push the artifacts.
 
     `app` names the application (its section of params.yaml and its stages in dvc.yaml); None means the
@@ -413,7 +451,7 @@ def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = N
         o = load_application_params(ws / PARAMS_FILE, app).orchestrate
         # Tasks that talk to MLflow or a DVC remote retry with exponential backoff; their retry
         # conditions keep deterministic failures (a failed gate, a corrupt cache) from retrying.
-        backoff = {"retries": o.retries, "retry_delay_seconds": [o.retry_delay_s * 4 ** i for i in range(o.retries)]}
+        backoff = {"retries": o.retries, "retry_delay_seconds": [o.retry_delay_s * 4**i for i in range(o.retries)]}
         sources = update_sources_task.with_options(**backoff)(str(ws)) if o.update_imports else []
         stages, started_from = {}, None
         based_on = base_model_task.with_options(**backoff)(str(ws), app) if kind.prepare_base else None
@@ -434,9 +472,16 @@ def retrain(workspace: str = ".", app: str | None = None, corpus: str | None = N
             run_stage.with_options(name=f"dvc repro {check} (accepted reference)")(str(ws), check)
         pushed = push_task.with_options(**backoff)(str(ws)) if o.push else "off"
         publish_summary(ws, app, registered, gate)
-    return {"application": app, "stages": stages, "sources": sources, "warm_start": started_from,
-            "base_model": based_on, "gate": gate,
-            "registered": registered, "pushed": pushed}
+    return {
+        "application": app,
+        "stages": stages,
+        "sources": sources,
+        "warm_start": started_from,
+        "base_model": based_on,
+        "gate": gate,
+        "registered": registered,
+        "pushed": pushed,
+    }
 
 
 def describe_failure(err: Exception) -> str:
@@ -445,23 +490,35 @@ def describe_failure(err: Exception) -> str:
 
     text = f"{type(err).__name__}: {err}"
     if isinstance(err, PushFailed):
-        return (f"the model was registered, but pushing its data and weights to the DVC remote failed after retries; "
-                f"run `dvc push` once the remote is reachable. Cause: {err}")
+        return (
+            f"the model was registered, but pushing its data and weights to the DVC remote failed after retries; "
+            f"run `dvc push` once the remote is reachable. Cause: {err}"
+        )
     if isinstance(err, MlflowException) and (line := describe_server_error(err)):  # refused, or unreachable
-        return (f"{line}: nothing was registered and the champion is unchanged; rerun when that is fixed (DVC skips "
-                f"the finished stages)")
+        return (
+            f"{line}: nothing was registered and the champion is unchanged; rerun when that is fixed (DVC skips "
+            f"the finished stages)"
+        )
     return text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspace", default=".", help="project root holding dvc.yaml (default: .)")
-    parser.add_argument("--app", help="the application to retrain, e.g. sentences or conditional "
-                                      "(default: orchestrate.default_application)")
+    parser.add_argument(
+        "--app",
+        help="the application to retrain, e.g. sentences or conditional (default: orchestrate.default_application)",
+    )
     parser.add_argument("--corpus", help="text file (one sentence per line) or CSV/TSV/JSONL/Parquet to train on")
     parser.add_argument("--profile", help="size preset from params.yaml: default, tiny or gpu")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one parameter, e.g. train.epochs=3 (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one parameter, e.g. train.epochs=3 (repeatable)",
+    )
     args = parser.parse_args(argv)
     log_file = None
     try:
@@ -478,11 +535,17 @@ def main(argv: list[str] | None = None) -> int:
             log_file = ws / application(params.application, ws / PARAMS_FILE).reports("retrain.log")
             send_tracebacks_to(log_file)
             prepare_workspace(args.workspace, args.app, args.corpus, args.profile, args.overrides)
-            with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:
-                                             orchestrate.server_startup_timeout_s}):
+            with temporary_settings(
+                updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: orchestrate.server_startup_timeout_s}
+            ):
                 try:
-                    result = retrain(workspace=args.workspace, app=args.app, corpus=args.corpus,
-                                     profile=args.profile, overrides=args.overrides)
+                    result = retrain(
+                        workspace=args.workspace,
+                        app=args.app,
+                        corpus=args.corpus,
+                        profile=args.profile,
+                        overrides=args.overrides,
+                    )
                 finally:
                     quiet_console()
     except (StageError, ParamsError, WorkspaceBusy) as err:

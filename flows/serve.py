@@ -9,7 +9,8 @@
     prefect worker start --pool retrain-pool          # with this checkout, a worker runs the runs
 
 The schedule (orchestrate.cron, orchestrate.timezone) and the deployment's name (one per
-application, orchestrate.deployment) come from params.yaml, so changing when retraining happens is a reviewed change like any other.
+application, orchestrate.deployment) come from params.yaml, so changing when retraining happens is a reviewed
+change like any other.
 A deployment runs one flow at a time (concurrency limit 1); the workspace lock in the flow
 refuses overlaps that reach the same checkout by other routes.
 """
@@ -34,8 +35,9 @@ def schedule(workspace: Path, app: str | None = None) -> Cron:
     try:
         return Cron(o.cron, timezone=o.timezone)
     except (ValueError, KeyError) as err:  # Prefect checks the cron syntax and the time zone name
-        raise ParamsError(f"{workspace / PARAMS_FILE}: orchestrate.cron {o.cron!r} / timezone {o.timezone!r}: "
-                          f"{err}") from err
+        raise ParamsError(
+            f"{workspace / PARAMS_FILE}: orchestrate.cron {o.cron!r} / timezone {o.timezone!r}: {err}"
+        ) from err
 
 
 def deployment_args(workspace: Path, app: str | None, profile: str | None) -> dict:
@@ -43,9 +45,14 @@ def deployment_args(workspace: Path, app: str | None, profile: str | None) -> di
     params = load_application_params(workspace / PARAMS_FILE, app)
     o = params.orchestrate
     parameters = {"workspace": str(workspace), "app": params.application} | ({"profile": profile} if profile else {})
-    return dict(name=params.deployment_name, schedules=[schedule(workspace, app)], parameters=parameters,
-                concurrency_limit=1, tags=["retrain", params.application],
-                description=f"Retrain, gate and register {params.application} from {workspace} ({o.cron} {o.timezone})")
+    return dict(
+        name=params.deployment_name,
+        schedules=[schedule(workspace, app)],
+        parameters=parameters,
+        concurrency_limit=1,
+        tags=["retrain", params.application],
+        description=f"Retrain, gate and register {params.application} from {workspace} ({o.cron} {o.timezone})",
+    )
 
 
 def build_deployment(workspace: Path, app: str | None = None, profile: str | None = None):
@@ -62,7 +69,9 @@ def deploy_to_pool(workspace: Path, work_pool: str, app: str | None = None, prof
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspace", default=".", help="project root holding dvc.yaml and params.yaml")
-    parser.add_argument("--app", help="the application to retrain on schedule (default: orchestrate.default_application)")
+    parser.add_argument(
+        "--app", help="the application to retrain on schedule (default: orchestrate.default_application)"
+    )
     parser.add_argument("--profile", help="size preset each scheduled run applies (default: params as they are)")
     parser.add_argument("--work-pool", help="deploy to this Prefect work pool instead of serving in this process")
     args = parser.parse_args(argv)
@@ -71,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         check_prefect_access()
         if args.work_pool:
             deployment_id = deploy_to_pool(workspace, args.work_pool, args.app, args.profile)
-            print(f"deployed {deployment_id} to work pool {args.work_pool!r}; start a worker with "
-                  f"`prefect worker start --pool {args.work_pool}`")
+            print(
+                f"deployed {deployment_id} to work pool {args.work_pool!r}; start a worker with "
+                f"`prefect worker start --pool {args.work_pool}`"
+            )
             return 0
         from prefect import serve
 

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 LOCK_FILE = Path(".dvc") / "tmp" / "retrain.lock"
@@ -62,11 +62,21 @@ def workspace_lock(workspace: Path, timeout_s: float = 0.0, poll_s: float = 0.5)
                     waited = f" after waiting {timeout_s:g} s" if timeout_s else ""
                     raise WorkspaceBusy(
                         f"{workspace}: another retrain run holds the workspace ({holder(lock_path)}){waited}; "
-                        "let it finish or raise orchestrate.lock_timeout_s to wait for it") from None
+                        "let it finish or raise orchestrate.lock_timeout_s to wait for it"
+                    ) from None
                 time.sleep(poll_s)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                  "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}).encode(), 0)
+        os.pwrite(
+            fd,
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+            ).encode(),
+            0,
+        )
         _held[key] = 1
         try:
             yield lock_path

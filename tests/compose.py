@@ -17,6 +17,7 @@ VARIABLE = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
 
 def interpolate(text: str, variables: dict[str, str]) -> str:
     """Compose's ${VAR}, ${VAR:-default} and ${VAR:?message}; a missing mandatory one is an error, as there."""
+
     def value(match: re.Match) -> str:
         name, kind, rest = match.groups()
         if variables.get(name):
@@ -24,6 +25,7 @@ def interpolate(text: str, variables: dict[str, str]) -> str:
         if kind == "?":
             raise KeyError(f"{name}: {rest}")
         return rest if kind == "-" else ""
+
     return VARIABLE.sub(value, text)
 
 
@@ -63,20 +65,27 @@ def mounts(name: str, variables: dict[str, str], secrets_dir: Path) -> dict[str,
 def on_this_machine(text: str, paths: dict[str, str]) -> str:
     for target in sorted(paths, key=len, reverse=True):
         if text == target or text.startswith(target + "/"):
-            return paths[target] + text[len(target):]
+            return paths[target] + text[len(target) :]
     return text
 
 
-def command_and_env(name: str, variables: dict[str, str], hosts: dict[str, str], options: dict[str, str],
-                    secrets_dir: Path | None = None) -> tuple[list[str], list[str], dict[str, str]]:
+def command_and_env(
+    name: str,
+    variables: dict[str, str],
+    hosts: dict[str, str],
+    options: dict[str, str],
+    secrets_dir: Path | None = None,
+) -> tuple[list[str], list[str], dict[str, str]]:
     """A service's entrypoint and command (listening where `options` say) and environment, service hosts mapped
     to loopback and mounted files to this machine's (the secrets to `secrets_dir`)."""
     spec = service(name, variables)
     paths = mounts(name, variables, secrets_dir) if secrets_dir else {}
     argv = with_options([on_this_machine(on_loopback(str(arg), hosts), paths) for arg in spec["command"]], options)
     entrypoint = [on_this_machine(str(arg), paths) for arg in spec.get("entrypoint") or []]
-    env = {key: on_this_machine(on_loopback(str(value), hosts), paths)
-           for key, value in (spec.get("environment") or {}).items()}
+    env = {
+        key: on_this_machine(on_loopback(str(value), hosts), paths)
+        for key, value in (spec.get("environment") or {}).items()
+    }
     if secrets_dir:
         env["SECRETS_DIR"] = str(secrets_dir)  # where deploy/with-secrets.sh finds them here, not /run/secrets
     return entrypoint, argv, env

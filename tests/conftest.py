@@ -35,13 +35,30 @@ LEXNAMES = ROOT / "data" / "raw" / "wordnet_lexname_glosses.tsv"
 MULTI30K = ROOT / "data" / "raw" / "multi30k"
 FASHION = ROOT / "data" / "raw" / "fashion-mnist"
 PTB_SLICE = ROOT / "tests" / "data" / "ptb_valid_head.txt"
-PROJECT_FILES = ["components", "flows", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore",
-                 "gx/great_expectations.yml", "gx/.gitignore", "data/sentences/reference/vocab.txt", "warm_start/sentences/README.md",
-                 "data/conditional/reference/vocab.txt", "warm_start/conditional/README.md",
-                 "data/pretrain/reference/vocab.txt", "warm_start/pretrain/README.md", "base/sentences/README.md",
-                 "base/conditional/README.md", "base/pretrain/README.md",
-                 "data/images/reference/histogram.json", "data/translation/reference/vocab.source.txt",
-                 "data/translation/reference/vocab.target.txt"]
+PROJECT_FILES = [
+    "components",
+    "flows",
+    "dvc.yaml",
+    "params.yaml",
+    ".gitignore",
+    ".dvcignore",
+    ".dvc/config",
+    ".dvc/.gitignore",
+    "gx/great_expectations.yml",
+    "gx/.gitignore",
+    "data/sentences/reference/vocab.txt",
+    "warm_start/sentences/README.md",
+    "data/conditional/reference/vocab.txt",
+    "warm_start/conditional/README.md",
+    "data/pretrain/reference/vocab.txt",
+    "warm_start/pretrain/README.md",
+    "base/sentences/README.md",
+    "base/conditional/README.md",
+    "base/pretrain/README.md",
+    "data/images/reference/histogram.json",
+    "data/translation/reference/vocab.source.txt",
+    "data/translation/reference/vocab.target.txt",
+]
 
 
 def shipped_params(app: str | None = None) -> Params:
@@ -108,8 +125,13 @@ def _isolated_services(monkeypatch):
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.email=tests@example.invalid", "-c", "user.name=tests", *args],
-                          cwd=cwd, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "-c", "user.email=tests@example.invalid", "-c", "user.name=tests", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 @functools.cache
@@ -134,7 +156,7 @@ def write_gcide_slice(dictionary: Path, entries: int = 800) -> Path:
     raw = gzip.open(GCIDE, "rb").read()
     index = [e for e in read_index(GCIDE.with_name("gcide.index").read_bytes(), GCIDE) if not e[0].startswith("00-")]
     step = max(len(index) // entries, 1)
-    write_dictd([(h, raw[o:o + n]) for h, o, n in index[::step][:entries]], dictionary)
+    write_dictd([(h, raw[o : o + n]) for h, o, n in index[::step][:entries]], dictionary)
     return dictionary
 
 
@@ -279,11 +301,16 @@ def repoint_store(database: Path, old: Path, new: Path) -> None:
 
     with sqlite3.connect(database) as conn:
         for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
-            columns = [row[1] for row in conn.execute(f"PRAGMA table_info('{table}')") if "CHAR" in row[2].upper()
-                       or "TEXT" in row[2].upper()]
+            columns = [
+                row[1]
+                for row in conn.execute(f"PRAGMA table_info('{table}')")
+                if "CHAR" in row[2].upper() or "TEXT" in row[2].upper()
+            ]
             for column in columns:
-                conn.execute(f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) WHERE "{column}" LIKE ?',
-                             (str(old), str(new), f"%{old}%"))
+                conn.execute(
+                    f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) WHERE "{column}" LIKE ?',
+                    (str(old), str(new), f"%{old}%"),
+                )
 
 
 @pytest.fixture(scope="module")
@@ -308,8 +335,13 @@ def assert_up_to_date_and_rebuilt(ws: Path, app: str, name: str, version: str, s
     from components.registry.reproduce import reproduce
     from components.versioning.dvc import dvc_env
 
-    proc = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", f"{app}-evaluate"], cwd=ws,
-                          capture_output=True, text=True, env=dvc_env())
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--json", f"{app}-evaluate"],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        env=dvc_env(),
+    )
     assert proc.returncode == 0 and json_.loads(proc.stdout or "{}") == {}, proc.stdout + proc.stderr
     rows = reproduce(ws, name, version, scratch)
     assert [r for r in rows if not r.matches] == [] and any(r.item == "weights sha256" for r in rows)

@@ -36,8 +36,13 @@ class Postgres:
     """A throwaway cluster in `root`, listening on 127.0.0.1:`port`, owned by the role `superuser`, with the
     `databases` created. With a `password`, connections must give it (scram-sha-256); without, trust."""
 
-    def __init__(self, root: Path, password: str | None = None, databases: tuple[str, ...] = ("mlflow",),
-                 superuser: str = "mlflow"):
+    def __init__(
+        self,
+        root: Path,
+        password: str | None = None,
+        databases: tuple[str, ...] = ("mlflow",),
+        superuser: str = "mlflow",
+    ):
         self.bin = postgres_bin()
         self.root, self.port = root, free_port()
         self.password, self.databases, self.superuser = password, databases, superuser
@@ -65,12 +70,22 @@ class Postgres:
                 shutil.chown(pwfile, "postgres")
             auth = ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", self.superuser, *auth, "-E", "UTF8")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "start", "-o",
-                  f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}",
+        )
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user=self.superuser, dbname="postgres",
-                                password=self.password)
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=self.port, user=self.superuser, dbname="postgres", password=self.password
+        )
         conn.autocommit = True
         for database in self.databases:
             conn.cursor().execute(f"CREATE DATABASE {database}")
@@ -96,9 +111,26 @@ class MlflowServer:
     def start(self, timeout: float = 120) -> MlflowServer:
         log = open(self.artifacts.parent / f"mlflow-server-{self.port}.log", "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", self.backend_uri,
-             "--artifacts-destination", str(self.artifacts), "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                self.backend_uri,
+                "--artifacts-destination",
+                str(self.artifacts),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_until_up(self.proc, f"{self.url}/health", timeout, "mlflow server", log.name)
         return self
 
@@ -123,17 +155,27 @@ class S3Emulator:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, buckets: tuple[str, ...], identities: dict[str, dict] | None = None,
-              timeout: float = 60) -> S3Emulator:
+    def start(
+        self, buckets: tuple[str, ...], identities: dict[str, dict] | None = None, timeout: float = 60
+    ) -> S3Emulator:
 
         self.root.mkdir(parents=True, exist_ok=True)
         log = open(self.root / "s3.log", "ab")
         env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                                     env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_until_up(self.proc, f"{self.url}/moto-api/data.json", timeout, "moto S3 server", log.name)
-        self.access_key, self.secret_key = self._identity("setup", "setup", "root", {
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*", "iam:*"], "Resource": "*"}]})
+        self.access_key, self.secret_key = self._identity(
+            "setup",
+            "setup",
+            "root",
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*", "iam:*"], "Resource": "*"}]},
+        )
         for bucket in buckets:
             self.client().create_bucket(Bucket=bucket)
         for role, policy in (identities or {}).items():
@@ -146,8 +188,9 @@ class S3Emulator:
 
         import boto3
 
-        iam = boto3.client("iam", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=key,
-                           aws_secret_access_key=secret)
+        iam = boto3.client(
+            "iam", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret
+        )
         iam.create_user(UserName=name)
         made = iam.create_access_key(UserName=name)["AccessKey"]
         iam.put_user_policy(UserName=name, PolicyName="s3", PolicyDocument=json.dumps(policy))
@@ -157,15 +200,17 @@ class S3Emulator:
         import boto3
 
         key, secret = self.keys[role] if role else (self.access_key, self.secret_key)
-        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=key,
-                            aws_secret_access_key=secret)
+        return boto3.client(
+            "s3", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret
+        )
 
     def stop(self) -> None:
         stop_process_group(self.proc)
 
 
-def start_server(argv: list[str], env: dict[str, str], health_url: str, log_path: Path, what: str,
-                 timeout: float = 180) -> subprocess.Popen:
+def start_server(
+    argv: list[str], env: dict[str, str], health_url: str, log_path: Path, what: str, timeout: float = 180
+) -> subprocess.Popen:
     """Start a server process in its own session (stopped with stop_process_group) and wait until it answers."""
     log = open(log_path, "ab")
     proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -210,8 +255,13 @@ class PrefectServer:
     of the server's own (a PostgreSQL database, an auth string); `auth_string` is what its clients send;
     `entrypoint` runs before the command (the compose file's secrets wrapper)."""
 
-    def __init__(self, home: Path, server_env: dict[str, str] | None = None, auth_string: str | None = None,
-                 entrypoint: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        home: Path,
+        server_env: dict[str, str] | None = None,
+        auth_string: str | None = None,
+        entrypoint: tuple[str, ...] = (),
+    ):
         self.home, self.port = home, free_port()
         self.server_env, self.auth_string, self.entrypoint = server_env or {}, auth_string, list(entrypoint)
         self.proc: subprocess.Popen | None = None
@@ -222,22 +272,39 @@ class PrefectServer:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "PREFECT_HOME": str(self.home), "PREFECT_API_URL": self.api,
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-                # schedule runs and pick them up within seconds, not Prefect's minute-scale defaults
-                "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5", "PREFECT_WORKER_QUERY_SECONDS": "3",
-                "PREFECT_RUNNER_POLL_FREQUENCY": "3"} | (
-                    {"PREFECT_API_AUTH_STRING": self.auth_string} if self.auth_string else {})
+        return {
+            **os.environ,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_API_URL": self.api,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            # schedule runs and pick them up within seconds, not Prefect's minute-scale defaults
+            "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
+            "PREFECT_WORKER_QUERY_SECONDS": "3",
+            "PREFECT_RUNNER_POLL_FREQUENCY": "3",
+        } | ({"PREFECT_API_AUTH_STRING": self.auth_string} if self.auth_string else {})
 
     def start(self, timeout: float = 180) -> PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         log = open(self.home / "server.log", "ab")
         env = {k: v for k, v in self.env.items() if k not in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING")}
         env |= self.server_env
-        self.proc = subprocess.Popen([*self.entrypoint, venv_tool("prefect"), "server", "start", "--host", "127.0.0.1", "--port",
-                                      str(self.port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [
+                *self.entrypoint,
+                venv_tool("prefect"),
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_until_up(self.proc, f"{self.api}/health", timeout, "prefect server", log.name)
         return self
 
@@ -245,9 +312,12 @@ class PrefectServer:
         """Flow runs the server holds in these states (its REST API, as the UI reads it)."""
         import httpx
 
-        response = httpx.post(f"{self.api}/flow_runs/filter", timeout=30,
-                              auth=tuple(self.auth_string.split(":", 1)) if self.auth_string else None,
-                              json={"flow_runs": {"state": {"type": {"any_": list(states)}}}})
+        response = httpx.post(
+            f"{self.api}/flow_runs/filter",
+            timeout=30,
+            auth=tuple(self.auth_string.split(":", 1)) if self.auth_string else None,
+            json={"flow_runs": {"state": {"type": {"any_": list(states)}}}},
+        )
         response.raise_for_status()
         return response.json()
 
@@ -258,8 +328,9 @@ class PrefectServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             bad = self.flow_runs(("FAILED", "CRASHED"))
-            logs = "".join(path.read_text()[-3000:] for path in sorted(self.home.glob("*.log"))
-                           if path.name != "server.log")
+            logs = "".join(
+                path.read_text()[-3000:] for path in sorted(self.home.glob("*.log")) if path.name != "server.log"
+            )
             assert not bad, f"a scheduled run failed: {[r['state']['message'] for r in bad]}\n{logs}"
             done = self.flow_runs()
             if len(done) >= count:
@@ -290,10 +361,23 @@ def served_answers(workspace: Path, model_uri: str, bodies: list[dict]) -> list[
     port = free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{workspace / 'mlruns' / 'mlflow.db'}"}
     env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
-    server = subprocess.Popen([sys.executable, "-m", "components.commands.serve", "--model", model_uri,
-                               "--workspace", str(workspace), "--port", str(port)],
-                              env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}, cwd=workspace,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "components.commands.serve",
+            "--model",
+            model_uri,
+            "--workspace",
+            str(workspace),
+            "--port",
+            str(port),
+        ],
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        cwd=workspace,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -306,8 +390,11 @@ def served_answers(workspace: Path, model_uri: str, bodies: list[dict]) -> list[
                 time.sleep(1)
         answers = []
         for body in bodies:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=json.dumps(body).encode(),
-                                             headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/invocations",
+                data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"},
+            )
             try:
                 with urllib.request.urlopen(request, timeout=60) as response:
                     answers.append((response.status, json.loads(response.read())))

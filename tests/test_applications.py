@@ -50,8 +50,13 @@ def test_an_applications_stages_are_in_dvc_yaml_in_order_and_read_its_params(nam
         assert f"--app {name}" in DVC[stage]["cmd"], stage
         params = [next(iter(p)) if isinstance(p, dict) else p for p in DVC[stage].get("params", [])]
         assert all(p.startswith(f"{name}.") for p in params), (stage, params)
-    known = (TRANSLATION_FAMILIES if isinstance(app, TranslationApplication) else
-             IMAGE_FAMILIES if isinstance(app, ImageApplication) else FAMILIES)
+    known = (
+        TRANSLATION_FAMILIES
+        if isinstance(app, TranslationApplication)
+        else IMAGE_FAMILIES
+        if isinstance(app, ImageApplication)
+        else FAMILIES
+    )
     assert set(app.families) <= set(known)
 
 

@@ -19,10 +19,17 @@ from tests.imports import ROOT, direct_imports, import_graph, transitive_imports
 COMPONENTS = ROOT / "components"
 KINDS = COMPONENTS / "kinds"
 ENTRY_POINTS = ("stages", "commands")
-FAMILY_FILES = ["text/models/bsvae.py", "text/models/vqvae.py", "text/models/lstm_lm.py",
-                "text/models/transformer_lm.py", "translation/models/transformer_translator.py",
-                "translation/models/latent_translator.py", "images/models/conv_vae.py", "images/models/vqvae.py",
-                "images/models/dcgan.py"]
+FAMILY_FILES = [
+    "text/models/bsvae.py",
+    "text/models/vqvae.py",
+    "text/models/lstm_lm.py",
+    "text/models/transformer_lm.py",
+    "translation/models/transformer_translator.py",
+    "translation/models/latent_translator.py",
+    "images/models/conv_vae.py",
+    "images/models/vqvae.py",
+    "images/models/dcgan.py",
+]
 
 
 def role(path: Path) -> str:
@@ -45,7 +52,7 @@ def test_the_import_graph_of_components_has_no_cycles():
         state[node] = "open"
         for nxt in graph.get(node, ()):
             if state.get(nxt) == "open":
-                cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
+                cycle = trail[trail.index(nxt) :] + [nxt] if nxt in trail else [node, nxt]
                 pytest.fail("import cycle: " + " -> ".join(str(p.relative_to(ROOT)) for p in cycle))
             if nxt not in state:
                 visit(nxt, trail + [nxt])
@@ -93,7 +100,7 @@ def test_no_model_family_imports_another():
 
 def test_every_family_implements_the_one_contract():
     assert sorted(FAMILIES) == ["bsvae", "lm", "transformer_lm", "vqvae"]
-    for family, (model_cls, config_cls) in FAMILIES.items():
+    for family, (model_cls, _config_cls) in FAMILIES.items():
         assert issubclass(model_cls, TextModel) and not model_cls.__abstractmethods__, family
         assert model_cls.latent_kind in ("gaussian", "discrete", "none")
 
@@ -123,8 +130,9 @@ def test_dvc_yaml_code_deps_cover_every_file_the_stage_imports(stage):
     deps = [ROOT / d for d in yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"][stage]["deps"]]
     module = stage_modules()[stage]
     assert module.is_file(), f"{stage}: {module} does not exist"
-    missing = sorted(str(p.relative_to(ROOT)) for p in transitive_imports(module)
-                     if not any(p == d or d in p.parents for d in deps))
+    missing = sorted(
+        str(p.relative_to(ROOT)) for p in transitive_imports(module) if not any(p == d or d in p.parents for d in deps)
+    )
     assert not missing, f"dvc.yaml stage {stage!r} lacks deps on {missing}"
 
 
@@ -136,16 +144,24 @@ def test_dvc_yaml_code_deps_are_exactly_the_imports():
     assert stale_stages(ROOT, stages) == {}
 
 
-@pytest.mark.parametrize("edited,kind", [("components/kinds/images/models/dcgan.py", "images"),
-                                         ("components/kinds/translation/models/latent_translator.py", "translation"),
-                                         ("components/kinds/text/models/bsvae.py", "text")])
+@pytest.mark.parametrize(
+    "edited,kind",
+    [
+        ("components/kinds/images/models/dcgan.py", "images"),
+        ("components/kinds/translation/models/latent_translator.py", "translation"),
+        ("components/kinds/text/models/bsvae.py", "text"),
+    ],
+)
 def test_a_kind_s_own_file_is_a_dep_of_that_kind_s_stages_only(edited, kind):
     from components.kinds.registry import kind_named
 
     apps = {app.name for app in kind_named(kind).shipped}
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
-    depending = {name for name, stage in stages.items()
-                 if any(edited == d or edited.startswith(str(d).rstrip("/") + "/") for d in stage["deps"])}
+    depending = {
+        name
+        for name, stage in stages.items()
+        if any(edited == d or edited.startswith(str(d).rstrip("/") + "/") for d in stage["deps"])
+    }
     assert depending and all(name.split("-")[0] in apps for name in depending), depending
 
 

@@ -60,8 +60,9 @@ def test_the_stages_refuse_a_base_folder_that_holds_another_model_than_params_na
     assert check_base(tmp_path, "") is None  # no init_from: nothing asked, nothing read
     with pytest.raises(StageError, match=r"train.init_from is models:/p@champion but .* holds no base"):
         check_base(tmp_path, "models:/p@champion")
-    (tmp_path / "source.json").write_text(json.dumps({"init_from": "models:/p@challenger", "name": "p",
-                                                      "version": "1"}))
+    (tmp_path / "source.json").write_text(
+        json.dumps({"init_from": "models:/p@challenger", "name": "p", "version": "1"})
+    )
     (tmp_path / "tokenizer.json").write_text("{}")
     with pytest.raises(StageError, match="holds models:/p@challenger: run the flow"):
         check_base(tmp_path, "models:/p@champion")

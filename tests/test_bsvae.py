@@ -36,11 +36,14 @@ def test_free_bits_floor_each_dimension():
     assert loss.item() == pytest.approx(out.rec_nll.mean().item() + 4 * 0.5, rel=1e-5)
 
 
-@pytest.mark.parametrize("schedule,expected", [
-    ("constant", [1.0, 1.0, 1.0, 1.0]),
-    ("monotonic", [0.0, 0.5, 1.0, 1.0]),
-    ("cyclical", [0.0, 1.0, 0.0, 1.0]),
-])
+@pytest.mark.parametrize(
+    "schedule,expected",
+    [
+        ("constant", [1.0, 1.0, 1.0, 1.0]),
+        ("monotonic", [0.0, 0.5, 1.0, 1.0]),
+        ("cyclical", [0.0, 1.0, 0.0, 1.0]),
+    ],
+)
 def test_beta_schedules(schedule, expected):
     p = params_for("train", beta_schedule=schedule, beta_cycles=2, beta_warmup_fraction=0.5)
     assert [beta_at(s, 100, p) for s in (0, 25, 50, 75)] == pytest.approx(expected)
@@ -70,11 +73,18 @@ def test_nan_loss_stops_with_the_step(monkeypatch):
     from components.core.errors import StageError
 
     p = params_for("train", epochs=1, batch_size=16, lr=1.0)
-    monkeypatch.setattr("components.kinds.text.training.loop.vae_loss",
-                        lambda out, beta, fb: (out.rec_nll.mean() * float("nan"), {}))
+    monkeypatch.setattr(
+        "components.kinds.text.training.loop.vae_loss", lambda out, beta, fb: (out.rec_nll.mean() * float("nan"), {})
+    )
     with pytest.raises(StageError, match="at step 0"):
-        train_model(toy_arrays(), toy_arrays(), 50, params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4), p,
-                    torch.device("cpu"))
+        train_model(
+            toy_arrays(),
+            toy_arrays(),
+            50,
+            params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4),
+            p,
+            torch.device("cpu"),
+        )
 
 
 def test_generate_stops_at_eos_and_respects_max_len():
@@ -109,7 +119,9 @@ def test_forward_on_cuda():
 def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(tmp_path, monkeypatch):
     import components.kinds.text.training.loop as train_module
 
-    p = params_for("train", epochs=3, batch_size=16, warmup_steps=2, beta_schedule="cyclical", seed=11, checkpoint_every=3)
+    p = params_for(
+        "train", epochs=3, batch_size=16, warmup_steps=2, beta_schedule="cyclical", seed=11, checkpoint_every=3
+    )
     mp = params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4)
     data, valid = toy_arrays(70), toy_arrays(20, seed=1)
     straight = train_model(data, valid, 50, mp, p, torch.device("cpu"))
@@ -158,11 +170,18 @@ def test_early_stopping_keeps_the_best_epoch(monkeypatch):
     import components.kinds.text.training.loop as train_module
 
     scores = iter([10.0, 9.0, 9.5, 9.7, 8.0])  # gets worse twice after epoch 2
-    monkeypatch.setattr(train_module, "validation_elbo",
-                        lambda *a: {"valid_rec": 0.0, "valid_kl": 0.0, "valid_nelbo": next(scores)})
+    monkeypatch.setattr(
+        train_module, "validation_elbo", lambda *a: {"valid_rec": 0.0, "valid_kl": 0.0, "valid_nelbo": next(scores)}
+    )
     p = params_for("train", epochs=5, batch_size=16, patience=2)
-    result = train_model(toy_arrays(), toy_arrays(), 50, params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4), p,
-                         torch.device("cpu"))
+    result = train_model(
+        toy_arrays(),
+        toy_arrays(),
+        50,
+        params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4),
+        p,
+        torch.device("cpu"),
+    )
     assert len(result.history) == 4 and result.best_epoch == 2
 
 
@@ -171,19 +190,34 @@ def test_autoencoder_pretraining_then_one_decoder_reset(monkeypatch):
     original = BSVAE.reset_decoder
     monkeypatch.setattr(BSVAE, "reset_decoder", lambda self: (resets.append(1), original(self)))
     p = params_for("train", epochs=2, pretrain_epochs=1, batch_size=16, warmup_steps=1, beta_schedule="constant")
-    result = train_model(toy_arrays(), toy_arrays(), 50, params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4), p,
-                         torch.device("cpu"))
+    result = train_model(
+        toy_arrays(),
+        toy_arrays(),
+        50,
+        params_for("model", embed_dim=8, hidden_dim=16, latent_dim=4),
+        p,
+        torch.device("cpu"),
+    )
     assert len(resets) == 1
     assert [row["beta"] for row in result.history] == [0.0, 1.0, 1.0]
     assert result.best_epoch in (2, 3)  # the autoencoder epoch is never the kept model
 
 
-@pytest.mark.parametrize("encoder,decoder", [("transformer", "lstm"), ("lstm", "transformer"),
-                                             ("transformer", "transformer")])
+@pytest.mark.parametrize(
+    "encoder,decoder", [("transformer", "lstm"), ("lstm", "transformer"), ("transformer", "transformer")]
+)
 def test_transformer_variants_train_round_trip_and_decode(tmp_path, encoder, decoder):
-    mp = params_for("model", embed_dim=16, hidden_dim=32, latent_dim=4, layers=1, heads=2, encoder=encoder, decoder=decoder)
-    result = train_model(toy_arrays(), toy_arrays(), 50, mp, params_for("train", epochs=1, batch_size=16, warmup_steps=1),
-                         torch.device("cpu"))
+    mp = params_for(
+        "model", embed_dim=16, hidden_dim=32, latent_dim=4, layers=1, heads=2, encoder=encoder, decoder=decoder
+    )
+    result = train_model(
+        toy_arrays(),
+        toy_arrays(),
+        50,
+        mp,
+        params_for("train", epochs=1, batch_size=16, warmup_steps=1),
+        torch.device("cpu"),
+    )
     model = result.model
     assert (model.config.encoder, model.config.decoder) == (encoder, decoder)
     save_model(model, tmp_path)
@@ -211,7 +245,7 @@ def test_transformer_decoder_is_causal_and_decodes_step_by_step():
     torch.testing.assert_close(whole[:, :2], changed[:, :2])
     state, steps = None, []
     for t in range(seq.shape[1]):
-        logits, state = model.decode_logits(z, seq[:, t:t + 1], state)
+        logits, state = model.decode_logits(z, seq[:, t : t + 1], state)
         steps.append(logits)
     torch.testing.assert_close(torch.cat(steps, dim=1), whole)
 

@@ -21,14 +21,18 @@ def test_the_command_rewrites_stale_code_deps_and_keeps_everything_else(tmp_path
     shutil.copytree(ROOT / "components", tmp_path / "components", ignore=shutil.ignore_patterns("__pycache__"))
     text = (ROOT / "dvc.yaml").read_text(encoding="utf-8")
     stale = text.replace("      - components/data/quarantine.py\n", "", 1).replace(
-        "      - components/kinds/images/stages/check.py\n", "      - components/kinds/images/stages/check.py\n"
-        "      - components/kinds/text/models/bsvae.py\n", 1)
+        "      - components/kinds/images/stages/check.py\n",
+        "      - components/kinds/images/stages/check.py\n      - components/kinds/text/models/bsvae.py\n",
+        1,
+    )
     (tmp_path / "dvc.yaml").write_text(stale, encoding="utf-8")
-    check = subprocess.run([sys.executable, "-m", "components.commands.code_deps", "--check"], cwd=tmp_path,
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-m", "components.commands.code_deps", "--check"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert check.returncode == 1 and check.stderr.strip().startswith("error: code_deps: 2 stage(s) with stale")
     assert sorted(rewrite(tmp_path, tmp_path / "dvc.yaml")) == sorted(
-        stale_stages(tmp_path, yaml.safe_load(stale)["stages"]))
+        stale_stages(tmp_path, yaml.safe_load(stale)["stages"])
+    )
     assert (tmp_path / "dvc.yaml").read_text(encoding="utf-8") == text  # the comments and folded commands too
 
 
@@ -39,9 +43,13 @@ def test_editing_one_kind_s_file_leaves_the_other_applications_unchanged(trained
     workspace, _ = trained_workspace
 
     def changed_stages() -> set[str]:
-        proc = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", "--with-deps",
-                               "sentences-evaluate"],
-                              cwd=workspace, capture_output=True, text=True, env=dvc_env())
+        proc = subprocess.run(
+            [sys.executable, "-m", "dvc", "status", "--json", "--with-deps", "sentences-evaluate"],
+            cwd=workspace,
+            capture_output=True,
+            text=True,
+            env=dvc_env(),
+        )
         assert proc.returncode == 0, proc.stderr
         return {name.split(":")[-1] for name in json.loads(proc.stdout or "{}")}
 

@@ -64,11 +64,14 @@ def test_evaluation_does_not_move_the_codebook():
     torch.testing.assert_close(book.vectors, before)
 
 
-@pytest.mark.parametrize("codes,usage,perplexity", [
-    (torch.arange(8), 1.0, 8.0),
-    (torch.zeros(8, dtype=torch.long), 0.125, 1.0),
-    (torch.tensor([0, 0, 1, 1]), 0.25, 2.0),
-])
+@pytest.mark.parametrize(
+    "codes,usage,perplexity",
+    [
+        (torch.arange(8), 1.0, 8.0),
+        (torch.zeros(8, dtype=torch.long), 0.125, 1.0),
+        (torch.tensor([0, 0, 1, 1]), 0.25, 2.0),
+    ],
+)
 def test_usage_statistics(codes, usage, perplexity):
     stats = usage_statistics(codes, 8)
     assert stats["codebook_usage"] == pytest.approx(usage)

@@ -36,8 +36,21 @@ def labelled_glosses(per_label: int = 40, labels: int = 6) -> pd.DataFrame:
 
 def tiny_conditional(family: str, vocab: int = 60, labels: int = 3, **overrides):
     torch.manual_seed(0)
-    mp = params_for("model", family=family, conditional=True, embed_dim=16, hidden_dim=16, latent_dim=4, codes=2,
-                    codebook_size=8, code_dim=8, codebook_warmup=0, layers=1, heads=2, **overrides)
+    mp = params_for(
+        "model",
+        family=family,
+        conditional=True,
+        embed_dim=16,
+        hidden_dim=16,
+        latent_dim=4,
+        codes=2,
+        codebook_size=8,
+        code_dim=8,
+        codebook_warmup=0,
+        layers=1,
+        heads=2,
+        **overrides,
+    )
     return build_model(vocab, mp, num_labels=labels)
 
 
@@ -65,8 +78,13 @@ def test_a_conditional_corpus_without_its_label_column_is_refused_naming_the_col
 
 
 def test_label_checks_measure_rows_per_label_shift_and_labels_unseen_in_train():
-    splits = pd.DataFrame({"text": list("abcdefghij"), "label": ["x"] * 6 + ["y", "y", "x", "z"],
-                           "split": ["train"] * 7 + ["valid", "test", "test"]})
+    splits = pd.DataFrame(
+        {
+            "text": list("abcdefghij"),
+            "label": ["x"] * 6 + ["y", "y", "x", "z"],
+            "split": ["train"] * 7 + ["valid", "test", "test"],
+        }
+    )
     train_rows, stats = label_features(splits)
     assert train_rows.tolist() == [6] * 6 + [1, 1, 6, 0]
     assert stats["labels_unseen_in_train"] == ["z"]
@@ -103,12 +121,13 @@ def test_the_label_vocabulary_is_sorted_and_unknown_labels_are_one_error_listing
 
 def test_spread_takes_rows_from_the_whole_split_with_their_labels():
     lengths = np.arange(1, 11)
-    arrays = TokenArrays(ids=np.arange(lengths.sum()), offsets=np.concatenate([[0], np.cumsum(lengths)]),
-                         labels=np.arange(10))
+    arrays = TokenArrays(
+        ids=np.arange(lengths.sum()), offsets=np.concatenate([[0], np.cumsum(lengths)]), labels=np.arange(10)
+    )
     picked = arrays.spread(4)
     assert picked.labels.tolist() == [0, 3, 6, 9]
     assert picked.lengths.tolist() == [1, 4, 7, 10]
-    assert np.asarray(picked.ids[picked.offsets[1]:picked.offsets[2]]).tolist() == list(range(6, 10))
+    assert np.asarray(picked.ids[picked.offsets[1] : picked.offsets[2]]).tolist() == list(range(6, 10))
 
 
 # --- models ----------------------------------------------------------------------------------------
@@ -122,8 +141,21 @@ def test_every_family_is_conditioned_on_the_label_and_refuses_to_run_without_it(
     assert not torch.allclose(a, b)  # the label changes p(x | ..., y)
     with pytest.raises(ValueError, match="conditional"):
         model(tokens, lengths)
-    unconditional = build_model(60, params_for("model", family=family, embed_dim=16, hidden_dim=16, latent_dim=4,
-                                               codes=2, codebook_size=8, code_dim=8, layers=1, heads=2))
+    unconditional = build_model(
+        60,
+        params_for(
+            "model",
+            family=family,
+            embed_dim=16,
+            hidden_dim=16,
+            latent_dim=4,
+            codes=2,
+            codebook_size=8,
+            code_dim=8,
+            layers=1,
+            heads=2,
+        ),
+    )
     with pytest.raises(ValueError, match="unconditional"):
         unconditional(tokens, lengths, labels=torch.zeros(4, dtype=torch.long))
 
@@ -136,8 +168,9 @@ def test_every_family_continues_a_prefix_and_never_generates_unk(family):
     labels = torch.tensor([0, 1, 2])
     z = model.sample_latent(3, torch.Generator().manual_seed(0), labels=labels)
     for greedy in (False, True):
-        rows = model.generate(z, 12, generator=torch.Generator().manual_seed(1), greedy=greedy, labels=labels,
-                              prefix=[7, 8])
+        rows = model.generate(
+            z, 12, generator=torch.Generator().manual_seed(1), greedy=greedy, labels=labels, prefix=[7, 8]
+        )
         assert all(row[:2] == [7, 8] and UNK_ID not in row and len(row) <= 12 for row in rows), rows
 
 
@@ -146,12 +179,14 @@ def test_the_learned_label_prior_starts_as_the_standard_normal_and_scores_agains
     standard = tiny_conditional("bsvae", label_prior="standard").eval()
     standard.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("prior_")})
     tokens, lengths, labels = torch.randint(4, 60, (3, 5)), torch.tensor([5, 3, 2]), torch.tensor([0, 1, 2])
-    assert torch.allclose(model(tokens, lengths, False, labels).kl, standard(tokens, lengths, False, labels).kl,
-                          atol=1e-6)
+    assert torch.allclose(
+        model(tokens, lengths, False, labels).kl, standard(tokens, lengths, False, labels).kl, atol=1e-6
+    )
     with torch.no_grad():
         model.prior_mu.weight[1] = 3.0
-    assert model.sample_latent(500, torch.Generator().manual_seed(0),
-                               labels=torch.ones(500, dtype=torch.long)).mean().item() == pytest.approx(3.0, abs=0.2)
+    assert model.sample_latent(
+        500, torch.Generator().manual_seed(0), labels=torch.ones(500, dtype=torch.long)
+    ).mean().item() == pytest.approx(3.0, abs=0.2)
     torch.manual_seed(0)
     shifted = importance_weighted_nll(model, tokens, lengths, 4, labels=labels)
     torch.manual_seed(0)
@@ -186,18 +221,54 @@ def test_limited_labels_keep_unlabelled_train_rows_and_score_labelled_valid_and_
     raw["conditional"]["split"].update(valid_fraction=0.2, test_fraction=0.2)
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    out = {name: str(tmp_path / name) for name in ("c.parquet", "v.parquet", "q.parquet", "s.parquet", "tok.json",
-                                                   "labels.json", "tokens", "m.json")}
-    steps = [["ingest", "--out", out["c.parquet"]],
-             ["validate", "--corpus", out["c.parquet"], "--out", out["v.parquet"], "--quarantine", out["q.parquet"],
-              "--metrics", out["m.json"]],
-             ["split", "--validated", out["v.parquet"], "--out", out["s.parquet"], "--metrics", out["m.json"]],
-             ["tokenize", "--splits", out["s.parquet"], "--tokenizer", out["tok.json"], "--out-dir", out["tokens"],
-              "--metrics", out["m.json"], "--labels", out["labels.json"]]]
+    out = {
+        name: str(tmp_path / name)
+        for name in ("c.parquet", "v.parquet", "q.parquet", "s.parquet", "tok.json", "labels.json", "tokens", "m.json")
+    }
+    steps = [
+        ["ingest", "--out", out["c.parquet"]],
+        [
+            "validate",
+            "--corpus",
+            out["c.parquet"],
+            "--out",
+            out["v.parquet"],
+            "--quarantine",
+            out["q.parquet"],
+            "--metrics",
+            out["m.json"],
+        ],
+        ["split", "--validated", out["v.parquet"], "--out", out["s.parquet"], "--metrics", out["m.json"]],
+        [
+            "tokenize",
+            "--splits",
+            out["s.parquet"],
+            "--tokenizer",
+            out["tok.json"],
+            "--out-dir",
+            out["tokens"],
+            "--metrics",
+            out["m.json"],
+            "--labels",
+            out["labels.json"],
+        ],
+    ]
     for step in steps:
-        proc = subprocess.run([sys.executable, "-m", f"components.kinds.text.stages.{step[0]}", "--params",
-                               str(params), "--app", "conditional", *step[1:]], capture_output=True, text=True,
-                              cwd=ROOT)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                f"components.kinds.text.stages.{step[0]}",
+                "--params",
+                str(params),
+                "--app",
+                "conditional",
+                *step[1:],
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         assert proc.returncode == 0, proc.stderr
     import json
 

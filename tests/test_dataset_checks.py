@@ -14,8 +14,13 @@ from tests.conftest import glosses, params_for
 
 
 def tables(texts, split=None):
-    validated = pd.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts,
-                              "split": pd.Series([split] * len(texts), dtype="string")})
+    validated = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(len(texts))],
+            "text": texts,
+            "split": pd.Series([split] * len(texts), dtype="string"),
+        }
+    )
     splits, _ = assign_splits(validated, params_for("split", valid_fraction=0.1, test_fraction=0.1))
     return validated, splits
 
@@ -34,10 +39,17 @@ def test_real_glosses_pass_and_data_docs_are_built(tmp_path):
 
 def test_a_leaky_split_column_and_too_many_duplicates_fail(tmp_path):
     texts = glosses(400)
-    validated = pd.DataFrame({"id": [f"r{i}" for i in range(500)], "text": texts + texts[:100],
-                              "split": pd.Series(["train"] * 400 + ["test"] * 100, dtype="string")})
+    validated = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(500)],
+            "text": texts + texts[:100],
+            "split": pd.Series(["train"] * 400 + ["test"] * 100, dtype="string"),
+        }
+    )
     splits = validated[["id", "text", "split"]]  # as if de-duplication had been skipped
-    outcome = run_suite(dataset_features(validated, splits), params_for("dataset", max_oov_rate=1.0), "sentences", tmp_path)
+    outcome = run_suite(
+        dataset_features(validated, splits), params_for("dataset", max_oov_rate=1.0), "sentences", tmp_path
+    )
     failed = {(c["expectation"], c["column"]) for c in outcome["checks"] if not c["success"]}
     assert ("expect_column_max_to_be_between", "splits_per_sentence") in failed
     assert ("expect_column_max_to_be_between", "duplicate_rate") in failed
@@ -46,13 +58,20 @@ def test_a_leaky_split_column_and_too_many_duplicates_fail(tmp_path):
 
 def test_a_test_split_of_the_longest_sentences_fails_the_length_shift_check_naming_its_setting(tmp_path):
     texts = sorted(glosses(2000), key=lambda t: len(t.split()))
-    validated = pd.DataFrame({"id": [f"r{i}" for i in range(2000)], "text": texts,
-                              "split": pd.Series(["train"] * 1800 + ["valid"] * 100 + ["test"] * 100, dtype="string")})
+    validated = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(2000)],
+            "text": texts,
+            "split": pd.Series(["train"] * 1800 + ["valid"] * 100 + ["test"] * 100, dtype="string"),
+        }
+    )
     features = dataset_features(validated, validated[["id", "text", "split"]])
     assert features.attrs["length_shift_p"]["test"] < 1e-6
     outcome = run_suite(features, params_for("dataset", max_oov_rate=1.0), "sentences", tmp_path)
     failed = [c for c in outcome["checks"] if not c["success"]]
-    assert [c["column"] for c in failed] == ["length_shift_p"] and failed[0]["setting"] == "dataset.length_shift_p=0.001"
+    assert [c["column"] for c in failed] == ["length_shift_p"] and failed[0][
+        "setting"
+    ] == "dataset.length_shift_p=0.001"
 
 
 def test_a_test_split_from_another_corpus_fails_the_oov_check_whatever_the_corpus_size(tmp_path):
@@ -73,11 +92,16 @@ def test_a_test_split_from_another_corpus_fails_the_oov_check_whatever_the_corpu
 
 
 def test_too_few_rows_fail(tmp_path):
-    outcome = run_suite(dataset_features(*tables(glosses(60))), params_for("dataset", min_rows=1000, max_oov_rate=1.0),
-                        "sentences", tmp_path)
+    outcome = run_suite(
+        dataset_features(*tables(glosses(60))),
+        params_for("dataset", min_rows=1000, max_oov_rate=1.0),
+        "sentences",
+        tmp_path,
+    )
     assert not outcome["success"]
-    assert any(c["expectation"] == "expect_table_row_count_to_be_between" and not c["success"]
-               for c in outcome["checks"])
+    assert any(
+        c["expectation"] == "expect_table_row_count_to_be_between" and not c["success"] for c in outcome["checks"]
+    )
 
 
 def test_drift_against_the_last_accepted_dataset(tmp_path):
@@ -90,8 +114,12 @@ def test_drift_against_the_last_accepted_dataset(tmp_path):
     same = dataset_features(*tables(glosses(2000)), vocab)["reference_oov_rate"].mean()
     drifted = dataset_features(*tables(["zyx qwv " + t for t in glosses(300)]), vocab)["reference_oov_rate"].mean()
     assert same < 0.05 and drifted > 0.1
-    outcome = run_suite(dataset_features(*tables(["zyx qwv " + t for t in glosses(300)]), vocab),
-                        params_for("dataset", max_oov_rate=1.0, max_reference_oov_rate=0.05), "sentences", tmp_path)
+    outcome = run_suite(
+        dataset_features(*tables(["zyx qwv " + t for t in glosses(300)]), vocab),
+        params_for("dataset", max_oov_rate=1.0, max_reference_oov_rate=0.05),
+        "sentences",
+        tmp_path,
+    )
     assert any(c["column"] == "reference_oov_rate" and not c["success"] for c in outcome["checks"])
 
 
@@ -111,14 +139,35 @@ def test_the_stage_fails_with_a_summary_of_what_failed(tmp_path):
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["sentences"]["dataset"]["min_rows"] = 100_000
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    proc = subprocess.run([sys.executable, "-m", "components.kinds.text.stages.check", "--params", str(tmp_path / "params.yaml"),
-                           "--app", "sentences",
-                           "--validated", str(tmp_path / "validated.parquet"), "--splits", str(tmp_path / "splits.parquet"),
-                           "--reference", str(tmp_path / "vocab.txt"), "--metrics", str(tmp_path / "m.json"),
-                           "--report", str(tmp_path / "r.json")],
-                          cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "components.kinds.text.stages.check",
+            "--params",
+            str(tmp_path / "params.yaml"),
+            "--app",
+            "sentences",
+            "--validated",
+            str(tmp_path / "validated.parquet"),
+            "--splits",
+            str(tmp_path / "splits.parquet"),
+            "--reference",
+            str(tmp_path / "vocab.txt"),
+            "--metrics",
+            str(tmp_path / "m.json"),
+            "--report",
+            str(tmp_path / "r.json"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: check: dataset expectations failed: row count 300 outside "
-                           "dataset.min_rows=100000, dataset.max_rows=0 (expect_table_row_count_to_be_between)"), last
+    assert last.startswith(
+        "error: check: dataset expectations failed: row count 300 outside "
+        "dataset.min_rows=100000, dataset.max_rows=0 (expect_table_row_count_to_be_between)"
+    ), last
     assert "Data Docs" in last and not (tmp_path / "m.json").exists()

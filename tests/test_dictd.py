@@ -33,7 +33,7 @@ def index() -> dict[str, list[tuple[int, int]]]:
 
 def entry(raw, index, headword: str, starts: str) -> str:
     """The entry of `headword` whose text starts with `starts` (a headword may have several)."""
-    texts = [raw[o:o + n].decode("utf-8") for o, n in index[headword.lower()]]
+    texts = [raw[o : o + n].decode("utf-8") for o, n in index[headword.lower()]]
     return next(t for t in texts if t.startswith(starts))
 
 
@@ -49,18 +49,21 @@ def test_index_numbers_are_dictd_base64():
 def test_a_sense_with_quotations_keeps_the_definition_and_cuts_each_quotation(raw, index):
     pieces = parse_entry(entry(raw, index, "Dog", "Dog \\Dog\\, v. t."))
     assert kinds(pieces) == ["definition", "quotation", "quotation", "quotation"]
-    assert pieces[0].text == ("To hunt or track like a hound; to follow insidiously or indefatigably; to chase with a "
-                              "dog or dogs; to worry, as if by dogs; to hound with importunity")
+    assert pieces[0].text == (
+        "To hunt or track like a hound; to follow insidiously or indefatigably; to chase with a "
+        "dog or dogs; to worry, as if by dogs; to hound with importunity"
+    )
     assert pieces[0].source == "1913 Webster" and "--Burroughs" in pieces[2].text
 
 
 def test_numbered_senses_lose_their_number_domain_label_and_obsolete_marks(raw, index):
     pieces = parse_entry(entry(raw, index, "Zymotic", "Zymotic \\"))
-    assert [p.text for p in pieces] == ["Of, pertaining to, or caused by, fermentation",
-                                        "Designating, or pertaining to, a certain class of diseases. See Zymotic "
-                                        "disease, below",
-                                        "any epidemic, endemic, contagious, or sporadic affection which is produced by "
-                                        "some morbific principle or organism acting on the system like a ferment"]
+    assert [p.text for p in pieces] == [
+        "Of, pertaining to, or caused by, fermentation",
+        "Designating, or pertaining to, a certain class of diseases. See Zymotic disease, below",
+        "any epidemic, endemic, contagious, or sporadic affection which is produced by "
+        "some morbific principle or organism acting on the system like a ferment",
+    ]
     gloss = parse_entry(entry(raw, index, "Gloss", "Gloss \\Gloss\\, n. [OE. glose"))
     assert gloss[0].text == "A foreign, archaic, technical, or other uncommon word requiring explanation"
     assert kinds(gloss)[:5] == ["definition", "definition", "quotation", "quotation", "definition"]
@@ -114,13 +117,43 @@ def test_the_ingest_stage_reads_a_dictd_corpus_and_validate_counts_each_cut(tmp_
     raw["pretrain"]["data"]["corpus"] = str(dictionary)
     params.write_text(yaml.safe_dump(raw), encoding="utf-8")
     base = [sys.executable, "-m"]
-    proc = subprocess.run([*base, "components.kinds.text.stages.ingest", "--params", str(params), "--app", "pretrain",
-                           "--out", str(tmp_path / "corpus.parquet")], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [
+            *base,
+            "components.kinds.text.stages.ingest",
+            "--params",
+            str(params),
+            "--app",
+            "pretrain",
+            "--out",
+            str(tmp_path / "corpus.parquet"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr
-    proc = subprocess.run([*base, "components.kinds.text.stages.validate", "--params", str(params), "--app",
-                           "pretrain", "--corpus", str(tmp_path / "corpus.parquet"), "--out", str(tmp_path / "v.parquet"),
-                           "--quarantine", str(tmp_path / "q.parquet"), "--metrics", str(tmp_path / "m.json")],
-                          capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [
+            *base,
+            "components.kinds.text.stages.validate",
+            "--params",
+            str(params),
+            "--app",
+            "pretrain",
+            "--corpus",
+            str(tmp_path / "corpus.parquet"),
+            "--out",
+            str(tmp_path / "v.parquet"),
+            "--quarantine",
+            str(tmp_path / "q.parquet"),
+            "--metrics",
+            str(tmp_path / "m.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr
     import json
 

@@ -13,8 +13,7 @@ from tests.conftest import GLOSSES, git
 
 
 def dvc(cwd, *args):
-    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True,
-                          env=dvc_env())
+    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True, env=dvc_env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -31,7 +30,7 @@ def repo(tmp_path):
     (root / "corpus.txt").write_text("\n".join(lines[:2000]) + "\n", encoding="utf-8")
     (root / "shards").mkdir()
     for i in range(3):
-        (root / "shards" / f"{i}.txt").write_text("\n".join(lines[i * 100:(i + 1) * 100]) + "\n", encoding="utf-8")
+        (root / "shards" / f"{i}.txt").write_text("\n".join(lines[i * 100 : (i + 1) * 100]) + "\n", encoding="utf-8")
     dvc(root, "add", "corpus.txt", "shards")
     dvc(root, "push")
     return root
@@ -55,8 +54,11 @@ def test_a_corrupt_object_is_named_and_repaired_from_the_remote(repo):
     obj.write_bytes(good[:-10] + b"bitrot....")
     with pytest.raises(CacheCorrupt, match=r"\(shards/1.txt, stage shards.dvc\) is corrupt.*--repair"):
         verify(repo)
-    proc = subprocess.run([sys.executable, "-m", "components.commands.dvc_cache", "--workspace", str(repo)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "components.commands.dvc_cache", "--workspace", str(repo)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: dvc_cache: DVC cache file .dvc/cache/files/md5/")
 

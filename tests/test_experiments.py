@@ -17,8 +17,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 def test_each_dvc_experiment_becomes_one_named_mlflow_run(trained_workspace):
     workspace, _ = trained_workspace
     for name, override in (("steps-60", "sentences.train.max_steps=60"), ("lr-low", "sentences.train.lr=0.0005")):
-        proc = subprocess.run([sys.executable, "-m", "dvc", "exp", "run", "-n", name, "-S", override, "sentences-evaluate"],
-                              cwd=workspace, capture_output=True, text=True, env=dvc_env())
+        proc = subprocess.run(
+            [sys.executable, "-m", "dvc", "exp", "run", "-n", name, "-S", override, "sentences-evaluate"],
+            cwd=workspace,
+            capture_output=True,
+            text=True,
+            env=dvc_env(),
+        )
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     logged = log_experiments(workspace)
     assert set(logged) == {"steps-60", "lr-low"}

@@ -6,10 +6,18 @@ from components.evaluation.gate import Champion, GateFailed, GateReport, enforce
 from components.kinds.text.gate import gate_metrics
 from tests.conftest import ROOT, params_for
 
-GOOD = {"nll": 40.0, "ppl": 100.0, "kl": 5.0, "mutual_information": 3.0, "active_units": 16, "recon_bleu": 20.0,
-        "baseline_nll": 60.0}
-STRICT = params_for("gate", max_nll=50, max_ppl=200, min_kl=1, min_mi=1, min_active_units=8, min_recon_bleu=5,
-                    max_nll_regression=0.5)
+GOOD = {
+    "nll": 40.0,
+    "ppl": 100.0,
+    "kl": 5.0,
+    "mutual_information": 3.0,
+    "active_units": 16,
+    "recon_bleu": 20.0,
+    "baseline_nll": 60.0,
+}
+STRICT = params_for(
+    "gate", max_nll=50, max_ppl=200, min_kl=1, min_mi=1, min_active_units=8, min_recon_bleu=5, max_nll_regression=0.5
+)
 LINEAGE = {"data.splits_md5": "d1", "tokenizer.md5": "t1"}
 
 
@@ -20,8 +28,17 @@ def test_passing_model_passes_every_check():
     assert GateReport.from_dict(report.to_dict()) == report
 
 
-@pytest.mark.parametrize("metric,value", [("nll", 60.0), ("kl", 0.01), ("mutual_information", 0.1),
-                                          ("active_units", 0), ("recon_bleu", 1.0), ("nll", float("nan"))])
+@pytest.mark.parametrize(
+    "metric,value",
+    [
+        ("nll", 60.0),
+        ("kl", 0.01),
+        ("mutual_information", 0.1),
+        ("active_units", 0),
+        ("recon_bleu", 1.0),
+        ("nll", float("nan")),
+    ],
+)
 def test_each_threshold_can_fail_the_gate(metric, value):
     report = gate_metrics({**GOOD, metric: value}, STRICT)
     assert not report.passed
@@ -47,8 +64,9 @@ def test_the_default_gate_asks_for_a_margin_over_the_unigram_baseline_and_no_abs
 
 
 def test_every_check_names_the_setting_that_governs_it():
-    report = gate_metrics(GOOD, STRICT, lineage=LINEAGE,
-                          champion=Champion(version="3", metrics={"nll": 39.0}, lineage=LINEAGE))
+    report = gate_metrics(
+        GOOD, STRICT, lineage=LINEAGE, champion=Champion(version="3", metrics={"nll": 39.0}, lineage=LINEAGE)
+    )
     assert all(c.key.startswith("gate.") and "=" in c.key for c in report.checks)
     assert "gate.max_nll=50" in {c.key for c in report.checks}
     with pytest.raises(GateFailed, match=r"nll 60 \(needs <= 50, gate.max_nll=50\)"):
@@ -68,8 +86,9 @@ def test_a_champion_on_other_data_is_compared_only_when_params_say_so():
     skipped = gate_metrics(GOOD, STRICT, lineage=LINEAGE, champion=champion)
     assert skipped.passed and skipped.beats_champion_by is None
     assert "skipped" in skipped.checks[-1].note
-    forced = gate_metrics(GOOD, params_for("gate", **{**STRICT.__dict__, "compare_across_data": True}),
-                          lineage=LINEAGE, champion=champion)
+    forced = gate_metrics(
+        GOOD, params_for("gate", **{**STRICT.__dict__, "compare_across_data": True}), lineage=LINEAGE, champion=champion
+    )
     assert not forced.passed
 
 
@@ -87,11 +106,20 @@ def test_a_threshold_of_zero_or_null_switches_its_check_off_and_the_report_says_
 
 def test_a_zero_regression_margin_still_compares_with_the_champion():
     champion = Champion(version="3", metrics={"nll": 39.0}, lineage=LINEAGE)
-    strict = params_for("gate", max_nll=50, max_ppl=200, min_kl=1, min_mi=1, min_active_units=8, min_recon_bleu=5,
-                        max_nll_regression=0)
+    strict = params_for(
+        "gate", max_nll=50, max_ppl=200, min_kl=1, min_mi=1, min_active_units=8, min_recon_bleu=5, max_nll_regression=0
+    )
     assert not gate_metrics({**GOOD, "nll": 39.01}, strict, lineage=LINEAGE, champion=champion).passed
-    off = params_for("gate", max_nll=50, max_ppl=200, min_kl=1, min_mi=1, min_active_units=8, min_recon_bleu=5,
-                     max_nll_regression=None)
+    off = params_for(
+        "gate",
+        max_nll=50,
+        max_ppl=200,
+        min_kl=1,
+        min_mi=1,
+        min_active_units=8,
+        min_recon_bleu=5,
+        max_nll_regression=None,
+    )
     report = gate_metrics({**GOOD, "nll": 45.0}, off, lineage=LINEAGE, champion=champion)
     assert report.passed and report.beats_champion_by is None
 
@@ -103,8 +131,11 @@ def test_a_translation_model_must_beat_copying_the_source_and_its_champion_on_th
 
     p = load_translation_params(ROOT / "params.yaml", "translation").gate  # 1 BLEU over copying; max regression 1
     assert p.min_bleu is None
-    metrics = {"bleu": 30.0, "baseline_bleu": 0.5,
-               "bleu_signature": "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"}
+    metrics = {
+        "bleu": 30.0,
+        "baseline_bleu": 0.5,
+        "bleu_signature": "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0",
+    }
     report = translation_gate_metrics(metrics, p)
     assert report.passed and [c.metric for c in report.checks] == ["bleu", "bleu"] and report.checks[1].disabled
     close_languages = translation_gate_metrics({**metrics, "bleu": 40.0, "baseline_bleu": 39.5}, p)
@@ -127,8 +158,7 @@ def test_an_image_model_must_beat_independent_pixels_in_bits_per_dimension_and_f
 
     p = load_image_params(ROOT / "params.yaml", "images").gate  # 5% over the baseline; regressions 0.02 / 5
     assert p.max_bpd is None and p.max_fid is None
-    vae = {"bpd": 3.6, "fid": 150.0, "baseline_bpd": 4.6, "baseline_fid": 300.0, "iw_samples": 100,
-           "fid_samples": 2000}
+    vae = {"bpd": 3.6, "fid": 150.0, "baseline_bpd": 4.6, "baseline_fid": 300.0, "iw_samples": 100, "fid_samples": 2000}
     assert image_gate_metrics(vae, p).passed
     assert [c.metric for c in image_gate_metrics(vae, p).checks] == ["bpd", "bpd", "fid", "fid"]
     blurry = image_gate_metrics({**vae, "bpd": 4.5}, p)

@@ -36,7 +36,9 @@ PARAMS = load_image_params(ROOT / "params.yaml", "images")
 
 
 def fashion(n: int, prefix: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    return read_idx(FASHION / f"{prefix}-images-idx3-ubyte.gz")[:n], read_idx(FASHION / f"{prefix}-labels-idx1-ubyte.gz")[:n]
+    return read_idx(FASHION / f"{prefix}-images-idx3-ubyte.gz")[:n], read_idx(
+        FASHION / f"{prefix}-labels-idx1-ubyte.gz"
+    )[:n]
 
 
 def png(image: np.ndarray) -> bytes:
@@ -102,9 +104,13 @@ def test_an_npz_reads_and_out_of_range_pixels_are_quarantined(tmp_path):
 def test_splits_keep_test_carve_valid_from_train_and_checks_see_leaks_and_drift():
     images, labels = fashion(400)
     test_images, test_labels = fashion(50, "t10k")
-    frame = pd.DataFrame({"pixels": [im[:, :, None].tobytes() for im in np.concatenate([images, test_images, images[:5]])],
-                          "label": [str(x) for x in np.concatenate([labels, test_labels, labels[:5]])],
-                          "split": pd.Series(["train"] * 400 + ["test"] * 55, dtype="string")})
+    frame = pd.DataFrame(
+        {
+            "pixels": [im[:, :, None].tobytes() for im in np.concatenate([images, test_images, images[:5]])],
+            "label": [str(x) for x in np.concatenate([labels, test_labels, labels[:5]])],
+            "split": pd.Series(["train"] * 400 + ["test"] * 55, dtype="string"),
+        }
+    )
     out = assign_image_splits(frame, 0.1, 0.1, "salt")
     assert (out["split"][400:] == "test").all() and 10 < (out["split"] == "valid").sum() < 80
     report = image_dataset_report(out, None)
@@ -118,8 +124,13 @@ def test_splits_keep_test_carve_valid_from_train_and_checks_see_leaks_and_drift(
 
 def test_a_fair_split_passes_the_balance_checks_and_a_test_split_of_one_kind_of_image_fails_them():
     images, labels = fashion(1000)
-    frame = pd.DataFrame({"pixels": [im[:, :, None].tobytes() for im in images], "label": [str(x) for x in labels],
-                          "split": pd.Series([None] * 1000, dtype="string")})
+    frame = pd.DataFrame(
+        {
+            "pixels": [im[:, :, None].tobytes() for im in images],
+            "label": [str(x) for x in labels],
+            "split": pd.Series([None] * 1000, dtype="string"),
+        }
+    )
     fair = image_dataset_report(assign_image_splits(frame, 0.1, 0.1, "salt"), None)
     assert min(fair["intensity_shift_p_test"], fair["label_shift_p_test"]) > 0.01
     assert not failed_image_checks(fair, PARAMS.dataset) and fair["classes_missing"] == {"valid": [], "test": []}
@@ -128,21 +139,28 @@ def test_a_fair_split_passes_the_balance_checks_and_a_test_split_of_one_kind_of_
     skewed.loc[brightest, "split"] = "test"
     report = image_dataset_report(skewed, None)
     failures = failed_image_checks(report, PARAMS.dataset)
-    assert any(f.startswith("test's mean intensities differ from train's past chance") and
-               "dataset.intensity_shift_p=0.001" in f for f in failures)
+    assert any(
+        f.startswith("test's mean intensities differ from train's past chance")
+        and "dataset.intensity_shift_p=0.001" in f
+        for f in failures
+    )
     assert any("dataset.label_shift_p=0.001" in f for f in failures)  # bright images are a few classes
 
 
 def test_unsplit_images_are_hash_split_and_one_provided_file_alone_says_how_to_declare_it_unsplit():
     images, labels = fashion(200)
     pixels = [im[:, :, None].tobytes() for im in images]
-    unsplit = pd.DataFrame({"pixels": pixels, "label": [str(x) for x in labels],
-                            "split": pd.Series([None] * 200, dtype="string")})  # an NPZ without a split
+    unsplit = pd.DataFrame(
+        {"pixels": pixels, "label": [str(x) for x in labels], "split": pd.Series([None] * 200, dtype="string")}
+    )  # an NPZ without a split
     counts = assign_image_splits(unsplit, 0.1, 0.1, "salt")["split"].value_counts()
     assert set(counts.index) == {"train", "valid", "test"}
     only_test = unsplit.assign(split=pd.Series(["test"] * 200, dtype="string"))
-    with pytest.raises(StageError, match=r"\{'test': 200\} came as provided splits \(data.idx_splits=.*declare it "
-                                         r"unsplit \(data.idx_splits: \{none: PREFIX\}\)"):
+    with pytest.raises(
+        StageError,
+        match=r"\{'test': 200\} came as provided splits \(data.idx_splits=.*declare it "
+        r"unsplit \(data.idx_splits: \{none: PREFIX\}\)",
+    ):
         assign_image_splits(only_test, 0.1, 0.1, "salt", {"train": "train", "test": "t10k"})
 
 
@@ -150,20 +168,40 @@ def test_unsplit_images_are_hash_split_and_one_provided_file_alone_says_how_to_d
 def test_the_discretised_logistic_gives_a_distribution_over_the_256_levels():
     grid = torch.arange(256).float().view(1, 1, 1, 256) / 127.5 - 1
     params = torch.cat([torch.full((1, 1, 1, 256), 0.3), torch.full((1, 1, 1, 256), -1.5)], dim=1)
-    per_level = torch.stack([logistic_log_prob(grid[..., i:i + 1], params[..., i:i + 1]) for i in range(256)])
+    per_level = torch.stack([logistic_log_prob(grid[..., i : i + 1], params[..., i : i + 1]) for i in range(256)])
     assert float(per_level.exp().sum()) == pytest.approx(1.0, abs=1e-3)
 
 
-@pytest.mark.parametrize("family,conditional", [("bsvae", False), ("vae", False), ("vqvae", False), ("gan", False),
-                                                ("bsvae", True), ("vqvae", True), ("gan", True)])
+@pytest.mark.parametrize(
+    "family,conditional",
+    [
+        ("bsvae", False),
+        ("vae", False),
+        ("vqvae", False),
+        ("gan", False),
+        ("bsvae", True),
+        ("vqvae", True),
+        ("gan", True),
+    ],
+)
 def test_each_family_trains_samples_and_scores_what_it_defines(family, conditional, tmp_path):
     images, labels = fashion(256)
     arrays = ImageArrays(images[:, None], labels.astype(np.int64))
-    mp = dataclasses.replace(PARAMS.model, family=family, channels=8, latent_dim=4, conditional=conditional,
-                             codebook_size=16, code_dim=8, prior_heads=2, prior_layers=1)
+    mp = dataclasses.replace(
+        PARAMS.model,
+        family=family,
+        channels=8,
+        latent_dim=4,
+        conditional=conditional,
+        codebook_size=16,
+        code_dim=8,
+        prior_heads=2,
+        prior_layers=1,
+    )
     tp = dataclasses.replace(PARAMS.train, min_steps=0, epochs=2, max_steps=0, batch_size=64)
-    result = train_image_model(lambda: build_image_model(mp, 1, 28, 28, 10), arrays, arrays.head(64), tp,
-                               torch.device("cpu"))
+    result = train_image_model(
+        lambda: build_image_model(mp, 1, 28, 28, 10), arrays, arrays.head(64), tp, torch.device("cpu")
+    )
     model = result.model
     assert len(result.history) == 2
     wanted = torch.arange(4) if conditional else None
@@ -190,8 +228,9 @@ def test_each_family_trains_samples_and_scores_what_it_defines(family, condition
 def test_a_conditional_vae_has_a_prior_per_class_and_samples_from_it():
     from torch.distributions import Normal, kl_divergence
 
-    mp = dataclasses.replace(PARAMS.model, family="bsvae", channels=8, latent_dim=4, conditional=True,
-                             label_prior="learned")
+    mp = dataclasses.replace(
+        PARAMS.model, family="bsvae", channels=8, latent_dim=4, conditional=True, label_prior="learned"
+    )
     torch.manual_seed(0)
     model = build_image_model(mp, 1, 28, 28, 10)
     images, labels = fashion(8)
@@ -236,8 +275,13 @@ def test_fid_is_zero_for_one_set_and_grows_with_a_shift_and_kid_follows():
 def test_dvc_repro_runs_the_image_application_on_a_fashion_mnist_slice(workspace):
     from components.versioning.dvc import dvc_env
 
-    run = subprocess.run([str(__import__("pathlib").Path(sys.executable).parent / "dvc"), "repro", "images-evaluate"],
-                         cwd=workspace, capture_output=True, text=True, env=dvc_env())
+    run = subprocess.run(
+        [str(__import__("pathlib").Path(sys.executable).parent / "dvc"), "repro", "images-evaluate"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        env=dvc_env(),
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     metrics = json.loads((workspace / "metrics/images/eval.json").read_text())
     assert metrics["family"] == "bsvae" and {"nll", "bpd", "fid", "kid", "reconstruction_mse"} <= set(metrics)
@@ -255,11 +299,28 @@ def test_a_corrupt_corpus_stops_the_ingest_stage_with_one_line(tmp_path):
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["images"]["data"]["corpus"] = str(tmp_path / "fm")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
-    run = subprocess.run([sys.executable, "-m", "components.kinds.images.stages.ingest", "--app", "images", "--params",
-                          str(tmp_path / "params.yaml"), "--out", str(tmp_path / "out.parquet")], cwd=ROOT,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "components.kinds.images.stages.ingest",
+            "--app",
+            "images",
+            "--params",
+            str(tmp_path / "params.yaml"),
+            "--out",
+            str(tmp_path / "out.parquet"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1 and not (tmp_path / "out.parquet").exists() and "Traceback" not in run.stderr
-    assert run.stderr.strip().splitlines()[-1].startswith(f"error: ingest: {tmp_path / 'fm' / 'train-images-idx3-ubyte.gz'}: cannot read")
+    assert (
+        run.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: ingest: {tmp_path / 'fm' / 'train-images-idx3-ubyte.gz'}: cannot read")
+    )
 
 
 def test_a_conditional_image_model_asked_without_a_label_says_it_needs_one():

@@ -80,13 +80,21 @@ def test_the_registered_model_samples_and_reconstructs_png_and_refuses_a_malform
         model.predict(pd.DataFrame({"image": [big]}))
     with pytest.raises(Exception, match="unconditional"):
         model.predict(pd.DataFrame({"label": ["3"], "n": [1]}))
-    cli = [sys.executable, "-m", "components.commands.generate", "--workspace", str(ws), "--model",
-           f"models:/{NAME}@challenger"]
+    cli = [
+        sys.executable,
+        "-m",
+        "components.commands.generate",
+        "--workspace",
+        str(ws),
+        "--model",
+        f"models:/{NAME}@challenger",
+    ]
     proc = subprocess.run([*cli, "--n", "4", "--out", str(ws / "grid.png")], capture_output=True, text=True)
     assert proc.returncode == 0 and (ws / "grid.png").read_bytes()[:4] == b"\x89PNG", proc.stderr
     (ws / "broken.png").write_bytes(b"\x89PNG broken")
-    proc = subprocess.run([*cli, "--image", str(ws / "broken.png"), "--out", str(ws / "rec.png")], capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [*cli, "--image", str(ws / "broken.png"), "--out", str(ws / "rec.png")], capture_output=True, text=True
+    )
     assert proc.returncode == 1 and proc.stderr.startswith("error: generate: row 0: image does not decode")
     assert len(proc.stderr.strip().splitlines()) == 1 and not (ws / "rec.png").exists()
 
@@ -99,9 +107,27 @@ def test_the_predict_command_reconstructs_a_list_of_image_files(images_run, tmp_
         (tmp_path / f"item{i}.png").write_bytes(png(image))
     (tmp_path / "files.txt").write_text("".join(f"item{i % 20}.png\n" for i in range(1000)))
     out = tmp_path / "reconstructions.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "components.commands.predict", "--workspace", str(ws), "--model",
-                           f"models:/{NAME}@challenger", "--input", str(tmp_path / "files.txt"), "--column", "image",
-                           "--output", str(out), "--batch-rows", "128"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "components.commands.predict",
+            "--workspace",
+            str(ws),
+            "--model",
+            f"models:/{NAME}@challenger",
+            "--input",
+            str(tmp_path / "files.txt"),
+            "--column",
+            "image",
+            "--output",
+            str(out),
+            "--batch-rows",
+            "128",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["input"] for r in rows] == list(range(1000)) and decode(rows[999]["image"]).shape == (28, 28)
@@ -112,19 +138,37 @@ def test_the_score_command_scores_an_unsplit_npz_of_images(images_run, tmp_path)
     ws, result = images_run
     images, labels = fashion(1000, "t10k")
     np.savez(tmp_path / "other.npz", images=images, labels=labels)
-    proc = subprocess.run([sys.executable, "-m", "components.commands.score", "--workspace", str(ws), "--model",
-                           f"models:/{NAME}@challenger", "--data", str(tmp_path / "other.npz")], cwd=ws,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "components.commands.score",
+            "--workspace",
+            str(ws),
+            "--model",
+            f"models:/{NAME}@challenger",
+            "--data",
+            str(tmp_path / "other.npz"),
+        ],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
-    metrics = json.loads(proc.stdout[:proc.stdout.rindex("}") + 1])
+    metrics = json.loads(proc.stdout[: proc.stdout.rindex("}") + 1])
     assert metrics["test_images"] == 1000 and 0 < metrics["bpd"] < 8
 
 
 def test_mlflow_models_serve_answers_with_images_and_a_refused_request_with_its_reason_alone(images_run):
     ws, _ = images_run
-    (status, answer), (refused, error) = served_answers(ws, f"models:/{NAME}@challenger", [
-        {"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 3}},
-        {"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"output": "gif"}}])
+    (status, answer), (refused, error) = served_answers(
+        ws,
+        f"models:/{NAME}@challenger",
+        [
+            {"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 3}},
+            {"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"output": "gif"}},
+        ],
+    )
     assert status == 200, answer
     assert len(answer["predictions"]) == 2 and decode(answer["predictions"][0]["image"]).shape == (28, 28)
     assert refused == 400 and error["error_code"] == "INVALID_PARAMETER_VALUE", error

@@ -35,7 +35,7 @@ def test_invalid_utf8_is_kept_with_its_reason_and_line_number():
 
 def test_gzip_csv_and_jsonl(tmp_path):
     gz = tmp_path / "c.txt.gz"
-    gz.write_bytes(gzip.compress("one\ntwo\n".encode()))
+    gz.write_bytes(gzip.compress(b"one\ntwo\n"))
     assert ingest(params_for("data", corpus=str(gz)))["text"].tolist() == ["one", "two"]
     csv = tmp_path / "c.csv"
     pd.DataFrame({"id": ["a", "b"], "sentence": ["x y", "z"]}).to_csv(csv, index=False)
@@ -46,11 +46,14 @@ def test_gzip_csv_and_jsonl(tmp_path):
     assert ingest(params_for("data", corpus=str(jsonl)))["text"].tolist() == ["p q", "r"]
 
 
-@pytest.mark.parametrize("name,content,message", [
-    ("empty.txt", b"", "corpus is empty"),
-    ("missing.txt", None, "not found"),
-    ("data.bin", b"x\n", "cannot tell the format"),
-])
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("empty.txt", b"", "corpus is empty"),
+        ("missing.txt", None, "not found"),
+        ("data.bin", b"x\n", "cannot tell the format"),
+    ],
+)
 def test_unusable_files_raise_one_clear_error(tmp_path, name, content, message):
     path = tmp_path / name
     if content is not None:
@@ -86,8 +89,12 @@ def test_jsonl_lines_that_are_not_json_or_not_utf8_keep_their_place():
     raw = b'{"text": "fine"}\nnot json\n{"text": "caf\xe9"}\n{"other": 1}\n'
     frame = jsonl_to_frame(raw, "text", "label")
     assert frame["text"].tolist()[0] == "fine"
-    assert [e.split(":")[0] if isinstance(e, str) else None for e in frame["error"]] == [None, "invalid JSON", "invalid UTF-8 at byte 13",
-                                                                         "no string field 'text'"]
+    assert [e.split(":")[0] if isinstance(e, str) else None for e in frame["error"]] == [
+        None,
+        "invalid JSON",
+        "invalid UTF-8 at byte 13",
+        "no string field 'text'",
+    ]
 
 
 def test_csv_rows_with_undecodable_bytes_are_marked_not_dropped(tmp_path):

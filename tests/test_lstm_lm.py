@@ -40,8 +40,14 @@ def test_evaluation_reports_no_latent_and_the_gate_skips_latent_checks():
 
 def test_lm_family_trains_saves_loads_and_samples(tmp_path):
     p = params_for("train", epochs=2, batch_size=16, warmup_steps=1)
-    result = train_model(toy_arrays(), toy_arrays(), 50, params_for("model", family="lm", embed_dim=8, hidden_dim=16), p,
-                         torch.device("cpu"))
+    result = train_model(
+        toy_arrays(),
+        toy_arrays(),
+        50,
+        params_for("model", family="lm", embed_dim=8, hidden_dim=16),
+        p,
+        torch.device("cpu"),
+    )
     assert isinstance(result.model, LSTMLM)
     assert all(r["valid_kl"] == 0 for r in result.history)
     save_model(result.model, tmp_path)

@@ -24,16 +24,29 @@ def tracking_server(monkeypatch):
         mlflow.set_tracking_uri(server.url)
         mlflow.set_registry_uri(server.url)
         return mlflow.MlflowClient(server.url, server.url)
+
     return point_at
 
 
-def test_an_mlflow_server_stopped_mid_run_fails_cleanly_and_the_rerun_registers(trained_workspace, tmp_path,
-                                                                                 tracking_server):
+def test_an_mlflow_server_stopped_mid_run_fails_cleanly_and_the_rerun_registers(
+    trained_workspace, tmp_path, tracking_server
+):
     workspace = trained_workspace[0]  # trained in the embedded store: the server has never seen this model
     server = MlflowServer(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "artifacts").start()
     client = tracking_server(server)
-    cli = [sys.executable, "-m", "flows.retrain", "--workspace", str(workspace), "--profile", "tiny",
-           "--set", "register.model_name=faults", "--set", "orchestrate.retry_delay_s=1"]
+    cli = [
+        sys.executable,
+        "-m",
+        "flows.retrain",
+        "--workspace",
+        str(workspace),
+        "--profile",
+        "tiny",
+        "--set",
+        "register.model_name=faults",
+        "--set",
+        "orchestrate.retry_delay_s=1",
+    ]
     env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}  # Prefect's retries only, to keep this short
     run = subprocess.Popen(cli, cwd=workspace, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     output = []
@@ -45,8 +58,9 @@ def test_an_mlflow_server_stopped_mid_run_fails_cleanly_and_the_rerun_registers(
     output += run.stdout.readlines()
     assert run.wait(timeout=300) == 1, "".join(output)
     last = [line for line in output if line.startswith("error: retrain:")]
-    assert last and last[-1].startswith(f"error: retrain: MLflow tracking server {server.url} is unreachable"), \
-        "".join(output[-20:])
+    assert last and last[-1].startswith(f"error: retrain: MLflow tracking server {server.url} is unreachable"), "".join(
+        output[-20:]
+    )
     assert sum("Retrying" in line or "retry" in line.lower() for line in output) >= 1, "".join(output[-40:])
 
     server = MlflowServer(server.backend_uri, server.artifacts, port=server.port).start()  # same store

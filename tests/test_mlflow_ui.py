@@ -28,9 +28,13 @@ def mlflow_ui(trained_workspace):
     port = free_port()
     log = open(workspace / "mlruns" / f"ui-{port}.log", "ab")
     store = f"sqlite:///{workspace / 'mlruns/mlflow.db'}"
-    server = subprocess.Popen([venv_tool("mlflow"), "ui", "--backend-store-uri", store, "--host", "127.0.0.1",
-                               "--port", str(port)], cwd=workspace, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [venv_tool("mlflow"), "ui", "--backend-store-uri", store, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=workspace,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(server, url, 120, "mlflow ui", log.name)
@@ -39,8 +43,10 @@ def mlflow_ui(trained_workspace):
         stop_process_group(server)
 
 
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                    reason="needs Debian's chromium and chromium-driver (make test installs them when run as root)")
+@pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="needs Debian's chromium and chromium-driver (make test installs them when run as root)",
+)
 def test_a_person_promotes_the_challenger_to_champion_in_the_mlflow_ui(trained_workspace, mlflow_ui):
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
@@ -69,8 +75,9 @@ def test_a_person_promotes_the_challenger_to_champion_in_the_mlflow_ui(trained_w
         field.send_keys("champion")
         time.sleep(0.5)  # the tag list takes the typed alias on Enter once its options have rendered
         field.send_keys(Keys.ENTER)
-        wait.until(ec.element_to_be_clickable(
-            (By.CSS_SELECTOR, '[data-component-id="mlflow.edit-aliases-modal.save-button"]'))).click()
+        wait.until(
+            ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-component-id="mlflow.edit-aliases-modal.save-button"]'))
+        ).click()
         wait.until(ec.invisibility_of_element_located((By.CSS_SELECTOR, '[role="dialog"]')))
         wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), "champion"))
         ARTIFACTS.mkdir(exist_ok=True)

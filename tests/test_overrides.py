@@ -42,8 +42,9 @@ def test_profile_then_set_wins_and_comments_survive(params_copy):
 
 def test_set_keys_are_the_applications_unless_they_name_a_top_level_section(params_copy):
     raw = yaml.safe_load(params_copy.read_text())
-    changes = resolve_overrides(raw, "sentences", None, None,
-                                ["train.lr=0.01", "sentences.train.seed=7", "orchestrate.retries=0"])
+    changes = resolve_overrides(
+        raw, "sentences", None, None, ["train.lr=0.01", "sentences.train.seed=7", "orchestrate.retries=0"]
+    )
     assert changes == {"sentences.train.lr": 0.01, "sentences.train.seed": 7, "orchestrate.retries": 0}
 
 
@@ -52,16 +53,19 @@ def test_an_unknown_application_lists_the_known_ones(params_copy):
         resolve_overrides(yaml.safe_load(params_copy.read_text()), "audio", None, None, [])
 
 
-@pytest.mark.parametrize("sets,message", [
-    (["train.epochz=2"], "unknown parameter 'sentences.train.epochz'"),
-    (["train.epochs=-1"], "train.epochs must be positive"),
-    (["nothing.here=1"], "unknown parameter"),
-    # dvc.yaml runs the launcher in a shell: whoever starts a flow run with overrides must not run code with it
-    (["train.launcher=torchrun --standalone; touch /tmp/owned"], "'--standalone;' is not a torchrun option"),
-    (["train.launcher=torchrun --no-python bash"], "'--no-python' is not a torchrun option"),
-    (["train.launcher=python3 -c 'import os'"], "must be python3, python or torchrun with its options"),
-    (["train.launcher=torchrun --nproc-per-node $(id)"], "is not a plain value"),
-])
+@pytest.mark.parametrize(
+    "sets,message",
+    [
+        (["train.epochz=2"], "unknown parameter 'sentences.train.epochz'"),
+        (["train.epochs=-1"], "train.epochs must be positive"),
+        (["nothing.here=1"], "unknown parameter"),
+        # dvc.yaml runs the launcher in a shell: whoever starts a flow run with overrides must not run code with it
+        (["train.launcher=torchrun --standalone; touch /tmp/owned"], "'--standalone;' is not a torchrun option"),
+        (["train.launcher=torchrun --no-python bash"], "'--no-python' is not a torchrun option"),
+        (["train.launcher=python3 -c 'import os'"], "must be python3, python or torchrun with its options"),
+        (["train.launcher=torchrun --nproc-per-node $(id)"], "is not a plain value"),
+    ],
+)
 def test_invalid_overrides_leave_the_file_untouched(params_copy, sets, message):
     before = params_copy.read_bytes()
     raw = yaml.safe_load(before)
@@ -78,8 +82,10 @@ def test_unknown_profile_lists_the_known_ones(params_copy):
 def test_a_set_changes_its_line_only_and_a_profile_round_trip_restores_every_byte(params_copy):
     before = params_copy.read_text()
     raw = yaml.safe_load(before)
-    apply_overrides(params_copy, resolve_overrides(raw, "conditional", None, None,
-                                                   ["train.init_from=models:/pretrain-bsvae@champion"]))
+    apply_overrides(
+        params_copy,
+        resolve_overrides(raw, "conditional", None, None, ["train.init_from=models:/pretrain-bsvae@champion"]),
+    )
     after = params_copy.read_text().splitlines()
     changed = [(a, b) for a, b in zip(before.splitlines(), after) if a != b]
     assert len(after) == len(before.splitlines()) and len(changed) == 1
@@ -87,8 +93,9 @@ def test_a_set_changes_its_line_only_and_a_profile_round_trip_restores_every_byt
     assert changed[0][1].endswith(" # fine-tune a registered model, e.g. models:/pretrain-bsvae@champion")
     params_copy.write_text(before)
     for profile in ("tiny", "default"):
-        apply_overrides(params_copy, resolve_overrides(yaml.safe_load(params_copy.read_text()), "conditional", None,
-                                                       profile, []))
+        apply_overrides(
+            params_copy, resolve_overrides(yaml.safe_load(params_copy.read_text()), "conditional", None, profile, [])
+        )
     assert params_copy.read_text() == before  # quotes, nulls, comments and wrapped lines as they were
 
 
@@ -96,8 +103,11 @@ def test_the_profile_in_force_is_named_so_none_stays_silently(params_copy):
     from flows.retrain import profile_in_force
 
     raw = yaml.safe_load(params_copy.read_text())
-    assert {app: profile_in_force(raw, app) for app in ("sentences", "conditional", "pretrain")} == \
-        {"sentences": "default", "conditional": "default", "pretrain": "default"}
+    assert {app: profile_in_force(raw, app) for app in ("sentences", "conditional", "pretrain")} == {
+        "sentences": "default",
+        "conditional": "default",
+        "pretrain": "default",
+    }
     apply_overrides(params_copy, resolve_overrides(raw, "pretrain", None, "tiny", []))
     raw = yaml.safe_load(params_copy.read_text())
     assert profile_in_force(raw, "pretrain") == "tiny" and profile_in_force(raw, "sentences") == "default"

@@ -39,8 +39,19 @@ def definitions(directory: Path) -> Path:
 
 def eleven_categories(directory: Path) -> Path:
     frame = pd.read_csv(LEXNAMES, sep="\t", quoting=3, keep_default_na=False)
-    labels = ["noun.plant", "noun.animal", "noun.act", "noun.state", "noun.location", "noun.substance",
-              "noun.cognition", "noun.food", "verb.change", "verb.contact", "noun.body"]
+    labels = [
+        "noun.plant",
+        "noun.animal",
+        "noun.act",
+        "noun.state",
+        "noun.location",
+        "noun.substance",
+        "noun.cognition",
+        "noun.food",
+        "verb.change",
+        "verb.contact",
+        "noun.body",
+    ]
     rows = frame[frame["label"].isin(labels)].sample(ROWS, random_state=0)
     path = directory / "categories.tsv"
     rows[["text", "label"]].to_csv(path, sep="\t", index=False)
@@ -48,8 +59,10 @@ def eleven_categories(directory: Path) -> Path:
 
 
 def caption_pairs(directory: Path) -> Path:
-    sides = {lang: gzip.decompress((MULTI30K / f"train.{lang}.gz").read_bytes()).decode("utf-8").splitlines()
-             for lang in ("de", "en")}
+    sides = {
+        lang: gzip.decompress((MULTI30K / f"train.{lang}.gz").read_bytes()).decode("utf-8").splitlines()
+        for lang in ("de", "en")
+    }
     path = directory / "pairs.tsv"
     pd.DataFrame(sides).iloc[-ROWS:].to_csv(path, sep="\t", index=False)
     return path
@@ -57,13 +70,20 @@ def caption_pairs(directory: Path) -> Path:
 
 def one_image_file(directory: Path) -> Path:
     path = directory / "images.npz"
-    np.savez(path, images=read_idx(FASHION / "t10k-images-idx3-ubyte.gz")[-ROWS:],
-             labels=read_idx(FASHION / "t10k-labels-idx1-ubyte.gz")[-ROWS:])
+    np.savez(
+        path,
+        images=read_idx(FASHION / "t10k-images-idx3-ubyte.gz")[-ROWS:],
+        labels=read_idx(FASHION / "t10k-labels-idx1-ubyte.gz")[-ROWS:],
+    )
     return path
 
 
-DATA = {"sentences": definitions, "conditional": eleven_categories, "translation": caption_pairs,
-        "images": one_image_file}
+DATA = {
+    "sentences": definitions,
+    "conditional": eleven_categories,
+    "translation": caption_pairs,
+    "images": one_image_file,
+}
 
 
 @pytest.mark.parametrize("app", sorted(DATA))

@@ -18,13 +18,15 @@ def test_shipped_params_load_and_every_profile_sets_the_same_knobs():
     assert set(params.profiles) == {"default", "tiny", "gpu"}
     knobs = {name: set(flatten(profile)) for name, profile in params.profiles.items()}
     assert knobs["tiny"] == knobs["default"] == knobs["gpu"] and len(knobs["default"]) > 10
-    for name, profile in params.profiles.items():  # each profile, written into the sections, is valid params
+    for _name, profile in params.profiles.items():  # each profile, written into the sections, is valid params
         raw = shipped()
         for key, value in flatten(profile).items():
             section, leaf = key.split(".")
             raw["sentences"][section][leaf] = value
         applied = params_from_dict(raw)
-        assert all(getattr(getattr(applied, k.split(".")[0]), k.split(".")[1]) == v for k, v in flatten(profile).items())
+        assert all(
+            getattr(getattr(applied, k.split(".")[0]), k.split(".")[1]) == v for k, v in flatten(profile).items()
+        )
 
 
 def test_a_key_missing_from_params_is_one_error_naming_it():
@@ -51,7 +53,10 @@ def test_each_application_is_its_own_section_and_without_a_name_the_default_one_
 def test_names_are_filled_in_from_the_application_and_family():
     params = params_from_dict(shipped())
     assert (params.model_name, params.experiment_name, params.deployment_name) == (
-        "sentences-bsvae", "sentences", "retrain-sentences")
+        "sentences-bsvae",
+        "sentences",
+        "retrain-sentences",
+    )
     raw = shipped()
     raw["sentences"]["register"]["model_name"] = "{app}-x"
     with pytest.raises(ParamsError, match="register.model_name.*placeholders"):
@@ -65,15 +70,18 @@ def test_default_profile_matches_the_sections():
             assert raw["sentences"][section][key] == value, f"{section}.{key}"
 
 
-@pytest.mark.parametrize("section,key,value,message", [
-    ("train", "epochs", "three", "train.epochs: expected an integer"),
-    ("train", "lr", 0.0, "train.lr must be in"),
-    ("train", "beta_schedule", "sometimes", "train.beta_schedule must be one of"),
-    ("train", "epoch", 3, "unknown parameter"),
-    ("split", "test_fraction", 0.6, "split"),
-    ("evaluate", "iw_samples", 0, "evaluate.iw_samples must be positive"),
-    ("train", "lr", float("nan"), "expected a finite number"),
-])
+@pytest.mark.parametrize(
+    "section,key,value,message",
+    [
+        ("train", "epochs", "three", "train.epochs: expected an integer"),
+        ("train", "lr", 0.0, "train.lr must be in"),
+        ("train", "beta_schedule", "sometimes", "train.beta_schedule must be one of"),
+        ("train", "epoch", 3, "unknown parameter"),
+        ("split", "test_fraction", 0.6, "split"),
+        ("evaluate", "iw_samples", 0, "evaluate.iw_samples must be positive"),
+        ("train", "lr", float("nan"), "expected a finite number"),
+    ],
+)
 def test_bad_values_name_their_key(section, key, value, message):
     raw = shipped()
     raw["sentences"][section][key] = value
@@ -103,8 +111,11 @@ def test_a_transformer_needs_a_position_for_every_token_train_max_len_allows():
     raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     raw["pretrain"]["model"].update(encoder="transformer", decoder="transformer", max_positions=256)
     raw["pretrain"]["train"]["max_len"] = 256
-    with pytest.raises(ParamsError, match=r"pretrain.model.max_positions \(256\) must be at least train.max_len \+ 1 "
-                                          r"\(257\) for a Transformer"):
+    with pytest.raises(
+        ParamsError,
+        match=r"pretrain.model.max_positions \(256\) must be at least train.max_len \+ 1 "
+        r"\(257\) for a Transformer",
+    ):
         params_from_dict(raw, "pretrain")
     raw["pretrain"]["model"]["max_positions"] = 257
     assert params_from_dict(raw, "pretrain").model.max_positions == 257
@@ -113,8 +124,12 @@ def test_a_transformer_needs_a_position_for_every_token_train_max_len_allows():
 def test_a_launcher_is_the_interpreter_or_torchrun_with_its_own_options():
     from components.core.params import check_launcher
 
-    for launcher in ("python3", "python", "torchrun --standalone --nproc-per-node 8",
-                     "torchrun --nnodes=2 --node_rank 0 --rdzv-backend c10d --rdzv-endpoint head:29500"):
+    for launcher in (
+        "python3",
+        "python",
+        "torchrun --standalone --nproc-per-node 8",
+        "torchrun --nnodes=2 --node_rank 0 --rdzv-backend c10d --rdzv-endpoint head:29500",
+    ):
         check_launcher(launcher)
     for launcher in ("bash", "torchrun --standalone=1", "torchrun --nproc-per-node", "torchrun --master-addr a|b"):
         with pytest.raises(ParamsError, match="train.launcher"):
@@ -124,9 +139,13 @@ def test_a_launcher_is_the_interpreter_or_torchrun_with_its_own_options():
 def test_credentials_inside_urls_never_reach_an_error_line():
     from components.core.errors import error_line, redact
 
-    assert redact("MLflow server https://pipeline:s3cret@mlflow.example:5000 refused") == \
-        "MLflow server https://***@mlflow.example:5000 refused"
-    assert redact("postgresql+psycopg2://mlflow:pw@db/mlflow and s3://bucket/key") == \
-        "postgresql+psycopg2://***@db/mlflow and s3://bucket/key"
+    assert (
+        redact("MLflow server https://pipeline:s3cret@mlflow.example:5000 refused")
+        == "MLflow server https://***@mlflow.example:5000 refused"
+    )
+    assert (
+        redact("postgresql+psycopg2://mlflow:pw@db/mlflow and s3://bucket/key")
+        == "postgresql+psycopg2://***@db/mlflow and s3://bucket/key"
+    )
     line = error_line("retrain", "Prefect server http://team:auth@127.0.0.1:4200/api is unreachable")
     assert line == "error: retrain: Prefect server http://***@127.0.0.1:4200/api is unreachable"

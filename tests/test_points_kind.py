@@ -105,8 +105,13 @@ def points_run(tmp_path_factory, prefect_api):
 
 def test_the_toy_kind_runs_every_stage_and_is_gated_and_registered(points_run):
     ws, result = points_run
-    assert list(result["stages"]) == ["points-ingest", "points-validate", "points-split", "points-train",
-                                      "points-evaluate"]
+    assert list(result["stages"]) == [
+        "points-ingest",
+        "points-validate",
+        "points-split",
+        "points-train",
+        "points-evaluate",
+    ]
     validate = json.loads((ws / "metrics/points/validate.json").read_text())
     assert validate["points_in"] == 803 == validate["points_kept"] + validate["points_quarantined"]
     assert validate["quarantined_by_check"] == {"finite": 2, "range": 1}
@@ -132,8 +137,13 @@ def test_the_registered_toy_model_is_served_through_pyfunc(points_run, tmp_path)
     """In a fresh process away from the workspace: the kind's code travels with the logged model."""
     ws, _ = points_run
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run([sys.executable, "-c", SERVE, f"sqlite:///{ws / 'mlruns' / 'mlflow.db'}"], cwd=tmp_path,
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", SERVE, f"sqlite:///{ws / 'mlruns' / 'mlflow.db'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == "['x', 'y'] 5 True"
 

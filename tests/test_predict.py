@@ -104,12 +104,15 @@ def test_progress_says_rows_per_second_and_the_time_left():
     assert line.startswith("predict: 250/1,000 rows (25.0%), 25.") and "rows/s, 0m30s left" in line
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--input", "missing.txt", "--output", "out.csv"], "missing.txt: no such input file"),
-    (["--input", "{src}", "--output", "out.xlsx"], "the output must end in one of"),
-    (["--input", "{src}", "--output", "out.csv", "--param", "beam"], "write NAME=VALUE"),
-    (["--input", "{src}", "--output", "out.csv", "--batch-rows", "0"], "--batch-rows 0: must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--input", "missing.txt", "--output", "out.csv"], "missing.txt: no such input file"),
+        (["--input", "{src}", "--output", "out.xlsx"], "the output must end in one of"),
+        (["--input", "{src}", "--output", "out.csv", "--param", "beam"], "write NAME=VALUE"),
+        (["--input", "{src}", "--output", "out.csv", "--batch-rows", "0"], "--batch-rows 0: must be at least 1"),
+    ],
+)
 def test_bad_input_is_one_error_line(tmp_path, capsys, argv, message):
     source = tmp_path / "in.txt"
     source.write_text("a\n")

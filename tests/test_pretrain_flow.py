@@ -47,10 +47,14 @@ def test_the_fine_tuned_version_adopts_the_base_tokenizer_and_names_its_base(run
     assert tuned["base_model"] == f"base model pretrain-bsvae v{base.version}"
     assert version.tags["base_model"] == f"pretrain-bsvae v{base.version}"
     assert version.tags["tokenizer.md5"] == base.tags["tokenizer.md5"]  # the same token ids
-    assert json.loads((ws / "metrics/conditional/tokenize.json").read_text())["adopted_from"] == \
-        f"pretrain-bsvae v{base.version}"
-    assert json.loads((ws / "metrics/conditional/train.json").read_text())["base_model"] == \
-        f"pretrain-bsvae v{base.version}"
+    assert (
+        json.loads((ws / "metrics/conditional/tokenize.json").read_text())["adopted_from"]
+        == f"pretrain-bsvae v{base.version}"
+    )
+    assert (
+        json.loads((ws / "metrics/conditional/train.json").read_text())["base_model"]
+        == f"pretrain-bsvae v{base.version}"
+    )
     assert f"fine-tuned from `pretrain-bsvae v{base.version}`" in version.description
     import mlflow
 
@@ -60,8 +64,9 @@ def test_the_fine_tuned_version_adopts_the_base_tokenizer_and_names_its_base(run
 
 def test_the_fine_tuned_version_rebuilds_bit_for_bit_from_the_base_version_it_recorded(runs, tmp_path):
     ws, _, tuned = runs
-    assert_up_to_date_and_rebuilt(ws, "conditional", "conditional-bsvae", tuned["registered"]["version"],
-                                  tmp_path / "scratch")
+    assert_up_to_date_and_rebuilt(
+        ws, "conditional", "conditional-bsvae", tuned["registered"]["version"], tmp_path / "scratch"
+    )
 
 
 def test_the_base_model_command_names_a_model_the_registry_lacks(runs):
@@ -69,12 +74,15 @@ def test_the_base_model_command_names_a_model_the_registry_lacks(runs):
     params = ws / "params.yaml"
     before = params.read_text(encoding="utf-8")
     try:
-        params.write_text(before.replace(f'init_from: {BASE}', 'init_from: models:/nope@champion', 1),
-                          encoding="utf-8")
-        proc = subprocess.run([sys.executable, "-m", "components.commands.base_model", "--app", "conditional",
-                               "--workspace", str(ws)], capture_output=True, text=True)
-        assert proc.returncode == 1 and proc.stderr.startswith("error: base_model: train.init_from: "
-                                                               "models:/nope@champion is not in the registry")
+        params.write_text(before.replace(f"init_from: {BASE}", "init_from: models:/nope@champion", 1), encoding="utf-8")
+        proc = subprocess.run(
+            [sys.executable, "-m", "components.commands.base_model", "--app", "conditional", "--workspace", str(ws)],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 1 and proc.stderr.startswith(
+            "error: base_model: train.init_from: models:/nope@champion is not in the registry"
+        )
         assert len(proc.stderr.strip().splitlines()) == 1
     finally:
         params.write_text(before, encoding="utf-8")

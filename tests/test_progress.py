@@ -38,9 +38,12 @@ def test_a_stage_s_progress_lines_move_one_progress_bar_of_its_task_run():
 
     from flows.retrain import StageProgress
 
-    lines = ["Running stage 'toy-train':", "2026 train INFO step 10/40 (25%) loss 2.000 | 5.00 steps/s, 6s left",
-             "2026 train INFO epoch 1 step 20 (4.0 s): {'epoch': 1}",
-             "2026 train INFO step 40/40 (100%) loss 1.000 | 5.00 steps/s, 0s left"]
+    lines = [
+        "Running stage 'toy-train':",
+        "2026 train INFO step 10/40 (25%) loss 2.000 | 5.00 steps/s, 6s left",
+        "2026 train INFO epoch 1 step 20 (4.0 s): {'epoch': 1}",
+        "2026 train INFO step 40/40 (100%) loss 1.000 | 5.00 steps/s, 0s left",
+    ]
 
     @task
     def stage():
@@ -55,7 +58,10 @@ def test_a_stage_s_progress_lines_move_one_progress_bar_of_its_task_run():
 
     artifact_id = run()
     with get_client(sync_client=True) as client:
-        bars = [a for a in client.read_artifacts(artifact_filter=ArtifactFilter(type=ArtifactFilterType(
-            any_=["progress"]))) if a.id == artifact_id]
+        bars = [
+            a
+            for a in client.read_artifacts(artifact_filter=ArtifactFilter(type=ArtifactFilterType(any_=["progress"])))
+            if a.id == artifact_id
+        ]
     assert len(bars) == 1 and bars[0].data == 100
     assert bars[0].description == "toy-train: step 40/40, 5.00 steps/s, 0s left"

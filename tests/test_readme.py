@@ -140,8 +140,9 @@ def test_the_front_page_is_short_and_every_link_resolves():
 
 # Lines a workspace cannot run as written, each with the reason; every other line of these blocks runs.
 NOT_RUN = {
-    "python -m components.commands.promote --model sentences-bsvae --rollback":
-        "one registered version has no @previous-champion (tests/test_registry.py rolls back for real)",
+    "python -m components.commands.promote --model sentences-bsvae --rollback": (
+        "one registered version has no @previous-champion (tests/test_registry.py rolls back for real)"
+    ),
 }
 # The README's placeholders, and what they are in the workspace.
 PLACEHOLDERS = {"--version 3": "--version {version}"}
@@ -168,8 +169,9 @@ def test_readme_blocks_run_as_written_in_a_fresh_shell(trained_workspace):
     ran = ""  # what the blocks printed: between them, every application's stages the flow did not run
     for block in chosen:
         script = runnable(block, result["registered"]["version"])
-        proc = subprocess.run(["bash", "-e", "-c", script], cwd=workspace, env=shell_env, capture_output=True,
-                              text=True, timeout=600)
+        proc = subprocess.run(
+            ["bash", "-e", "-c", script], cwd=workspace, env=shell_env, capture_output=True, text=True, timeout=600
+        )
         assert proc.returncode == 0, f"{script}\n--- stdout\n{proc.stdout[-2000:]}\n--- stderr\n{proc.stderr[-2000:]}"
         if script.count("dvc repro") > 1:  # the first builds the applications the flow did not run; the second: no-op
             assert proc.stdout.count("Data and pipelines are up to date.") >= 1, proc.stdout[-2000:]
@@ -178,13 +180,22 @@ def test_readme_blocks_run_as_written_in_a_fresh_shell(trained_workspace):
         if "generate" in script:
             assert "error" not in proc.stderr.lower(), proc.stderr[-2000:]
 
-    others = [name for name in yaml.safe_load((workspace / "dvc.yaml").read_text())["stages"]
-              if not name.startswith("sentences-")]
+    others = [
+        name
+        for name in yaml.safe_load((workspace / "dvc.yaml").read_text())["stages"]
+        if not name.startswith("sentences-")
+    ]
     missing = [name for name in others if f"Running stage '{name}'" not in ran]
     assert others and not missing, missing
 
     # And without activating: the stages' `python3` is the system one, and each re-runs itself in .venv.
-    proc = subprocess.run([".venv/bin/dvc", "repro", "--force", "sentences-ingest"], cwd=workspace, env=shell_env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [".venv/bin/dvc", "repro", "--force", "sentences-ingest"],
+        cwd=workspace,
+        env=shell_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert (workspace / "data" / "sentences" / "interim" / "corpus.parquet").is_file()

@@ -90,8 +90,11 @@ def test_predict_samples_reconstructs_and_interpolates(trained_workspace):
 def test_a_vqvae_is_gated_registered_and_generates(trained_workspace):
     ws, _ = trained_workspace
     client = tracking(ws)
-    result = retrain(workspace=str(ws), profile="tiny",  # the profile resets gate thresholds earlier tests changed
-                     overrides=["model.family=vqvae", "gate.min_codebook_perplexity=1.0"])  # tiny's 0 disables it
+    result = retrain(
+        workspace=str(ws),
+        profile="tiny",  # the profile resets gate thresholds earlier tests changed
+        overrides=["model.family=vqvae", "gate.min_codebook_perplexity=1.0"],
+    )  # tiny's 0 disables it
     version = client.get_model_version("sentences-vqvae", result["registered"]["version"])
     assert client.get_run(version.run_id).data.tags["model.family"] == "vqvae"
     assert version.tags["gate.codebook_perplexity"].endswith(": pass")
@@ -107,8 +110,9 @@ def test_a_vqvae_is_gated_registered_and_generates(trained_workspace):
 
 def test_generate_cli(trained_workspace, capsys):
     ws, _ = trained_workspace
-    assert generate.main(["--model", f"models:/{NAME}@challenger", "--n", "2", "--seed", "3",
-                          "--workspace", str(ws)]) == 0
+    assert (
+        generate.main(["--model", f"models:/{NAME}@challenger", "--n", "2", "--seed", "3", "--workspace", str(ws)]) == 0
+    )
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
     assert generate.main(["--model", f"models:/{NAME}@nope", "--workspace", str(ws)]) == 1
     assert "error: generate:" in capsys.readouterr().err
@@ -139,19 +143,33 @@ def test_every_loader_checks_the_files_record_before_any_model_code_runs(trained
     original, marker = code.read_bytes(), ws / "model-code-ran"
     code.write_bytes(original + f"\nopen({str(marker)!r}, 'w').close()\n".encode())
     try:
-        assert generate.main(["--model", f"models:/{NAME}/{version.version}", "--n", "1",
-                              "--workspace", str(ws)]) == 1
+        assert generate.main(["--model", f"models:/{NAME}/{version.version}", "--n", "1", "--workspace", str(ws)]) == 1
         err = capsys.readouterr().err
         assert f"error: generate: {NAME} v{version.version}: its files do not match the files.sha256" in err, err
         with pytest.raises(StageError, match="do not match the files.sha256"):
             download_weights(NAME, str(version.version), ws / "scratch-weights")
         assert promote.main(["--model", NAME, "--version", str(version.version), "--workspace", str(ws)]) == 1
         assert "its files do not match" in capsys.readouterr().err
-        served = subprocess.run([sys.executable, "-m", "components.commands.serve", "--model",
-                                 f"models:/{NAME}/{version.version}", "--workspace", str(ws)],
-                                capture_output=True, text=True, timeout=120)
-        assert served.returncode == 1 and served.stderr.startswith("error: serve: ") and \
-            "Traceback" not in served.stderr and "its files do not match" in served.stderr, served.stderr
+        served = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "components.commands.serve",
+                "--model",
+                f"models:/{NAME}/{version.version}",
+                "--workspace",
+                str(ws),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (
+            served.returncode == 1
+            and served.stderr.startswith("error: serve: ")
+            and "Traceback" not in served.stderr
+            and "its files do not match" in served.stderr
+        ), served.stderr
         assert not marker.exists()
     finally:
         code.write_bytes(original)
@@ -160,6 +178,7 @@ def test_every_loader_checks_the_files_record_before_any_model_code_runs(trained
 
 def test_mlflow_models_serve_answers_a_rest_request(trained_workspace):
     ws, _ = trained_workspace
-    answer = invoke_served_model(ws, f"models:/{NAME}@challenger",
-                                 {"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 1}})
+    answer = invoke_served_model(
+        ws, f"models:/{NAME}@challenger", {"dataframe_split": {"columns": ["n"], "data": [[2]]}, "params": {"seed": 1}}
+    )
     assert len(answer["predictions"]) == 2

@@ -23,9 +23,24 @@ def test_a_registered_version_rebuilds_bit_identically_on_cpu(trained_workspace,
 
 def test_the_cli_prints_the_comparison_and_refuses_unknown_versions(trained_workspace, tmp_path):
     workspace, _ = trained_workspace
-    proc = subprocess.run([sys.executable, "-m", "components.commands.reproduce", "--model", "sentences-bsvae", "--version",
-                           "99", "--workspace", str(workspace), "--scratch", str(tmp_path / "s")],
-                          capture_output=True, text=True, cwd=workspace)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "components.commands.reproduce",
+            "--model",
+            "sentences-bsvae",
+            "--version",
+            "99",
+            "--workspace",
+            str(workspace),
+            "--scratch",
+            str(tmp_path / "s"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=workspace,
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("error: reproduce: sentences-bsvae v99: not in the registry")
 

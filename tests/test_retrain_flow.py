@@ -27,8 +27,17 @@ def test_flow_runs_every_stage_registers_and_the_challenger_generates(trained_wo
     version = client.get_model_version_by_alias(registered["name"], "challenger")
     assert str(version.version) == registered["version"]
     run = client.get_run(version.run_id)
-    assert {"nll", "ppl", "kl", "nelbo", "mutual_information", "active_units", "recon_bleu",
-            "distinct_2", "self_bleu"} <= set(run.data.metrics)
+    assert {
+        "nll",
+        "ppl",
+        "kl",
+        "nelbo",
+        "mutual_information",
+        "active_units",
+        "recon_bleu",
+        "distinct_2",
+        "self_bleu",
+    } <= set(run.data.metrics)
     assert run.data.params["sentences.train.epochs"] == "1"  # the tiny profile was written and recorded
     assert run.data.tags["application"] == "sentences" and result["application"] == "sentences"
     assert len(run.data.tags["git.commit"]) == 40
@@ -41,11 +50,18 @@ def test_flow_runs_every_stage_registers_and_the_challenger_generates(trained_wo
 
 def test_an_unchanged_rerun_skips_every_stage_and_registers_no_new_version(trained_workspace):
     workspace, first = trained_workspace
-    assert (workspace / "data/sentences/reference/vocab.txt").read_text().strip()  # the registered data became the reference
+    assert (
+        (workspace / "data/sentences/reference/vocab.txt").read_text().strip()
+    )  # the registered data became the reference
     # dvc.lock matches the new reference: the application's stages are all up to date (the other application, which
     # this flow did not run, is not built yet)
-    status = subprocess.run([sys.executable, "-m", "dvc", "status", "--with-deps", "sentences-evaluate"], cwd=workspace,
-                            capture_output=True, text=True, env=dvc_env())
+    status = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--with-deps", "sentences-evaluate"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        env=dvc_env(),
+    )
     assert "Data and pipelines are up to date" in status.stdout, status.stdout
     again = retrain(workspace=str(workspace))
     assert again["stages"] == {s: "skipped" for s in STAGES}
@@ -64,11 +80,24 @@ def test_failing_stage_fails_the_flow_with_its_message_and_registers_nothing(wor
 
 
 def test_cli_reports_one_error_line_and_exits_non_zero(workspace):
-    proc = subprocess.run([sys.executable, "-m", "flows.retrain", "--workspace", str(workspace),
-                           "--corpus", str(workspace / "missing.txt")], capture_output=True, text=True,
-                          cwd=workspace)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flows.retrain",
+            "--workspace",
+            str(workspace),
+            "--corpus",
+            str(workspace / "missing.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=workspace,
+    )
     assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines() == [f"error: retrain: {workspace / 'missing.txt'}: corpus not found (a file or a directory of files)"]
+    assert proc.stderr.strip().splitlines() == [
+        f"error: retrain: {workspace / 'missing.txt'}: corpus not found (a file or a directory of files)"
+    ]
 
 
 def test_stage_order_comes_from_dvc_yaml(workspace):

@@ -22,8 +22,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 def test_the_run_pushes_its_data_and_model_to_the_default_remote(trained_workspace):
     workspace, result = trained_workspace
     assert result["pushed"] == "local"
-    status = subprocess.run([sys.executable, "-m", "dvc", "status", "--cloud"], cwd=workspace, capture_output=True,
-                            text=True, env=dvc_env())
+    status = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--cloud"], cwd=workspace, capture_output=True, text=True, env=dvc_env()
+    )
     assert status.returncode == 0, status.stderr
     assert "Cache and remote 'local' are in sync" in status.stdout
     assert any((workspace / "dvc-remote").rglob("*"))
@@ -33,7 +34,9 @@ def test_the_run_publishes_gate_report_metrics_table_and_mlflow_link(trained_wor
     _, result = trained_workspace
     wanted = ["gate-report", "eval-metrics", "retrain-summary", "mlflow-run"]
     with get_client(sync_client=True) as client:
-        keys = {a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=wanted)))}
+        keys = {
+            a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=wanted)))
+        }
     assert set(wanted) <= keys
     assert result["registered"]["run_url"].endswith(f"/runs/{result['registered']['run_id']}")
 
@@ -59,8 +62,13 @@ def test_a_scheduled_run_picks_up_new_files_in_an_imported_directory(tmp_path):
     source.mkdir()
     (source / "part-1.txt").write_text("\n".join(glosses(2500)) + "\n", encoding="utf-8")
     workspace = make_workspace(tmp_path / "ws", glosses(10))
-    imported = subprocess.run([sys.executable, "-m", "dvc", "import-url", str(source), "data/incoming"],
-                              cwd=workspace, capture_output=True, text=True, env=dvc_env())
+    imported = subprocess.run(
+        [sys.executable, "-m", "dvc", "import-url", str(source), "data/incoming"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        env=dvc_env(),
+    )
     assert imported.returncode == 0, imported.stderr
     first = retrain(workspace=str(workspace), corpus=str(workspace / "data/incoming"), profile="tiny")
 

@@ -16,16 +16,21 @@ from tests.services import PrefectServer, stop_process_group
 
 pytestmark = pytest.mark.slow
 
+
 def test_a_scheduled_run_fires_when_served(trained_workspace, tmp_path):
     workspace = trained_workspace[0]  # trained already: the scheduled run's stages are DVC's to skip
     apply_overrides(workspace / "params.yaml", {"orchestrate.cron": "* * * * *"})  # fires at the next minute
     server = PrefectServer(tmp_path / "prefect").start()
     serving = None
     try:
-        serving = subprocess.Popen([sys.executable, "-m", "flows.serve", "--workspace", str(workspace), "--profile",
-                                    "tiny"], env=server.env, cwd=workspace,
-                                   stdout=open(server.home / "serve.log", "w"), stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        serving = subprocess.Popen(
+            [sys.executable, "-m", "flows.serve", "--workspace", str(workspace), "--profile", "tiny"],
+            env=server.env,
+            cwd=workspace,
+            stdout=open(server.home / "serve.log", "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         run = server.wait_for_runs(1)[0]
         assert run["deployment_id"] and run["parameters"]["profile"] == "tiny"
         versions = tracking(workspace).search_model_versions("name = 'sentences-bsvae'")

@@ -12,8 +12,9 @@ from flows.serve import build_deployment, deploy_to_pool, main
 
 
 def test_the_deployment_takes_its_schedule_and_name_from_params(workspace):
-    apply_overrides(workspace / "params.yaml", {"orchestrate.cron": "30 2 * * *",
-                                                "orchestrate.timezone": "Europe/Paris"})
+    apply_overrides(
+        workspace / "params.yaml", {"orchestrate.cron": "30 2 * * *", "orchestrate.timezone": "Europe/Paris"}
+    )
     deployment = build_deployment(workspace, profile="tiny")
     assert deployment.name == "retrain-sentences"
     (schedule,) = deployment.schedules

@@ -7,8 +7,13 @@ from tests.conftest import glosses, params_for
 
 
 def table(texts, split=None):
-    return pd.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts,
-                         "split": pd.Series([split] * len(texts), dtype="string")})
+    return pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(len(texts))],
+            "text": texts,
+            "split": pd.Series([split] * len(texts), dtype="string"),
+        }
+    )
 
 
 def test_splits_are_deterministic_and_stable_when_data_is_added():

@@ -15,7 +15,7 @@ def test_a_hash_split_passes_and_a_split_of_the_longest_rows_fails_at_every_size
     test = np.array([hash_unit(str(i), "salt") for i in range(rows)]) < 0.1
     assert distribution_shift_p(lengths[~test], lengths[test]) > 0.01  # chance alone
     longest = np.zeros(rows, dtype=bool)
-    longest[np.argsort(lengths, kind="stable")[-max(rows // 10, 20):]] = True  # test made of the longest rows
+    longest[np.argsort(lengths, kind="stable")[-max(rows // 10, 20) :]] = True  # test made of the longest rows
     assert distribution_shift_p(lengths[~longest], lengths[longest]) <= 0.001
 
 

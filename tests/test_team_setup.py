@@ -36,9 +36,10 @@ from tests.services import (
     venv_tool,
 )
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(postgres_bin() is None,
-                                 reason="PostgreSQL server binaries not installed (Debian: postgresql)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL server binaries not installed (Debian: postgresql)"),
+]
 MODEL = "sentences-bsvae"
 
 
@@ -60,8 +61,12 @@ class Team:
         """A pipeline machine's environment as `user` (None: no MLflow credentials at all), with the pipeline's
         S3 identity (the DVC bucket only)."""
         key, secret = self.s3.keys["pipeline"]
-        env = {**self.prefect.env, "MLFLOW_TRACKING_URI": self.mlflow_url,
-               "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
+        env = {
+            **self.prefect.env,
+            "MLFLOW_TRACKING_URI": self.mlflow_url,
+            "AWS_ACCESS_KEY_ID": key,
+            "AWS_SECRET_ACCESS_KEY": secret,
+        }
         env.pop("MLFLOW_TRACKING_USERNAME", None)
         env.pop("MLFLOW_TRACKING_PASSWORD", None)
         if user:
@@ -72,8 +77,10 @@ class Team:
 def use_s3_remote(workspace: Path, endpoint: str) -> str:
     """The workspace's DVC remote becomes the team's S3 bucket (endpoint in .dvc/config; keys from the env)."""
     dvc = venv_tool("dvc")
-    for args in (["remote", "add", "-f", "-d", "team", "s3://dvc/latent"],
-                 ["remote", "modify", "team", "endpointurl", endpoint]):
+    for args in (
+        ["remote", "add", "-f", "-d", "team", "s3://dvc/latent"],
+        ["remote", "modify", "team", "endpointurl", endpoint],
+    ):
         subprocess.run([dvc, *args], cwd=workspace, check=True, capture_output=True)
     return dvc
 
@@ -98,52 +105,91 @@ S3_ROLES = {"mlflow-server": "mlflow_s3_secret", "pipeline": "pipeline_s3_secret
 def team(tmp_path_factory):
     root = tmp_path_factory.mktemp("team")
     secrets_dir = root / "secrets"  # what deploy/make_secrets.py writes into deploy/secrets/
-    subprocess.run([sys.executable, str(ROOT / "deploy" / "make_secrets.py"), "--dir", str(secrets_dir)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "deploy" / "make_secrets.py"), "--dir", str(secrets_dir)],
+        check=True,
+        capture_output=True,
+    )
     secret = lambda name: (secrets_dir / name).read_text().strip()  # noqa: E731
-    passwords = {"admin": secret("mlflow_admin_password"),
-                 **{user: secrets.token_urlsafe(18) for user in ("pipeline", "alice")}}
+    passwords = {
+        "admin": secret("mlflow_admin_password"),
+        **{user: secrets.token_urlsafe(18) for user in ("pipeline", "alice")},
+    }
     pg = Postgres(root / "pg", password=secret("postgres_password"), databases=(), superuser="postgres").start()
     # deploy/s3-setup.sh's work (mc is not installed here): the buckets, one identity per role with the policy
     # file the script gives MinIO; the emulator makes each key, written where make_secrets.py put the secret.
-    s3 = S3Emulator(root / "s3").start(buckets=("mlflow", "dvc"), identities={
-        role: json.loads((ROOT / "deploy" / "s3-policies" / f"{role}.json").read_text()) for role in S3_ROLES})
+    s3 = S3Emulator(root / "s3").start(
+        buckets=("mlflow", "dvc"),
+        identities={
+            role: json.loads((ROOT / "deploy" / "s3-policies" / f"{role}.json").read_text()) for role in S3_ROLES
+        },
+    )
     for role, secret_file in S3_ROLES.items():
         (secrets_dir / secret_file).write_text(s3.keys[role][1] + "\n")
     mlflow_port = free_port()
     variables = {"MLFLOW_PUBLIC_HOST": "127.0.0.1"}
-    hosts = {"postgres:5432": f"127.0.0.1:{pg.port}", "http://minio:9000": s3.url,
-             "mlflow:5000": f"127.0.0.1:{mlflow_port}", "localhost:5000": f"localhost:{mlflow_port}",
-             "127.0.0.1:5000": f"127.0.0.1:{mlflow_port}"}
+    hosts = {
+        "postgres:5432": f"127.0.0.1:{pg.port}",
+        "http://minio:9000": s3.url,
+        "mlflow:5000": f"127.0.0.1:{mlflow_port}",
+        "localhost:5000": f"localhost:{mlflow_port}",
+        "127.0.0.1:5000": f"127.0.0.1:{mlflow_port}",
+    }
     processes = {}
     try:
         # The postgres image's first start: its init script, through the same entrypoint, as the superuser.
         entrypoint, _, env = command_and_env("postgres", variables, hosts, {}, secrets_dir)
         assert entrypoint[-1] == "docker-entrypoint.sh"
-        init = run([*entrypoint[:-1], "sh", str(ROOT / "deploy" / "postgres-init.sh")],
-                   {**os.environ, **env, "POSTGRES_USER": "postgres", "PGHOST": "127.0.0.1", "PGPORT": str(pg.port),
-                    "PGPASSWORD": secret("postgres_password"), "PATH": f"{pg.bin}:{os.environ['PATH']}"}, root)
+        init = run(
+            [*entrypoint[:-1], "sh", str(ROOT / "deploy" / "postgres-init.sh")],
+            {
+                **os.environ,
+                **env,
+                "POSTGRES_USER": "postgres",
+                "PGHOST": "127.0.0.1",
+                "PGPORT": str(pg.port),
+                "PGPASSWORD": secret("postgres_password"),
+                "PATH": f"{pg.bin}:{os.environ['PATH']}",
+            },
+            root,
+        )
         assert init.returncode == 0, init.stdout[-2000:] + init.stderr[-2000:]
 
-        entrypoint, argv, env = command_and_env("mlflow", variables, hosts, {"--host": "127.0.0.1",
-                                                                              "--port": str(mlflow_port),
-                                                                              "--workers": "1"}, secrets_dir)
+        entrypoint, argv, env = command_and_env(
+            "mlflow",
+            variables,
+            hosts,
+            {"--host": "127.0.0.1", "--port": str(mlflow_port), "--workers": "1"},
+            secrets_dir,
+        )
         ini = root / "mlflow-auth.ini"  # the shipped one, its database host on loopback
         ini.write_text(on_loopback((ROOT / "deploy" / "mlflow-auth.ini").read_text(), hosts))
         assert env["AWS_ACCESS_KEY_ID"] == "mlflow-server"  # its identity's name; the emulator's key for it
-        env |= {"MLFLOW_AUTH_CONFIG_PATH": str(ini), "PYTHONPATH": str(ROOT),  # the image's ENV PYTHONPATH
-                "AWS_ACCESS_KEY_ID": s3.keys["mlflow-server"][0]}
+        env |= {
+            "MLFLOW_AUTH_CONFIG_PATH": str(ini),
+            "PYTHONPATH": str(ROOT),  # the image's ENV PYTHONPATH
+            "AWS_ACCESS_KEY_ID": s3.keys["mlflow-server"][0],
+        }
         argv[0] = venv_tool(argv[0])
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PG", "MLFLOW_"))}
-        processes["mlflow"] = start_server([*entrypoint, *argv], {**clean, **env},
-                                           f"http://127.0.0.1:{mlflow_port}/health", root / "mlflow.log",
-                                           "mlflow server (basic-auth)")
+        processes["mlflow"] = start_server(
+            [*entrypoint, *argv],
+            {**clean, **env},
+            f"http://127.0.0.1:{mlflow_port}/health",
+            root / "mlflow.log",
+            "mlflow server (basic-auth)",
+        )
 
-        entrypoint, argv, server_env = command_and_env("prefect", variables, hosts, {"--host": "127.0.0.1",
-                                                                                     "--port": "0"}, secrets_dir)
+        entrypoint, argv, server_env = command_and_env(
+            "prefect", variables, hosts, {"--host": "127.0.0.1", "--port": "0"}, secrets_dir
+        )
         server_env |= {"PREFECT_SERVER_DATABASE_HOST": "127.0.0.1", "PREFECT_SERVER_DATABASE_PORT": str(pg.port)}
-        prefect = PrefectServer(root / "prefect", server_env=server_env, auth_string=secret("prefect_auth_string"),
-                                entrypoint=tuple(entrypoint))
+        prefect = PrefectServer(
+            root / "prefect",
+            server_env=server_env,
+            auth_string=secret("prefect_auth_string"),
+            entrypoint=tuple(entrypoint),
+        )
         assert argv[:3] == ["prefect", "server", "start"]  # the class starts that command on its own port
         prefect.start()
         processes["prefect"] = prefect.proc
@@ -160,24 +206,35 @@ def users(team):
     """The admin creates the pipeline's user and a release manager, and grants them their roles."""
     admin = team.mlflow_env("admin")
     for user, role in (("pipeline", "pipeline"), ("alice", "manager")):
-        made = run([sys.executable, "-m", "components.commands.access", "--user", user, "--role", role,
-                    "--app", "sentences"], {**admin, "MLFLOW_NEW_USER_PASSWORD": team.passwords[user]}, ROOT)
+        made = run(
+            [sys.executable, "-m", "components.commands.access", "--user", user, "--role", role, "--app", "sentences"],
+            {**admin, "MLFLOW_NEW_USER_PASSWORD": team.passwords[user]},
+            ROOT,
+        )
         assert made.returncode == 0 and f"created user {user}" in made.stdout, made.stderr
     return team
 
 
 def test_nothing_answers_without_credentials(team):
-    for request in (urllib.request.Request(f"{team.mlflow_url}/api/2.0/mlflow/experiments/search?max_results=1"),
-                    urllib.request.Request(f"{team.prefect.api}/flows/filter", data=b"{}", method="POST",
-                                           headers={"Content-Type": "application/json"})):
+    for request in (
+        urllib.request.Request(f"{team.mlflow_url}/api/2.0/mlflow/experiments/search?max_results=1"),
+        urllib.request.Request(
+            f"{team.prefect.api}/flows/filter", data=b"{}", method="POST", headers={"Content-Type": "application/json"}
+        ),
+    ):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)
         assert refused.value.code == 401, request.full_url
     import boto3
     import botocore.exceptions
 
-    anonymous = boto3.client("s3", endpoint_url=team.s3.url, region_name="us-east-1", aws_access_key_id="nobody",
-                             aws_secret_access_key="nothing")
+    anonymous = boto3.client(
+        "s3",
+        endpoint_url=team.s3.url,
+        region_name="us-east-1",
+        aws_access_key_id="nobody",
+        aws_secret_access_key="nothing",
+    )
     with pytest.raises(botocore.exceptions.ClientError, match="InvalidAccessKeyId"):
         anonymous.list_objects_v2(Bucket="dvc")
 
@@ -191,12 +248,30 @@ def test_the_scheduled_run_goes_through_every_server_and_only_a_manager_promotes
 
     created = run([venv_tool("prefect"), "work-pool", "create", "team-pool", "--type", "process"], env, workspace)
     assert created.returncode == 0, created.stderr[-2000:]
-    deployed = run([sys.executable, "-m", "flows.serve", "--workspace", str(workspace), "--profile", "tiny",
-                    "--work-pool", "team-pool"], env, workspace)
+    deployed = run(
+        [
+            sys.executable,
+            "-m",
+            "flows.serve",
+            "--workspace",
+            str(workspace),
+            "--profile",
+            "tiny",
+            "--work-pool",
+            "team-pool",
+        ],
+        env,
+        workspace,
+    )
     assert deployed.returncode == 0 and "deployed" in deployed.stdout, deployed.stderr[-2000:]
-    worker = subprocess.Popen([venv_tool("prefect"), "worker", "start", "--pool", "team-pool"], env=env,
-                              cwd=workspace, stdout=open(team.prefect.home / "worker.log", "w"),
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    worker = subprocess.Popen(
+        [venv_tool("prefect"), "worker", "start", "--pool", "team-pool"],
+        env=env,
+        cwd=workspace,
+        stdout=open(team.prefect.home / "worker.log", "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         fired = team.prefect.wait_for_runs(1)[0]
     finally:
@@ -214,8 +289,13 @@ def test_the_scheduled_run_goes_through_every_server_and_only_a_manager_promotes
         os.environ.pop("MLFLOW_TRACKING_PASSWORD")
     import psycopg2  # the tracking store is the PostgreSQL database, the flow's run the one that wrote it
 
-    with psycopg2.connect(host="127.0.0.1", port=team.pg.port, user="mlflow_tracking", dbname="mlflow",
-                          password=team.secret("mlflow_tracking_db_password")) as conn:
+    with psycopg2.connect(
+        host="127.0.0.1",
+        port=team.pg.port,
+        user="mlflow_tracking",
+        dbname="mlflow",
+        password=team.secret("mlflow_tracking_db_password"),
+    ) as conn:
         cur = conn.cursor()
         cur.execute("SELECT name, version FROM model_versions")
         assert cur.fetchall() == [(MODEL, 1)]
@@ -243,9 +323,12 @@ def test_the_scheduled_run_goes_through_every_server_and_only_a_manager_promotes
     assert "refused the credentials (401)" in line, line
     # The UI moves aliases through the same API under /ajax-api: the pipeline's user is refused there too.
     token = base64.b64encode(f"pipeline:{team.passwords['pipeline']}".encode()).decode()
-    request = urllib.request.Request(f"{team.mlflow_url}/ajax-api/2.0/mlflow/registered-models/alias", method="POST",
-                                     data=json.dumps({"name": MODEL, "alias": "champion", "version": "1"}).encode(),
-                                     headers={"Content-Type": "application/json", "Authorization": f"Basic {token}"})
+    request = urllib.request.Request(
+        f"{team.mlflow_url}/ajax-api/2.0/mlflow/registered-models/alias",
+        method="POST",
+        data=json.dumps({"name": MODEL, "alias": "champion", "version": "1"}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Basic {token}"},
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 403
@@ -253,12 +336,17 @@ def test_the_scheduled_run_goes_through_every_server_and_only_a_manager_promotes
     assert promoted.returncode == 0 and "@champion -> v1" in promoted.stdout, promoted.stderr[-2000:]
 
 
-def mlflow_request(team, user: str, method: str, route: str, body: bytes | None = None,
-                   content_type: str = "application/json") -> tuple[int, str]:
+def mlflow_request(
+    team, user: str, method: str, route: str, body: bytes | None = None, content_type: str = "application/json"
+) -> tuple[int, str]:
     """(HTTP status, message) of one raw request to the team's MLflow server as `user`."""
     token = base64.b64encode(f"{user}:{team.passwords[user]}".encode()).decode()
-    request = urllib.request.Request(f"{team.mlflow_url}{route}", method=method, data=body,
-                                     headers={"Content-Type": content_type, "Authorization": f"Basic {token}"})
+    request = urllib.request.Request(
+        f"{team.mlflow_url}{route}",
+        method=method,
+        data=body,
+        headers={"Content-Type": content_type, "Authorization": f"Basic {token}"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, answer.read().decode()
@@ -278,35 +366,64 @@ def test_the_pipeline_cannot_decide_what_champion_serves(users):
 
     attacks = {
         # create-then-rename takeover, step one: the rule read the query string, the handler a JSON string body
-        "create through a JSON string body": ("POST", f"/registered-models/create?name={MODEL}",
-                                              json.dumps(json.dumps({"name": "takeover"})).encode()),
+        "create through a JSON string body": (
+            "POST",
+            f"/registered-models/create?name={MODEL}",
+            json.dumps(json.dumps({"name": "takeover"})).encode(),
+        ),
         # the permission check read the query (a model the caller manages), the handler the body (MODEL)
-        "cross-model alias delete": ("DELETE", "/registered-models/alias?name=other&alias=champion",
-                                     {"name": MODEL, "alias": "champion"}),
-        "alias move in a form body": ("POST", "/registered-models/alias",
-                                      f"name={MODEL}&alias=champion&version=1".encode(),
-                                      "application/x-www-form-urlencoded"),
+        "cross-model alias delete": (
+            "DELETE",
+            "/registered-models/alias?name=other&alias=champion",
+            {"name": MODEL, "alias": "champion"},
+        ),
+        "alias move in a form body": (
+            "POST",
+            "/registered-models/alias",
+            f"name={MODEL}&alias=champion&version=1".encode(),
+            "application/x-www-form-urlencoded",
+        ),
         "champion moved": ("POST", "/registered-models/alias", {"name": MODEL, "alias": "champion", "version": "1"}),
-        "another served alias made": ("POST", "/registered-models/alias", {"name": MODEL, "alias": "prod",
-                                                                           "version": "1"}),
+        "another served alias made": (
+            "POST",
+            "/registered-models/alias",
+            {"name": MODEL, "alias": "prod", "version": "1"},
+        ),
         "rename away": ("POST", "/registered-models/rename", {"name": MODEL, "new_name": f"{MODEL}-old"}),
-        "prompt tag hides the model": ("POST", "/registered-models/set-tag",
-                                       {"name": MODEL, "key": "mlflow.prompt.is_prompt", "value": "true"}),
-        "stage transition": ("POST", "/model-versions/transition-stage",
-                             {"name": MODEL, "version": "1", "stage": "Production", "archive_existing_versions": True}),
+        "prompt tag hides the model": (
+            "POST",
+            "/registered-models/set-tag",
+            {"name": MODEL, "key": "mlflow.prompt.is_prompt", "value": "true"},
+        ),
+        "stage transition": (
+            "POST",
+            "/model-versions/transition-stage",
+            {"name": MODEL, "version": "1", "stage": "Production", "archive_existing_versions": True},
+        ),
         "new registered model": ("POST", "/registered-models/create", {"name": "takeover"}),
         # the digest every loader checks the version's files against
-        "files record rewritten": ("POST", "/model-versions/set-tag", {"name": MODEL, "version": "1",
-                                                                       "key": "files.sha256", "value": "0" * 64}),
-        "files record deleted": ("DELETE", "/model-versions/delete-tag", {"name": MODEL, "version": "1",
-                                                                          "key": "files.sha256"}),
+        "files record rewritten": (
+            "POST",
+            "/model-versions/set-tag",
+            {"name": MODEL, "version": "1", "key": "files.sha256", "value": "0" * 64},
+        ),
+        "files record deleted": (
+            "DELETE",
+            "/model-versions/delete-tag",
+            {"name": MODEL, "version": "1", "key": "files.sha256"},
+        ),
     }
     for attack, (method, route, body, *content_type) in attacks.items():
         status, message = as_pipeline(method, route, body, *content_type)
         assert status == 403, f"{attack}: {status} {message}"
     for prefix in ("/api", "/ajax-api"):  # the UI's route answers the same
-        status, _ = mlflow_request(team, "pipeline", "POST", f"{prefix}/2.0/mlflow/registered-models/rename",
-                                   json.dumps({"name": MODEL, "new_name": "x"}).encode())
+        status, _ = mlflow_request(
+            team,
+            "pipeline",
+            "POST",
+            f"{prefix}/2.0/mlflow/registered-models/rename",
+            json.dumps({"name": MODEL, "new_name": "x"}).encode(),
+        )
         assert status == 403
 
     import mlflow
@@ -324,18 +441,24 @@ def test_the_pipeline_cannot_decide_what_champion_serves(users):
         os.environ.pop("MLFLOW_TRACKING_PASSWORD")
     # The registered version's files: its run's and its logged model's, overwritten or deleted through the proxy.
     files = "/api/2.0/mlflow-artifacts/artifacts"
-    for method, route in (("PUT", f"{files}/{experiment}/models/{model_id}/artifacts/model_dir/model.safetensors"),
-                          ("PUT", f"{files}/{experiment}/models/{model_id}/artifacts/MLmodel"),
-                          ("PUT", f"{files}/{experiment}/{version.run_id}/artifacts/reports/gate.json"),
-                          ("DELETE", f"{files}/{experiment}/models/{model_id}/artifacts/MLmodel")):
+    for method, route in (
+        ("PUT", f"{files}/{experiment}/models/{model_id}/artifacts/model_dir/model.safetensors"),
+        ("PUT", f"{files}/{experiment}/models/{model_id}/artifacts/MLmodel"),
+        ("PUT", f"{files}/{experiment}/{version.run_id}/artifacts/reports/gate.json"),
+        ("DELETE", f"{files}/{experiment}/models/{model_id}/artifacts/MLmodel"),
+    ):
         status, message = mlflow_request(team, "pipeline", method, route, b"swapped", "application/octet-stream")
         assert status == 403 and "immutable" in message, f"{method} {route}: {status} {message}"
     # the pipeline's own moves
-    assert as_pipeline("POST", "/registered-models/alias", {"name": MODEL, "alias": "challenger", "version": "1"})[0] \
+    assert (
+        as_pipeline("POST", "/registered-models/alias", {"name": MODEL, "alias": "challenger", "version": "1"})[0]
         == 200
+    )
     assert as_pipeline("POST", "/registered-models/create", {"name": MODEL})[0] == 400  # exists: the store says so
-    assert as_pipeline("POST", "/model-versions/set-tag", {"name": MODEL, "version": "1", "key": "note",
-                                                          "value": "ok"})[0] == 200
+    assert (
+        as_pipeline("POST", "/model-versions/set-tag", {"name": MODEL, "version": "1", "key": "note", "value": "ok"})[0]
+        == 200
+    )
 
     # A password written into a URL reaches no error line (nor the Prefect logs, which carry the same messages).
     secret = secrets.token_urlsafe(12)
@@ -351,13 +474,23 @@ def test_a_file_rewritten_in_the_bucket_is_caught_before_any_model_code_runs(use
     the champion's code in S3 itself; the loader finds the files differ from the version's files.sha256 record."""
     team = users
     bucket, root = "mlflow", team.s3.client()
-    code = next(o["Key"] for o in root.list_objects_v2(Bucket=bucket, Prefix="artifacts/")["Contents"]
-                if o["Key"].endswith("/code/components/kinds/text/serving/pyfunc.py"))
+    code = next(
+        o["Key"]
+        for o in root.list_objects_v2(Bucket=bucket, Prefix="artifacts/")["Contents"]
+        if o["Key"].endswith("/code/components/kinds/text/serving/pyfunc.py")
+    )
     original, marker = root.get_object(Bucket=bucket, Key=code)["Body"].read(), team.root / "model-code-ran"
     root.put_object(Bucket=bucket, Key=code, Body=original + f"\nopen({str(marker)!r}, 'w').close()\n".encode())
     try:
-        generate = [sys.executable, "-m", "components.commands.generate", "--model", f"models:/{MODEL}@champion",
-                    "--n", "1"]
+        generate = [
+            sys.executable,
+            "-m",
+            "components.commands.generate",
+            "--model",
+            f"models:/{MODEL}@champion",
+            "--n",
+            "1",
+        ]
         line = one_error_line(run(generate, team.mlflow_env("alice"), ROOT))
         assert line.startswith(f"error: generate: {MODEL} v1: its files do not match the files.sha256"), line
         assert not marker.exists()
@@ -372,11 +505,21 @@ def test_each_service_has_its_own_least_identity_and_no_secret_is_on_a_command_l
     import psycopg2
 
     # S3: the pipeline reaches the DVC bucket only, readers only read it, the MLflow server has the artifacts.
-    denied = {("pipeline", "get_object", "mlflow"), ("pipeline", "put_object", "mlflow"),
-              ("reader", "put_object", "dvc"), ("reader", "get_object", "mlflow"),
-              ("mlflow-server", "put_object", "dvc"), ("mlflow-server", "get_object", "dvc")}
-    allowed = {("pipeline", "put_object", "dvc"), ("pipeline", "get_object", "dvc"), ("reader", "get_object", "dvc"),
-               ("mlflow-server", "put_object", "mlflow"), ("mlflow-server", "get_object", "mlflow")}
+    denied = {
+        ("pipeline", "get_object", "mlflow"),
+        ("pipeline", "put_object", "mlflow"),
+        ("reader", "put_object", "dvc"),
+        ("reader", "get_object", "mlflow"),
+        ("mlflow-server", "put_object", "dvc"),
+        ("mlflow-server", "get_object", "dvc"),
+    }
+    allowed = {
+        ("pipeline", "put_object", "dvc"),
+        ("pipeline", "get_object", "dvc"),
+        ("reader", "get_object", "dvc"),
+        ("mlflow-server", "put_object", "mlflow"),
+        ("mlflow-server", "get_object", "mlflow"),
+    }
     for role, action, bucket in sorted(allowed) + sorted(denied):
         client = team.s3.client(role)
         kwargs = {"Bucket": bucket, "Key": "probe/least-privilege"} | ({"Body": b"x"} if action == "put_object" else {})
@@ -389,19 +532,24 @@ def test_each_service_has_its_own_least_identity_and_no_secret_is_on_a_command_l
             getattr(client, action)(**kwargs)
 
     # PostgreSQL: one role and one database per service, no superuser among them, no way into another's database.
-    roles = {"mlflow_tracking": ("mlflow", "mlflow_tracking_db_password"),
-             "mlflow_auth": ("mlflow_auth", "mlflow_auth_db_password"), "prefect": ("prefect", "prefect_db_password")}
+    roles = {
+        "mlflow_tracking": ("mlflow", "mlflow_tracking_db_password"),
+        "mlflow_auth": ("mlflow_auth", "mlflow_auth_db_password"),
+        "prefect": ("prefect", "prefect_db_password"),
+    }
     for role, (database, secret) in roles.items():
-        with psycopg2.connect(host="127.0.0.1", port=team.pg.port, user=role, dbname=database,
-                              password=team.secret(secret)) as conn:
+        with psycopg2.connect(
+            host="127.0.0.1", port=team.pg.port, user=role, dbname=database, password=team.secret(secret)
+        ) as conn:
             cur = conn.cursor()
             cur.execute("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user")
             assert cur.fetchone() == (False, False, False), role
         conn.close()
         for other in {d for d, _ in roles.values()} - {database}:
             with pytest.raises(psycopg2.OperationalError, match="permission denied for database"):
-                psycopg2.connect(host="127.0.0.1", port=team.pg.port, user=role, dbname=other,
-                                 password=team.secret(secret))
+                psycopg2.connect(
+                    host="127.0.0.1", port=team.pg.port, user=role, dbname=other, password=team.secret(secret)
+                )
 
     # No secret on any server process's command line (what `ps` shows to every user of the machine).
     values = [team.secret(p.name) for p in team.secrets.iterdir() if p.name != "mlflow_pgpass"]

@@ -12,13 +12,15 @@ def test_word_level_vocabulary_comes_from_train_only():
     ids, offsets = encode(tok, ["an entity that has physical existence", "zyzzyva quokka"])
     assert offsets.tolist()[0] == 0 and offsets[-1] == len(ids)
     assert tok.decode(ids[: offsets[1]].tolist()) == "an entity that has physical existence"
-    assert ids[offsets[1]:].tolist() == [1, 1]  # unseen words are <unk>
+    assert ids[offsets[1] :].tolist() == [1, 1]  # unseen words are <unk>
 
 
 def test_ptb_is_kept_as_pre_tokenised():
     lines = PTB_SLICE.read_text().splitlines()[:300]
-    tok = train_tokenizer([l.strip() for l in lines], params_for("tokenize", pre_tokenizer="whitespace", lowercase=False,
-                                                                       min_frequency=1))
+    tok = train_tokenizer(
+        [line.strip() for line in lines],
+        params_for("tokenize", pre_tokenizer="whitespace", lowercase=False, min_frequency=1),
+    )
     enc = tok.encode("the <unk> 's N years", add_special_tokens=False)
     assert enc.tokens == ["the", "<unk>", "'s", "N", "years"]
 

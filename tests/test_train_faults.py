@@ -19,8 +19,9 @@ pytestmark = pytest.mark.slow
 
 
 def dvc(workspace, *args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=workspace, capture_output=True, text=True,
-                          env=dvc_env())
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=workspace, capture_output=True, text=True, env=dvc_env()
+    )
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
@@ -33,17 +34,49 @@ def model_md5(workspace, stage, model_dir):
 
 # One run per kind, long enough (a few seconds of training after its first checkpoint) to be killed mid-run.
 KINDS = {
-    "text": ("sentences", "models/sentences/bsvae", "tokenize", {
-        "sentences.model.embed_dim": 32, "sentences.model.hidden_dim": 64, "sentences.model.latent_dim": 8,
-        "sentences.dataset.max_oov_rate": 0.5, "sentences.train.epochs": 3, "sentences.train.max_steps": 0,
-        "sentences.train.batch_size": 32, "sentences.train.checkpoint_every": 5, "sentences.train.threads": 1}),
-    "translation": ("translation", "models/translation/transformer", "tokenize", {
-        "translation.model.d_model": 64, "translation.model.ff_dim": 128, "translation.train.epochs": 30,
-        "translation.train.max_steps": 0, "translation.train.batch_size": 16, "translation.train.checkpoint_every": 10,
-        "translation.train.threads": 1}),
-    "images": ("images", "models/images/bsvae", "preprocess", {
-        "images.model.channels": 16, "images.train.epochs": 12, "images.train.max_steps": 0,
-        "images.train.batch_size": 16, "images.train.checkpoint_every": 10, "images.train.threads": 1}),
+    "text": (
+        "sentences",
+        "models/sentences/bsvae",
+        "tokenize",
+        {
+            "sentences.model.embed_dim": 32,
+            "sentences.model.hidden_dim": 64,
+            "sentences.model.latent_dim": 8,
+            "sentences.dataset.max_oov_rate": 0.5,
+            "sentences.train.epochs": 3,
+            "sentences.train.max_steps": 0,
+            "sentences.train.batch_size": 32,
+            "sentences.train.checkpoint_every": 5,
+            "sentences.train.threads": 1,
+        },
+    ),
+    "translation": (
+        "translation",
+        "models/translation/transformer",
+        "tokenize",
+        {
+            "translation.model.d_model": 64,
+            "translation.model.ff_dim": 128,
+            "translation.train.epochs": 30,
+            "translation.train.max_steps": 0,
+            "translation.train.batch_size": 16,
+            "translation.train.checkpoint_every": 10,
+            "translation.train.threads": 1,
+        },
+    ),
+    "images": (
+        "images",
+        "models/images/bsvae",
+        "preprocess",
+        {
+            "images.model.channels": 16,
+            "images.train.epochs": 12,
+            "images.train.max_steps": 0,
+            "images.train.batch_size": 16,
+            "images.train.checkpoint_every": 10,
+            "images.train.threads": 1,
+        },
+    ),
 }
 
 
@@ -56,9 +89,14 @@ def test_a_train_stage_killed_mid_run_resumes_and_ends_where_an_uninterrupted_ru
     dvc(workspace, "repro", f"{app}-{before}")
     stage = f"{app}-train"
     checkpoint = workspace / "checkpoints" / app / "train.pt"
-    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "--single-item", stage], cwd=workspace,
-                            env=dvc_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dvc", "repro", "--single-item", stage],
+        cwd=workspace,
+        env=dvc_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)

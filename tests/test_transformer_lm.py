@@ -15,8 +15,9 @@ from tests.conftest import counting_arrays, params_for, toy_arrays
 
 def tiny() -> TransformerLM:
     torch.manual_seed(0)
-    return build_model(50, params_for("model", family="transformer_lm", embed_dim=16, hidden_dim=32, layers=2,
-                                      heads=2)).eval()
+    return build_model(
+        50, params_for("model", family="transformer_lm", embed_dim=16, hidden_dim=32, layers=2, heads=2)
+    ).eval()
 
 
 def test_a_position_never_sees_the_tokens_after_it():
@@ -34,7 +35,7 @@ def test_step_by_step_decoding_matches_the_whole_sequence():
     whole = model.decode_logits(None, seq)[0]
     state, steps = None, []
     for t in range(seq.shape[1]):
-        logits, state = model.decode_logits(None, seq[:, t:t + 1], state)
+        logits, state = model.decode_logits(None, seq[:, t : t + 1], state)
         steps.append(logits)
     torch.testing.assert_close(torch.cat(steps, dim=1), whole)
 

@@ -74,7 +74,9 @@ def test_the_shipped_corpus_reads_with_its_provided_splits():
     frame = read_pairs(PARAMS.data)
     assert frame["split"].value_counts().to_dict() == {"train": 29000, "valid": 1014, "test": 1000}
     first = frame.iloc[0]
-    assert first["source"].startswith("Zwei junge weiße Männer") and first["target"].startswith("Two young, White males")
+    assert first["source"].startswith("Zwei junge weiße Männer") and first["target"].startswith(
+        "Two young, White males"
+    )
 
 
 def test_english_to_german_is_a_parameter(tmp_path):
@@ -115,15 +117,26 @@ def test_each_pair_contract_quarantines_with_its_reason(tmp_path):
     frame = read_pairs(data_params(f"{tmp_path / 'p.de'},{tmp_path / 'p.en'}"))
     reasons = pair_violations(frame, PARAMS.validate).tolist()
     assert reasons[:3] == [None, None, None]
-    assert reasons[3:] == ["source:present", "source:no_control_characters", "pair:length_ratio",
-                           "pair:target_is_copy", "target:present", reasons[-1]]
+    assert reasons[3:] == [
+        "source:present",
+        "source:no_control_characters",
+        "pair:length_ratio",
+        "pair:target_is_copy",
+        "target:present",
+        reasons[-1],
+    ]
     assert reasons[-1].startswith("utf8: source: invalid UTF-8")
 
 
 def test_hash_splits_keep_a_source_sentence_in_one_split_and_honour_provided_ones():
     de, en = multi30k("train", "de", 400), multi30k("train", "en", 400)
-    frame = pd.DataFrame({"source": de + de[:50], "target": en + [e + " again" for e in en[:50]],
-                          "split": pd.Series([None] * 440 + ["test"] * 10, dtype="string")})
+    frame = pd.DataFrame(
+        {
+            "source": de + de[:50],
+            "target": en + [e + " again" for e in en[:50]],
+            "split": pd.Series([None] * 440 + ["test"] * 10, dtype="string"),
+        }
+    )
     out = assign_pair_splits(frame, 0.1, 0.1, "salt")
     by_source = out.iloc[:440].groupby("source")["split"].nunique()
     assert (by_source == 1).all()
@@ -133,9 +146,13 @@ def test_hash_splits_keep_a_source_sentence_in_one_split_and_honour_provided_one
 
 def test_dataset_checks_see_leaks_duplicates_and_oov():
     de, en = multi30k("train", "de", 200), multi30k("train", "en", 200)
-    frame = pd.DataFrame({"source": de + de[:10] + ["Völlig unbekannte Wörter hier."],
-                          "target": en + en[:10] + ["Completely unseen words here."],
-                          "split": ["train"] * 190 + ["valid"] * 10 + ["train"] * 10 + ["test"]})
+    frame = pd.DataFrame(
+        {
+            "source": de + de[:10] + ["Völlig unbekannte Wörter hier."],
+            "target": en + en[:10] + ["Completely unseen words here."],
+            "split": ["train"] * 190 + ["valid"] * 10 + ["train"] * 10 + ["test"],
+        }
+    )
     report = dataset_report(frame)
     assert report["valid_leak_rate"] == 0 and report["duplicate_rate"] == pytest.approx(10 / 200)
     assert report["test_source_oov_rate"] > 0.5
@@ -148,9 +165,9 @@ def test_dataset_checks_see_leaks_duplicates_and_oov():
 
 def test_a_fair_split_passes_the_balance_checks_and_a_split_of_other_captions_or_long_ones_fails():
     de, en = multi30k("train", "de", 1200), multi30k("train", "en", 1200)
-    frame = assign_pair_splits(pd.DataFrame({"source": de, "target": en, "split": pd.Series([None] * 1200,
-                                                                                          dtype="string")}),
-                               0.1, 0.1, "salt")
+    frame = assign_pair_splits(
+        pd.DataFrame({"source": de, "target": en, "split": pd.Series([None] * 1200, dtype="string")}), 0.1, 0.1, "salt"
+    )
     fair = dataset_report(frame)
     assert min(fair[f"{s}_length_shift_p"] for s in ("valid", "test")) > 0.01
     assert min(fair[f"{s}_{side}_oov_shift_p"] for s in ("valid", "test") for side in ("source", "target")) > 0.01
@@ -158,8 +175,10 @@ def test_a_fair_split_passes_the_balance_checks_and_a_split_of_other_captions_or
     longest = frame.assign(split="train")
     longest.loc[longest["source"].str.split().str.len().sort_values(kind="stable").index[-120:], "split"] = "test"
     failures = failed_checks(dataset_report(longest), PARAMS.dataset)
-    assert any("test's source lengths differ from train's past chance" in f and "dataset.length_shift_p=0.001" in f
-               for f in failures)
+    assert any(
+        "test's source lengths differ from train's past chance" in f and "dataset.length_shift_p=0.001" in f
+        for f in failures
+    )
 
 
 # --- models ---------------------------------------------------------------------------------
@@ -174,10 +193,32 @@ def toy_pairs(n: int = 48, seed: int = 0) -> ParallelArrays:
 
 
 def tiny_params(family: str, **model):
-    mp = dataclasses.replace(PARAMS.model, family=family, d_model=32, ff_dim=64, heads=2, encoder_layers=1,
-                             decoder_layers=1, prior_layers=1, codebook_size=32, dropout=0.0, compression=2, **model)
-    tp = dataclasses.replace(PARAMS.train, min_steps=0, seed=0, epochs=60, batch_size=16, lr=3e-3, warmup_steps=20, label_smoothing=0.0,
-                             max_steps=0, precision="fp32")
+    mp = dataclasses.replace(
+        PARAMS.model,
+        family=family,
+        d_model=32,
+        ff_dim=64,
+        heads=2,
+        encoder_layers=1,
+        decoder_layers=1,
+        prior_layers=1,
+        codebook_size=32,
+        dropout=0.0,
+        compression=2,
+        **model,
+    )
+    tp = dataclasses.replace(
+        PARAMS.train,
+        min_steps=0,
+        seed=0,
+        epochs=60,
+        batch_size=16,
+        lr=3e-3,
+        warmup_steps=20,
+        label_smoothing=0.0,
+        max_steps=0,
+        precision="fp32",
+    )
     return mp, tp
 
 
@@ -186,13 +227,16 @@ def test_each_family_learns_a_toy_translation_and_every_decoder_returns_it(famil
     torch.manual_seed(0)
     pairs = toy_pairs()
     mp, tp = tiny_params(family)
-    result = train_translator(lambda: build_translator(mp, 48, 48, shared=True), pairs, pairs.head(16), tp, 32,
-                              torch.device("cpu"))
+    result = train_translator(
+        lambda: build_translator(mp, 48, 48, shared=True), pairs, pairs.head(16), tp, 32, torch.device("cpu")
+    )
     model = result.model
     assert result.history[-1]["valid_nll_per_token"] < 0.5 * result.history[0]["valid_nll_per_token"]
     src, src_len = pad_batch(pairs.source, np.arange(8), 32)
-    refs = [(np.asarray(pairs.source.ids[a:b])[::-1] + 10).tolist()
-            for a, b in zip(pairs.source.offsets[:8], pairs.source.offsets[1:9])]
+    refs = [
+        (np.asarray(pairs.source.ids[a:b])[::-1] + 10).tolist()
+        for a, b in zip(pairs.source.offsets[:8], pairs.source.offsets[1:9])
+    ]
     for decoder in model.decoders:
         out = model.translate(src, src_len, decoder, torch.full((8,), 20), beam_size=3)
         assert sum(o == r for o, r in zip(out, refs)) >= 6, (decoder, out, refs)
@@ -202,8 +246,9 @@ def test_each_family_learns_a_toy_translation_and_every_decoder_returns_it(famil
     # weights round-trip through safetensors (tied embeddings stored once) and translate the same
     save_translator(model, tmp_path / "m")
     loaded = load_translation_model(tmp_path / "m")
-    assert loaded.translate(src, src_len, model.default_decoder, torch.full((8,), 20)) == \
-        model.translate(src, src_len, model.default_decoder, torch.full((8,), 20))
+    assert loaded.translate(src, src_len, model.default_decoder, torch.full((8,), 20)) == model.translate(
+        src, src_len, model.default_decoder, torch.full((8,), 20)
+    )
 
 
 def test_outputs_respect_the_length_limit_and_decoders_are_checked():
@@ -254,8 +299,9 @@ def test_dvc_repro_runs_the_translation_application_on_a_multi30k_slice(workspac
     dvc = [str(Path(sys.executable).parent / "dvc")]
     from components.versioning.dvc import dvc_env
 
-    run = subprocess.run([*dvc, "repro", "translation-evaluate"], cwd=workspace, capture_output=True, text=True,
-                         env=dvc_env())
+    run = subprocess.run(
+        [*dvc, "repro", "translation-evaluate"], cwd=workspace, capture_output=True, text=True, env=dvc_env()
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     metrics = json.loads((workspace / "metrics/translation/eval.json").read_text())
     assert metrics["family"] == "transformer" and metrics["test_pairs"] == 40
@@ -280,12 +326,26 @@ def test_a_stage_given_misaligned_files_says_so_in_one_line(tmp_path):
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["translation"]["data"]["corpus"] = f"{de},{en}"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
-    run = subprocess.run([sys.executable, "-m", "components.kinds.translation.stages.ingest", "--app", "translation",
-                          "--params", str(tmp_path / "params.yaml"), "--out", str(tmp_path / "out.parquet")],
-                         cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "components.kinds.translation.stages.ingest",
+            "--app",
+            "translation",
+            "--params",
+            str(tmp_path / "params.yaml"),
+            "--out",
+            str(tmp_path / "out.parquet"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1 and not (tmp_path / "out.parquet").exists()
-    assert run.stderr.strip().splitlines()[-1] == (f"error: ingest: {de} has 5 lines but {en} has 3: aligned files "
-                                                   "must have the same number of lines")
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"error: ingest: {de} has 5 lines but {en} has 3: aligned files must have the same number of lines"
+    )
     assert "Traceback" not in run.stderr
 
 
@@ -296,18 +356,43 @@ def test_per_side_tokenizers_are_trained_on_their_own_side(tmp_path):
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["translation"]["tokenize"].update(joint=False, vocab_size=300)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
-    frame = pd.DataFrame({"source": multi30k("train", "de", 300), "target": multi30k("train", "en", 300),
-                          "split": ["train"] * 260 + ["valid"] * 20 + ["test"] * 20})
+    frame = pd.DataFrame(
+        {
+            "source": multi30k("train", "de", 300),
+            "target": multi30k("train", "en", 300),
+            "split": ["train"] * 260 + ["valid"] * 20 + ["test"] * 20,
+        }
+    )
     frame.to_parquet(tmp_path / "splits.parquet")
-    run = subprocess.run([sys.executable, "-m", "components.kinds.translation.stages.tokenize", "--app", "translation",
-                          "--params", str(tmp_path / "params.yaml"), "--splits", str(tmp_path / "splits.parquet"),
-                          "--tokenizer-dir", str(tmp_path / "tok"), "--out-dir", str(tmp_path / "tokens"),
-                          "--metrics", str(tmp_path / "m.json")], cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "components.kinds.translation.stages.tokenize",
+            "--app",
+            "translation",
+            "--params",
+            str(tmp_path / "params.yaml"),
+            "--splits",
+            str(tmp_path / "splits.parquet"),
+            "--tokenizer-dir",
+            str(tmp_path / "tok"),
+            "--out-dir",
+            str(tmp_path / "tokens"),
+            "--metrics",
+            str(tmp_path / "m.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     from tokenizers import Tokenizer
 
     de, en = (Tokenizer.from_file(str(tmp_path / "tok" / f"{side}.json")) for side in ("source", "target"))
     assert de.get_vocab() != en.get_vocab() and "▁Ein" in de.get_vocab() and "▁Ein" not in en.get_vocab()
     pairs = ParallelArrays.load(tmp_path / "tokens", "test")
-    assert len(pairs) == 20 and en.decode(list(pairs.target.ids[pairs.target.offsets[0]:pairs.target.offsets[1]])) \
-        == frame["target"][280]
+    assert (
+        len(pairs) == 20
+        and en.decode(list(pairs.target.ids[pairs.target.offsets[0] : pairs.target.offsets[1]])) == frame["target"][280]
+    )

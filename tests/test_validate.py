@@ -51,8 +51,9 @@ def test_a_one_megabyte_line_is_quarantined_not_fatal():
     raw = b"\n".join([line.encode() for line in glosses(50)] + [b"word " * 200_000]) + b"\n"
     frame = lines_to_frame(raw)
     frame["id"], frame["source"], frame["split"] = [f"b:{n}" for n in frame["line"]], "big.txt", None
-    kept, quarantined = quarantine_rows(frame.astype({"id": "string", "text": "string", "error": "string"}),
-                                        params_for("validate"))
+    kept, quarantined = quarantine_rows(
+        frame.astype({"id": "string", "text": "string", "error": "string"}), params_for("validate")
+    )
     assert len(kept) == 50 and len(quarantined) == 1
     assert "str_length" in quarantined["reason"][0] and "tokens_between" in quarantined["reason"][0]
 
@@ -60,9 +61,14 @@ def test_a_one_megabyte_line_is_quarantined_not_fatal():
 def test_a_malformed_jsonl_record_is_quarantined_as_invalid_json():
     from components.data.text_files import jsonl_to_frame
 
-    frame = jsonl_to_frame(b'{"text": "a fine sentence"}\nnot json\n{"text": "caf\xe9"}\n{"other": 1}\n', "text", "label")
+    frame = jsonl_to_frame(
+        b'{"text": "a fine sentence"}\nnot json\n{"text": "caf\xe9"}\n{"other": 1}\n', "text", "label"
+    )
     frame = frame.assign(id=[f"x.jsonl:{n}" for n in frame["line"]], source="x.jsonl")
     frame = frame.astype({"id": "string", "text": "string", "error": "string", "source": "string"})
     _, quarantined = quarantine_rows(frame, params_for("validate"))
     assert dict(zip(quarantined["line"], quarantined["reason"])) == {
-        2: "error:valid_json", 3: "error:valid_utf8", 4: "error:has_text_field"}
+        2: "error:valid_json",
+        3: "error:valid_utf8",
+        4: "error:has_text_field",
+    }

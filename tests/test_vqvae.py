@@ -18,8 +18,19 @@ from tests.conftest import params_for, toy_arrays
 def tiny(**overrides) -> VQVAE:
     """A small VQ-VAE quantising from the first batch (no warm-up), Euclidean, unless overridden."""
     torch.manual_seed(0)
-    sizes = dict(family="vqvae", embed_dim=16, hidden_dim=16, codes=4, codebook_size=8, code_dim=8, layers=1, heads=2,
-                 codebook_warmup=0, codebook_metric="euclidean", codebook_levels=1)
+    sizes = dict(
+        family="vqvae",
+        embed_dim=16,
+        hidden_dim=16,
+        codes=4,
+        codebook_size=8,
+        code_dim=8,
+        layers=1,
+        heads=2,
+        codebook_warmup=0,
+        codebook_metric="euclidean",
+        codebook_levels=1,
+    )
     return build_model(50, params_for("model", **{**sizes, **overrides}))
 
 
@@ -73,20 +84,42 @@ def test_prior_is_causal_over_codes():
 
 @pytest.mark.parametrize("levels", [1, 2])
 def test_trains_evaluates_gates_and_round_trips(tmp_path, levels):
-    mp = params_for("model", family="vqvae", embed_dim=16, hidden_dim=32, codes=4, codebook_size=16, code_dim=8, layers=1,
-                     heads=2, word_dropout=0.0, codebook_levels=levels, codebook_warmup=0, codebook_metric="euclidean")
-    result = train_model(toy_arrays(), toy_arrays(), 50, mp, params_for("train", epochs=3, batch_size=16, warmup_steps=1),
-                         torch.device("cpu"))
+    mp = params_for(
+        "model",
+        family="vqvae",
+        embed_dim=16,
+        hidden_dim=32,
+        codes=4,
+        codebook_size=16,
+        code_dim=8,
+        layers=1,
+        heads=2,
+        word_dropout=0.0,
+        codebook_levels=levels,
+        codebook_warmup=0,
+        codebook_metric="euclidean",
+    )
+    result = train_model(
+        toy_arrays(),
+        toy_arrays(),
+        50,
+        mp,
+        params_for("train", epochs=3, batch_size=16, warmup_steps=1),
+        torch.device("cpu"),
+    )
     assert isinstance(result.model, VQVAE) and result.history[-1]["valid_kl"] > 0
-    metrics = evaluate_model(result.model, toy_arrays(40, seed=3), params_for("evaluate", iw_samples=2, batch_size=8), 16)
+    metrics = evaluate_model(
+        result.model, toy_arrays(40, seed=3), params_for("evaluate", iw_samples=2, batch_size=8), 16
+    )
     assert metrics["nll"] == pytest.approx(metrics["reconstruction_nll"] + metrics["kl"], rel=1e-5)
     assert metrics["codebook_size"] == 16 * levels  # each level's codebook counts as entries of its own
     assert 1.0 <= metrics["codebook_perplexity"] <= 16 * levels and 0 < metrics["codebook_usage"] <= 1
     assert 0 < metrics["reconstruction_token_accuracy"] <= 1 and metrics["latent_units"] == 4 * levels
     assert len(metrics["kl_per_dim"]) == 4 * levels
-    report = gate_metrics({**metrics, "recon_bleu": 50.0},
-                          params_for("gate", min_baseline_margin=None, max_nll=1e6, max_ppl=1e9,
-                                     min_codebook_perplexity=1e3))
+    report = gate_metrics(
+        {**metrics, "recon_bleu": 50.0},
+        params_for("gate", min_baseline_margin=None, max_nll=1e6, max_ppl=1e9, min_codebook_perplexity=1e3),
+    )
     check = next(c for c in report.checks if c.metric == "codebook_perplexity")
     assert not check.passed and not report.passed  # index collapse below the threshold refuses the model
     save_model(result.model, tmp_path)
@@ -134,8 +167,9 @@ def test_residual_levels_give_each_position_a_code_per_level_in_the_priors_order
     model.eval()
     z, _ = model.encode(*batch())
     codes = model.quantise(z)
-    torch.testing.assert_close(codes.view(6, 4, 3)[:, :, 0], model.codebook.levels[0].nearest(
-        z.view(-1, 8)).view(6, 4))  # the first level of each position is its plain nearest code
+    torch.testing.assert_close(
+        codes.view(6, 4, 3)[:, :, 0], model.codebook.levels[0].nearest(z.view(-1, 8)).view(6, 4)
+    )  # the first level of each position is its plain nearest code
     snapped = model.codes_to_z(codes)
     assert model.generate(z, 6, greedy=True) == model.generate(snapped, 6, greedy=True)
     sampled = model.sample_latent(2, torch.Generator().manual_seed(0))
@@ -152,8 +186,15 @@ def test_weights_saved_with_a_single_codebook_still_load():
     torch.testing.assert_close(fresh.codebook.levels[0].vectors, model.codebook.levels[0].vectors)
 
 
-@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[
-    pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")])])
+@pytest.mark.parametrize(
+    "device",
+    [
+        "cpu",
+        pytest.param(
+            "cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
+        ),
+    ],
+)
 def test_bf16_autocast_keeps_the_codebook_in_fp32(device):
     model = tiny().to(device).train()
     tokens, lengths = (t.to(device) for t in batch())
@@ -175,8 +216,24 @@ def test_during_the_codebook_warm_up_the_decoder_reads_continuous_vectors_and_th
 
 
 def test_a_warm_up_longer_than_the_run_is_refused():
-    mp = params_for("model", family="vqvae", embed_dim=16, hidden_dim=16, codes=2, codebook_size=8, code_dim=4, layers=1,
-                     heads=2, codebook_warmup=10)
+    mp = params_for(
+        "model",
+        family="vqvae",
+        embed_dim=16,
+        hidden_dim=16,
+        codes=2,
+        codebook_size=8,
+        code_dim=4,
+        layers=1,
+        heads=2,
+        codebook_warmup=10,
+    )
     with pytest.raises(StageError, match="model.codebook_warmup is 10 batches but this run trains only 4 steps"):
-        train_model(toy_arrays(), toy_arrays(seed=1), 50, mp, params_for("train", max_steps=4, batch_size=4, warmup_steps=1),
-                    torch.device("cpu"))
+        train_model(
+            toy_arrays(),
+            toy_arrays(seed=1),
+            50,
+            mp,
+            params_for("train", max_steps=4, batch_size=4, warmup_steps=1),
+            torch.device("cpu"),
+        )

@@ -23,8 +23,10 @@ def tiny_task(**train) -> TextTask:
 def test_a_run_shorter_than_its_warm_up_is_named_and_a_long_enough_one_is_not(caplog):
     with caplog.at_level(logging.WARNING, logger="components.engine.engine"):
         warn_if_still_warming_up(tiny_task(warmup_steps=200), 90)
-    assert "still warming up at this run's last step (90 optimiser steps; 45% of train.lr): lower " \
-           "train.warmup_steps below 90" in caplog.text
+    assert (
+        "still warming up at this run's last step (90 optimiser steps; 45% of train.lr): lower "
+        "train.warmup_steps below 90" in caplog.text
+    )
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="components.engine.engine"):
         warn_if_still_warming_up(tiny_task(warmup_steps=20), 90)

@@ -15,8 +15,10 @@ from flows.workspace_lock import workspace_lock
 
 def hold_in_another_process(workspace, seconds: float = 60) -> subprocess.Popen:
     """Another run holding the workspace lock (until killed or `seconds` pass)."""
-    code = ("import sys, time; from pathlib import Path; from flows.workspace_lock import workspace_lock\n"
-            f"with workspace_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep({seconds})\n")
+    code = (
+        "import sys, time; from pathlib import Path; from flows.workspace_lock import workspace_lock\n"
+        f"with workspace_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep({seconds})\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code, str(workspace)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "held"
     return proc
@@ -108,22 +110,37 @@ def test_two_runs_started_a_second_apart_never_mix_their_parameters(trained_work
 
     cli = [sys.executable, "-m", "flows.retrain", "--workspace", str(workspace), "--profile", "tiny"]
     sets = {"a": ["train.seed=11"], "b": ["train.lr=0.0005", "model.latent_dim=4"]}
-    runs = {"a": subprocess.Popen([*cli, *(f"--set={s}" for s in sets["a"])], cwd=workspace, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)}
+    runs = {
+        "a": subprocess.Popen(
+            [*cli, *(f"--set={s}" for s in sets["a"])],
+            cwd=workspace,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    }
     time.sleep(1.0)
-    runs["b"] = subprocess.Popen([*cli, *(f"--set={s}" for s in sets["b"])], cwd=workspace, text=True,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    runs["b"] = subprocess.Popen(
+        [*cli, *(f"--set={s}" for s in sets["b"])],
+        cwd=workspace,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     outputs = {name: proc.communicate(timeout=900) for name, proc in runs.items()}
     codes = {name: proc.returncode for name, proc in runs.items()}
     assert sorted(codes.values()) == [0, 1], outputs
-    won, lost = (("a", "b") if codes["a"] == 0 else ("b", "a"))
+    won, lost = ("a", "b") if codes["a"] == 0 else ("b", "a")
     refusal = outputs[lost][1].strip().splitlines()
     assert len(refusal) == 1 and "another retrain run holds the workspace" in refusal[0], outputs[lost]
 
     version = tracking(workspace).get_model_version_by_alias("sentences-bsvae", "challenger")
     recorded = tracking(workspace).get_run(version.run_id).data.params
     shipped = shipped_params()
-    tiny = {"sentences.train.seed": str(shipped.train.seed), "sentences.train.lr": str(shipped.train.lr),
-            "sentences.model.latent_dim": str(shipped.profiles["tiny"]["model"]["latent_dim"])}
+    tiny = {
+        "sentences.train.seed": str(shipped.train.seed),
+        "sentences.train.lr": str(shipped.train.lr),
+        "sentences.model.latent_dim": str(shipped.profiles["tiny"]["model"]["latent_dim"]),
+    }
     expected = {**tiny, **{f"sentences.{k}": v for k, v in (s.split("=") for s in sets[won])}}
     assert {k: recorded[k] for k in expected} == expected, won

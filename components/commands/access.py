@@ -38,8 +38,10 @@ class AccessError(RuntimeError):
 def server_uri() -> str:
     uri = os.environ.get("MLFLOW_TRACKING_URI", "")
     if not uri.startswith(("http://", "https://")):
-        raise AccessError(f"MLFLOW_TRACKING_URI is {uri!r}: users and grants live on an MLflow server "
-                          f"(http://host:port) started with --app-name basic-auth")
+        raise AccessError(
+            f"MLFLOW_TRACKING_URI is {uri!r}: users and grants live on an MLflow server "
+            f"(http://host:port) started with --app-name basic-auth"
+        )
     return uri
 
 
@@ -55,8 +57,10 @@ def ensure_user(auth_client, username: str) -> str:
             raise
     password = os.environ.get(PASSWORD_VARIABLE, "")
     if len(password) < 12:
-        raise AccessError(f"user {username} does not exist: set {PASSWORD_VARIABLE} to its password "
-                          f"(12 characters or more) to create it")
+        raise AccessError(
+            f"user {username} does not exist: set {PASSWORD_VARIABLE} to its password "
+            f"(12 characters or more) to create it"
+        )
     auth_client.create_user(username, password)
     return f"created user {username}"
 
@@ -92,8 +96,9 @@ def grant(client, auth_client, username: str, role: str, model: str, experiment:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--user", required=True, help=f"the user (created if missing, password from "
-                                                       f"{PASSWORD_VARIABLE})")
+    parser.add_argument(
+        "--user", required=True, help=f"the user (created if missing, password from {PASSWORD_VARIABLE})"
+    )
     parser.add_argument("--role", required=True, choices=sorted(ROLES), help="what the user may do")
     parser.add_argument("--app", action="append", default=[], help="an application (repeatable; default: all)")
     parser.add_argument("--workspace", default=".", help="project root whose params.yaml names the models")

@@ -1,7 +1,7 @@
 """Write each dvc.yaml stage's code deps from its imports (components/versioning/code_deps.py), or check them.
 
-    python -m components.commands.code_deps            # rewrite dvc.yaml where a stage's code deps are stale
-    python -m components.commands.code_deps --check    # list the stale stages; exit 1 if any
+python -m components.commands.code_deps            # rewrite dvc.yaml where a stage's code deps are stale
+python -m components.commands.code_deps --check    # list the stale stages; exit 1 if any
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ def main() -> None:
             for name, (listed, wanted) in stale.items():
                 print(f"{name}: lists {listed}, imports call for {wanted}")
             if stale:
-                raise StageError(f"{len(stale)} stage(s) with stale code deps; run python -m "
-                                 "components.commands.code_deps")
+                raise StageError(
+                    f"{len(stale)} stage(s) with stale code deps; run python -m components.commands.code_deps"
+                )
             return
         changed = rewrite(root, path)
         print(f"updated the code deps of {len(changed)} stage(s): {', '.join(changed) or 'none'}")

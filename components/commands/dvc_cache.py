@@ -1,7 +1,7 @@
 """Check the DVC cache against dvc.lock and the .dvc files, or repair it (components/versioning/cache.py).
 
-    python -m components.commands.dvc_cache             # verify: one line per missing or corrupt object, exit 1
-    python -m components.commands.dvc_cache --repair    # drop corrupt objects, fetch from the remote, check out again
+python -m components.commands.dvc_cache             # verify: one line per missing or corrupt object, exit 1
+python -m components.commands.dvc_cache --repair    # drop corrupt objects, fetch from the remote, check out again
 """
 
 from __future__ import annotations

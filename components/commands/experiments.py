@@ -1,6 +1,6 @@
 """Log the DVC experiments of this workspace to MLflow, one run each (components/registry/experiments.py).
 
-    python -m components.commands.experiments
+python -m components.commands.experiments
 """
 
 from __future__ import annotations

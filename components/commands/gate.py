@@ -1,6 +1,6 @@
 """Check the evaluation metrics against the gate's thresholds (the flow adds the champion comparison).
 
-    python -m components.commands.gate --app sentences     # reads metrics/sentences/eval.json
+python -m components.commands.gate --app sentences     # reads metrics/sentences/eval.json
 """
 
 from __future__ import annotations

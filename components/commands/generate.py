@@ -24,14 +24,20 @@ from components.kinds.translation.serving.signature import TRANSLATION_PARAM_DEF
 
 
 def request(args: argparse.Namespace) -> pd.DataFrame:
-    condition = {name: [value] for name in ("label", "prefix", "reference")
-                 if (value := getattr(args, name)) is not None}
+    condition = {
+        name: [value] for name in ("label", "prefix", "reference") if (value := getattr(args, name)) is not None
+    }
     if args.reconstruct:
         label = condition.get("label", [None]) * len(args.reconstruct)
         return pd.DataFrame({"text": args.reconstruct, **({"label": label} if args.label is not None else {})})
     if args.interpolate:
-        return pd.DataFrame({"start": [args.interpolate[0]], "end": [args.interpolate[1]],
-                             **({"label": [args.label]} if args.label is not None else {})})
+        return pd.DataFrame(
+            {
+                "start": [args.interpolate[0]],
+                "end": [args.interpolate[1]],
+                **({"label": [args.label]} if args.label is not None else {}),
+            }
+        )
     return pd.DataFrame({"n": [args.n], **condition})
 
 
@@ -68,8 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--reconstruct", nargs="+", metavar="TEXT", help="sentences to encode and decode")
     mode.add_argument("--interpolate", nargs=2, metavar=("START", "END"), help="two sentences to walk between")
     mode.add_argument("--translate", nargs="+", metavar="TEXT", help="sentences to translate (a translation model)")
-    parser.add_argument("--decoder", default=TRANSLATION_PARAM_DEFAULTS["decoder"],
-                        help="translation: latent, greedy or beam (default: the model's own)")
+    parser.add_argument(
+        "--decoder",
+        default=TRANSLATION_PARAM_DEFAULTS["decoder"],
+        help="translation: latent, greedy or beam (default: the model's own)",
+    )
     parser.add_argument("--beam-size", dest="beam_size", type=int, default=TRANSLATION_PARAM_DEFAULTS["beam_size"])
     mode.add_argument("--image", help="an image file to reconstruct (an image model)")
     parser.add_argument("--out", help="image models: write the images as one PNG grid here")
@@ -93,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.out or args.image:
             return write_images(model, args)
         if args.translate:
-            out = model.predict(pd.DataFrame({"text": args.translate}),
-                                params={k: getattr(args, k) for k in TRANSLATION_PARAM_DEFAULTS})
+            out = model.predict(
+                pd.DataFrame({"text": args.translate}), params={k: getattr(args, k) for k in TRANSLATION_PARAM_DEFAULTS}
+            )
             if "translation" not in out.columns:
                 raise ValueError(f"{args.model} is not a translation model: --translate needs one")
             out = out.rename(columns={"text": "source", "translation": "text"})

@@ -68,8 +68,9 @@ def read_chunks(path: Path, column: str, rows: int) -> Iterator[pd.DataFrame]:
     suffix = input_format(path)
     try:
         if suffix in TABLES:
-            yield from pd.read_csv(path, sep=TABLES[suffix], chunksize=rows, dtype=str, keep_default_na=False,
-                                   encoding="utf-8")
+            yield from pd.read_csv(
+                path, sep=TABLES[suffix], chunksize=rows, dtype=str, keep_default_na=False, encoding="utf-8"
+            )
         elif suffix == ".jsonl":
             yield from pd.read_json(path, lines=True, chunksize=rows, dtype=False, encoding="utf-8")
         elif suffix == ".parquet":
@@ -123,8 +124,9 @@ def answers(out: pd.DataFrame, chunk_rows: int, first_row: int) -> pd.DataFrame:
         return out.assign(input=out["input"].astype("int64") + first_row)
     if len(out) != chunk_rows:
         raise ValueError(f"the model answered {len(out)} rows for {chunk_rows} inputs and did not say which is which")
-    return pd.concat([pd.DataFrame({"input": range(first_row, first_row + chunk_rows)}), out.reset_index(drop=True)],
-                     axis=1)
+    return pd.concat(
+        [pd.DataFrame({"input": range(first_row, first_row + chunk_rows)}), out.reset_index(drop=True)], axis=1
+    )
 
 
 class Writer:
@@ -248,14 +250,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="model URI, e.g. models:/NAME@champion")
     parser.add_argument("--input", required=True, help="a table (.csv .tsv .jsonl .parquet) or a text file")
     parser.add_argument("--output", required=True, help="where the answers go (.csv .tsv .jsonl .parquet)")
-    parser.add_argument("--column", default="text",
-                        help="the column a text file's lines fill: text, prefix, label, image, ... (default text)")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="a predict parameter, e.g. decoder=beam or temperature=0.8 (repeatable)")
-    parser.add_argument("--batch-rows", dest="batch_rows", type=int, default=256,
-                        help="rows per predict call; memory is bounded by it (default 256)")
-    parser.add_argument("--progress-every", dest="progress_every", type=float, default=5.0,
-                        help="seconds between progress lines (default 5)")
+    parser.add_argument(
+        "--column",
+        default="text",
+        help="the column a text file's lines fill: text, prefix, label, image, ... (default text)",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a predict parameter, e.g. decoder=beam or temperature=0.8 (repeatable)",
+    )
+    parser.add_argument(
+        "--batch-rows",
+        dest="batch_rows",
+        type=int,
+        default=256,
+        help="rows per predict call; memory is bounded by it (default 256)",
+    )
+    parser.add_argument(
+        "--progress-every",
+        dest="progress_every",
+        type=float,
+        default=5.0,
+        help="seconds between progress lines (default 5)",
+    )
     parser.add_argument("--workspace", default=".", help="project root whose mlruns/ to use (default: .)")
     args = parser.parse_args(argv)
 

@@ -28,8 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--version", help="version to make champion")
     target.add_argument("--rollback", action="store_true", help="make @previous-champion the champion again")
-    target.add_argument("--record", metavar="VERSION",
-                        help="record the digest of a version's files as served now (one registered without it)")
+    target.add_argument(
+        "--record",
+        metavar="VERSION",
+        help="record the digest of a version's files as served now (one registered without it)",
+    )
     parser.add_argument("--workspace", default=".", help="project root whose mlruns/ to use (default: .)")
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")  # an unreachable server: seconds, not minutes
@@ -45,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except (MlflowException, LookupError, StageError) as err:
         print(error_line("promote", describe_server_error(err) or getattr(err, "message", err)), file=sys.stderr)
         return 1
-    print(f"{result.model}: @{CHAMPION} -> v{result.champion}"
-          + (f", @{PREVIOUS_CHAMPION} -> v{result.previous}" if result.previous else ""))
+    print(
+        f"{result.model}: @{CHAMPION} -> v{result.champion}"
+        + (f", @{PREVIOUS_CHAMPION} -> v{result.previous}" if result.previous else "")
+    )
     return 0
 
 

@@ -29,8 +29,9 @@ def main() -> None:
         differ = [r.item for r in rows if not r.matches]
         print(f"\nrebuilt in {scratch}")
         if differ:
-            raise StageError(f"{len(differ)} of {len(rows)} items differ from the registered version: "
-                             + ", ".join(differ))
+            raise StageError(
+                f"{len(differ)} of {len(rows)} items differ from the registered version: " + ", ".join(differ)
+            )
         print(f"{args.model} v{args.version}: all {len(rows)} items identical")
 
     stage_main("reproduce", run, parser)

@@ -21,9 +21,12 @@ from components.registry.scoring import score_version
 def main() -> None:
     parser = stage_parser(__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="models:/NAME@ALIAS or models:/NAME/VERSION")
-    parser.add_argument("--data", required=True,
-                        help="a data set of the application's kind (text: a corpus file; translation: 'a.de,a.en' "
-                             "or a table with both language columns; images: IDX, NPZ or a folder of PNGs)")
+    parser.add_argument(
+        "--data",
+        required=True,
+        help="a data set of the application's kind (text: a corpus file; translation: 'a.de,a.en' "
+        "or a table with both language columns; images: IDX, NPZ or a folder of PNGs)",
+    )
     parser.add_argument("--name", help="the data set's name in MLflow (default: the file's name)")
     parser.add_argument("--workspace", default=".", help="project root whose mlruns/ to use (default: .)")
 
@@ -32,8 +35,10 @@ def main() -> None:
         params = params if params.is_absolute() else workspace / params
         scored = score_version(workspace, args.model, Path(args.data), params, args.name)
         print(json.dumps(scored.metrics, indent=2, default=str))
-        print(f"{scored.name} v{scored.version}: scored on {args.name or Path(args.data).name}; "
-              f"MLflow run {scored.run_id}")
+        print(
+            f"{scored.name} v{scored.version}: scored on {args.name or Path(args.data).name}; "
+            f"MLflow run {scored.run_id}"
+        )
 
     stage_main("score", run, parser)
 

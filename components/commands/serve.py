@@ -21,8 +21,8 @@ from components.core.errors import StageError, error_line
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
-    argv = argv[:argv.index("--")] if "--" in argv else argv
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="models:/NAME@ALIAS or models:/NAME/VERSION")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
@@ -41,10 +41,27 @@ def main(argv: list[str] | None = None) -> int:
     except (MlflowException, StageError, ValueError, OSError) as err:
         print(error_line("serve", describe_server_error(err) or getattr(err, "message", err)), file=sys.stderr)
         return 1
-    print(f"serving {version.name} v{version.version} from {local} (files checked) on {args.host}:{args.port}",
-          file=sys.stderr, flush=True)
-    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(local), "--env-manager", "local",
-               "--host", args.host, "--port", str(args.port), *extra]
+    print(
+        f"serving {version.name} v{version.version} from {local} (files checked) on {args.host}:{args.port}",
+        file=sys.stderr,
+        flush=True,
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        str(local),
+        "--env-manager",
+        "local",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        *extra,
+    ]
     os.execv(sys.executable, command)  # the checked copy stays on disk while the server runs
 
 

@@ -27,6 +27,8 @@ def stage_main(name: str, run: Callable[[argparse.Namespace], None], parser: arg
 def stage_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
-    parser.add_argument("--app", help="the application whose section of the parameters to use "
-                                      "(default: orchestrate.default_application)")
+    parser.add_argument(
+        "--app",
+        help="the application whose section of the parameters to use (default: orchestrate.default_application)",
+    )
     return parser

@@ -10,6 +10,7 @@ import re
 
 CREDENTIALS_IN_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
+
 class StageError(RuntimeError):
     """Input the pipeline cannot use; the message names the file, row or parameter and, where it can, the fix."""
 

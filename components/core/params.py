@@ -56,9 +56,18 @@ def check_engine_fields(p) -> None:
     check_launcher(p.launcher)
 
 
-TORCHRUN_OPTIONS = {"--standalone": False, "--nproc-per-node": True, "--nnodes": True, "--node-rank": True,
-                    "--rdzv-backend": True, "--rdzv-endpoint": True, "--rdzv-id": True, "--master-addr": True,
-                    "--master-port": True, "--max-restarts": True}
+TORCHRUN_OPTIONS = {
+    "--standalone": False,
+    "--nproc-per-node": True,
+    "--nnodes": True,
+    "--node-rank": True,
+    "--rdzv-backend": True,
+    "--rdzv-endpoint": True,
+    "--rdzv-id": True,
+    "--master-addr": True,
+    "--master-port": True,
+    "--max-restarts": True,
+}
 """The torchrun options a launcher may carry (either spelling, - or _), and whether each takes a value."""
 LAUNCHER_VALUE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
@@ -77,8 +86,10 @@ def check_launcher(launcher: str) -> None:
         name, has_value, value = word.partition("=")
         takes = TORCHRUN_OPTIONS.get(name.replace("_", "-"))
         if takes is None:
-            raise ParamsError(f"train.launcher: {word!r} is not a torchrun option this pipeline runs "
-                              f"(allowed: {', '.join(TORCHRUN_OPTIONS)})")
+            raise ParamsError(
+                f"train.launcher: {word!r} is not a torchrun option this pipeline runs "
+                f"(allowed: {', '.join(TORCHRUN_OPTIONS)})"
+            )
         if not takes and has_value:
             raise ParamsError(f"train.launcher: {name} takes no value, got {word!r}")
         if takes and not has_value:
@@ -148,7 +159,9 @@ class OrchestrateParams:
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ParamsError(f"orchestrate.timezone: unknown time zone {self.timezone!r} (e.g. UTC, Europe/Paris)")
+            raise ParamsError(
+                f"orchestrate.timezone: unknown time zone {self.timezone!r} (e.g. UTC, Europe/Paris)"
+            ) from None
 
 
 class ApplicationNames:
@@ -196,8 +209,12 @@ def kind_params_from_dict(raw: dict[str, Any], app: str | None, params_cls: type
         raise ParamsError(f"{app} is not a {kind} application (its section has no `kind: {kind}`)")
     orchestrate = _build(OrchestrateParams, raw.get("orchestrate") or {}, "orchestrate")
     orchestrate.check()
-    params = _build(params_cls, {**raw[app], "application": app, "orchestrate": orchestrate}, app,
-                    skip=("application", "orchestrate"))
+    params = _build(
+        params_cls,
+        {**raw[app], "application": app, "orchestrate": orchestrate},
+        app,
+        skip=("application", "orchestrate"),
+    )
     check_sections(params, app)
     return params
 
@@ -256,8 +273,7 @@ def check_profiles(profiles: dict[str, dict[str, Any]], params_cls: type) -> Non
                 raise ParamsError(f"profiles: {name!r} and {ref_name!r} set different keys: {diff}")
     for name, keys in keysets.items():
         for key in keys:
-            params_from_dict_partial(key, flatten(profiles[name])[key], where=f"profiles.{name}",
-                                     params_cls=params_cls)
+            params_from_dict_partial(key, flatten(profiles[name])[key], where=f"profiles.{name}", params_cls=params_cls)
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -310,8 +326,10 @@ def _build(cls: type, raw: Any, where: str, skip: tuple[str, ...] = ()) -> Any:
     missing = [name for name in known if name not in raw and name not in skip]
     if missing:
         keys = [f"{where}.{name}" if where else name for name in missing]
-        raise ParamsError(f"missing parameter(s) {keys}: every key must be set in params.yaml "
-                          "(the shipped params.yaml lists them all)")
+        raise ParamsError(
+            f"missing parameter(s) {keys}: every key must be set in params.yaml "
+            "(the shipped params.yaml lists them all)"
+        )
     values = {}
     for name, value in raw.items():
         key = f"{where}.{name}" if where else name
@@ -363,7 +381,9 @@ def _template(key: str, value: str, *fields: str) -> None:
     try:
         value.format(**{f: f for f in fields})
     except (KeyError, IndexError, ValueError) as err:
-        raise ParamsError(f"{key}: {value!r} may only use the placeholders {['{' + f + '}' for f in fields]} ({err})")
+        raise ParamsError(
+            f"{key}: {value!r} may only use the placeholders {['{' + f + '}' for f in fields]} ({err})"
+        ) from None
 
 
 def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -385,4 +405,6 @@ def _fraction(key: str, value: float, open_zero: bool = False, closed_one: bool 
     low_ok = value > 0 if open_zero else value >= 0
     high_ok = value <= 1 if closed_one else value < 1
     if not (low_ok and high_ok):
-        raise ParamsError(f"{key} must be a fraction in {'(' if open_zero else '['}0, 1{']' if closed_one else ')'}, got {value}")
+        raise ParamsError(
+            f"{key} must be a fraction in {'(' if open_zero else '['}0, 1{']' if closed_one else ')'}, got {value}"
+        )

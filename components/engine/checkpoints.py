@@ -25,8 +25,14 @@ def training_code() -> list[Path]:
     """The source files whose change makes an old checkpoint meaningless: the engine, the shared model blocks and
     every kind's models and training code."""
     root = Path(__file__).resolve().parents[1]
-    return sorted([*(root / "engine").glob("*.py"), *(root / "models").glob("*.py"),
-                   *(root / "kinds").glob("*/models/*.py"), *(root / "kinds").glob("*/training/*.py")])
+    return sorted(
+        [
+            *(root / "engine").glob("*.py"),
+            *(root / "models").glob("*.py"),
+            *(root / "kinds").glob("*/models/*.py"),
+            *(root / "kinds").glob("*/training/*.py"),
+        ]
+    )
 
 
 def code_digest() -> list[str]:
@@ -43,8 +49,9 @@ def checkpoint_interval(total_steps: int, checkpoint_every: int, min_checkpoints
     return max(1, min(checkpoint_every, total_steps // min_checkpoints))
 
 
-def run_params(p, ignore: tuple[str, ...] = ("device", "threads", "checkpoint_every", "min_checkpoints",
-                                              "launcher")) -> dict:
+def run_params(
+    p, ignore: tuple[str, ...] = ("device", "threads", "checkpoint_every", "min_checkpoints", "launcher")
+) -> dict:
     """A train section's values that change what a run computes (not where or how often it saves)."""
     return {k: v for k, v in asdict(p).items() if k not in ignore}
 
@@ -55,8 +62,10 @@ def save_checkpoint(path: Path, state: dict) -> None:
         with atomic.atomic_path(path) as tmp:
             torch.save(state, tmp)
     except (OSError, RuntimeError) as err:  # torch reports some write failures as RuntimeError
-        raise StageError(f"could not save checkpoint {path} at step {state.get('step')}: {err}; "
-                         "the previous checkpoint is intact, free space and rerun to resume from it") from err
+        raise StageError(
+            f"could not save checkpoint {path} at step {state.get('step')}: {err}; "
+            "the previous checkpoint is intact, free space and rerun to resume from it"
+        ) from err
 
 
 def load_checkpoint(path: Path, fingerprint: str) -> dict | None:

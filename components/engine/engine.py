@@ -86,10 +86,11 @@ class EngineSettings:
     checkpoint's fingerprint, whatever the kind."""
 
     @classmethod
-    def of(cls, p) -> "EngineSettings":
+    def of(cls, p) -> EngineSettings:
         """The engine's part of a kind's train params (a dataclass with at least these fields)."""
-        return cls(**{name: getattr(p, name) for name in cls.__dataclass_fields__ if name != "train"},
-                   train=run_params(p))
+        return cls(
+            **{name: getattr(p, name) for name in cls.__dataclass_fields__ if name != "train"}, train=run_params(p)
+        )
 
 
 class Task(ABC):
@@ -142,7 +143,7 @@ class Task(ABC):
         """Schedule values worth a column in the history (a beta schedule's beta)."""
         return {}
 
-    def start_epoch(self, epoch: int, optimizers: list[torch.optim.Optimizer]) -> None:
+    def start_epoch(self, epoch: int, optimizers: list[torch.optim.Optimizer]) -> None:  # noqa: B027 (optional hook)
         """Called at the start of every epoch that starts afresh (not on resuming mid-epoch)."""
 
     def end_epoch(self, row: dict) -> bool:
@@ -199,16 +200,18 @@ def state_digest(state: dict[str, torch.Tensor] | None) -> str | None:
     return digest.hexdigest()
 
 
-def run_fingerprint(settings: EngineSettings, task_fingerprint: dict, world: int,
-                    extra_code: tuple[Path, ...] = ()) -> str:
+def run_fingerprint(
+    settings: EngineSettings, task_fingerprint: dict, world: int, extra_code: tuple[Path, ...] = ()
+) -> str:
     """What a checkpoint must match to be resumed: the engine's knobs and the train section (not how often it
     saves), the task's own (model, data digest, start weights), the number of processes and the training code
     (the project's, and the task's and model's files wherever they live: a kind may be defined outside)."""
     engine = {k: v for k, v in vars(settings).items() if k not in ("checkpoint_every", "min_checkpoints")}
     engine["train"] = {k: v for k, v in settings.train.items() if k not in ("checkpoint_every", "min_checkpoints")}
     code = code_digest() + [hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(set(extra_code))]
-    blob = json.dumps({"engine": engine, "task": task_fingerprint, "world": world, "code": code},
-                      sort_keys=True, default=str)
+    blob = json.dumps(
+        {"engine": engine, "task": task_fingerprint, "world": world, "code": code}, sort_keys=True, default=str
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -217,8 +220,9 @@ def reduce_gradients(parameters: list[nn.Parameter], world: int) -> None:
     agreed first (a parameter a rank's rows did not reach counts as zero there, as under DDP; one no rank reached
     keeps no gradient, as in one process), so the flat layouts agree on every rank."""
     device = next((p.device for p in parameters), torch.device("cpu"))
-    present = distributed.all_reduce_sum(torch.tensor([p.grad is not None for p in parameters], dtype=torch.float32,
-                                                      device=device))
+    present = distributed.all_reduce_sum(
+        torch.tensor([p.grad is not None for p in parameters], dtype=torch.float32, device=device)
+    )
     for p, anywhere in zip(parameters, present.tolist()):
         if anywhere and p.grad is None:
             p.grad = torch.zeros_like(p)
@@ -229,12 +233,13 @@ def reduce_gradients(parameters: list[nn.Parameter], world: int) -> None:
     flat /= world
     offset = 0
     for g in grads:
-        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
         offset += g.numel()
 
 
-def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.device,
-        checkpoint: Path | None = None) -> Trained:
+def fit(
+    make_task: Callable[[], Task], settings: EngineSettings, device: torch.device, checkpoint: Path | None = None
+) -> Trained:
     """Seed, build the kind's task, train it and return the model at its kept epoch, with one history row per epoch.
 
     With `checkpoint`, the full training state is saved every few steps (checkpoint_interval) and at each epoch
@@ -254,12 +259,16 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
     per_epoch = task.steps_per_epoch()
     epochs = epochs_for(task.epochs, per_epoch, s.min_steps)
     total = per_epoch * epochs if s.max_steps == 0 else min(s.max_steps, per_epoch * epochs)
-    schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, lambda step: task.lr_factor(step, total))
-                  for opt in optimizers]
+    schedulers = [
+        torch.optim.lr_scheduler.LambdaLR(opt, lambda step: task.lr_factor(step, total)) for opt in optimizers
+    ]
     warn_if_still_warming_up(task, total)
     components = Path(__file__).resolve().parents[1]  # its code is in code_digest(); a kind's from elsewhere is added
-    outside = tuple(path for path in (Path(inspect.getfile(type(task))).resolve(),
-                                      Path(inspect.getfile(type(model))).resolve()) if components not in path.parents)
+    outside = tuple(
+        path
+        for path in (Path(inspect.getfile(type(task))).resolve(), Path(inspect.getfile(type(model))).resolve())
+        if components not in path.parents
+    )
     fingerprint = run_fingerprint(s, task.fingerprint(), ctx.world, outside)
     every = checkpoint_interval(total, s.checkpoint_every, s.min_checkpoints)
 
@@ -284,13 +293,26 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
         rng_states = distributed.all_gather_object(torch_rng_state(device))  # every rank's own noise
         if not ctx.is_main:
             return
-        save_checkpoint(checkpoint, {
-            "fingerprint": fingerprint, "model": model.state_dict(),
-            "optimizers": [opt.state_dict() for opt in optimizers],
-            "schedulers": [sched.state_dict() for sched in schedulers],
-            "torch_rng": rng_states, "epoch_rng": epoch_rng,
-            "history": history, "best": best, "best_epoch": best_epoch, "best_state": best_state or {},
-            "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "sums": sums, "count": count})
+        save_checkpoint(
+            checkpoint,
+            {
+                "fingerprint": fingerprint,
+                "model": model.state_dict(),
+                "optimizers": [opt.state_dict() for opt in optimizers],
+                "schedulers": [sched.state_dict() for sched in schedulers],
+                "torch_rng": rng_states,
+                "epoch_rng": epoch_rng,
+                "history": history,
+                "best": best,
+                "best_epoch": best_epoch,
+                "best_state": best_state or {},
+                "step": step,
+                "epoch": epoch,
+                "batch_in_epoch": batch_in_epoch,
+                "sums": sums,
+                "count": count,
+            },
+        )
 
     progress = Progress(total, step)
     for epoch in range(first_epoch, epochs + 1):
@@ -314,8 +336,9 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
             if nonfinite or not all(math.isfinite(v) for v in figures.values()):
                 loss = figures.get("loss", math.nan)
                 grads = ", gradients not finite" if math.isfinite(loss) else ""
-                raise StageError(f"training diverged: loss is {loss} at step {step} (epoch {epoch}){grads}; "
-                                 f"{task.divergence_hint}")
+                raise StageError(
+                    f"training diverged: loss is {loss} at step {step} (epoch {epoch}){grads}; {task.divergence_hint}"
+                )
             for sched in schedulers:
                 sched.step()
             step += 1
@@ -328,24 +351,37 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
         if count == 0:
             break
         epoch_seconds.append(time.perf_counter() - started)
-        row = {"epoch": epoch, "step": step, **task.step_figures(step - 1, total), "lr": schedulers[0].get_last_lr()[0],
-               **{f"train_{k}": v / count for k, v in sums.items()},
-               # rank 0 validates; every rank gets its figures, so all take the same early-stopping decision
-               **{f"valid_{k}": v for k, v in (distributed.broadcast(validate(task, autocast)
-                                                                     if ctx.is_main else None)).items()}}
+        row = {
+            "epoch": epoch,
+            "step": step,
+            **task.step_figures(step - 1, total),
+            "lr": schedulers[0].get_last_lr()[0],
+            **{f"train_{k}": v / count for k, v in sums.items()},
+            # rank 0 validates; every rank gets its figures, so all take the same early-stopping decision
+            **{
+                f"valid_{k}": v
+                for k, v in (distributed.broadcast(validate(task, autocast) if ctx.is_main else None)).items()
+            },
+        }
         # rank 0 decides (a time limit read from each rank's clock could split the ranks)
         row, stop = distributed.broadcast((row, task.end_epoch(row)) if ctx.is_main else None)
         history.append(row)
-        log.info("epoch %d step %d (%.1f s): %s", epoch, step, epoch_seconds[-1],
-                 {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
+        log.info(
+            "epoch %d step %d (%.1f s): %s",
+            epoch,
+            step,
+            epoch_seconds[-1],
+            {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()},
+        )
         if epoch >= task.kept_from:
             value = row[f"valid_{task.monitor}"] if task.monitor else -float(epoch)
             if value < best:
                 best, best_epoch = value, epoch
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         sums, count = {}, 0
-        patience_out = (s.patience and epoch >= task.kept_from
-                        and epoch - max(best_epoch, task.kept_from - 1) >= s.patience)
+        patience_out = (
+            s.patience and epoch >= task.kept_from and epoch - max(best_epoch, task.kept_from - 1) >= s.patience
+        )
         if patience_out:
             log.info("early stop: valid_%s has not improved for %d epochs", task.monitor, s.patience)
         if checkpoint:  # a run that stops here is saved as finished: resuming it trains no further epoch
@@ -358,9 +394,18 @@ def fit(make_task: Callable[[], Task], settings: EngineSettings, device: torch.d
     return Trained(model=model.eval(), history=history, best_epoch=best_epoch, epoch_seconds=epoch_seconds, ctx=ctx)
 
 
-def train_step(task: Task, net: nn.Module, optimizers: list[torch.optim.Optimizer], index: np.ndarray, step: int,
-               total: int, s: EngineSettings, ctx: distributed.DistContext, autocast,
-               device: torch.device) -> dict[str, float]:
+def train_step(
+    task: Task,
+    net: nn.Module,
+    optimizers: list[torch.optim.Optimizer],
+    index: np.ndarray,
+    step: int,
+    total: int,
+    s: EngineSettings,
+    ctx: distributed.DistContext,
+    autocast,
+    device: torch.device,
+) -> dict[str, float]:
     """One optimiser step of every optimiser the task uses, over this rank's share of the batch `index`.
 
     Rank r takes rows r, r+W, ... and splits them into train.grad_accum micro-batches; each loss is weighted by
@@ -368,11 +413,14 @@ def train_step(task: Task, net: nn.Module, optimizers: list[torch.optim.Optimize
     whole batch, as in one process. Returns the updates' figures summed over micro-batches and ranks (the same on
     every rank, so a non-finite loss on any rank stops them all).
     """
-    shard = index[ctx.rank::ctx.world]
+    shard = index[ctx.rank :: ctx.world]
     micro = [m for m in np.array_split(shard, s.grad_accum) if len(m)]
     units = [task.weight(part) for part in micro]
-    whole = sum(units) if not ctx.active else float(distributed.all_reduce_sum(
-        torch.tensor([sum(units)], dtype=torch.float64, device=device))[0])
+    whole = (
+        sum(units)
+        if not ctx.active
+        else float(distributed.all_reduce_sum(torch.tensor([sum(units)], dtype=torch.float64, device=device))[0])
+    )
     weights = [u * ctx.world / whole for u in units]
     streams = [task.updates(net, part, step, total) for part in micro]
     figures: dict[str, torch.Tensor] = {}
@@ -389,8 +437,9 @@ def train_step(task: Task, net: nn.Module, optimizers: list[torch.optim.Optimize
             bad = (~torch.isfinite(update.loss.detach())).to(torch.float64)
             figures[NONFINITE] = figures[NONFINITE] + bad if NONFINITE in figures else bad
             for key, value in update.figures.items():
-                term = torch.as_tensor(value.detach() if torch.is_tensor(value) else value,
-                                       dtype=torch.float64, device=device) * (weight / ctx.world)
+                term = torch.as_tensor(
+                    value.detach() if torch.is_tensor(value) else value, dtype=torch.float64, device=device
+                ) * (weight / ctx.world)
                 figures[key] = figures[key] + term if key in figures else term
         if phase is None:
             break
@@ -400,8 +449,11 @@ def train_step(task: Task, net: nn.Module, optimizers: list[torch.optim.Optimize
             reduce_gradients(parameters, ctx.world)
         # The norm of the (already averaged, so on every rank the same) gradients: clipped to train.grad_clip, and a
         # non-finite one counted like a non-finite loss, so the run stops before such weights are saved.
-        norm = (torch.nn.utils.clip_grad_norm_(parameters, s.grad_clip) if s.grad_clip else
-                torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None]))
+        norm = (
+            torch.nn.utils.clip_grad_norm_(parameters, s.grad_clip)
+            if s.grad_clip
+            else torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None])
+        )
         figures[NONFINITE] = figures[NONFINITE] + (~torch.isfinite(norm)).to(torch.float64).to(device)
         optimizer.step()
     if not figures:
@@ -447,8 +499,10 @@ def training_session(p, device_name: str):
         logging.getLogger().setLevel(logging.WARNING)  # rank 0 speaks for all
     if p.batch_size < ctx.world * p.grad_accum:
         distributed.shutdown()
-        raise StageError(f"train.batch_size {p.batch_size} is smaller than {ctx.world} processes x "
-                         f"train.grad_accum {p.grad_accum}: some would get no rows")
+        raise StageError(
+            f"train.batch_size {p.batch_size} is smaller than {ctx.world} processes x "
+            f"train.grad_accum {p.grad_accum}: some would get no rows"
+        )
     try:
         yield ctx, device
     finally:
@@ -461,8 +515,13 @@ def epochs_for(epochs: int, per_epoch: int, min_steps: int) -> int:
     if not min_steps or per_epoch * epochs >= min_steps or per_epoch == 0:
         return epochs
     needed = -(-min_steps // per_epoch)
-    log.info("train.min_steps=%d: %d epochs instead of %d (%d optimiser steps an epoch)", min_steps, needed, epochs,
-             per_epoch)
+    log.info(
+        "train.min_steps=%d: %d epochs instead of %d (%d optimiser steps an epoch)",
+        min_steps,
+        needed,
+        epochs,
+        per_epoch,
+    )
     return needed
 
 
@@ -471,12 +530,23 @@ def warn_if_still_warming_up(task: Task, total: int) -> None:
     rather than train quietly at a fraction of it."""
     last = task.lr_factor(total - 1, total) if total > 1 else 1.0
     if total > 1 and last < 1.0 and last > task.lr_factor(total - 2, total):
-        log.warning("the learning rate is still warming up at this run's last step (%d optimiser steps; %.0f%% of "
-                    "train.lr): lower train.warmup_steps below %d, or train longer", total, 100 * last, total)
+        log.warning(
+            "the learning rate is still warming up at this run's last step (%d optimiser steps; %.0f%% of "
+            "train.lr): lower train.warmup_steps below %d, or train longer",
+            total,
+            100 * last,
+            total,
+        )
 
 
-def finish_run(result: Trained, history: Path | str, timing: Path | str, checkpoint: Path | str, started: float,
-               device: torch.device) -> None:
+def finish_run(
+    result: Trained,
+    history: Path | str,
+    timing: Path | str,
+    checkpoint: Path | str,
+    started: float,
+    device: torch.device,
+) -> None:
     """What every train stage writes once its model and metrics are saved: the history (a DVC plot); the wall times
     and what they ran on, thread count included, which on CPU also decides the last bits of a float sum (not a DVC
     output: a rebuild must hash the same however fast the machine); and no checkpoint (the outputs are complete, a
@@ -484,7 +554,14 @@ def finish_run(result: Trained, history: Path | str, timing: Path | str, checkpo
     from components.core import atomic
 
     atomic.write_json(history, result.history)
-    atomic.write_json(timing, {"train_seconds": time.perf_counter() - started, "epoch_seconds": result.epoch_seconds,
-                               "device": device.type, "threads": torch.get_num_threads(),
-                               "processes": result.ctx.world})
+    atomic.write_json(
+        timing,
+        {
+            "train_seconds": time.perf_counter() - started,
+            "epoch_seconds": result.epoch_seconds,
+            "device": device.type,
+            "threads": torch.get_num_threads(),
+            "processes": result.ctx.world,
+        },
+    )
     Path(checkpoint).unlink(missing_ok=True)

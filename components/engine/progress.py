@@ -16,8 +16,10 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 PROGRESS_SECONDS = 30.0  # at most this long between progress lines
-LINE = re.compile(r"step (?P<step>\d+)/(?P<total>\d+) \((?P<percent>\d+)%\).*\| (?P<rate>[0-9.]+) steps/s, "
-                  r"(?P<left>\S+) left")
+LINE = re.compile(
+    r"step (?P<step>\d+)/(?P<total>\d+) \((?P<percent>\d+)%\).*\| (?P<rate>[0-9.]+) steps/s, "
+    r"(?P<left>\S+) left"
+)
 
 
 class Progress:
@@ -35,8 +37,15 @@ class Progress:
         rate = (step - self.start_step) / max(now - self.started, 1e-9)
         left = (self.total - step) / rate if rate > 0 else math.inf
         shown = " ".join(f"{k} {v:.3f}" for k, v in figures.items())
-        log.info("step %d/%d (%.0f%%) %s | %.2f steps/s, %s left", step, self.total, 100 * step / max(self.total, 1),
-                 shown, rate, format_seconds(left))
+        log.info(
+            "step %d/%d (%.0f%%) %s | %.2f steps/s, %s left",
+            step,
+            self.total,
+            100 * step / max(self.total, 1),
+            shown,
+            rate,
+            format_seconds(left),
+        )
 
 
 def format_seconds(seconds: float) -> str:

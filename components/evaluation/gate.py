@@ -52,17 +52,29 @@ class GateReport:
     """Version holding @champion when the gate ran; None if there was none."""
 
     def to_dict(self) -> dict:
-        return {"passed": self.passed, "beats_champion_by": self.beats_champion_by, "champion": self.champion,
-                "checks": [asdict(c) for c in self.checks]}
+        return {
+            "passed": self.passed,
+            "beats_champion_by": self.beats_champion_by,
+            "champion": self.champion,
+            "checks": [asdict(c) for c in self.checks],
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "GateReport":
-        return cls(passed=data["passed"], checks=[Check(**c) for c in data["checks"]],
-                   beats_champion_by=data.get("beats_champion_by"), champion=data.get("champion"))
+    def from_dict(cls, data: dict) -> GateReport:
+        return cls(
+            passed=data["passed"],
+            checks=[Check(**c) for c in data["checks"]],
+            beats_champion_by=data.get("beats_champion_by"),
+            champion=data.get("champion"),
+        )
 
     def to_markdown(self) -> str:
-        lines = [f"# Gate: {'PASSED' if self.passed else 'FAILED'}", "",
-                 "| check | metric | value | threshold | setting | result | note |", "|---|---|---|---|---|---|---|"]
+        lines = [
+            f"# Gate: {'PASSED' if self.passed else 'FAILED'}",
+            "",
+            "| check | metric | value | threshold | setting | result | note |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for c in self.checks:
             threshold = "-" if c.threshold is None else f"{c.op} {c.threshold:.4g}"
             result = "disabled" if c.disabled else "pass" if c.passed else "**FAIL**"
@@ -75,9 +87,13 @@ class GateReport:
 
 class GateFailed(StageError):
     def __init__(self, report: GateReport):
-        failed = "; ".join(f"{c.name}: {c.metric} {c.value:.4g} (needs {c.op} {c.threshold:.4g}"
-                           + (f", {c.key}" if c.key else "") + ")"
-                           for c in report.checks if not c.passed and c.threshold is not None)
+        failed = "; ".join(
+            f"{c.name}: {c.metric} {c.value:.4g} (needs {c.op} {c.threshold:.4g}"
+            + (f", {c.key}" if c.key else "")
+            + ")"
+            for c in report.checks
+            if not c.passed and c.threshold is not None
+        )
         super().__init__(f"gate failed: {failed}")
         self.report = report
 
@@ -88,12 +104,29 @@ def metric_value(metrics: dict, metric: str) -> float:
     return float(metrics[metric])
 
 
-def check_metric(name: str, metrics: dict, metric: str, op: str, threshold: float | None, note: str = "",
-                 zero_disables: bool = True, key: str = "") -> Check:
+def check_metric(
+    name: str,
+    metrics: dict,
+    metric: str,
+    op: str,
+    threshold: float | None,
+    note: str = "",
+    zero_disables: bool = True,
+    key: str = "",
+) -> Check:
     value = metric_value(metrics, metric)
     if threshold is None or (zero_disables and threshold == 0):
-        return Check(name=name, metric=metric, value=value, op=op, threshold=threshold, passed=True, note=note,
-                     disabled=True, key=key)
+        return Check(
+            name=name,
+            metric=metric,
+            value=value,
+            op=op,
+            threshold=threshold,
+            passed=True,
+            note=note,
+            disabled=True,
+            key=key,
+        )
     ok = math.isfinite(value) and (value <= threshold if op == "<=" else value >= threshold)
     return Check(name=name, metric=metric, value=value, op=op, threshold=threshold, passed=ok, note=note, key=key)
 
@@ -103,8 +136,7 @@ def setting(section_key: str, value) -> str:
     return f"{section_key}={'null' if value is None else value}"
 
 
-def beats_baseline(name: str, metrics: dict, metric: str, baseline: str, margin: float | None,
-                   what: str) -> Check:
+def beats_baseline(name: str, metrics: dict, metric: str, baseline: str, margin: float | None, what: str) -> Check:
     """A lower-is-better metric (NLL, bits/dim, FID) at least `margin` (a fraction) below the trivial baseline's
     on the same test split: value <= baseline x (1 - margin). Null switches it off; 0 asks only to beat it."""
     key = setting("gate.min_baseline_margin", margin)
@@ -112,8 +144,9 @@ def beats_baseline(name: str, metrics: dict, metric: str, baseline: str, margin:
         return check_metric(name, metrics, metric, "<=", None, f"{what}: not scored", key=key)
     reference = metric_value(metrics, baseline)
     threshold = None if margin is None else reference * (1 - margin)
-    return check_metric(name, metrics, metric, "<=", threshold, f"{what}: {reference:.4g}", zero_disables=False,
-                        key=key)
+    return check_metric(
+        name, metrics, metric, "<=", threshold, f"{what}: {reference:.4g}", zero_disables=False, key=key
+    )
 
 
 def enforce(report: GateReport) -> GateReport:

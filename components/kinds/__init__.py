@@ -23,7 +23,10 @@ if _missing:
         # sys.orig_argv is the command line as typed: [python, -m, components.stages.<step>, args...]
         os.environ["PIPELINE_STAGE_REEXEC"] = "1"  # never loop if that interpreter lacks them too
         os.execv(str(_venv_python), [str(_venv_python), *sys.orig_argv[1:]])
-    print(f"error: {os.environ.get('DVC_STAGE', 'stage')}: {sys.executable} lacks {', '.join(_missing)} and "
-          f"{_venv_python} is missing or incomplete: run `make .venv/.installed` (or `source .venv/bin/activate`) "
-          "first; any outputs DVC removed are still in its cache (`dvc checkout` restores them)", file=sys.stderr)
+    print(
+        f"error: {os.environ.get('DVC_STAGE', 'stage')}: {sys.executable} lacks {', '.join(_missing)} and "
+        f"{_venv_python} is missing or incomplete: run `make .venv/.installed` (or `source .venv/bin/activate`) "
+        "first; any outputs DVC removed are still in its cache (`dvc checkout` restores them)",
+        file=sys.stderr,
+    )
     sys.exit(1)

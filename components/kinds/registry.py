@@ -20,8 +20,11 @@ from typing import Any
 from components.core.errors import StageError
 from components.core.params import PARAMS_FILE, choose_application, load_with, read_params_file
 
-BUILT_IN = {"text": "components.kinds.text.kind", "translation": "components.kinds.translation.kind",
-            "images": "components.kinds.images.kind"}
+BUILT_IN = {
+    "text": "components.kinds.text.kind",
+    "translation": "components.kinds.translation.kind",
+    "images": "components.kinds.images.kind",
+}
 DEFAULT = "text"
 
 
@@ -66,8 +69,9 @@ def kind_named(name: str | None) -> Kind:
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
-        raise StageError(f"kind {name!r}: no such kind (built in: {sorted(BUILT_IN)}, or a module path): "
-                         f"{err}") from err
+        raise StageError(
+            f"kind {name!r}: no such kind (built in: {sorted(BUILT_IN)}, or a module path): {err}"
+        ) from err
     kind = getattr(module, "KIND", None)
     if not isinstance(kind, Kind):
         raise StageError(f"kind {name!r}: module {module_name} defines no KIND = Kind(...)")

@@ -50,8 +50,17 @@ class Quantized:
 
 
 class EMACodebook(nn.Module):
-    def __init__(self, size: int, dim: int, decay: float = 0.99, dead_code_threshold: float = 0.01,
-                 init: str = "kmeans", metric: str = "euclidean", warmup: int = 0, eps: float = 1e-5):
+    def __init__(
+        self,
+        size: int,
+        dim: int,
+        decay: float = 0.99,
+        dead_code_threshold: float = 0.01,
+        init: str = "kmeans",
+        metric: str = "euclidean",
+        warmup: int = 0,
+        eps: float = 1e-5,
+    ):
         super().__init__()
         if init not in ("kmeans", "data"):
             raise ValueError(f"codebook init must be kmeans or data, got {init!r}")
@@ -80,8 +89,9 @@ class EMACodebook(nn.Module):
     def nearest(self, flat: torch.Tensor) -> torch.Tensor:
         """Index of the closest code for each row of `flat` (N, D). Under the cosine metric the codes have
         unit norm, so the Euclidean argmin is the cosine argmax whatever the norm of `flat`."""
-        distances = (flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.vectors.t()
-                     + self.vectors.pow(2).sum(1).unsqueeze(0))
+        distances = (
+            flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.vectors.t() + self.vectors.pow(2).sum(1).unsqueeze(0)
+        )
         return distances.argmin(dim=1)
 
     def lookup(self, codes: torch.Tensor) -> torch.Tensor:
@@ -92,9 +102,12 @@ class EMACodebook(nn.Module):
         flat = inputs.reshape(-1, self.dim).float()  # distances and averages in fp32, also under bf16 autocast
         if self.training and int(self.warmup_left) > 0:
             self.warmup_left -= 1
-            return Quantized(codes=torch.zeros(inputs.shape[:-1], dtype=torch.long, device=inputs.device),
-                             quantized=inputs, commitment=torch.zeros(inputs.shape[:-1], device=inputs.device),
-                             bypassed=True)
+            return Quantized(
+                codes=torch.zeros(inputs.shape[:-1], dtype=torch.long, device=inputs.device),
+                quantized=inputs,
+                commitment=torch.zeros(inputs.shape[:-1], device=inputs.device),
+                bypassed=True,
+            )
         if self.training:
             with torch.no_grad():
                 if not bool(self.initialised):
@@ -152,19 +165,29 @@ class ResidualCodebook(nn.Module):
     (then initialised) levels before it.
     """
 
-    def __init__(self, levels: int, size: int, dim: int, decay: float = 0.99, dead_code_threshold: float = 0.01,
-                 init: str = "kmeans", metric: str = "euclidean", warmup: int = 0):
+    def __init__(
+        self,
+        levels: int,
+        size: int,
+        dim: int,
+        decay: float = 0.99,
+        dead_code_threshold: float = 0.01,
+        init: str = "kmeans",
+        metric: str = "euclidean",
+        warmup: int = 0,
+    ):
         super().__init__()
         if levels < 1:
             raise ValueError(f"codebook levels must be at least 1, got {levels}")
         self.levels = nn.ModuleList(
             EMACodebook(size, dim, decay, dead_code_threshold, init, metric if level == 0 else "euclidean", warmup)
-            for level in range(levels))
+            for level in range(levels)
+        )
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Weights saved when the VQ-VAE had a single EMACodebook hold its buffers directly under the prefix.
         for key in [k for k in state_dict if k.startswith(prefix) and not k.startswith(prefix + "levels.")]:
-            state_dict[prefix + "levels.0." + key[len(prefix):]] = state_dict.pop(key)
+            state_dict[prefix + "levels.0." + key[len(prefix) :]] = state_dict.pop(key)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
@@ -181,8 +204,12 @@ class ResidualCodebook(nn.Module):
             codes.append(q.codes)
             bypassed = q.bypassed
         commitment = (inputs - total).pow(2).sum(-1)
-        return Quantized(codes=torch.stack(codes, dim=-1), quantized=inputs + (total - inputs).detach(),
-                         commitment=commitment, bypassed=bypassed)
+        return Quantized(
+            codes=torch.stack(codes, dim=-1),
+            quantized=inputs + (total - inputs).detach(),
+            commitment=commitment,
+            bypassed=bypassed,
+        )
 
     def nearest(self, flat: torch.Tensor) -> torch.Tensor:
         """Codes (N, levels) for the rows of `flat` (N, D), level by level on the residuals."""
@@ -209,13 +236,18 @@ def _broadcast(*tensors: torch.Tensor) -> None:
 
 def _random_rows(flat: torch.Tensor, n: int) -> torch.Tensor:
     """n rows of `flat`, without replacement when there are enough, jittered so that repeats differ."""
-    index = torch.randperm(flat.shape[0], device=flat.device)[:n] if flat.shape[0] >= n else \
-        torch.randint(flat.shape[0], (n,), device=flat.device)
+    index = (
+        torch.randperm(flat.shape[0], device=flat.device)[:n]
+        if flat.shape[0] >= n
+        else torch.randint(flat.shape[0], (n,), device=flat.device)
+    )
     rows = flat[index]
     return rows + torch.randn_like(rows) * 0.01 * (rows.std() + 1e-6)
 
 
-def kmeans(points: torch.Tensor, centroids: torch.Tensor, iterations: int = 10, spherical: bool = False) -> torch.Tensor:
+def kmeans(
+    points: torch.Tensor, centroids: torch.Tensor, iterations: int = 10, spherical: bool = False
+) -> torch.Tensor:
     """Lloyd's algorithm from `centroids`; a centroid left without points keeps its place. `spherical`:
     centroids renormalised to unit length after each step (points assumed on the unit sphere)."""
     centroids = centroids.clone()

@@ -32,7 +32,6 @@ def verified_weights(directory: str | Path, expected_sha256: str | None) -> Path
     return Path(directory)
 
 
-
 def untied_state(model: torch.nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """The state dict with each tied tensor once, under its first name in sorted order, and {other name: kept name}.
 

@@ -2,7 +2,7 @@
 
     dvc exp run -n lr-low -S train.lr=0.001            # or a sweep: --queue several, then dvc exp run --run-all
     dvc exp run -n lat-16 -S model.latent_dim=16
-    python -m components.commands.experiments                # one MLflow run per experiment, in <register.experiment>-dvc
+    python -m components.commands.experiments   # one MLflow run per experiment, in <register.experiment>-dvc
 
 `dvc exp run` runs the stages of dvc.yaml with the -S overrides and commits the results to a
 hidden git ref; it knows nothing of MLflow. This reads each experiment's params and metrics
@@ -96,17 +96,20 @@ def log_experiments(workspace: Path, app_name: str | None = None) -> dict[str, s
     experiment_id = found.experiment_id if found else client.create_experiment(name)
     logged = {}
     for exp in list_experiments(workspace):
-        existing = client.search_runs([experiment_id],
-                                      f"tags.`dvc.exp_rev` = '{exp.rev}' and attributes.status = 'FINISHED'")
+        existing = client.search_runs(
+            [experiment_id], f"tags.`dvc.exp_rev` = '{exp.rev}' and attributes.status = 'FINISHED'"
+        )
         if existing:
             logged[exp.name] = existing[0].info.run_id
             continue
         exp_params = dvc.api.params_show(repo=str(workspace), rev=exp.rev).get(app.name, {})
         exp_params.pop("profiles", None)
         metrics = experiment_metrics(workspace, exp.rev, app)  # read before the run starts: no half-logged runs
-        with mlflow.start_run(experiment_id=experiment_id, run_name=exp.name,
-                              tags={"dvc.experiment": exp.name, "dvc.exp_rev": exp.rev,
-                                    "dvc.baseline_rev": exp.baseline}) as run:
+        with mlflow.start_run(
+            experiment_id=experiment_id,
+            run_name=exp.name,
+            tags={"dvc.experiment": exp.name, "dvc.exp_rev": exp.rev, "dvc.baseline_rev": exp.baseline},
+        ) as run:
             mlflow.log_params(flatten(exp_params, f"{app.name}."))
             mlflow.log_metrics(metrics)
         logged[exp.name] = run.info.run_id

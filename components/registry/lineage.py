@@ -17,8 +17,10 @@ from components.models.store import WEIGHTS_FILE
 
 def git_commit(workspace: Path) -> tuple[str, bool]:
     """(commit, dirty) of the workspace; ("unknown", True) outside a git repository."""
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=workspace, capture_output=True, text=True, check=True).stdout.strip()
+
     try:
         return git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
     except (subprocess.CalledProcessError, FileNotFoundError):
@@ -50,15 +52,24 @@ def uncommitted_patch(workspace: Path) -> str:
     import tempfile
 
     try:
-        git_dir = Path(subprocess.run(["git", "rev-parse", "--absolute-git-dir"], cwd=workspace, capture_output=True,
-                                      text=True, check=True).stdout.strip())
+        git_dir = Path(
+            subprocess.run(
+                ["git", "rev-parse", "--absolute-git-dir"], cwd=workspace, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
             if (git_dir / "index").is_file():
                 shutil.copy2(git_dir / "index", env["GIT_INDEX_FILE"])
             subprocess.run(["git", "add", "-A"], cwd=workspace, env=env, capture_output=True, check=True)
-            return subprocess.run(["git", "diff", "--cached", "--binary", "HEAD"], cwd=workspace, env=env,
-                                  capture_output=True, text=True, check=True).stdout
+            return subprocess.run(
+                ["git", "diff", "--cached", "--binary", "HEAD"],
+                cwd=workspace,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
     except (subprocess.CalledProcessError, FileNotFoundError):
         return ""
 
@@ -82,7 +93,8 @@ def base_model_source(workspace: Path, app: Application) -> str:
 def dvc_lineage(workspace: Path, app: Application, family: str) -> dict[str, str]:
     """Content hashes of the app's data, tokenizer, model and parameters, as its stages recorded them in dvc.lock."""
     tags = {tag: locked_md5(workspace, stage, path) for tag, (stage, path) in app.lineage_outputs(family).items()}
-    recorded_params = {name: stage.get("params", {}) for name, stage in sorted(locked_stages(workspace).items())
-                       if name in app.stages}
+    recorded_params = {
+        name: stage.get("params", {}) for name, stage in sorted(locked_stages(workspace).items()) if name in app.stages
+    }
     tags["params.md5"] = hashlib.md5(json.dumps(recorded_params, sort_keys=True).encode()).hexdigest()
     return tags

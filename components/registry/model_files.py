@@ -32,8 +32,11 @@ WRITTEN_BY_DOWNLOAD = frozenset({"registered_model_meta"})
 
 def files_digest(directory: Path) -> str:
     """The digest of every file under `directory` (paths and contents), MLflow's download marker aside."""
-    lines = sorted(f"{path.relative_to(directory).as_posix()}\t{file_digest(path)}"
-                   for path in directory.rglob("*") if path.is_file() and path.name not in WRITTEN_BY_DOWNLOAD)
+    lines = sorted(
+        f"{path.relative_to(directory).as_posix()}\t{file_digest(path)}"
+        for path in directory.rglob("*")
+        if path.is_file() and path.name not in WRITTEN_BY_DOWNLOAD
+    )
     if not lines:
         raise StageError(f"{directory}: no files to fingerprint")
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
@@ -57,15 +60,22 @@ def download_verified(version, destination: Path) -> Path:
     label = f"{version.name} v{version.version}"
     expected = (version.tags or {}).get(FILES_TAG)
     if not expected:
-        raise StageError(f"{label} has no {FILES_TAG} record of its files, so they cannot be checked before its code "
-                         f"runs (registered before records were kept? a release manager records it: "
-                         f"python -m components.commands.promote --model {version.name} --record {version.version})")
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{version.name}/{version.version}",
-                                                     dst_path=str(destination)))
+        raise StageError(
+            f"{label} has no {FILES_TAG} record of its files, so they cannot be checked before its code "
+            f"runs (registered before records were kept? a release manager records it: "
+            f"python -m components.commands.promote --model {version.name} --record {version.version})"
+        )
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{version.name}/{version.version}", dst_path=str(destination)
+        )
+    )
     actual = files_digest(local)
     if actual != expected:
-        raise StageError(f"{label}: its files do not match the {FILES_TAG} recorded at registration "
-                         f"({expected[:12]}..., the store now serves {actual[:12]}...): not loading it")
+        raise StageError(
+            f"{label}: its files do not match the {FILES_TAG} recorded at registration "
+            f"({expected[:12]}..., the store now serves {actual[:12]}...): not loading it"
+        )
     return local
 
 

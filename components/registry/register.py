@@ -85,11 +85,19 @@ def gate_tags(report: GateReport) -> dict[str, str]:
     gate.nll_vs_champion for the margin over the trivial baseline and the comparison with the champion."""
     tags = {"gate.passed": str(report.passed)}
     for c in report.checks:
-        versus = ("_vs_champion" if c.name.startswith("no regression") else
-                  "_vs_baseline" if c.key.startswith("gate.min_baseline_margin") else "")
+        versus = (
+            "_vs_champion"
+            if c.name.startswith("no regression")
+            else "_vs_baseline"
+            if c.key.startswith("gate.min_baseline_margin")
+            else ""
+        )
         key = f"gate.{c.metric}{versus}"
-        tags[key] = (f"{c.value:.6g}: disabled" if c.disabled else
-                     f"{c.value:.6g} {c.op} {c.threshold:.6g}: {'pass' if c.passed else 'fail'}")
+        tags[key] = (
+            f"{c.value:.6g}: disabled"
+            if c.disabled
+            else f"{c.value:.6g} {c.op} {c.threshold:.6g}: {'pass' if c.passed else 'fail'}"
+        )
     return tags
 
 
@@ -135,15 +143,25 @@ def register_model(workspace: Path, params, params_path: Path, report: GateRepor
     commit, dirty = git_commit(workspace)
     history = json.loads((workspace / app.metrics("train_history")).read_text(encoding="utf-8"))
     metrics = json.loads((workspace / app.metrics("eval")).read_text(encoding="utf-8"))
-    timings = {name: json.loads(path.read_text(encoding="utf-8"))
-               for name in ("train", "evaluate") if (path := workspace / app.reports(f"timing/{name}.json")).is_file()}
+    timings = {
+        name: json.loads(path.read_text(encoding="utf-8"))
+        for name in ("train", "evaluate")
+        if (path := workspace / app.reports(f"timing/{name}.json")).is_file()
+    }
     # Wall times and speeds are not DVC outputs (a rebuild hashes the same however fast the machine); the run
     # and the model card report them beside the metrics.
     speeds = {k: v for k, v in timings.get("evaluate", {}).items() if isinstance(v, (int, float))}
     metrics = {**metrics, **speeds}
     gate = gate_tags(report) if report is not None else {}
-    version_tags = {"application": app.name, "model.family": family, "git.commit": commit, "git.dirty": str(dirty),
-                    "warm_start": warm_start_source(workspace, app), **lineage, **gate}
+    version_tags = {
+        "application": app.name,
+        "model.family": family,
+        "git.commit": commit,
+        "git.dirty": str(dirty),
+        "warm_start": warm_start_source(workspace, app),
+        **lineage,
+        **gate,
+    }
 
     uri = tracking_uri(workspace)
     # With the embedded store, artifacts sit beside the database whatever the working directory;
@@ -152,16 +170,20 @@ def register_model(workspace: Path, params, params_path: Path, report: GateRepor
     client = connect(workspace)
     existing = find_version(client, model_name, lineage["model.md5"])
     if existing is not None:
-        log.info("weights %s are already version %s of %s; re-using it", lineage["model.md5"], existing.version,
-                 model_name)
+        log.info(
+            "weights %s are already version %s of %s; re-using it", lineage["model.md5"], existing.version, model_name
+        )
         for key, value in version_tags.items():
             client.set_model_version_tag(model_name, existing.version, key, value)
         client.set_registered_model_alias(model_name, p.alias, existing.version)
         return RegisteredVersion(model_name, str(existing.version), existing.run_id, p.alias, created=False)
 
     experiment = client.get_experiment_by_name(params.experiment_name)
-    experiment_id = experiment.experiment_id if experiment else client.create_experiment(
-        params.experiment_name, artifact_location=artifact_location)
+    experiment_id = (
+        experiment.experiment_id
+        if experiment
+        else client.create_experiment(params.experiment_name, artifact_location=artifact_location)
+    )
     raw_params = yaml.safe_load(params_path.read_text(encoding="utf-8"))
     raw_params.pop("profiles", None)
     weights_sha = file_digest(model_dir / WEIGHTS_FILE)
@@ -178,17 +200,24 @@ def register_model(workspace: Path, params, params_path: Path, report: GateRepor
         mlflow.log_text((workspace / "dvc.lock").read_text(encoding="utf-8"), "lineage/dvc.lock")
         mlflow.log_text(params_path.read_text(encoding="utf-8"), "lineage/params.yaml")
         pictures = [app.reports(f"{name}.png") for name in ("samples", "reconstructions", "interpolations")]
-        for report_file in (app.reports("samples.md"), app.reports("translations.md"), *pictures, app.reports("gate.md"),
-                            app.reports("gate.json"), app.metrics("latent_dims")):
+        for report_file in (
+            app.reports("samples.md"),
+            app.reports("translations.md"),
+            *pictures,
+            app.reports("gate.md"),
+            app.reports("gate.json"),
+            app.metrics("latent_dims"),
+        ):
             if (workspace / report_file).is_file():
                 mlflow.log_artifact(str(workspace / report_file), artifact_path="reports")
-        for path, folder in (kind.run_artifacts(workspace, app, history) if kind.run_artifacts else []):
+        for path, folder in kind.run_artifacts(workspace, app, history) if kind.run_artifacts else []:
             mlflow.log_artifact(str(path), artifact_path=folder)
         served = kind.served_model(workspace, app, params, weights_sha)
         with tempfile.TemporaryDirectory() as code:
             paths = code_paths(kind, served["python_model"], Path(code))
-            info = mlflow.pyfunc.log_model(name="model", code_paths=paths, pip_requirements=pinned_requirements(),
-                                           **served)
+            info = mlflow.pyfunc.log_model(
+                name="model", code_paths=paths, pip_requirements=pinned_requirements(), **served
+            )
     # The digest of every file the version will serve, recorded in the request that creates the version: loaders
     # check it before importing the model's code, and only a release manager may change it (server_auth).
     record = {FILES_TAG: logged_files_digest(info.model_uri)}

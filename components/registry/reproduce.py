@@ -6,9 +6,9 @@ The version's run recorded its git commit and, as artifacts, the patch of what t
 held beyond that commit (params the flow wrote, dvc.lock, new files), dvc.lock and params.yaml.
 This clones the workspace's repository at that commit into a scratch directory, applies the
 patch, restores imported data sources from the DVC cache or remote, fetches warm-start weights
-when the version had them and the base model it fine-tuned (the version it recorded), runs `dvc repro --force` (every stage really runs: no run-cache) and
-compares every output hash in the rebuilt dvc.lock, the weights' SHA-256 and the evaluation
-metrics with the registered ones. On CPU, training and evaluation are deterministic, so a
+when the version had them and the base model it fine-tuned (the version it recorded), runs `dvc repro --force`
+(every stage really runs: no run-cache) and compares every output hash in the rebuilt dvc.lock, the weights'
+SHA-256 and the evaluation metrics with the registered ones. On CPU, training and evaluation are deterministic, so a
 faithful rebuild matches exactly; any difference is listed and the exit status is 1.
 """
 
@@ -49,18 +49,29 @@ class Comparison:
 
 def lock_outputs(lock: dict) -> dict[str, str]:
     """'stage:path' -> md5 for every output recorded in a dvc.lock."""
-    return {f"{name}:{out['path']}": out.get("md5", "") for name, stage in (lock.get("stages") or {}).items()
-            for out in stage.get("outs", [])}
+    return {
+        f"{name}:{out['path']}": out.get("md5", "")
+        for name, stage in (lock.get("stages") or {}).items()
+        for out in stage.get("outs", [])
+    }
 
 
-def compare(registered_lock: dict, rebuilt_lock: dict, registered_metrics: dict[str, float],
-            rebuilt_metrics: dict[str, float], registered_sha: str, rebuilt_sha: str) -> list[Comparison]:
+def compare(
+    registered_lock: dict,
+    rebuilt_lock: dict,
+    registered_metrics: dict[str, float],
+    rebuilt_metrics: dict[str, float],
+    registered_sha: str,
+    rebuilt_sha: str,
+) -> list[Comparison]:
     """Every output hash, the weights' SHA-256 and every evaluation metric, registered vs rebuilt."""
     rows = [Comparison("weights sha256", registered_sha, rebuilt_sha)]
     before, after = lock_outputs(registered_lock), lock_outputs(rebuilt_lock)
     rows += [Comparison(f"dvc.lock {key}", before[key], after.get(key, "missing")) for key in sorted(before)]
-    rows += [Comparison(f"metric {key}", repr(float(value)), repr(float(rebuilt_metrics.get(key, math.nan))))
-             for key, value in sorted(registered_metrics.items())]
+    rows += [
+        Comparison(f"metric {key}", repr(float(value)), repr(float(rebuilt_metrics.get(key, math.nan))))
+        for key, value in sorted(registered_metrics.items())
+    ]
     return rows
 
 
@@ -85,8 +96,11 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
     commit = mv.tags.get("git.commit", "unknown")
     if commit == "unknown":
         raise StageError(f"{name} v{version}: registered without a git commit; it cannot be rebuilt")
-    lineage = Path(mlflow.artifacts.download_artifacts(run_id=mv.run_id, artifact_path="lineage",
-                                                       dst_path=tempfile.mkdtemp(prefix="lineage-")))
+    lineage = Path(
+        mlflow.artifacts.download_artifacts(
+            run_id=mv.run_id, artifact_path="lineage", dst_path=tempfile.mkdtemp(prefix="lineage-")
+        )
+    )
     if not (lineage / "dvc.lock").is_file():
         raise StageError(f"{name} v{version}: its run has no lineage/ artifacts (registered by an older version)")
 
@@ -99,8 +113,11 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
         git(scratch, "apply", "--binary", str(patch))
     # Data sources (dvc import / add) come from the workspace's cache; outputs are rebuilt, not fetched.
     run_dvc(scratch, "cache", "dir", "--local", str(workspace / ".dvc" / "cache"))
-    sources = [str(p.relative_to(scratch)) for p in scratch.rglob("*.dvc")
-               if p.is_file() and not {".dvc", ".git"} & set(p.relative_to(scratch).parts[:-1])]
+    sources = [
+        str(p.relative_to(scratch))
+        for p in scratch.rglob("*.dvc")
+        if p.is_file() and not {".dvc", ".git"} & set(p.relative_to(scratch).parts[:-1])
+    ]
     if sources:
         run_dvc(scratch, "checkout", *sources)
     app = application(mv.tags.get("application", "sentences"), workspace / "params.yaml")  # older versions: sentences
@@ -108,13 +125,15 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
     if warm != "scratch":
         source_name, source_version = warm.rsplit(" v", 1)
         download_weights(source_name, source_version, scratch / app.warm_start_dir)
-        (scratch / app.warm_start_dir / "source.json").write_text(json.dumps({"name": source_name,
-                                                                              "version": source_version}))
+        (scratch / app.warm_start_dir / "source.json").write_text(
+            json.dumps({"name": source_name, "version": source_version})
+        )
     base = mv.tags.get("base_model", "none")
     if base != "none":  # the version the run fine-tuned, whatever its alias names today
         kind = application_kind(scratch / "params.yaml", app.name)
-        kind.prepare_base(scratch, load_application_params(scratch / "params.yaml", app.name), client,
-                          base.rsplit(" v", 1)[1])
+        kind.prepare_base(
+            scratch, load_application_params(scratch / "params.yaml", app.name), client, base.rsplit(" v", 1)[1]
+        )
     run_dvc(scratch, "repro", "--force", "--no-run-cache", app.stages[-1])  # the app's stages, and only those
 
     registered_lock = app_stages_only(yaml.safe_load((lineage / "dvc.lock").read_text(encoding="utf-8")), app)
@@ -124,9 +143,14 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
     registered_metrics = {k: v for k, v in run.data.metrics.items() if k in rebuilt_metrics}
     with tempfile.TemporaryDirectory() as tmp:  # the registered files, checked against their record
         model_config = yaml.safe_load((download_verified(mv, Path(tmp)) / "MLmodel").read_text(encoding="utf-8"))
-    return compare(registered_lock, rebuilt_lock, registered_metrics, rebuilt_metrics,
-                   model_config["flavors"]["python_function"]["config"]["weights_sha256"],
-                   file_digest(scratch / app.model_dir(run.data.tags["model.family"]) / WEIGHTS_FILE))
+    return compare(
+        registered_lock,
+        rebuilt_lock,
+        registered_metrics,
+        rebuilt_metrics,
+        model_config["flavors"]["python_function"]["config"]["weights_sha256"],
+        file_digest(scratch / app.model_dir(run.data.tags["model.family"]) / WEIGHTS_FILE),
+    )
 
 
 def app_stages_only(lock: dict, app: Application) -> dict:

@@ -67,13 +67,18 @@ def score_version(workspace: Path, uri: str, data: Path, params_path: Path, data
     served = mlflow.pyfunc.load_model(str(local)).unwrap_python_model()
     metrics, rows = kind.score(served, params, data)
     digest = file_digest(data) if data.is_file() else None
-    dataset = from_pandas(rows, source=str(data.resolve()), name=dataset_name or data.name,
-                          **({"digest": digest[:8]} if digest else {}))
+    dataset = from_pandas(
+        rows, source=str(data.resolve()), name=dataset_name or data.name, **({"digest": digest[:8]} if digest else {})
+    )
     experiment = client.get_experiment_by_name(params.experiment_name)
     experiment_id = experiment.experiment_id if experiment else client.create_experiment(params.experiment_name)
-    tags = {"application": app, "registered_model": version.name, "model_version": str(version.version),
-            "scored_data": str(data.resolve()), "mlflow.runName": f"score {version.name} v{version.version} on "
-                                                                   f"{dataset_name or data.name}"}
+    tags = {
+        "application": app,
+        "registered_model": version.name,
+        "model_version": str(version.version),
+        "scored_data": str(data.resolve()),
+        "mlflow.runName": f"score {version.name} v{version.version} on {dataset_name or data.name}",
+    }
     with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
         model_id = logged_model_id(version)
         mlflow.log_input(dataset, context="evaluation", model=LoggedModelInput(model_id) if model_id else None)

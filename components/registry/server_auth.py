@@ -45,8 +45,12 @@ MANAGER_ROUTES = {
     "/mlflow/registered-models/rename": "rename a registered model",
     "/mlflow/model-versions/transition-stage": "move a version between stages",
 }
-TAG_ROUTES = ("/mlflow/registered-models/set-tag", "/mlflow/registered-models/delete-tag",
-              "/mlflow/model-versions/set-tag", "/mlflow/model-versions/delete-tag")
+TAG_ROUTES = (
+    "/mlflow/registered-models/set-tag",
+    "/mlflow/registered-models/delete-tag",
+    "/mlflow/model-versions/set-tag",
+    "/mlflow/model-versions/delete-tag",
+)
 VERSION_TAG_ROUTES = ("/mlflow/model-versions/set-tag", "/mlflow/model-versions/delete-tag")
 RECORD_TAGS = frozenset({"files.sha256"})
 """Version tags that record what a version is (components/registry/model_files.py: the digest of its files, which
@@ -67,15 +71,21 @@ def _refuse(message: str) -> Response:
 
 def _is_rest_mutation() -> bool:
     path = request.path
-    return (request.method in MUTATING and "/mlflow/" in path and "/mlflow-artifacts/" not in path
-            and not any(part in path for part in OWN_FORMS))
+    return (
+        request.method in MUTATING
+        and "/mlflow/" in path
+        and "/mlflow-artifacts/" not in path
+        and not any(part in path for part in OWN_FORMS)
+    )
 
 
 def request_body() -> dict:
     """The JSON object MLflow's handler will act on; Refused for any other shape of request."""
     if request.args:
-        raise Refused(f"a {request.method} request carries its fields in its JSON body only, not in the query "
-                      f"string ({', '.join(sorted(request.args))})")
+        raise Refused(
+            f"a {request.method} request carries its fields in its JSON body only, not in the query "
+            f"string ({', '.join(sorted(request.args))})"
+        )
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
@@ -118,8 +128,7 @@ def registered_behind(run_id: str | None, model_id: str | None) -> str | None:
             return None
     if not run_id:
         return None
-    versions = _get_model_registry_store().search_model_versions(filter_string=f"run_id = '{run_id}'",
-                                                                max_results=1)
+    versions = _get_model_registry_store().search_model_versions(filter_string=f"run_id = '{run_id}'", max_results=1)
     return f"{versions[0].name} v{versions[0].version}" if versions else None
 
 
@@ -139,8 +148,10 @@ def _needs_manage(username: str, name: str, what: str) -> Response | None:
 
     if auth._get_registered_model_permission(name).can_manage:
         return None
-    return _refuse(f"user {username!r} may not {what} of {name!r}: that needs MANAGE permission on the registered "
-                   f"model (a release manager's)")
+    return _refuse(
+        f"user {username!r} may not {what} of {name!r}: that needs MANAGE permission on the registered "
+        f"model (a release manager's)"
+    )
 
 
 def _rule_violated(username: str) -> Response | None:
@@ -151,8 +162,13 @@ def _rule_violated(username: str) -> Response | None:
         if auth.sender_is_admin():
             return None
         version = registered_behind(*artifact_owner(request.path))
-        return None if version is None else _refuse(
-            f"user {username!r} may not change the files of {version}: a registered version's files are immutable")
+        return (
+            None
+            if version is None
+            else _refuse(
+                f"user {username!r} may not change the files of {version}: a registered version's files are immutable"
+            )
+        )
     if not _is_rest_mutation() or auth.sender_is_admin():
         return None
     try:
@@ -163,8 +179,10 @@ def _rule_violated(username: str) -> Response | None:
     if path.endswith(CREATE_MODEL_ROUTE):
         if _model_exists(name):
             return None  # the store answers RESOURCE_ALREADY_EXISTS, which mlflow.register_model expects
-        return _refuse(f"user {username!r} may not create registered models on this server: an admin creates them "
-                       f"with the grants (python -m components.commands.access)")
+        return _refuse(
+            f"user {username!r} may not create registered models on this server: an admin creates them "
+            f"with the grants (python -m components.commands.access)"
+        )
     if path.endswith(ALIAS_ROUTE):
         alias = str(body.get("alias", "")).lower()
         return None if alias in PIPELINE_ALIASES else _needs_manage(username, name, f"move @{alias}")
@@ -172,8 +190,9 @@ def _rule_violated(username: str) -> Response | None:
         if path.endswith(route):
             return _needs_manage(username, name, what)
     key = str(body.get("key", ""))
-    if path.endswith(TAG_ROUTES) and (key.startswith("mlflow.") or (path.endswith(VERSION_TAG_ROUTES)
-                                                                    and key in RECORD_TAGS)):
+    if path.endswith(TAG_ROUTES) and (
+        key.startswith("mlflow.") or (path.endswith(VERSION_TAG_ROUTES) and key in RECORD_TAGS)
+    ):
         return _needs_manage(username, name, f"set or delete the reserved tag {key!r}")
     return None
 

@@ -38,7 +38,6 @@ def connect(workspace: Path):
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-
 REFUSED = ("UNAUTHENTICATED", "PERMISSION_DENIED")
 """MLflow's error codes for a server that refused the credentials (401) or the user (403): retrying cannot help."""
 
@@ -49,11 +48,16 @@ def describe_server_error(err: Exception) -> str | None:
     uri = redact(os.environ.get("MLFLOW_TRACKING_URI", ""))
     code, text = getattr(err, "error_code", None), redact(getattr(err, "message", err))
     if code == "UNAUTHENTICATED":
-        return (f"MLflow server {uri} refused the credentials (401): set MLFLOW_TRACKING_USERNAME and "
-                f"MLFLOW_TRACKING_PASSWORD (or ~/.mlflow/credentials) to a user of that server")
+        return (
+            f"MLflow server {uri} refused the credentials (401): set MLFLOW_TRACKING_USERNAME and "
+            f"MLFLOW_TRACKING_PASSWORD (or ~/.mlflow/credentials) to a user of that server"
+        )
     if code == "PERMISSION_DENIED":
-        reason = text.split("Response body:", 1)[-1].strip(" '") if "Response body:" in text else \
-            text.removeprefix("PERMISSION_DENIED: ")
+        reason = (
+            text.split("Response body:", 1)[-1].strip(" '")
+            if "Response body:" in text
+            else text.removeprefix("PERMISSION_DENIED: ")
+        )
         user = os.environ.get("MLFLOW_TRACKING_USERNAME", "(from ~/.mlflow/credentials)")
         return f"MLflow server {uri} refused user {user} (403): {reason}"
     if "Max retries exceeded" in text or "Connection refused" in text:

@@ -59,8 +59,9 @@ def find_problems(workspace: Path) -> list[Problem]:
         for out in repo.index.outs:
             if not out.use_cache or not out.hash_info or not out.hash_info.value:
                 continue
-            stage = (out.stage.name if isinstance(out.stage, PipelineStage)
-                     else os.path.relpath(out.stage.path, workspace))
+            stage = (
+                out.stage.name if isinstance(out.stage, PipelineStage) else os.path.relpath(out.stage.path, workspace)
+            )
             oid = out.hash_info.value
             path = Path(odb.oid_to_path(oid))
             kind = check_object(path, oid)
@@ -83,10 +84,13 @@ def verify(workspace: Path) -> None:
         stages = sorted({p.stage for p in problems if not p.stage.endswith(".dvc")})
         sources = sorted({p.stage for p in problems if p.stage.endswith(".dvc")})
         rebuild = ([f"`dvc repro --force {' '.join(stages)}`"] if stages else []) + (
-            [f"`dvc add`/`dvc update` of {', '.join(sources)}"] if sources else [])
-        raise CacheCorrupt("; ".join(p.describe(workspace) for p in problems)
-                           + ". Repair with `python -m components.commands.dvc_cache --repair` (drops them, then "
-                           f"`dvc fetch` + `dvc checkout`) or rebuild with {' or '.join(rebuild)}")
+            [f"`dvc add`/`dvc update` of {', '.join(sources)}"] if sources else []
+        )
+        raise CacheCorrupt(
+            "; ".join(p.describe(workspace) for p in problems)
+            + ". Repair with `python -m components.commands.dvc_cache --repair` (drops them, then "
+            f"`dvc fetch` + `dvc checkout`) or rebuild with {' or '.join(rebuild)}"
+        )
 
 
 def repair(workspace: Path) -> list[Problem]:

@@ -137,7 +137,7 @@ def rewrite(root: Path, dvc_yaml: Path) -> list[str]:
             while i < len(lines) and lines[i].startswith(indent + "- "):
                 items.append(lines[i])
                 i += 1
-            kept = [item for item in items if not item[len(indent) + 2:].startswith(PACKAGE + "/")]
+            kept = [item for item in items if not item[len(indent) + 2 :].startswith(PACKAGE + "/")]
             out += [f"{indent}- {dep}\n" for dep in stale[stage][1]] + kept
     if stale:
         write_text(dvc_yaml, "".join(out))

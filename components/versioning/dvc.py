@@ -45,16 +45,22 @@ def error_line(output: str) -> str:
     return "\n".join((errors or lines)[-5:])
 
 
-def run_dvc(workspace: Path, *args: str, logger: logging.Logger | logging.LoggerAdapter | None = None,
-            stage: str | None = None, on_line: Callable[[str], None] | None = None) -> str:
+def run_dvc(
+    workspace: Path,
+    *args: str,
+    logger: logging.Logger | logging.LoggerAdapter | None = None,
+    stage: str | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> str:
     """Run `dvc ARGS` in `workspace` and return its output, each line logged to `logger` (and given to `on_line`)
     as it comes.
 
     A non-zero exit raises DvcFailed naming the command (and `stage`'s own error line, if it printed one).
     """
     lines: list[str] = []
-    with subprocess.Popen(dvc_command(*args), cwd=workspace, env=dvc_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+    with subprocess.Popen(
+        dvc_command(*args), cwd=workspace, env=dvc_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
         for line in proc.stdout:
             line = line.rstrip()
             if line:
@@ -86,8 +92,7 @@ def stage_order(workspace: Path) -> list[str]:
 
     with Repo(str(workspace)) as repo:
         graph = repo.index.graph  # edges point from a stage to the stages it depends on
-        return [stage.name for stage in reversed(list(nx.topological_sort(graph)))
-                if not stage.is_data_source]
+        return [stage.name for stage in reversed(list(nx.topological_sort(graph))) if not stage.is_data_source]
 
 
 def stages_needed(workspace: Path, target: str) -> set[str]:
@@ -109,8 +114,9 @@ def imported_sources(workspace: Path) -> list[str]:
     from dvc.repo import Repo
 
     with Repo(str(workspace)) as repo:
-        return sorted(str(Path(stage.path).relative_to(workspace.resolve()))
-                      for stage in repo.index.stages if stage.is_import)
+        return sorted(
+            str(Path(stage.path).relative_to(workspace.resolve())) for stage in repo.index.stages if stage.is_import
+        )
 
 
 def default_remote(workspace: Path) -> str | None:
@@ -146,7 +152,9 @@ def check_remote(workspace: Path) -> str | None:
             remote.fs.exists(remote.path)
         except Exception as err:  # botocore's, s3fs's, gcsfs's own errors: all mean "cannot use it"
             reason = " ".join(f"{type(err).__name__}: {err}".split())[:300]
-            raise StageError(f"{describe_remote(workspace, name)} cannot be used ({reason}): check that the endpoint "
-                             f"is reachable and the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for S3, or "
-                             f"`dvc remote modify --local {name} ...`)") from err
+            raise StageError(
+                f"{describe_remote(workspace, name)} cannot be used ({reason}): check that the endpoint "
+                f"is reachable and the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for S3, or "
+                f"`dvc remote modify --local {name} ...`)"
+            ) from err
     return name

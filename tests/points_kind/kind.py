@@ -17,8 +17,10 @@ PYFUNC = Path(__file__).resolve().parent / "pyfunc.py"
 @dataclass(frozen=True)
 class PointsApplication(Application):
     def lineage_outputs(self, family: str) -> dict[str, tuple[str, str]]:
-        return {"data.splits_md5": (self.stage("split"), self.data("processed/splits.parquet")),
-                "model.md5": (self.stage("train"), self.model_dir(family))}
+        return {
+            "data.splits_md5": (self.stage("split"), self.data("processed/splits.parquet")),
+            "model.md5": (self.stage("train"), self.model_dir(family)),
+        }
 
 
 def params_from_dict(raw, app):
@@ -28,11 +30,15 @@ def params_from_dict(raw, app):
 
 
 def gate(metrics, p, lineage=None, champion=None):
-    checks = [check_metric("held-out likelihood", metrics, "nll", "<=", p.max_nll),
-              check_metric("better than one Gaussian", metrics, "nll", "<=", float(metrics["baseline_nll"]),
-                     zero_disables=False)]
-    return GateReport(passed=all(c.passed for c in checks), checks=checks,
-                      champion=champion.version if champion else None)
+    checks = [
+        check_metric("held-out likelihood", metrics, "nll", "<=", p.max_nll),
+        check_metric(
+            "better than one Gaussian", metrics, "nll", "<=", float(metrics["baseline_nll"]), zero_disables=False
+        ),
+    ]
+    return GateReport(
+        passed=all(c.passed for c in checks), checks=checks, champion=champion.version if champion else None
+    )
 
 
 def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
@@ -40,21 +46,36 @@ def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
     from mlflow.models import infer_signature
 
     example = pd.DataFrame({"n": [3]})
-    return {"python_model": str(PYFUNC),
-            "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family))},
-            "model_config": {"weights_sha256": weights_sha},
-            "signature": infer_signature(example, pd.DataFrame({"x": [0.0], "y": [0.0]})),
-            "input_example": example}
+    return {
+        "python_model": str(PYFUNC),
+        "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family))},
+        "model_config": {"weights_sha256": weights_sha},
+        "signature": infer_signature(example, pd.DataFrame({"x": [0.0], "y": [0.0]})),
+        "input_example": example,
+    }
 
 
 def model_card(workspace: Path, app, name, params, metrics, lineage, commit) -> str:
-    return f"# {name}\n\nA VAE over 2-D points: NLL {metrics['nll']:.3f} nats (one Gaussian: {metrics['baseline_nll']:.3f}).\n"
+    return (
+        f"# {name}\n\nA VAE over 2-D points: NLL {metrics['nll']:.3f} nats "
+        f"(one Gaussian: {metrics['baseline_nll']:.3f}).\n"
+    )
 
 
 def application(name: str) -> PointsApplication:
-    return PointsApplication(name=name, description="2-D points", steps=("ingest", "validate", "split", "train",
-                                                                         "evaluate"), families=("vae",))
+    return PointsApplication(
+        name=name,
+        description="2-D points",
+        steps=("ingest", "validate", "split", "train", "evaluate"),
+        families=("vae",),
+    )
 
 
-KIND = Kind(name="points", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
-            model_card=model_card, application=application)
+KIND = Kind(
+    name="points",
+    params_from_dict=params_from_dict,
+    gate=gate,
+    served_model=served_model,
+    model_card=model_card,
+    application=application,
+)

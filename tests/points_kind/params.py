@@ -1,4 +1,5 @@
-"""The toy kind's params: its own sections' dataclasses, the shared split/register/orchestrate ones, the shared checks."""
+"""The toy kind's params: its own sections' dataclasses, the shared split/register/orchestrate ones, the shared
+checks."""
 
 from __future__ import annotations
 

@@ -9,8 +9,9 @@ from components.kinds.images.params import ImageGateParams
 IMAGE_COMPARABLE_LINEAGE = ("data.splits_md5", "classifier.md5")
 
 
-def image_gate_metrics(metrics: dict, p: ImageGateParams, lineage: dict[str, str] | None = None,
-                       champion: Champion | None = None) -> GateReport:
+def image_gate_metrics(
+    metrics: dict, p: ImageGateParams, lineage: dict[str, str] | None = None, champion: Champion | None = None
+) -> GateReport:
     """An image model: bits per dimension (likelihood families) and FID in the pipeline classifier's features
     (every family) at least `min_baseline_margin` below independent pixels', within the optional absolute bounds,
     then no regression against the champion on the same test set and classifier: in bits per dimension for a
@@ -18,28 +19,84 @@ def image_gate_metrics(metrics: dict, p: ImageGateParams, lineage: dict[str, str
     likelihood = "bpd" in metrics
     checks = []
     if likelihood:
-        checks += [beats_baseline("likelihood better than independent pixels", metrics, "bpd", "baseline_bpd",
-                                  p.min_baseline_margin, "independent pixels, bits/dim"),
-                   check_metric("held-out likelihood (bits/dim)", metrics, "bpd", "<=", p.max_bpd,
-                                f"K={int(metrics.get('iw_samples', 0))}", key=setting("gate.max_bpd", p.max_bpd))]
-    checks += [beats_baseline("samples better than independent pixels", metrics, "fid", "baseline_fid",
-                              p.min_baseline_margin, "independent pixels' samples, FID"),
-               check_metric("sample quality (FID, pipeline classifier)", metrics, "fid", "<=", p.max_fid,
-                            f"{int(metrics.get('fid_samples', 0))} samples", key=setting("gate.max_fid", p.max_fid))]
+        checks += [
+            beats_baseline(
+                "likelihood better than independent pixels",
+                metrics,
+                "bpd",
+                "baseline_bpd",
+                p.min_baseline_margin,
+                "independent pixels, bits/dim",
+            ),
+            check_metric(
+                "held-out likelihood (bits/dim)",
+                metrics,
+                "bpd",
+                "<=",
+                p.max_bpd,
+                f"K={int(metrics.get('iw_samples', 0))}",
+                key=setting("gate.max_bpd", p.max_bpd),
+            ),
+        ]
+    checks += [
+        beats_baseline(
+            "samples better than independent pixels",
+            metrics,
+            "fid",
+            "baseline_fid",
+            p.min_baseline_margin,
+            "independent pixels' samples, FID",
+        ),
+        check_metric(
+            "sample quality (FID, pipeline classifier)",
+            metrics,
+            "fid",
+            "<=",
+            p.max_fid,
+            f"{int(metrics.get('fid_samples', 0))} samples",
+            key=setting("gate.max_fid", p.max_fid),
+        ),
+    ]
     beats_by = None
     if champion is not None:
-        metric, slack, name = (("bpd", p.max_bpd_regression, "max_bpd_regression") if likelihood
-                               else ("fid", p.max_fid_regression, "max_fid_regression"))
+        metric, slack, name = (
+            ("bpd", p.max_bpd_regression, "max_bpd_regression")
+            if likelihood
+            else ("fid", p.max_fid_regression, "max_fid_regression")
+        )
         key = setting(f"gate.{name}", slack)
         same = all((lineage or {}).get(k) == champion.lineage.get(k) for k in IMAGE_COMPARABLE_LINEAGE)
         if same and metric in champion.metrics:
-            checks.append(check_metric("no regression vs champion", metrics, metric, "<=",
-                                       champion.metrics[metric] + slack, f"champion v{champion.version}",
-                                       zero_disables=False, key=key))
+            checks.append(
+                check_metric(
+                    "no regression vs champion",
+                    metrics,
+                    metric,
+                    "<=",
+                    champion.metrics[metric] + slack,
+                    f"champion v{champion.version}",
+                    zero_disables=False,
+                    key=key,
+                )
+            )
             beats_by = champion.metrics[metric] - float(metrics[metric])
         else:
-            checks.append(Check("no regression vs champion", metric, float(metrics[metric]), "<=", None, True,
-                                f"skipped: champion v{champion.version} was scored on another test set, classifier "
-                                "or kind of metric", key=key))
-    return GateReport(passed=all(c.passed for c in checks), checks=checks, beats_champion_by=beats_by,
-                      champion=champion.version if champion else None)
+            checks.append(
+                Check(
+                    "no regression vs champion",
+                    metric,
+                    float(metrics[metric]),
+                    "<=",
+                    None,
+                    True,
+                    f"skipped: champion v{champion.version} was scored on another test set, classifier "
+                    "or kind of metric",
+                    key=key,
+                )
+            )
+    return GateReport(
+        passed=all(c.passed for c in checks),
+        checks=checks,
+        beats_champion_by=beats_by,
+        champion=champion.version if champion else None,
+    )

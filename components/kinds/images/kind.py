@@ -26,10 +26,13 @@ def gate(metrics, p, lineage=None, champion=None):
 def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
     from components.kinds.images.serving.signature import image_input_example, image_signature
 
-    return {"python_model": str(PYFUNC_CODE),
-            "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family))},
-            "model_config": {"weights_sha256": weights_sha},
-            "signature": image_signature(), "input_example": image_input_example()}
+    return {
+        "python_model": str(PYFUNC_CODE),
+        "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family))},
+        "model_config": {"weights_sha256": weights_sha},
+        "signature": image_signature(),
+        "input_example": image_input_example(),
+    }
 
 
 def model_card(workspace: Path, app, name: str, params, metrics: dict, lineage: dict, commit: str) -> str:
@@ -55,10 +58,12 @@ def accept_data(workspace: Path, app) -> str:
 def application(name: str):
     from components.kinds.images.application import ImageApplication
 
-    return ImageApplication(name=name, description="image generation",
-                            steps=("ingest", "validate", "split", "check", "preprocess", "classifier", "train",
-                                   "evaluate"),
-                            families=("bsvae", "vae", "vqvae", "gan"))
+    return ImageApplication(
+        name=name,
+        description="image generation",
+        steps=("ingest", "validate", "split", "check", "preprocess", "classifier", "train", "evaluate"),
+        families=("bsvae", "vae", "vqvae", "gan"),
+    )
 
 
 def score(served, params, path: Path):
@@ -67,5 +72,14 @@ def score(served, params, path: Path):
     return score_images(served, params, path)
 
 
-KIND = Kind(name="images", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
-            model_card=model_card, accept_data=accept_data, score=score, application=application, shipped=(IMAGES,))
+KIND = Kind(
+    name="images",
+    params_from_dict=params_from_dict,
+    gate=gate,
+    served_model=served_model,
+    model_card=model_card,
+    accept_data=accept_data,
+    score=score,
+    application=application,
+    shipped=(IMAGES,),
+)

@@ -35,6 +35,12 @@ class TextApplication(Application):
             "data.tokens_md5": (self.stage("tokenize"), self.tokens),
             "tokenizer.md5": (self.stage("tokenize"), self.tokenizer),
             "model.md5": (self.stage("train"), self.model_dir(family)),
-            **({"labels.md5": (self.stage("tokenize"), self.labels),
-                "classifier.md5": (self.stage("classifier"), self.model_dir("classifier"))} if self.labelled else {}),
+            **(
+                {
+                    "labels.md5": (self.stage("tokenize"), self.labels),
+                    "classifier.md5": (self.stage("classifier"), self.model_dir("classifier")),
+                }
+                if self.labelled
+                else {}
+            ),
         }

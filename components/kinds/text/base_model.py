@@ -57,8 +57,10 @@ def check_base(directory: Path, init_from: str) -> dict | None:
     if not init_from:
         return None
     if source.get("init_from") != init_from or not (directory / TOKENIZER_FILE).is_file():
-        raise StageError(f"train.init_from is {init_from} but {directory} holds {source.get('init_from') or 'no base'}:"
-                         f" run the flow, or python -m components.commands.base_model --app <application>")
+        raise StageError(
+            f"train.init_from is {init_from} but {directory} holds {source.get('init_from') or 'no base'}:"
+            f" run the flow, or python -m components.commands.base_model --app <application>"
+        )
     return source
 
 
@@ -84,14 +86,22 @@ def materialise(directory: Path, init_from: str, client, version: str | None = N
     from mlflow.exceptions import MlflowException
 
     try:
-        mv = client.get_model_version(name, version) if version or not alias else \
-            client.get_model_version_by_alias(name, alias)
+        mv = (
+            client.get_model_version(name, version)
+            if version or not alias
+            else client.get_model_version_by_alias(name, alias)
+        )
     except MlflowException as err:
-        raise StageError(f"train.init_from: {init_from} is not in the registry ({err.message.splitlines()[0]})") \
-            from err
+        raise StageError(
+            f"train.init_from: {init_from} is not in the registry ({err.message.splitlines()[0]})"
+        ) from err
     source = read_source(directory)
-    if source.get("name") == name and source.get("version") == str(mv.version) \
-            and source.get("init_from") == init_from and (directory / TOKENIZER_FILE).is_file():
+    if (
+        source.get("name") == name
+        and source.get("version") == str(mv.version)
+        and source.get("init_from") == init_from
+        and (directory / TOKENIZER_FILE).is_file()
+    ):
         return f"base model {name} v{mv.version} (already in place)"
     clear(directory)
     download_weights(name, str(mv.version), directory, extra=(TOKENIZER_FILE,))
@@ -102,13 +112,15 @@ def materialise(directory: Path, init_from: str, client, version: str | None = N
     if recorded and hashlib.md5((directory / TOKENIZER_FILE).read_bytes()).hexdigest() != recorded:
         clear(directory)
         raise StageError(f"train.init_from: {name} v{mv.version}'s tokenizer.json does not match its recorded md5")
-    write_json(directory / SOURCE_FILE, {"init_from": init_from, "name": name, "version": str(mv.version),
-                                         "run_id": mv.run_id})
+    write_json(
+        directory / SOURCE_FILE, {"init_from": init_from, "name": name, "version": str(mv.version), "run_id": mv.run_id}
+    )
     return f"base model {name} v{mv.version}"
 
 
-def merge_base(model_state: dict[str, torch.Tensor], base_state: dict[str, torch.Tensor],
-               where: str) -> tuple[dict[str, torch.Tensor], list[str]]:
+def merge_base(
+    model_state: dict[str, torch.Tensor], base_state: dict[str, torch.Tensor], where: str
+) -> tuple[dict[str, torch.Tensor], list[str]]:
     """The model's initial state with every tensor the base shares (same name and shape) taken from the base;
     returns (state, names left fresh). A shared name with another shape is an error: the model section differs
     from the base model's architecture."""
@@ -118,8 +130,10 @@ def merge_base(model_state: dict[str, torch.Tensor], base_state: dict[str, torch
         if base is None:
             merged[key], _ = tensor, fresh.append(key)
         elif base.shape != tensor.shape:
-            raise StageError(f"{where}: base tensor {key} has shape {tuple(base.shape)}, this model's "
-                             f"{tuple(tensor.shape)}: set the model section to the base model's (its config.json)")
+            raise StageError(
+                f"{where}: base tensor {key} has shape {tuple(base.shape)}, this model's "
+                f"{tuple(tensor.shape)}: set the model section to the base model's (its config.json)"
+            )
         else:
             merged[key] = base.to(tensor.dtype)
     if len(fresh) == len(model_state):

@@ -11,21 +11,32 @@ def describe_family(params: Params) -> str:
     m, t = params.model, params.train
     if m.family == "bsvae":
         names = {"lstm": "LSTM", "transformer": "Transformer"}
-        return (f"A BS-VAE sentence model ({names[m.encoder]} encoder, {names[m.decoder]} decoder, "
-                f"{m.latent_dim}-d Gaussian latent, beta schedule `{t.beta_schedule}`, free bits {t.free_bits}). Generates sentences by "
-                "sampling z from N(0, I) and decoding.")
+        return (
+            f"A BS-VAE sentence model ({names[m.encoder]} encoder, {names[m.decoder]} decoder, "
+            f"{m.latent_dim}-d Gaussian latent, beta schedule `{t.beta_schedule}`, free bits {t.free_bits}). "
+            "Generates sentences by sampling z from N(0, I) and decoding."
+        )
     if m.family == "vqvae":
-        books = (f"a {m.codebook_size}-entry EMA codebook" if m.codebook_levels == 1 else
-                 f"the sum of {m.codebook_levels} residual {m.codebook_size}-entry EMA codebooks")
-        return (f"A VQ-VAE sentence model: {m.codes} discrete codes per sentence, each from {books} "
-                f"(LSTM encoder and decoder), with a {m.layers}-block Transformer prior over the codes. "
-                "Generates sentences by sampling codes from the prior and decoding them; its NLL is the bound "
-                "-log p(x|codes) - log p(codes).")
+        books = (
+            f"a {m.codebook_size}-entry EMA codebook"
+            if m.codebook_levels == 1
+            else f"the sum of {m.codebook_levels} residual {m.codebook_size}-entry EMA codebooks"
+        )
+        return (
+            f"A VQ-VAE sentence model: {m.codes} discrete codes per sentence, each from {books} "
+            f"(LSTM encoder and decoder), with a {m.layers}-block Transformer prior over the codes. "
+            "Generates sentences by sampling codes from the prior and decoding them; its NLL is the bound "
+            "-log p(x|codes) - log p(codes)."
+        )
     if m.family == "transformer_lm":
-        return (f"A causal Transformer language model ({m.layers} blocks, {m.heads} heads, width {m.embed_dim}, "
-                f"feed-forward {m.hidden_dim}, no latent): a likelihood baseline. Generates by ancestral sampling.")
-    return (f"An LSTM language model (embedding {m.embed_dim}, hidden {m.hidden_dim}, no latent): the likelihood "
-            "baseline for the latent models. Generates by ancestral sampling.")
+        return (
+            f"A causal Transformer language model ({m.layers} blocks, {m.heads} heads, width {m.embed_dim}, "
+            f"feed-forward {m.hidden_dim}, no latent): a likelihood baseline. Generates by ancestral sampling."
+        )
+    return (
+        f"An LSTM language model (embedding {m.embed_dim}, hidden {m.hidden_dim}, no latent): the likelihood "
+        "baseline for the latent models. Generates by ancestral sampling."
+    )
 
 
 def nll_kind(metrics: dict) -> str:
@@ -41,28 +52,59 @@ def model_card(name: str, params: Params, metrics: dict, lineage: dict, commit: 
     """The version description a person reads in the registry UI."""
     m = metrics
     lines = [
-        f"# {name}", "",
-        describe_family(params), "",
-        "## Data", "",
-        *([f"- fine-tuned from `{lineage['base_model']}` (train.init_from `{params.train.init_from}`): its tokenizer "
-           "and the weights the two models share"] if lineage.get("base_model", "none") != "none" else []),
+        f"# {name}",
+        "",
+        describe_family(params),
+        "",
+        "## Data",
+        "",
+        *(
+            [
+                f"- fine-tuned from `{lineage['base_model']}` (train.init_from `{params.train.init_from}`): "
+                "its tokenizer and the weights the two models share"
+            ]
+            if lineage.get("base_model", "none") != "none"
+            else []
+        ),
         f"- corpus: `{params.data.corpus}`, tokenizer: "
-        + ("the base model's" if lineage.get("base_model", "none") != "none"
-           else f"{params.tokenize.kind}-level, vocab {params.tokenize.vocab_size}"),
+        + (
+            "the base model's"
+            if lineage.get("base_model", "none") != "none"
+            else f"{params.tokenize.kind}-level, vocab {params.tokenize.vocab_size}"
+        ),
         f"- data (splits) md5 `{lineage['data.splits_md5']}`, tokenizer md5 `{lineage['tokenizer.md5']}`",
-        f"- code: git `{commit}`, params md5 `{lineage['params.md5']}`", "",
-        "## Held-out test metrics", "",
+        f"- code: git `{commit}`, params md5 `{lineage['params.md5']}`",
+        "",
+        "## Held-out test metrics",
+        "",
         f"| NLL ({nll_kind(m)}) | PPL | KL | MI | active units | recon BLEU |",
         "|---|---|---|---|---|---|",
         f"| {m['nll']:.2f} | {m['ppl']:.1f} | {m['kl']:.2f} | {m['mutual_information']:.2f} | "
-        f"{int(m['active_units'])}/{int(m['latent_units'])} | {m['recon_bleu']:.1f} |", "",
-        *([f"Codebook: perplexity {m['codebook_perplexity']:.1f} of {int(m['codebook_size'])} codes, "
-           f"{100 * m['codebook_usage']:.0f}% in use; token reconstruction accuracy "
-           f"{100 * m['reconstruction_token_accuracy']:.1f}%.", ""] if "codebook_perplexity" in m else []),
-        *([f"Conditioned on {len(m.get('control_accuracy_per_label') or [])} labels: control accuracy "
-           f"{m['control_accuracy']:.3f} (the label classifier on real test text: {m['classifier_test_accuracy']:.3f}; "
-           f"ratio {m['control_ratio']:.2f}).", ""] if "control_accuracy" in m else []),
-        "## Samples", "",
+        f"{int(m['active_units'])}/{int(m['latent_units'])} | {m['recon_bleu']:.1f} |",
+        "",
+        *(
+            [
+                f"Codebook: perplexity {m['codebook_perplexity']:.1f} of {int(m['codebook_size'])} codes, "
+                f"{100 * m['codebook_usage']:.0f}% in use; token reconstruction accuracy "
+                f"{100 * m['reconstruction_token_accuracy']:.1f}%.",
+                "",
+            ]
+            if "codebook_perplexity" in m
+            else []
+        ),
+        *(
+            [
+                f"Conditioned on {len(m.get('control_accuracy_per_label') or [])} labels: control accuracy "
+                f"{m['control_accuracy']:.3f} (the label classifier on real test text: "
+                f"{m['classifier_test_accuracy']:.3f}; "
+                f"ratio {m['control_ratio']:.2f}).",
+                "",
+            ]
+            if "control_accuracy" in m
+            else []
+        ),
+        "## Samples",
+        "",
     ]
     lines += [f"- {s}" for s in samples[:5]]
     return "\n".join(lines) + "\n"
@@ -72,4 +114,4 @@ def read_samples(path: Path) -> list[str]:
     if not path.is_file():
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
-    return [l.split(". ", 1)[1] for l in lines if l[:1].isdigit() and ". " in l][:5]
+    return [line.split(". ", 1)[1] for line in lines if line[:1].isdigit() and ". " in line][:5]

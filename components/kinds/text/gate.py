@@ -10,8 +10,9 @@ from components.kinds.text.params import GateParams
 COMPARABLE_LINEAGE = ("data.splits_md5", "tokenizer.md5")
 
 
-def gate_metrics(metrics: dict, p: GateParams, lineage: dict[str, str] | None = None,
-                 champion: Champion | None = None) -> GateReport:
+def gate_metrics(
+    metrics: dict, p: GateParams, lineage: dict[str, str] | None = None, champion: Champion | None = None
+) -> GateReport:
     """Apply every threshold, then the no-regression check against the champion; NaN fails its check."""
 
     def bound(name: str, metric: str, op: str, key: str, note: str = "") -> Check:
@@ -19,8 +20,14 @@ def gate_metrics(metrics: dict, p: GateParams, lineage: dict[str, str] | None = 
         return check_metric(name, metrics, metric, op, value, note, key=setting(f"gate.{key}", value))
 
     checks = [
-        beats_baseline("better than a unigram LM", metrics, "nll", "baseline_nll", p.min_baseline_margin,
-                       "unigram LM on the same test sentences"),
+        beats_baseline(
+            "better than a unigram LM",
+            metrics,
+            "nll",
+            "baseline_nll",
+            p.min_baseline_margin,
+            "unigram LM on the same test sentences",
+        ),
         bound("held-out likelihood", "nll", "<=", "max_nll"),
         bound("held-out perplexity", "ppl", "<=", "max_ppl"),
     ]
@@ -32,16 +39,31 @@ def gate_metrics(metrics: dict, p: GateParams, lineage: dict[str, str] | None = 
             bound("reconstruction", "recon_bleu", ">=", "min_recon_bleu"),
         ]
     if "codebook_perplexity" in metrics:  # a VQ model: its codes must not collapse onto a few entries
-        checks.append(bound("codebook in use (perplexity)", "codebook_perplexity", ">=", "min_codebook_perplexity",
-                            f"of {int(metrics.get('codebook_size', 0))} codes"))
+        checks.append(
+            bound(
+                "codebook in use (perplexity)",
+                "codebook_perplexity",
+                ">=",
+                "min_codebook_perplexity",
+                f"of {int(metrics.get('codebook_size', 0))} codes",
+            )
+        )
     if "control_accuracy" in metrics:  # a conditional model: its text must meet the condition asked for
         ceiling = float(metrics.get("classifier_test_accuracy", 0))
         note = f"classifier on real test text: {ceiling:.3g}"
-        checks += [check_metric("meets the condition (vs the classifier on real text)", metrics, "control_accuracy",
-                                ">=", None if p.min_control_ratio is None else p.min_control_ratio * ceiling, note,
-                                zero_disables=False, key=setting("gate.min_control_ratio", p.min_control_ratio)),
-                   bound("meets the condition (control accuracy)", "control_accuracy", ">=", "min_control_accuracy",
-                         note)]
+        checks += [
+            check_metric(
+                "meets the condition (vs the classifier on real text)",
+                metrics,
+                "control_accuracy",
+                ">=",
+                None if p.min_control_ratio is None else p.min_control_ratio * ceiling,
+                note,
+                zero_disables=False,
+                key=setting("gate.min_control_ratio", p.min_control_ratio),
+            ),
+            bound("meets the condition (control accuracy)", "control_accuracy", ">=", "min_control_accuracy", note),
+        ]
     beats_by = None
     if champion is not None and p.max_nll_regression is not None:
         same_data = all((lineage or {}).get(k) == champion.lineage.get(k) for k in COMPARABLE_LINEAGE)
@@ -49,12 +71,28 @@ def gate_metrics(metrics: dict, p: GateParams, lineage: dict[str, str] | None = 
         key = setting("gate.max_nll_regression", p.max_nll_regression)
         if same_data or p.compare_across_data:
             note = f"champion v{champion.version}" + ("" if same_data else " (other data/tokenizer)")
-            checks.append(check_metric("no regression vs champion", metrics, "nll", "<=", limit, note,
-                                       zero_disables=False, key=key))
+            checks.append(
+                check_metric(
+                    "no regression vs champion", metrics, "nll", "<=", limit, note, zero_disables=False, key=key
+                )
+            )
             beats_by = champion.metrics["nll"] - float(metrics["nll"])
         else:
-            checks.append(Check("no regression vs champion", "nll", float(metrics["nll"]), "<=", limit, True,
-                                f"skipped: champion v{champion.version} was scored on other data or tokenizer",
-                                key=key))
-    return GateReport(passed=all(c.passed for c in checks), checks=checks, beats_champion_by=beats_by,
-                      champion=champion.version if champion else None)
+            checks.append(
+                Check(
+                    "no regression vs champion",
+                    "nll",
+                    float(metrics["nll"]),
+                    "<=",
+                    limit,
+                    True,
+                    f"skipped: champion v{champion.version} was scored on other data or tokenizer",
+                    key=key,
+                )
+            )
+    return GateReport(
+        passed=all(c.passed for c in checks),
+        checks=checks,
+        beats_champion_by=beats_by,
+        champion=champion.version if champion else None,
+    )

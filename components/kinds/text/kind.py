@@ -31,11 +31,16 @@ def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
 
     labels_file = workspace / app.model_dir(params.model.family) / LABELS_FILE
     labels = read_labels(labels_file) if params.model.conditional and labels_file.is_file() else []
-    return {"python_model": str(PYFUNC_CODE),
-            "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family)),
-                          "tokenizer": str(workspace / app.tokenizer)},
-            "model_config": {"weights_sha256": weights_sha, "max_len": params.train.max_len},
-            "signature": signature(), "input_example": input_example(labels[0] if labels else None)}
+    return {
+        "python_model": str(PYFUNC_CODE),
+        "artifacts": {
+            "model_dir": str(workspace / app.model_dir(params.model.family)),
+            "tokenizer": str(workspace / app.tokenizer),
+        },
+        "model_config": {"weights_sha256": weights_sha, "max_len": params.train.max_len},
+        "signature": signature(),
+        "input_example": input_example(labels[0] if labels else None),
+    }
 
 
 def model_card(workspace: Path, app, name: str, params, metrics: dict, lineage: dict, commit: str) -> str:
@@ -82,9 +87,12 @@ def prepare_base(workspace: Path, params, client, version: str | None = None) ->
 def application(name: str):
     from components.kinds.text.application import TextApplication
 
-    return TextApplication(name=name, description="text generation",
-                           steps=("ingest", "validate", "split", "check", "tokenize", "train", "evaluate"),
-                           families=("bsvae", "vqvae", "lm", "transformer_lm"))
+    return TextApplication(
+        name=name,
+        description="text generation",
+        steps=("ingest", "validate", "split", "check", "tokenize", "train", "evaluate"),
+        families=("bsvae", "vqvae", "lm", "transformer_lm"),
+    )
 
 
 def score(served, params, path: Path):
@@ -93,8 +101,17 @@ def score(served, params, path: Path):
     return score_text(served, params, path)
 
 
-KIND = Kind(name="text", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
-            model_card=model_card, accept_data=accept_data, score=score, run_artifacts=run_artifacts,
-            application=application,
-            prepare_warm_start=prepare_warm_start, prepare_base=prepare_base,
-            shipped=(SENTENCES, CONDITIONAL, PRETRAIN))
+KIND = Kind(
+    name="text",
+    params_from_dict=params_from_dict,
+    gate=gate,
+    served_model=served_model,
+    model_card=model_card,
+    accept_data=accept_data,
+    score=score,
+    run_artifacts=run_artifacts,
+    application=application,
+    prepare_warm_start=prepare_warm_start,
+    prepare_base=prepare_base,
+    shipped=(SENTENCES, CONDITIONAL, PRETRAIN),
+)

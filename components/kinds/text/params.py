@@ -53,6 +53,7 @@ class DataParams:
         if self.require_label and self.format == "lines":
             raise ParamsError("data.require_label is true but data.format is lines: a text file has no label column")
 
+
 @dataclass(frozen=True)
 class ValidateParams:
     min_chars: int
@@ -69,6 +70,7 @@ class ValidateParams:
         _positive("validate.min_tokens", self.min_tokens)
         _at_least("validate.max_tokens", self.max_tokens, self.min_tokens)
         _fraction("validate.max_quarantine_fraction", self.max_quarantine_fraction)
+
 
 @dataclass(frozen=True)
 class DatasetParams:
@@ -113,6 +115,7 @@ class DatasetParams:
         _fraction("dataset.label_shift_p", self.label_shift_p)
         _fraction("dataset.length_shift_p", self.length_shift_p)
 
+
 @dataclass(frozen=True)
 class TokenizeParams:
     kind: str
@@ -128,6 +131,7 @@ class TokenizeParams:
         _one_of("tokenize.pre_tokenizer", self.pre_tokenizer, ("punct", "whitespace"))
         _at_least("tokenize.vocab_size", self.vocab_size, 8)
         _positive("tokenize.min_frequency", self.min_frequency)
+
 
 @dataclass(frozen=True)
 class ModelParams:
@@ -190,8 +194,9 @@ class ModelParams:
         _at_least("model.codebook_warmup", self.codebook_warmup, 0)
         _positive("model.layers", self.layers)
         _positive("model.heads", self.heads)
-        uses_attention = (self.family in ("transformer_lm", "vqvae")
-                          or (self.family == "bsvae" and "transformer" in (self.encoder, self.decoder)))
+        uses_attention = self.family in ("transformer_lm", "vqvae") or (
+            self.family == "bsvae" and "transformer" in (self.encoder, self.decoder)
+        )
         if uses_attention and self.embed_dim % self.heads:
             raise ParamsError(f"model.embed_dim {self.embed_dim} must be a multiple of model.heads {self.heads}")
         for name in ("embed_dim", "hidden_dim", "latent_dim", "codes", "code_dim", "codebook_levels"):
@@ -203,6 +208,7 @@ class ModelParams:
         _fraction("model.word_dropout", self.word_dropout, closed_one=False)
         _fraction("model.dropout", self.dropout, closed_one=False)
         _positive("model.max_positions", self.max_positions)
+
 
 @dataclass(frozen=True)
 class TrainParams:
@@ -282,9 +288,12 @@ class TrainParams:
 
             parse_model_uri(self.init_from)
             if self.warm_start == "champion":
-                raise ParamsError(f"train.init_from ({self.init_from}) and train.warm_start: champion both choose "
-                                  "the starting weights: set train.warm_start to scratch")
+                raise ParamsError(
+                    f"train.init_from ({self.init_from}) and train.warm_start: champion both choose "
+                    "the starting weights: set train.warm_start to scratch"
+                )
         check_engine_fields(self)
+
 
 @dataclass(frozen=True)
 class EvaluateParams:
@@ -317,6 +326,7 @@ class EvaluateParams:
         _at_least("evaluate.samples_per_label", self.samples_per_label, 0)
         _positive("evaluate.control_temperature", self.control_temperature)
 
+
 @dataclass(frozen=True)
 class ClassifierParams:
     """The label classifier a conditional application trains on its train split: hashed word and character
@@ -338,10 +348,16 @@ class ClassifierParams:
     def check(self) -> None:
         for name in ("buckets", "dim", "word_ngrams", "epochs", "batch_size", "lr"):
             _positive(f"classifier.{name}", getattr(self, name))
-        if (len(self.char_ngrams) != 2 or not all(isinstance(n, int) for n in self.char_ngrams)
-                or not 0 < self.char_ngrams[0] <= self.char_ngrams[1]):
-            raise ParamsError(f"classifier.char_ngrams must be [shortest, longest] with 0 < shortest <= longest, "
-                              f"got {self.char_ngrams}")
+        if (
+            len(self.char_ngrams) != 2
+            or not all(isinstance(n, int) for n in self.char_ngrams)
+            or not 0 < self.char_ngrams[0] <= self.char_ngrams[1]
+        ):
+            raise ParamsError(
+                f"classifier.char_ngrams must be [shortest, longest] with 0 < shortest <= longest, "
+                f"got {self.char_ngrams}"
+            )
+
 
 @dataclass(frozen=True)
 class GateParams:
@@ -380,10 +396,21 @@ class GateParams:
     def check(self) -> None:
         if self.min_baseline_margin is not None and not 0 <= self.min_baseline_margin < 1:
             raise ParamsError(f"gate.min_baseline_margin={self.min_baseline_margin}: a fraction in [0, 1) or null")
-        for name in ("max_nll", "max_ppl", "min_kl", "min_mi", "min_active_units", "min_recon_bleu",
-                     "min_codebook_perplexity", "min_control_accuracy", "min_control_ratio", "max_nll_regression"):
+        for name in (
+            "max_nll",
+            "max_ppl",
+            "min_kl",
+            "min_mi",
+            "min_active_units",
+            "min_recon_bleu",
+            "min_codebook_perplexity",
+            "min_control_accuracy",
+            "min_control_ratio",
+            "max_nll_regression",
+        ):
             if getattr(self, name) is not None:
                 _at_least(f"gate.{name}", getattr(self, name), 0)
+
 
 @dataclass(frozen=True)
 class Params(ApplicationNames):
@@ -407,9 +434,12 @@ class Params(ApplicationNames):
     """Only conditional applications have one (their classifier stage); the others leave the section out."""
     """Presets of size knobs that `flows.retrain --profile` writes into the application's sections."""
 
+
 def load_params(path: str | Path = PARAMS_FILE, app: str | None = None) -> Params:
-    """Read and check one application's params (orchestrate.default_application when `app` is None); ParamsError names file and key."""
+    """Read and check one application's params (orchestrate.default_application when `app` is None); ParamsError
+    names file and key."""
     return load_with(params_from_dict, path, app)
+
 
 def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
     """Build and check one application's Params; errors name the key with its application (sentences.train.lr)."""
@@ -420,11 +450,14 @@ def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
     orchestrate = _build(OrchestrateParams, raw.get("orchestrate") or {}, "orchestrate")
     orchestrate.check()
     if sections.get("kind") not in (None, "text"):
-        raise ParamsError(f"{app} is a {sections['kind']} application: its parameters are read by "
-                          f"components/kinds/{sections['kind']}/params.py, not as a text application's")
+        raise ParamsError(
+            f"{app} is a {sections['kind']} application: its parameters are read by "
+            f"components/kinds/{sections['kind']}/params.py, not as a text application's"
+        )
     sections = {"classifier": None, **{k: v for k, v in sections.items() if k != "kind"}}  # classifier: optional
-    params = _build(Params, {**sections, "application": app, "orchestrate": orchestrate}, app,
-                    skip=("application", "orchestrate"))
+    params = _build(
+        Params, {**sections, "application": app, "orchestrate": orchestrate}, app, skip=("application", "orchestrate")
+    )
     check_sections(params, app)
     try:
         if params.model.conditional and not params.classifier:
@@ -432,11 +465,15 @@ def params_from_dict(raw: dict[str, Any], app: str | None = None) -> Params:
         m = params.model
         positional = m.family == "transformer_lm" or (m.family == "bsvae" and "transformer" in (m.encoder, m.decoder))
         if positional and params.train.max_len + 1 > m.max_positions:  # <bos> + max_len tokens, or tokens + <eos>
-            raise ParamsError(f"model.max_positions ({m.max_positions}) must be at least train.max_len + 1 "
-                              f"({params.train.max_len + 1}) for a Transformer: raise model.max_positions")
+            raise ParamsError(
+                f"model.max_positions ({m.max_positions}) must be at least train.max_len + 1 "
+                f"({params.train.max_len + 1}) for a Transformer: raise model.max_positions"
+            )
         if params.model.conditional and params.evaluate.samples_per_label < 1:
-            raise ParamsError("evaluate.samples_per_label must be at least 1 for a conditional model "
-                              "(control accuracy is measured on them)")
+            raise ParamsError(
+                "evaluate.samples_per_label must be at least 1 for a conditional model "
+                "(control accuracy is measured on them)"
+            )
     except ParamsError as err:
         raise ParamsError(f"{app}.{err}") from err  # each check names its key (train.lr): say whose it is
     return params

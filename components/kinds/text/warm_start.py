@@ -53,8 +53,10 @@ def prepare(workspace: Path, params: Params, client) -> str:
         md5 = locked_md5(workspace, app.stage("tokenize"), path)
         if version.tags.get(f"{what}.md5") != md5:
             clear(directory)
-            return (f"{name} v{version.version} used {what} {version.tags.get(f'{what}.md5')}, this run built "
-                    f"{md5}: training from scratch")
+            return (
+                f"{name} v{version.version} used {what} {version.tags.get(f'{what}.md5')}, this run built "
+                f"{md5}: training from scratch"
+            )
     source = json.loads((directory / "source.json").read_text()) if (directory / "source.json").is_file() else {}
     if source.get("name") == name and source.get("version") == str(version.version):
         return f"warm start from {name} v{version.version} (already in place)"

@@ -26,10 +26,13 @@ def gate(metrics, p, lineage=None, champion=None):
 def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
     from components.kinds.translation.serving.signature import translation_input_example, translation_signature
 
-    return {"python_model": str(PYFUNC_CODE),
-            "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family))},
-            "model_config": {"weights_sha256": weights_sha},
-            "signature": translation_signature(), "input_example": translation_input_example()}
+    return {
+        "python_model": str(PYFUNC_CODE),
+        "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family))},
+        "model_config": {"weights_sha256": weights_sha},
+        "signature": translation_signature(),
+        "input_example": translation_input_example(),
+    }
 
 
 def model_card(workspace: Path, app, name: str, params, metrics: dict, lineage: dict, commit: str) -> str:
@@ -58,9 +61,12 @@ def accept_data(workspace: Path, app) -> str:
 def application(name: str):
     from components.kinds.translation.application import TranslationApplication
 
-    return TranslationApplication(name=name, description="machine translation",
-                                  steps=("ingest", "validate", "split", "check", "tokenize", "train", "evaluate"),
-                                  families=("transformer", "latent"))
+    return TranslationApplication(
+        name=name,
+        description="machine translation",
+        steps=("ingest", "validate", "split", "check", "tokenize", "train", "evaluate"),
+        families=("transformer", "latent"),
+    )
 
 
 def score(served, params, path: Path):
@@ -69,6 +75,14 @@ def score(served, params, path: Path):
     return score_translation(served, params, path)
 
 
-KIND = Kind(name="translation", params_from_dict=params_from_dict, gate=gate, served_model=served_model,
-            model_card=model_card, accept_data=accept_data, score=score, application=application,
-            shipped=(TRANSLATION,))
+KIND = Kind(
+    name="translation",
+    params_from_dict=params_from_dict,
+    gate=gate,
+    served_model=served_model,
+    model_card=model_card,
+    accept_data=accept_data,
+    score=score,
+    application=application,
+    shipped=(TRANSLATION,),
+)

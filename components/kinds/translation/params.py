@@ -135,8 +135,17 @@ class TranslationModelParams:
 
     def check(self) -> None:
         _one_of("model.family", self.family, ("transformer", "latent"))
-        for key in ("d_model", "ff_dim", "heads", "encoder_layers", "decoder_layers", "max_positions",
-                    "compression", "codebook_size", "prior_layers"):
+        for key in (
+            "d_model",
+            "ff_dim",
+            "heads",
+            "encoder_layers",
+            "decoder_layers",
+            "max_positions",
+            "compression",
+            "codebook_size",
+            "prior_layers",
+        ):
             _positive(f"model.{key}", getattr(self, key))
         if self.d_model % self.heads:
             raise ParamsError(f"model.d_model ({self.d_model}) must be a multiple of model.heads ({self.heads})")
@@ -207,7 +216,9 @@ class TranslationEvaluateParams:
         _at_least("evaluate.max_sentences", self.max_sentences, 0)
         bad = sorted(set(self.decoders) - {"greedy", "beam", "latent"})
         if bad or not self.decoders:
-            raise ParamsError(f"evaluate.decoders must be a non-empty list of greedy, beam, latent; got {self.decoders}")
+            raise ParamsError(
+                f"evaluate.decoders must be a non-empty list of greedy, beam, latent; got {self.decoders}"
+            )
         _positive("evaluate.beam_size", self.beam_size)
         _positive("evaluate.max_length_a", self.max_length_a)
         _at_least("evaluate.max_length_b", self.max_length_b, 0)

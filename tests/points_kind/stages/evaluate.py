@@ -27,9 +27,15 @@ def main() -> None:
         torch.manual_seed(0)
         model = load_model_dir(args.model_dir, lambda raw: PointsVAE(PointsConfig(**raw)))
         gaussian = torch.distributions.MultivariateNormal(train.mean(0), torch.cov(train.T))
-        atomic.write_json(args.metrics, {"family": "vae", "test_points": len(test),
-                                         "nll": float(model.nll(test, params.evaluate.iw_samples).mean()),
-                                         "baseline_nll": float(-gaussian.log_prob(test.double()).mean())})
+        atomic.write_json(
+            args.metrics,
+            {
+                "family": "vae",
+                "test_points": len(test),
+                "nll": float(model.nll(test, params.evaluate.iw_samples).mean()),
+                "baseline_nll": float(-gaussian.log_prob(test.double()).mean()),
+            },
+        )
 
     stage_main("evaluate", run, parser)
 

@@ -21,8 +21,9 @@ def main() -> None:
         p = load_with(points_params_from_dict, args.params, args.app).split
         frame = pd.read_parquet(args.corpus)
         units = np.array([hash_unit(k, p.salt) for k in frame["key"]])
-        split = np.where(units < p.test_fraction, "test",
-                         np.where(units < p.test_fraction + p.valid_fraction, "valid", "train"))
+        split = np.where(
+            units < p.test_fraction, "test", np.where(units < p.test_fraction + p.valid_fraction, "valid", "train")
+        )
         atomic.write_parquet(args.out, frame.assign(split=split))
 
     stage_main("split", run, parser)

@@ -64,12 +64,17 @@ def main() -> None:
         frame = pd.read_parquet(args.splits)
         started = time.perf_counter()
         with training_session(params.train, params.train.device) as (ctx, device):
-            result = fit(lambda: PointsTask(params, points(frame, "train"), points(frame, "valid")),
-                         EngineSettings.of(params.train), device, Path(args.checkpoint))
+            result = fit(
+                lambda: PointsTask(params, points(frame, "train"), points(frame, "valid")),
+                EngineSettings.of(params.train),
+                device,
+                Path(args.checkpoint),
+            )
             if ctx.is_main:
                 save_model_dir(result.model, args.out_dir)
-                atomic.write_json(args.metrics, {"best_epoch": result.best_epoch,
-                                                 **result.history[result.best_epoch - 1]})
+                atomic.write_json(
+                    args.metrics, {"best_epoch": result.best_epoch, **result.history[result.best_epoch - 1]}
+                )
                 finish_run(result, args.history, args.timing, args.checkpoint, started, device)
 
     stage_main("train", run, parser)

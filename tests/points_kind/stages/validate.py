@@ -21,11 +21,25 @@ def main() -> None:
         params = load_with(points_params_from_dict, args.params, args.app)
         frame = pd.read_parquet(args.corpus)
         xy = frame[["x", "y"]].to_numpy(dtype=float)
-        reasons = pd.Series(np.where(~np.isfinite(xy).all(axis=1), "finite:not a number",
-                                     np.where(np.abs(xy).max(axis=1) > params.validate.max_abs, "range:too far", None)))
+        reasons = pd.Series(
+            np.where(
+                ~np.isfinite(xy).all(axis=1),
+                "finite:not a number",
+                np.where(np.abs(xy).max(axis=1) > params.validate.max_abs, "range:too far", None),
+            )
+        )
         kept, quarantined = separate(frame, reasons.where(reasons.notna(), None))
-        publish(account("points", kept, quarantined), "points", kept, quarantined, params.data.corpus,
-                params.validate.max_quarantine_fraction, args.out, args.quarantine, args.metrics)
+        publish(
+            account("points", kept, quarantined),
+            "points",
+            kept,
+            quarantined,
+            params.data.corpus,
+            params.validate.max_quarantine_fraction,
+            args.out,
+            args.quarantine,
+            args.metrics,
+        )
 
     stage_main("validate", run, parser)
 

@@ -31,7 +31,7 @@ def baseline_bits_per_dim(log_probs: np.ndarray, test: np.ndarray, chunk: int = 
     positions = np.arange(log_probs.shape[0])
     total = 0.0
     for start in range(0, len(test), chunk):
-        flat = np.asarray(test[start:start + chunk], dtype=np.int64).reshape(-1, log_probs.shape[0])
+        flat = np.asarray(test[start : start + chunk], dtype=np.int64).reshape(-1, log_probs.shape[0])
         total -= float(log_probs[positions, flat].sum())
     return total / (max(len(test), 1) * log_probs.shape[0] * math.log(2))
 

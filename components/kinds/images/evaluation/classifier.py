@@ -36,9 +36,16 @@ class ImageClassifier(nn.Module):
         c = config
         self.config = config
         self.body = nn.Sequential(
-            nn.Conv2d(c.channels_in, c.channels, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c.channels, 2 * c.channels, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-            nn.Linear(2 * c.channels * (c.height // 4) * (c.width // 4), FEATURES), nn.ReLU())
+            nn.Conv2d(c.channels_in, c.channels, 3, 1, 1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c.channels, 2 * c.channels, 3, 1, 1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(2 * c.channels * (c.height // 4) * (c.width // 4), FEATURES),
+            nn.ReLU(),
+        )
         self.out = nn.Linear(FEATURES, c.num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -53,8 +60,9 @@ def to_input(images: np.ndarray | torch.Tensor, device: torch.device) -> torch.T
     return x.float() / 127.5 - 1
 
 
-def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int, p: ImageClassifierParams,
-                     device: torch.device) -> ImageClassifier:
+def train_classifier(
+    images: np.ndarray, labels: np.ndarray, num_classes: int, p: ImageClassifierParams, device: torch.device
+) -> ImageClassifier:
     torch.manual_seed(p.seed)
     rng = np.random.default_rng(p.seed)
     _, c, h, w = images.shape
@@ -64,7 +72,9 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int, p
     for _ in range(p.epochs):
         for index in np.array_split(rng.permutation(keep), max(len(keep) // p.batch_size, 1)):
             index = np.sort(index)
-            loss = F.cross_entropy(model(to_input(images[index], device)), torch.as_tensor(labels[index], device=device))
+            loss = F.cross_entropy(
+                model(to_input(images[index], device)), torch.as_tensor(labels[index], device=device)
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -72,11 +82,13 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int, p
 
 
 @torch.no_grad()
-def predict(model: ImageClassifier, images, device: torch.device, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def predict(
+    model: ImageClassifier, images, device: torch.device, batch_size: int = 512
+) -> tuple[np.ndarray, np.ndarray]:
     """(predicted class ids, penultimate features) for uint8 images (N, C, H, W)."""
     preds, feats = [], []
     for start in range(0, len(images), batch_size):
-        f = model.features(to_input(images[start:start + batch_size], device))
+        f = model.features(to_input(images[start : start + batch_size], device))
         feats.append(f.cpu().numpy())
         preds.append(model.out(f).argmax(1).cpu().numpy())
     return np.concatenate(preds), np.concatenate(feats).astype(np.float64)

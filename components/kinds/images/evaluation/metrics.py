@@ -43,5 +43,5 @@ def grid(images: np.ndarray, columns: int = 8) -> np.ndarray:
     out = np.full((rows * (h + 1) + 1, columns * (w + 1) + 1, c), 255, dtype=np.uint8)
     for i, img in enumerate(images):
         r, k = divmod(i, columns)
-        out[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + k * (w + 1): 1 + k * (w + 1) + w] = img.transpose(1, 2, 0)
+        out[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + k * (w + 1) : 1 + k * (w + 1) + w] = img.transpose(1, 2, 0)
     return out[:, :, 0] if c == 1 else out

@@ -38,18 +38,27 @@ def score_images(served, params, path: Path, batch_size: int = 128) -> tuple[dic
     images, labels = to_arrays(rows, generator.classes)
     if conditional and (labels < 0).any():
         unknown = sorted({str(x) for x, i in zip(rows["label"], labels) if i < 0})
-        raise StageError(f"{path}: a conditional model is scored given each image's label; unknown or missing: "
-                         f"{unknown[:5]} (this model knows {generator.classes})")
+        raise StageError(
+            f"{path}: a conditional model is scored given each image's label; unknown or missing: "
+            f"{unknown[:5]} (this model knows {generator.classes})"
+        )
     torch.manual_seed(params.evaluate.seed)
     nll, errors = [], []
     for start in range(0, len(images), batch_size):
-        x = torch.from_numpy(images[start:start + batch_size].astype(np.float32)).to(generator.device) / 127.5 - 1
-        y = torch.from_numpy(labels[start:start + batch_size]).to(generator.device) if conditional else None
+        x = torch.from_numpy(images[start : start + batch_size].astype(np.float32)).to(generator.device) / 127.5 - 1
+        y = torch.from_numpy(labels[start : start + batch_size]).to(generator.device) if conditional else None
         nll.append(-model.log_likelihood(x, y, params.evaluate.iw_samples).cpu())
         recon = model.reconstruct(x, y)
         errors.append(((recon.float() / 127.5 - 1) - x).pow(2).flatten(1).mean(1).cpu())
     nll_mean = float(torch.cat(nll).mean())
-    metrics = {"family": model.family, "test_images": len(images), "images_skipped": int((~usable).sum()),
-               "dims": model.dims, "iw_samples": params.evaluate.iw_samples, "nll": nll_mean,
-               "bpd": nll_mean / (model.dims * math.log(2)), "reconstruction_mse": float(torch.cat(errors).mean())}
+    metrics = {
+        "family": model.family,
+        "test_images": len(images),
+        "images_skipped": int((~usable).sum()),
+        "dims": model.dims,
+        "iw_samples": params.evaluate.iw_samples,
+        "nll": nll_mean,
+        "bpd": nll_mean / (model.dims * math.log(2)),
+        "reconstruction_mse": float(torch.cat(errors).mean()),
+    }
     return metrics, rows[["id", "label"]].astype("string")

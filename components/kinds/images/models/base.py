@@ -61,10 +61,14 @@ class ImageConfig:
 
 
 def image_config(mp: ImageModelParams, channels_in: int, height: int, width: int, num_classes: int) -> ImageConfig:
-    values = {f.name: getattr(mp, f.name) for f in dataclasses.fields(ImageConfig)
-              if f.name not in ("channels_in", "height", "width", "num_classes")}
-    return ImageConfig(channels_in=channels_in, height=height, width=width,
-                       num_classes=num_classes if mp.conditional else 0, **values)
+    values = {
+        f.name: getattr(mp, f.name)
+        for f in dataclasses.fields(ImageConfig)
+        if f.name not in ("channels_in", "height", "width", "num_classes")
+    }
+    return ImageConfig(
+        channels_in=channels_in, height=height, width=width, num_classes=num_classes if mp.conditional else 0, **values
+    )
 
 
 class ImageModel(nn.Module, ABC):
@@ -84,11 +88,14 @@ class ImageModel(nn.Module, ABC):
 
     def check_labels(self, labels: torch.Tensor | None, batch: int) -> None:
         if self.config.num_classes and labels is None:
-            raise ValueError(f"this {self.family} model is conditional ({self.config.num_classes} classes): give labels")
+            raise ValueError(
+                f"this {self.family} model is conditional ({self.config.num_classes} classes): give labels"
+            )
         if not self.config.num_classes and labels is not None:
             raise ValueError(f"this {self.family} model is unconditional: it takes no labels")
-        if labels is not None and (labels.shape != (batch,) or int(labels.min()) < 0
-                                   or int(labels.max()) >= self.config.num_classes):
+        if labels is not None and (
+            labels.shape != (batch,) or int(labels.min()) < 0 or int(labels.max()) >= self.config.num_classes
+        ):
             raise ValueError(f"labels must be {batch} class ids in [0, {self.config.num_classes})")
 
     def label_vector(self, labels: torch.Tensor | None, batch: int) -> torch.Tensor | None:
@@ -99,15 +106,18 @@ class ImageModel(nn.Module, ABC):
     def configure_optimizers(self, lr: float) -> list[torch.optim.Optimizer]: ...
 
     @abstractmethod
-    def training_losses(self, x: torch.Tensor, labels: torch.Tensor | None, beta: float, free_bits: float
-                        ) -> Iterator[tuple[int, torch.Tensor, dict[str, torch.Tensor | float]]]:
+    def training_losses(
+        self, x: torch.Tensor, labels: torch.Tensor | None, beta: float, free_bits: float
+    ) -> Iterator[tuple[int, torch.Tensor, dict[str, torch.Tensor | float]]]:
         """(optimiser index into configure_optimizers, loss, figures), one per update, in update order."""
 
     @abstractmethod
     def validation_loss(self, x: torch.Tensor, labels: torch.Tensor | None) -> dict[str, float]: ...
 
     @abstractmethod
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor: ...
+    def sample(
+        self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor: ...
 
     def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | None:
         return None
@@ -115,8 +125,9 @@ class ImageModel(nn.Module, ABC):
     def log_likelihood(self, x: torch.Tensor, labels: torch.Tensor | None, k: int) -> torch.Tensor | None:
         return None
 
-    def interpolate(self, x_a: torch.Tensor, x_b: torch.Tensor, steps: int,
-                    labels: torch.Tensor | None = None) -> torch.Tensor:
+    def interpolate(
+        self, x_a: torch.Tensor, x_b: torch.Tensor, steps: int, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """A strip of `steps` uint8 images walking from image a's latent to image b's (one pair: x (1, C, H, W))."""
         raise NotImplementedError(f"a {self.family} model has no latent walk")
 
@@ -128,9 +139,12 @@ class ConvEncoder(nn.Module):
     def __init__(self, channels_in: int, channels: int, out_channels: int):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(channels_in, channels, 4, 2, 1), nn.SiLU(),
-            nn.Conv2d(channels, 2 * channels, 4, 2, 1), nn.SiLU(),
-            nn.Conv2d(2 * channels, out_channels, 3, 1, 1))
+            nn.Conv2d(channels_in, channels, 4, 2, 1),
+            nn.SiLU(),
+            nn.Conv2d(channels, 2 * channels, 4, 2, 1),
+            nn.SiLU(),
+            nn.Conv2d(2 * channels, out_channels, 3, 1, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -152,8 +166,11 @@ class ConvDecoder(nn.Module):
         self.film = nn.Linear(cond_dim, 2 * sum(self.widths)) if cond_dim else None
 
     def forward(self, h: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        films = self.film(cond).split([w for w in self.widths for _ in (0, 1)], dim=1) if self.film is not None \
-            and cond is not None else None
+        films = (
+            self.film(cond).split([w for w in self.widths for _ in (0, 1)], dim=1)
+            if self.film is not None and cond is not None
+            else None
+        )
         h = self.conv(h)
         if films:
             h = h * (1 + films[0][:, :, None, None]) + films[1][:, :, None, None]
@@ -204,9 +221,11 @@ def save_image_model(model: ImageModel, directory: str | Path) -> None:
     save_model_dir(model, directory)
 
 
-def load_image_model(directory: str | Path, families: dict[str, type[ImageModel]],
-                     device: str | torch.device = "cpu") -> ImageModel:
+def load_image_model(
+    directory: str | Path, families: dict[str, type[ImageModel]], device: str | torch.device = "cpu"
+) -> ImageModel:
     """Rebuild an image model from `directory`; a missing, foreign or tampered file is a ModelFileError."""
+
     def build(raw: dict) -> ImageModel:
         config = ImageConfig(**raw)
         return families[config.family](config)

@@ -86,8 +86,11 @@ class ConvVAE(ImageModel):
             beta, free_bits = 1.0, 0.0
         kl_term = torch.clamp(kl.mean(0), min=free_bits).sum() if free_bits > 0 else kl.sum(1).mean()
         loss = rec.mean() + beta * kl_term
-        yield 0, loss, {"loss": loss.detach(), "rec": rec.mean().detach(), "kl": kl.sum(1).mean().detach(),
-                        "beta": beta}
+        yield (
+            0,
+            loss,
+            {"loss": loss.detach(), "rec": rec.mean().detach(), "kl": kl.sum(1).mean().detach(), "beta": beta},
+        )
 
     @torch.no_grad()
     def validation_loss(self, x, labels):
@@ -98,7 +101,10 @@ class ConvVAE(ImageModel):
     def sample(self, n, labels=None, generator=None):
         device = self.from_latent.weight.device
         prior_mu, prior_logvar = self.prior_params(labels, n)
-        z = prior_mu + torch.randn(n, self.config.latent_dim, generator=generator).to(device) * (0.5 * prior_logvar).exp()
+        z = (
+            prior_mu
+            + torch.randn(n, self.config.latent_dim, generator=generator).to(device) * (0.5 * prior_logvar).exp()
+        )
         return logistic_mean_image(self.decode(z, labels))
 
     @torch.no_grad()

@@ -22,13 +22,23 @@ class DCGAN(ImageModel):
         ch, h4, w4 = c.channels, c.height // 4, c.width // 4
         self.grid = (2 * ch, h4, w4)
         self.generator = nn.Sequential(
-            nn.Linear(c.latent_dim + (16 if c.num_classes else 0), 2 * ch * h4 * w4), nn.Unflatten(1, self.grid),
-            nn.BatchNorm2d(2 * ch), nn.ReLU(),
-            nn.ConvTranspose2d(2 * ch, ch, 4, 2, 1), nn.BatchNorm2d(ch), nn.ReLU(),
-            nn.ConvTranspose2d(ch, c.channels_in, 4, 2, 1), nn.Tanh())
+            nn.Linear(c.latent_dim + (16 if c.num_classes else 0), 2 * ch * h4 * w4),
+            nn.Unflatten(1, self.grid),
+            nn.BatchNorm2d(2 * ch),
+            nn.ReLU(),
+            nn.ConvTranspose2d(2 * ch, ch, 4, 2, 1),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(),
+            nn.ConvTranspose2d(ch, c.channels_in, 4, 2, 1),
+            nn.Tanh(),
+        )
         self.discriminator = nn.Sequential(
-            nn.Conv2d(c.channels_in, ch, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(ch, 2 * ch, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten())
+            nn.Conv2d(c.channels_in, ch, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(ch, 2 * ch, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+        )
         self.critic = nn.Linear(2 * ch * h4 * w4, 1)
         self.project = nn.Linear(16, 2 * ch * h4 * w4, bias=False) if c.num_classes else None
 
@@ -44,8 +54,11 @@ class DCGAN(ImageModel):
 
     def configure_optimizers(self, lr):
         g = list(self.generator.parameters()) + (list(self.label_embed.parameters()) if self.label_embed else [])
-        d = list(self.discriminator.parameters()) + list(self.critic.parameters()) + \
-            (list(self.project.parameters()) if self.project is not None else [])
+        d = (
+            list(self.discriminator.parameters())
+            + list(self.critic.parameters())
+            + (list(self.project.parameters()) if self.project is not None else [])
+        )
         return [torch.optim.Adam(g, lr=lr, betas=(0.5, 0.999)), torch.optim.Adam(d, lr=lr, betas=(0.5, 0.999))]
 
     def training_losses(self, x, labels, beta, free_bits):
@@ -71,8 +84,9 @@ class DCGAN(ImageModel):
         same pair gives the same strip)."""
         device = self.critic.weight.device
         seeds = [int(x.sum().item() * 1000) % (2**31) for x in (x_a, x_b)]
-        z_a, z_b = (torch.randn(1, self.config.latent_dim, generator=torch.Generator().manual_seed(s)).to(device)
-                    for s in seeds)
+        z_a, z_b = (
+            torch.randn(1, self.config.latent_dim, generator=torch.Generator().manual_seed(s)).to(device) for s in seeds
+        )
         t = torch.linspace(0, 1, steps, device=device)[:, None]
         walk = labels.expand(steps) if labels is not None else None
         return to_uint8(self.generate((1 - t) * z_a + t * z_b, walk))

@@ -35,8 +35,9 @@ class ImageVQVAE(ImageModel):
         c = config
         self.positions_n = (c.height // 4) * (c.width // 4)
         self.encoder = ConvEncoder(c.channels_in + (1 if c.num_classes else 0), c.channels, c.code_dim)
-        self.codebook = EMACodebook(c.codebook_size, c.code_dim, decay=c.ema_decay,
-                                    dead_code_threshold=c.dead_code_threshold, init="data")
+        self.codebook = EMACodebook(
+            c.codebook_size, c.code_dim, decay=c.ema_decay, dead_code_threshold=c.dead_code_threshold, init="data"
+        )
         self.decoder = ConvDecoder(c.code_dim, c.channels, 2 * c.channels_in, cond_dim=16 if c.num_classes else 0)
         # prior: codes 0..K-1, then one start token per class (one in all when unconditional)
         starts = max(c.num_classes, 1)
@@ -44,8 +45,9 @@ class ImageVQVAE(ImageModel):
         self.position = nn.Embedding(self.positions_n, c.code_dim)
         self.prior = transformer_blocks(c.code_dim, c.prior_heads, 4 * c.code_dim, c.prior_layers, 0.1)
         self.head = nn.Linear(c.code_dim, c.codebook_size)
-        self.register_buffer("causal", torch.triu(torch.full((self.positions_n, self.positions_n), float("-inf")), 1),
-                             persistent=False)
+        self.register_buffer(
+            "causal", torch.triu(torch.full((self.positions_n, self.positions_n), float("-inf")), 1), persistent=False
+        )
 
     def quantize(self, x, labels):
         h = self.encoder(label_plane(self.label_vector(labels, x.shape[0]), x))  # (B, D, h, w)
@@ -55,8 +57,9 @@ class ImageVQVAE(ImageModel):
     def prior_logits(self, codes, labels):
         """Next-code logits for every grid position, (B, N, K); codes (B, N) in raster order."""
         batch = codes.shape[0]
-        start = self.config.codebook_size + (labels if labels is not None else torch.zeros(batch, dtype=torch.long,
-                                                                                          device=codes.device))
+        start = self.config.codebook_size + (
+            labels if labels is not None else torch.zeros(batch, dtype=torch.long, device=codes.device)
+        )
         inputs = torch.cat([start[:, None], codes[:, :-1]], dim=1)
         n = inputs.shape[1]
         h = self.code_embed(inputs) + self.position(torch.arange(n, device=codes.device))
@@ -66,8 +69,9 @@ class ImageVQVAE(ImageModel):
         q, quantized = self.quantize(x, labels)
         rec = -logistic_log_prob(x, self.decoder(quantized, self.label_vector(labels, x.shape[0])))
         codes = q.codes.flatten(1)
-        prior = F.cross_entropy(self.prior_logits(codes, labels).float().transpose(1, 2), codes,
-                                reduction="none").sum(1)
+        prior = F.cross_entropy(self.prior_logits(codes, labels).float().transpose(1, 2), codes, reduction="none").sum(
+            1
+        )
         return rec, prior, q.commitment.flatten(1).mean(1), codes
 
     def configure_optimizers(self, lr):

@@ -24,7 +24,7 @@ class ImageGenerator:
         self.model, self.classes, self.device = model, classes, device
 
     @classmethod
-    def from_dir(cls, model_dir: str | Path, device: str = "cpu") -> "ImageGenerator":
+    def from_dir(cls, model_dir: str | Path, device: str = "cpu") -> ImageGenerator:
         model_dir = Path(model_dir)
         classes = json.loads((model_dir / "classes.json").read_text(encoding="utf-8"))
         return cls(load_image_family(model_dir, device), classes, torch.device(device))
@@ -35,8 +35,9 @@ class ImageGenerator:
                 raise ValueError(f"this {self.model.family} model is unconditional: it takes no label")
             return None
         if len(labels) != n or any(label is None for label in labels):
-            raise ValueError(f"this {self.model.family} model is conditional: it needs a label (--label), one of "
-                             f"{self.classes}")
+            raise ValueError(
+                f"this {self.model.family} model is conditional: it needs a label (--label), one of {self.classes}"
+            )
         unknown = sorted({label for label in labels if label not in self.classes})
         if unknown:
             raise ValueError(f"unknown label(s) {unknown}: this model knows {self.classes}")
@@ -68,8 +69,10 @@ class ImageGenerator:
             raise ValueError(f"row {row}: image does not decode as base64 PNG/JPEG: {err}") from err
         array = array[:, :, None] if array.ndim == 2 else array
         if array.shape != (c.height, c.width, c.channels_in):
-            raise ValueError(f"row {row}: image is {array.shape[0]}x{array.shape[1]} with {array.shape[2]} channel(s); "
-                             f"this model takes {c.height}x{c.width} with {c.channels_in}")
+            raise ValueError(
+                f"row {row}: image is {array.shape[0]}x{array.shape[1]} with {array.shape[2]} channel(s); "
+                f"this model takes {c.height}x{c.width} with {c.channels_in}"
+            )
         return array.transpose(2, 0, 1)
 
 

@@ -40,7 +40,9 @@ class ImagePyfunc(PythonModel):
         for index, row in enumerate(model_input.to_dict("records")):
             label = row.get("label") if isinstance(row.get("label"), str) else None
             if isinstance(row.get("image"), str):
-                images = self.generator.reconstruct(self.generator.decode_request_image(row["image"], index)[None], label)
+                images = self.generator.reconstruct(
+                    self.generator.decode_request_image(row["image"], index)[None], label
+                )
             else:
                 n = row.get("n")
                 n = 1 if n is None or pd.isna(n) else n

@@ -13,10 +13,16 @@ def image_signature():
     from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
     return ModelSignature(
-        inputs=Schema([ColSpec("long", "n", required=False), ColSpec("string", "label", required=False),
-                       ColSpec("string", "image", required=False)]),
+        inputs=Schema(
+            [
+                ColSpec("long", "n", required=False),
+                ColSpec("string", "label", required=False),
+                ColSpec("string", "image", required=False),
+            ]
+        ),
         outputs=None,
-        params=ParamSchema([ParamSpec("output", "string", "png"), ParamSpec("seed", "long", -1)]))
+        params=ParamSchema([ParamSpec("output", "string", "png"), ParamSpec("seed", "long", -1)]),
+    )
 
 
 def image_input_example() -> pd.DataFrame:

@@ -31,7 +31,9 @@ def main() -> None:
         failures = failed_image_checks(report, params.dataset)
         atomic.write_json(args.report, {**report, "failures": failures})
         if failures:
-            raise StageError(f"{params.data.corpus}: dataset checks failed: {'; '.join(failures)} (report: {args.report})")
+            raise StageError(
+                f"{params.data.corpus}: dataset checks failed: {'; '.join(failures)} (report: {args.report})"
+            )
         atomic.write_json(args.metrics, {k: v for k, v in report.items() if not isinstance(v, (dict, list))})
         for split, classes in report["classes_missing"].items():  # small data: a rare class can miss a split
             if classes:

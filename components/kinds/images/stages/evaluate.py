@@ -1,7 +1,7 @@
 """Image evaluate stage: importance-weighted NLL in nats and bits per dimension (likelihood families), FID and
 KID against test in the pipeline classifier's features, the classifier's accuracy on conditional samples,
-reconstruction error, the same metrics for independent pixels counted on train (the gate's baseline), and pictures (sample grid, reconstructions beside their inputs, latent interpolation strips)
-as PNG in reports/.
+reconstruction error, the same metrics for independent pixels counted on train (the gate's baseline), and
+pictures (sample grid, reconstructions beside their inputs, latent interpolation strips) as PNG in reports/.
 The metrics: components/kinds/images/evaluation/metrics.py."""
 
 from __future__ import annotations
@@ -52,14 +52,21 @@ def main() -> None:
                 recon = model.reconstruct(x, labels)
                 rec_err.append(((recon.float() / 127.5 - 1) - x).pow(2).flatten(1).mean(1).cpu())
             nll_mean = float(torch.cat(nll).mean())
-            metrics.update(nll=nll_mean, bpd=nll_mean / (model.dims * math.log(2)), iw_samples=p.iw_samples,
-                           reconstruction_mse=float(torch.cat(rec_err).mean()))
+            metrics.update(
+                nll=nll_mean,
+                bpd=nll_mean / (model.dims * math.log(2)),
+                iw_samples=p.iw_samples,
+                reconstruction_mse=float(torch.cat(rec_err).mean()),
+            )
         # samples: as many as fid_samples (by class in turn when conditional), then features against test's
         n = min(p.fid_samples, len(ImageArrays.load(args.arrays, "test")))
         wanted = torch.arange(n) % model.config.num_classes if conditional else None
-        samples = np.concatenate([model.sample(len(chunk), None if wanted is None else chunk.to(device), generator)
-                                  .cpu().numpy() for chunk in (torch.arange(n).split(256) if wanted is None
-                                                               else wanted.split(256))])
+        samples = np.concatenate(
+            [
+                model.sample(len(chunk), None if wanted is None else chunk.to(device), generator).cpu().numpy()
+                for chunk in (torch.arange(n).split(256) if wanted is None else wanted.split(256))
+            ]
+        )
         reference = np.asarray(ImageArrays.load(args.arrays, "test").images[:n])
         predicted, fake_features = predict(classifier, samples, device)
         _, real_features = predict(classifier, reference, device)
@@ -67,15 +74,16 @@ def main() -> None:
         # the baseline on the same test images and in the same features: every pixel from its own train histogram
         pixels = pixel_log_probs(ImageArrays.load(args.arrays, "train").images)
         _, baseline_features = predict(classifier, baseline_samples(pixels, reference.shape[1:], n, p.seed), device)
-        metrics.update(baseline_bpd=baseline_bits_per_dim(pixels, test.images),
-                       baseline_fid=fid(baseline_features, real_features))
+        metrics.update(
+            baseline_bpd=baseline_bits_per_dim(pixels, test.images), baseline_fid=fid(baseline_features, real_features)
+        )
         if conditional:
             metrics["conditional_sample_accuracy"] = float((predicted == wanted.numpy()).mean())
         reports = Path(args.reports)
         atomic.write_bytes(reports / "samples.png", encode_png(grid(samples[: params.evaluate.grid_images])))
         if model.has_likelihood:
             x, labels = image_batch(test, np.arange(min(32, len(test))), device, conditional)
-            pairs = np.concatenate([np.asarray(test.images[:len(x)]), model.reconstruct(x, labels).cpu().numpy()])
+            pairs = np.concatenate([np.asarray(test.images[: len(x)]), model.reconstruct(x, labels).cpu().numpy()])
             atomic.write_bytes(reports / "reconstructions.png", encode_png(grid(pairs, columns=len(x) // 2 or 1)))
         strips = []  # four pairs of test images, eight steps each
         for i in range(0, min(8, len(test) - 1), 2):

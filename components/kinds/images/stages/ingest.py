@@ -23,8 +23,13 @@ def main() -> None:
         params = load_image_params(args.params, args.app)
         frame = read_images(params.data)
         atomic.write_parquet(args.out, frame)
-        log.info("%d images from %s, undecodable %d, provided splits %s", len(frame), params.data.corpus,
-                 int(frame["error"].notna().sum()), frame["split"].value_counts().to_dict())
+        log.info(
+            "%d images from %s, undecodable %d, provided splits %s",
+            len(frame),
+            params.data.corpus,
+            int(frame["error"].notna().sum()),
+            frame["split"].value_counts().to_dict(),
+        )
 
     stage_main("ingest", run, parser)
 

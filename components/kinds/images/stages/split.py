@@ -23,8 +23,9 @@ def main() -> None:
         params = load_image_params(args.params, args.app)
         p = params.split
         idx_splits = params.data.idx_splits if params.data.format in ("idx", "auto") else None
-        frame = assign_image_splits(pd.read_parquet(args.validated), p.valid_fraction, p.test_fraction, p.salt,
-                                    idx_splits)
+        frame = assign_image_splits(
+            pd.read_parquet(args.validated), p.valid_fraction, p.test_fraction, p.salt, idx_splits
+        )
         summary = {f"images_{s}": int((frame["split"] == s).sum()) for s in ("train", "valid", "test")}
         atomic.write_parquet(args.out, frame)
         atomic.write_json(args.metrics, summary)

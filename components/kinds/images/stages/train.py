@@ -25,9 +25,12 @@ def main() -> None:
     parser = stage_parser(__doc__.splitlines()[0])
     for flag in ("--arrays", "--out-dir", "--metrics", "--history"):
         parser.add_argument(flag, required=True)
-    parser.add_argument("--checkpoint", required=True, help="resumable training state; removed once training has finished")
-    parser.add_argument("--timing", required=True,
-                        help="wall times of this run (not a DVC output; logged to MLflow at registration)")
+    parser.add_argument(
+        "--checkpoint", required=True, help="resumable training state; removed once training has finished"
+    )
+    parser.add_argument(
+        "--timing", required=True, help="wall times of this run (not a DVC output; logged to MLflow at registration)"
+    )
 
     def run(args):
         params = load_image_params(args.params, args.app)
@@ -46,8 +49,9 @@ def train_and_save(args, params, ctx, device) -> None:
 
     def build():
         model = build_image_model(params.model, channels, height, width, len(classes))
-        log.info("%s: %.2f M parameters on %s", params.model.family,
-                 sum(x.numel() for x in model.parameters()) / 1e6, device)
+        log.info(
+            "%s: %.2f M parameters on %s", params.model.family, sum(x.numel() for x in model.parameters()) / 1e6, device
+        )
         return model
 
     checkpoint = Path(args.checkpoint)
@@ -58,8 +62,10 @@ def train_and_save(args, params, ctx, device) -> None:
     save_image_model(result.model, out)
     shutil.copyfile(arrays / "classes.json", out / "classes.json")
     kept = result.history[result.best_epoch - 1]
-    atomic.write_json(args.metrics, {**kept, "best_epoch": result.best_epoch, "epochs": result.history[-1]["epoch"],
-                                     "processes": ctx.world})
+    atomic.write_json(
+        args.metrics,
+        {**kept, "best_epoch": result.best_epoch, "epochs": result.history[-1]["epoch"], "processes": ctx.world},
+    )
     finish_run(result, args.history, args.timing, checkpoint, started, device)
 
 

@@ -1,6 +1,7 @@
 """Image validate stage: the image contracts split the images into kept and quarantined (with a reason each).
 
-The contracts: components/kinds/images/data/images.py (image_violations; validate.on_other_size resizes first when asked).
+The contracts: components/kinds/images/data/images.py (image_violations; validate.on_other_size resizes first
+when asked).
 """
 
 from __future__ import annotations
@@ -23,8 +24,18 @@ def main() -> None:
         p = params.validate
         frame = conform(pd.read_parquet(args.corpus), p)
         kept, quarantined = separate(frame, image_violations(frame, p))
-        publish(account("images", kept, quarantined), "images", kept, quarantined, params.data.corpus,
-                p.max_quarantine_fraction, args.out, args.quarantine, args.metrics, quarantine_drop=("pixels",))
+        publish(
+            account("images", kept, quarantined),
+            "images",
+            kept,
+            quarantined,
+            params.data.corpus,
+            p.max_quarantine_fraction,
+            args.out,
+            args.quarantine,
+            args.metrics,
+            quarantine_drop=("pixels",),
+        )
 
     stage_main("validate", run, parser)
 

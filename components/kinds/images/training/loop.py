@@ -30,14 +30,16 @@ class ImageArrays:
     """(N,) class ids, -1 where unknown."""
 
     @classmethod
-    def load(cls, directory, split: str) -> "ImageArrays":
+    def load(cls, directory, split: str) -> ImageArrays:
         directory = Path(directory)
-        return cls(np.load(directory / f"{split}.images.npy", mmap_mode="r"), np.load(directory / f"{split}.labels.npy"))
+        return cls(
+            np.load(directory / f"{split}.images.npy", mmap_mode="r"), np.load(directory / f"{split}.labels.npy")
+        )
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def head(self, n: int) -> "ImageArrays":
+    def head(self, n: int) -> ImageArrays:
         return self if n <= 0 or n >= len(self) else ImageArrays(self.images[:n], self.labels[:n])
 
 
@@ -55,8 +57,9 @@ class ImageTask(Task):
 
     divergence_hint = "lower train.lr or set train.grad_clip"
 
-    def __init__(self, model: ImageModel, train: ImageArrays, valid: ImageArrays, p: ImageTrainParams,
-                 device: torch.device):
+    def __init__(
+        self, model: ImageModel, train: ImageArrays, valid: ImageArrays, p: ImageTrainParams, device: torch.device
+    ):
         self.conditional = bool(model.config.num_classes)
         if self.conditional and (train.labels < 0).any():
             raise StageError("model.conditional is true but some train images have no label")
@@ -78,27 +81,34 @@ class ImageTask(Task):
 
     def updates(self, net, rows, step, total):
         x, labels = image_batch(self.train, rows, self.device, self.conditional)
-        for optimizer, loss, figures in self.model.training_losses(x, labels, beta_at(step, total, self.p),
-                                                                    self.p.free_bits):
+        for optimizer, loss, figures in self.model.training_losses(
+            x, labels, beta_at(step, total, self.p), self.p.free_bits
+        ):
             yield Update(optimizer, loss, figures)
 
     def validate(self) -> dict[str, float]:
         return validation(self.model, self.valid, self.device, self.conditional)
 
     def fingerprint(self) -> dict:
-        return {"model": self.model.config.to_dict(),
-                "data": array_digest(self.train.images, self.train.labels)}
+        return {"model": self.model.config.to_dict(), "data": array_digest(self.train.images, self.train.labels)}
 
 
-def train_image_model(make_model: Callable[[], ImageModel], train: ImageArrays, valid: ImageArrays,
-                      p: ImageTrainParams, device: torch.device, checkpoint: Path | None = None) -> Trained:
+def train_image_model(
+    make_model: Callable[[], ImageModel],
+    train: ImageArrays,
+    valid: ImageArrays,
+    p: ImageTrainParams,
+    device: torch.device,
+    checkpoint: Path | None = None,
+) -> Trained:
     """Train the model `make_model` builds (after the engine seeds torch) on the shared engine."""
     return fit(lambda: ImageTask(make_model(), train, valid, p, device), EngineSettings.of(p), device, checkpoint)
 
 
 @torch.no_grad()
-def validation(model: ImageModel, valid: ImageArrays, device: torch.device, conditional: bool,
-               batch_size: int = 256) -> dict[str, float]:
+def validation(
+    model: ImageModel, valid: ImageArrays, device: torch.device, conditional: bool, batch_size: int = 256
+) -> dict[str, float]:
     sums, n = {}, 0
     for start in range(0, len(valid), batch_size):
         index = np.arange(start, min(start + batch_size, len(valid)))

@@ -19,12 +19,19 @@ from components.kinds.text.serving.generator import TextGenerator
 
 def samples_by_label(generator: TextGenerator, per_label: int, seed: int, temperature: float) -> dict[str, list[str]]:
     """`per_label` prior samples for every label the model knows (top-p 0.9)."""
-    return {label: generator.sample(per_label, temperature=temperature, seed=seed + i, label=label)
-            for i, label in enumerate(generator.labels)}
+    return {
+        label: generator.sample(per_label, temperature=temperature, seed=seed + i, label=label)
+        for i, label in enumerate(generator.labels)
+    }
 
 
-def control_metrics(classifier: LabelClassifier, samples: dict[str, list[str]], test_texts: list[str],
-                    test_labels: list[str], temperature: float) -> dict:
+def control_metrics(
+    classifier: LabelClassifier,
+    samples: dict[str, list[str]],
+    test_texts: list[str],
+    test_labels: list[str],
+    temperature: float,
+) -> dict:
     texts = [t for label in samples for t in samples[label]]
     asked = [label for label in samples for _ in samples[label]]
     predicted = classifier.predict(texts)

@@ -56,8 +56,9 @@ class NgramFeatures:
         if cached is None:
             low, high = self.config.char_ngrams
             marked = f"<{word}>"
-            cached = [self._hash(f"w:{word}")] + [self._hash(f"c:{marked[i:i + n]}") for n in range(low, high + 1)
-                                                  for i in range(len(marked) - n + 1)]
+            cached = [self._hash(f"w:{word}")] + [
+                self._hash(f"c:{marked[i : i + n]}") for n in range(low, high + 1) for i in range(len(marked) - n + 1)
+            ]
             self._word_cache[word] = cached
         return cached
 
@@ -65,7 +66,7 @@ class NgramFeatures:
         words = WORD.findall(text.lower())
         ids = [i for w in words for i in self._word_features(w)]
         for n in range(2, self.config.word_ngrams + 1):
-            ids += [self._hash("g:" + " ".join(words[i:i + n])) for i in range(len(words) - n + 1)]
+            ids += [self._hash("g:" + " ".join(words[i : i + n])) for i in range(len(words) - n + 1)]
         return ids or [self._hash("<empty>")]
 
     def batch(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,7 +97,7 @@ class LabelClassifier(nn.Module):
         self.eval()
         out: list[str] = []
         for start in range(0, len(texts), batch_size):
-            best = self(*self.features.batch(texts[start:start + batch_size])).argmax(dim=-1)
+            best = self(*self.features.batch(texts[start : start + batch_size])).argmax(dim=-1)
             out += [self.config.labels[i] for i in best.tolist()]
         return out
 
@@ -106,7 +107,9 @@ class LabelClassifier(nn.Module):
         return float(np.mean([p == t for p, t in zip(self.predict(texts), labels)]))
 
 
-def train_classifier(texts: list[str], labels: list[str], vocabulary: list[str], p: ClassifierParams) -> LabelClassifier:
+def train_classifier(
+    texts: list[str], labels: list[str], vocabulary: list[str], p: ClassifierParams
+) -> LabelClassifier:
     """Fit on (texts, labels) with the label vocabulary's ids, Adam on large batches. (Sparse gradients for the
     hashed table, as fastText does, measured slower on 2 CPU cores with torch: EmbeddingBag's sparse backward
     costs more than a dense update of a table this size.) It trains on one thread: under a loaded test suite a

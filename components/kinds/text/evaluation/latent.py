@@ -9,8 +9,9 @@ import torch
 from components.kinds.text.evaluation.likelihood import LOG_2PI, log_normal
 
 
-def mutual_information(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None,
-                       chunk: int = 256) -> float:
+def mutual_information(
+    mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None, chunk: int = 256
+) -> float:
     """I(x; z) under q(z|x) and the empirical data distribution (Hoffman & Johnson 2016; He et al. 2019).
 
     MI = E_x E_q(z|x)[log q(z|x)] - E_q(z)[log q(z)], with the aggregate posterior q(z)
@@ -21,7 +22,7 @@ def mutual_information(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.
     z = mu + torch.randn(mu.shape, generator=generator, device=mu.device) * (0.5 * logvar).exp()
     log_qz = []
     for start in range(0, n, chunk):
-        zi = z[start:start + chunk].unsqueeze(1)  # (c, 1, D) against every posterior (1, N, D)
+        zi = z[start : start + chunk].unsqueeze(1)  # (c, 1, D) against every posterior (1, N, D)
         log_q = log_normal(zi, mu.unsqueeze(0), logvar.unsqueeze(0))  # (c, N)
         log_qz.append(torch.logsumexp(log_q, dim=1) - math.log(n))
     return float(neg_entropy - torch.cat(log_qz).mean())

@@ -27,8 +27,14 @@ NLL, stays the same whatever rows_per_pass is."""
 
 
 @torch.no_grad()
-def importance_weighted_nll(model: TextModel, tokens: torch.Tensor, lengths: torch.Tensor, samples: int,
-                            rows_per_pass: int | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
+def importance_weighted_nll(
+    model: TextModel,
+    tokens: torch.Tensor,
+    lengths: torch.Tensor,
+    samples: int,
+    rows_per_pass: int | None = None,
+    labels: torch.Tensor | None = None,
+) -> torch.Tensor:
     """-log (1/K sum_k p(x, z_k) / q(z_k|x)) per sentence, z_k ~ q(z|x); shape (B,). With labels, every term is
     conditioned on them: -log p(x|y) through q(z|x, y), p(x|z, y) and p(z|y).
 
@@ -45,9 +51,17 @@ def importance_weighted_nll(model: TextModel, tokens: torch.Tensor, lengths: tor
         inputs_k, targets_k = inputs.repeat(k, 1), targets.repeat(k, 1)
         labels_k = None if labels is None else labels.repeat(k)
         step = rows_per_pass or len(z)
-        log_px_z = torch.cat([model.log_likelihood(z[i:i + step], inputs_k[i:i + step], targets_k[i:i + step],
-                                                   None if labels_k is None else labels_k[i:i + step])
-                              for i in range(0, len(z), step)])
+        log_px_z = torch.cat(
+            [
+                model.log_likelihood(
+                    z[i : i + step],
+                    inputs_k[i : i + step],
+                    targets_k[i : i + step],
+                    None if labels_k is None else labels_k[i : i + step],
+                )
+                for i in range(0, len(z), step)
+            ]
+        )
         log_pz = log_normal(z, *model.prior_params(z, labels_k))
         log_qz = log_normal(z, mu_k, logvar_k)
         log_weights.append((log_px_z + log_pz - log_qz).view(k, -1))

@@ -30,8 +30,9 @@ def per_label_mean(values: torch.Tensor, labels: torch.Tensor | None, names: lis
 
 
 @torch.no_grad()
-def evaluate_model(model: TextModel, data: TokenArrays, p: EvaluateParams, max_len: int,
-                   label_names: list[str] | None = None) -> dict:
+def evaluate_model(
+    model: TextModel, data: TokenArrays, p: EvaluateParams, max_len: int, label_names: list[str] | None = None
+) -> dict:
     """All held-out metrics for `data` (per sentence, nats; the end token counts as a token). A conditional model
     is scored given each sentence's label (-log p(x|y)); `nll_per_label` then breaks the NLL down by label."""
     if model.latent_kind == "discrete":
@@ -67,8 +68,9 @@ def evaluate_model(model: TextModel, data: TokenArrays, p: EvaluateParams, max_l
         tokens_total += int(mask.sum())
     n = len(data)
     mu, logvar = torch.cat(mus), torch.cat(logvars)
-    by_label = per_label_mean(torch.cat(sentence_nll), torch.cat(sentence_labels) if sentence_labels else None,
-                              label_names)
+    by_label = per_label_mean(
+        torch.cat(sentence_nll), torch.cat(sentence_labels) if sentence_labels else None, label_names
+    )
     au, variances = active_units(mu)
     generator = torch.Generator(device=mu.device).manual_seed(p.seed)
     return {
@@ -90,8 +92,9 @@ def evaluate_model(model: TextModel, data: TokenArrays, p: EvaluateParams, max_l
 
 
 @torch.no_grad()
-def evaluate_vqvae(model: TextModel, data: TokenArrays, p: EvaluateParams, max_len: int,
-                   label_names: list[str] | None = None) -> dict:
+def evaluate_vqvae(
+    model: TextModel, data: TokenArrays, p: EvaluateParams, max_len: int, label_names: list[str] | None = None
+) -> dict:
     """The VQ-VAE's held-out metrics, under the same names as the Gaussian models' where they mean the same.
 
     nll is the exact bound -log p(x|c(x)) - log p(c(x)) (the encoder is deterministic, so no sampling);
@@ -130,8 +133,9 @@ def evaluate_vqvae(model: TextModel, data: TokenArrays, p: EvaluateParams, max_l
         position_nll.append(nll_k.cpu())
         variances.append(z_e.cpu())
     n = len(data)
-    by_label = per_label_mean(torch.cat(sentence_nll), torch.cat(sentence_labels) if sentence_labels else None,
-                              label_names)
+    by_label = per_label_mean(
+        torch.cat(sentence_nll), torch.cat(sentence_labels) if sentence_labels else None, label_names
+    )
     codes_all = torch.cat(codes)
     _, counts = torch.unique(codes_all, dim=0, return_counts=True)
     freq = counts.double() / n

@@ -25,8 +25,16 @@ from components.kinds.text.evaluation.metrics import evaluate_model
 def read_scored_rows(path: Path, params) -> tuple[pd.DataFrame, int]:
     """The rows of `path` that can be scored (text present, no reading error), and how many were left out."""
     d = params.data
-    frame = ingest(ReadOptions(corpus=str(path), format="auto", text_column=d.text_column,
-                               label_column=d.label_column, require_label=False, dictd_unit=d.dictd_unit))
+    frame = ingest(
+        ReadOptions(
+            corpus=str(path),
+            format="auto",
+            text_column=d.text_column,
+            label_column=d.label_column,
+            require_label=False,
+            dictd_unit=d.dictd_unit,
+        )
+    )
     usable = frame["error"].isna() & frame["text"].fillna("").str.strip().ne("")
     return frame[usable].reset_index(drop=True), int((~usable).sum())
 
@@ -40,8 +48,10 @@ def score_text(served, params, path: Path) -> tuple[dict, pd.DataFrame]:
     labels = None
     if generator.labels:
         if "label" not in rows.columns or rows["label"].isna().any():
-            raise StageError(f"{path}: a conditional model is scored given each row's label: "
-                             f"column {params.data.label_column!r} needs a value in every row")
+            raise StageError(
+                f"{path}: a conditional model is scored given each row's label: "
+                f"column {params.data.label_column!r} needs a value in every row"
+            )
         try:
             labels = np.asarray(label_ids(rows["label"].tolist(), generator.labels), dtype=np.int64)
         except ValueError as err:

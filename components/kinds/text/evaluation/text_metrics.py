@@ -7,7 +7,7 @@ import numpy as np
 
 def distinct_n(sentences: list[str], n: int) -> float:
     """Distinct n-grams over all n-grams in the samples (Li et al. 2016): 1.0 means no repetition."""
-    grams = [tuple(words[i:i + n]) for words in (s.split() for s in sentences) for i in range(len(words) - n + 1)]
+    grams = [tuple(words[i : i + n]) for words in (s.split() for s in sentences) for i in range(len(words) - n + 1)]
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
@@ -18,7 +18,7 @@ def self_bleu(sentences: list[str], limit: int = 100) -> float:
     sentences = [s for s in sentences[:limit] if s.strip()]
     if len(sentences) < 2:
         return 0.0
-    scores = [sacrebleu.sentence_bleu(s, sentences[:i] + sentences[i + 1:]).score for i, s in enumerate(sentences)]
+    scores = [sacrebleu.sentence_bleu(s, sentences[:i] + sentences[i + 1 :]).score for i, s in enumerate(sentences)]
     return float(np.mean(scores))
 
 
@@ -33,6 +33,11 @@ def reconstruction_scores(references: list[str], reconstructions: list[str]) -> 
 
 def sample_scores(samples: list[str], test_lengths: np.ndarray) -> dict[str, float]:
     lengths = np.array([len(s.split()) for s in samples])
-    return {"distinct_1": distinct_n(samples, 1), "distinct_2": distinct_n(samples, 2),
-            "self_bleu": self_bleu(samples), "sample_len_mean": float(lengths.mean()),
-            "sample_len_std": float(lengths.std()), "test_len_mean": float(np.mean(test_lengths))}
+    return {
+        "distinct_1": distinct_n(samples, 1),
+        "distinct_2": distinct_n(samples, 2),
+        "self_bleu": self_bleu(samples),
+        "sample_len_mean": float(lengths.mean()),
+        "sample_len_std": float(lengths.std()),
+        "test_len_mean": float(np.mean(test_lengths)),
+    }

@@ -76,21 +76,24 @@ class TextModel(nn.Module, ABC):
         return self.config.num_labels
 
     @abstractmethod
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True,
-                labels: Labels = None) -> ModelOutput:
+    def forward(
+        self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True, labels: Labels = None
+    ) -> ModelOutput:
         """Loss terms for a padded batch (B, T) of sentences of the given lengths."""
 
     @abstractmethod
-    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor,
-               labels: Labels = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(
+        self, tokens: torch.Tensor, lengths: torch.Tensor, labels: Labels = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and log-variance, each (B, latent_dim)."""
 
     @abstractmethod
     def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None, labels: Labels = None):
         """(next-token logits for `inputs` given z, the decoder state to continue from)."""
 
-    def log_likelihood(self, z: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,
-                       labels: Labels = None) -> torch.Tensor:
+    def log_likelihood(
+        self, z: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, labels: Labels = None
+    ) -> torch.Tensor:
         """log p(x|z) per sentence, shape (B,)."""
         return sentence_log_likelihood(self.decode_logits(z, inputs, None, labels)[0], targets)
 
@@ -103,9 +106,17 @@ class TextModel(nn.Module, ABC):
         """z for n sentences drawn from the prior, (n, latent_dim)."""
 
     @abstractmethod
-    def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
-                 generator: torch.Generator | None = None, greedy: bool = False, labels: Labels = None,
-                 prefix: list[int] | None = None) -> list[list[int]]:
+    def generate(
+        self,
+        z: torch.Tensor,
+        max_len: int,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        generator: torch.Generator | None = None,
+        greedy: bool = False,
+        labels: Labels = None,
+        prefix: list[int] | None = None,
+    ) -> list[list[int]]:
         """Token ids for each row of z (without <bos>/<eos>), at most max_len each, starting with `prefix`."""
 
     # --- conditioning ----------------------------------------------------------

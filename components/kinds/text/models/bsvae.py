@@ -101,21 +101,22 @@ class BSVAE(TextModel):
             return [self.z_to_state, self.decoder, self.out]
         return [self.z_to_input, self.dec_positions, self.decoder, self.dec_norm, self.out]
 
-
     # --- inference network -------------------------------------------------
     def encode(self, tokens: torch.Tensor, lengths: torch.Tensor, labels=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior parameters (mu, logvar), each (B, D)."""
         if self.config.encoder == "lstm":
-            packed = nn.utils.rnn.pack_padded_sequence(self.embed_tokens(tokens, labels), lengths.clamp(min=1).cpu(),
-                                                       batch_first=True, enforce_sorted=False)
+            packed = nn.utils.rnn.pack_padded_sequence(
+                self.embed_tokens(tokens, labels), lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+            )
             _, (h, _) = self.encoder(packed)
             summary = torch.cat([h[0], h[1]], dim=-1)
         else:
             check_length(tokens.shape[1], self.config.max_positions)
             padding = torch.arange(tokens.shape[1], device=tokens.device) >= lengths.clamp(min=1).unsqueeze(1)
             positions = torch.arange(tokens.shape[1], device=tokens.device)
-            hidden = self.encoder(self.embed_tokens(tokens, labels) + self.enc_positions(positions),
-                                  src_key_padding_mask=padding)
+            hidden = self.encoder(
+                self.embed_tokens(tokens, labels) + self.enc_positions(positions), src_key_padding_mask=padding
+            )
             keep = (~padding).unsqueeze(-1).to(hidden.dtype)
             summary = (hidden * keep).sum(dim=1) / keep.sum(dim=1)
         mu, logvar = self.to_posterior(summary).chunk(2, dim=-1)
@@ -136,7 +137,7 @@ class BSVAE(TextModel):
             causal = nn.Transformer.generate_square_subsequent_mask(seq.shape[1], device=seq.device)
             x = self.embed_tokens(seq, labels) + self.dec_positions(positions) + self.z_to_input(z).unsqueeze(1)
             hidden = self.decoder(x, mask=causal, is_causal=True)
-            return self.out(self.dec_norm(hidden))[:, -inputs.shape[1]:], seq
+            return self.out(self.dec_norm(hidden))[:, -inputs.shape[1] :], seq
         emb = self.embed_tokens(inputs, labels)
         emb = torch.cat([emb, z.unsqueeze(1).expand(-1, emb.shape[1], -1)], dim=-1)
         out, state = self.decoder(emb, state if state is not None else self.initial_state(z))
@@ -172,9 +173,17 @@ class BSVAE(TextModel):
         return mu + noise * (0.5 * logvar).exp()
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
-                 generator: torch.Generator | None = None, greedy: bool = False, labels=None,
-                 prefix: list[int] | None = None) -> list[list[int]]:
+    def generate(
+        self,
+        z: torch.Tensor,
+        max_len: int,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        generator: torch.Generator | None = None,
+        greedy: bool = False,
+        labels=None,
+        prefix: list[int] | None = None,
+    ) -> list[list[int]]:
         """Decode token ids for each row of z, stopping at <eos> or max_len (ids exclude bos/eos)."""
         state = self.initial_state(z) if self.config.decoder == "lstm" else None
         return decode_loop(self, z, max_len, temperature, top_p, generator, greedy, state, labels, prefix)

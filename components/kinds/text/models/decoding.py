@@ -11,9 +11,18 @@ from components.data.batches import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 
 @torch.no_grad()
-def decode_loop(model: nn.Module, z: torch.Tensor, max_len: int, temperature: float, top_p: float,
-                generator: torch.Generator | None, greedy: bool, state, labels: torch.Tensor | None = None,
-                prefix: list[int] | None = None) -> list[list[int]]:
+def decode_loop(
+    model: nn.Module,
+    z: torch.Tensor,
+    max_len: int,
+    temperature: float,
+    top_p: float,
+    generator: torch.Generator | None,
+    greedy: bool,
+    state,
+    labels: torch.Tensor | None = None,
+    prefix: list[int] | None = None,
+) -> list[list[int]]:
     """Autoregressive decoding shared by every family: `model.decode_logits(z, tokens, state, labels)` one step at
     a time, after reading <bos> and `prefix` (which every returned row starts with). <unk> is never chosen: it
     is not a word a reader can use, so sampling renormalises over the known tokens (the NLL the model reports
@@ -38,8 +47,9 @@ def decode_loop(model: nn.Module, z: torch.Tensor, max_len: int, temperature: fl
             break
         token = nxt.unsqueeze(1)
     rows = torch.stack(out, dim=1).tolist()
-    return [(prefix + (row[: row.index(EOS_ID)] if EOS_ID in row else row))[:max(max_len, len(prefix))]
-            for row in rows]
+    return [
+        (prefix + (row[: row.index(EOS_ID)] if EOS_ID in row else row))[: max(max_len, len(prefix))] for row in rows
+    ]
 
 
 def sample_top_p(logits: torch.Tensor, top_p: float, generator: torch.Generator | None) -> torch.Tensor:

@@ -22,8 +22,13 @@ from components.kinds.text.params import ModelParams
 from components.models.store import load_model_dir, save_model_dir
 
 FAMILIES: dict[str, tuple[type[TextModel], type]] = {
-    model.family: (model, config) for model, config in
-    ((BSVAE, BSVAEConfig), (VQVAE, VQVAEConfig), (LSTMLM, LSTMLMConfig), (TransformerLM, TransformerLMConfig))
+    model.family: (model, config)
+    for model, config in (
+        (BSVAE, BSVAEConfig),
+        (VQVAE, VQVAEConfig),
+        (LSTMLM, LSTMLMConfig),
+        (TransformerLM, TransformerLMConfig),
+    )
 }
 
 

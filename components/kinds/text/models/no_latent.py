@@ -27,15 +27,24 @@ class NoLatentLM(TextModel):
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True, labels=None) -> ModelOutput:
         inputs, targets = with_bos_eos(tokens, lengths)
         mu, logvar = self.encode(tokens, lengths)
-        return ModelOutput(rec_nll=-self.log_likelihood(mu, inputs, targets, labels), kl=mu.new_zeros(mu.shape),
-                           mu=mu, logvar=logvar)
+        return ModelOutput(
+            rec_nll=-self.log_likelihood(mu, inputs, targets, labels), kl=mu.new_zeros(mu.shape), mu=mu, logvar=logvar
+        )
 
     @torch.no_grad()
     def sample_latent(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
         return torch.zeros(n, 0, device=self.out.weight.device)
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
-                 generator: torch.Generator | None = None, greedy: bool = False, labels=None,
-                 prefix: list[int] | None = None) -> list[list[int]]:
+    def generate(
+        self,
+        z: torch.Tensor,
+        max_len: int,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        generator: torch.Generator | None = None,
+        greedy: bool = False,
+        labels=None,
+        prefix: list[int] | None = None,
+    ) -> list[list[int]]:
         return decode_loop(self, z, max_len, temperature, top_p, generator, greedy, None, labels, prefix)

@@ -56,4 +56,4 @@ class TransformerLM(NoLatentLM):
         causal = nn.Transformer.generate_square_subsequent_mask(seq.shape[1], device=seq.device)
         hidden = self.blocks(self.embed_tokens(seq, labels) + self.positions(positions), mask=causal, is_causal=True)
         logits = self.out(self.norm(hidden))
-        return logits[:, -inputs.shape[1]:], seq
+        return logits[:, -inputs.shape[1] :], seq

@@ -83,8 +83,7 @@ class CodePrior(nn.Module):
     """p(c) = prod_k p(c_k | c_<k): a causal Transformer over code indices. Index `size` is <bos>; a conditional
     prior, p(c|y), starts from label y's own start symbol, index size + 1 + y, instead."""
 
-    def __init__(self, size: int, positions: int, width: int, layers: int, heads: int, dropout: float,
-                 num_labels: int):
+    def __init__(self, size: int, positions: int, width: int, layers: int, heads: int, dropout: float, num_labels: int):
         super().__init__()
         self.size = size
         self.embed = nn.Embedding(size + 1 + num_labels, width)
@@ -101,8 +100,9 @@ class CodePrior(nn.Module):
             bos = (self.size + 1 + labels).unsqueeze(1)
         seq = torch.cat([bos, codes], dim=1)
         causal = nn.Transformer.generate_square_subsequent_mask(seq.shape[1], device=seq.device)
-        hidden = self.blocks(self.embed(seq) + self.positions(torch.arange(seq.shape[1], device=seq.device)),
-                             mask=causal, is_causal=True)
+        hidden = self.blocks(
+            self.embed(seq) + self.positions(torch.arange(seq.shape[1], device=seq.device)), mask=causal, is_causal=True
+        )
         return self.out(self.norm(hidden))
 
     def position_nll(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -115,8 +115,15 @@ class CodePrior(nn.Module):
         return self.position_nll(codes, labels).sum(dim=1)
 
     @torch.no_grad()
-    def sample(self, n: int, length: int, temperature: float = 1.0, top_p: float = 1.0,
-               generator: torch.Generator | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        length: int,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        generator: torch.Generator | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         device = self.out.weight.device
         codes = torch.empty((n, 0), dtype=torch.long, device=device)
         for _ in range(length):
@@ -137,15 +144,24 @@ class VQVAE(TextModel):
         self.encoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True, bidirectional=True)
         self.queries = nn.Parameter(torch.randn(c.codes, 2 * c.hidden_dim) / (2 * c.hidden_dim) ** 0.5)
         self.to_code = nn.Linear(2 * c.hidden_dim, c.code_dim)
-        self.codebook = ResidualCodebook(c.codebook_levels, c.codebook_size, c.code_dim, c.ema_decay,
-                                         c.dead_code_threshold, c.codebook_init, c.codebook_metric, c.codebook_warmup)
+        self.codebook = ResidualCodebook(
+            c.codebook_levels,
+            c.codebook_size,
+            c.code_dim,
+            c.ema_decay,
+            c.dead_code_threshold,
+            c.codebook_init,
+            c.codebook_metric,
+            c.codebook_warmup,
+        )
         self.code_keys = nn.Linear(c.code_dim, c.hidden_dim)
         self.cond_to_state = nn.Linear(c.hidden_dim, 2 * c.hidden_dim)
         self.decoder = nn.LSTM(c.embed_dim, c.hidden_dim, batch_first=True)
         self.combine = nn.Linear(2 * c.hidden_dim, c.hidden_dim)
         self.out = nn.Linear(c.hidden_dim, c.vocab_size)
-        self.prior = CodePrior(c.codebook_size, c.code_sequence_length, c.embed_dim, c.layers, c.heads, c.dropout,
-                               c.num_labels)
+        self.prior = CodePrior(
+            c.codebook_size, c.code_sequence_length, c.embed_dim, c.layers, c.heads, c.dropout, c.num_labels
+        )
 
     @property
     def latent_dim(self) -> int:
@@ -155,8 +171,9 @@ class VQVAE(TextModel):
     # --- encoder -----------------------------------------------------------
     def encode_vectors(self, tokens: torch.Tensor, lengths: torch.Tensor, labels=None) -> torch.Tensor:
         """Continuous encoder outputs before quantisation, shape (B, codes, code_dim)."""
-        packed = nn.utils.rnn.pack_padded_sequence(self.embed_tokens(tokens, labels), lengths.clamp(min=1).cpu(),
-                                                   batch_first=True, enforce_sorted=False)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.embed_tokens(tokens, labels), lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+        )
         states, _ = self.encoder(packed)
         states, _ = nn.utils.rnn.pad_packed_sequence(states, batch_first=True, total_length=tokens.shape[1])
         scores = torch.einsum("btd,kd->bkt", states, self.queries)
@@ -193,8 +210,9 @@ class VQVAE(TextModel):
     def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None, labels=None):
         """Logits of the next tokens given quantised vectors z (B, codes * code_dim) and decoder inputs."""
         memory = self.code_memory(z)
-        hidden, state = self.decoder(self.embed_tokens(inputs, labels),
-                                     state if state is not None else self.initial_state(memory))
+        hidden, state = self.decoder(
+            self.embed_tokens(inputs, labels), state if state is not None else self.initial_state(memory)
+        )
         weights = torch.einsum("bth,bkh->btk", hidden, memory).softmax(dim=-1)
         context = torch.einsum("btk,bkh->bth", weights, memory)
         return self.out(torch.tanh(self.combine(torch.cat([hidden, context], dim=-1)))), state
@@ -215,24 +233,54 @@ class VQVAE(TextModel):
         prior_nll = self.prior.nll(codes.detach(), labels)
         if q.bypassed:  # no codes yet, nothing for the prior to learn; kept in the graph (DDP wants every
             prior_nll = prior_nll * 0.0  # parameter to get a gradient, even a zero one, at every step)
-        return ModelOutput(rec_nll=rec_nll, kl=prior_nll.unsqueeze(1), mu=z_e.flatten(1),
-                         logvar=torch.zeros_like(rec_nll).unsqueeze(1),
-                         aux_loss=self.config.commitment * q.commitment.sum(dim=1).mean(), codes=codes,
-                         kl_is_scheduled=False)
+        return ModelOutput(
+            rec_nll=rec_nll,
+            kl=prior_nll.unsqueeze(1),
+            mu=z_e.flatten(1),
+            logvar=torch.zeros_like(rec_nll).unsqueeze(1),
+            aux_loss=self.config.commitment * q.commitment.sum(dim=1).mean(),
+            codes=codes,
+            kl_is_scheduled=False,
+        )
 
     # --- generation --------------------------------------------------------
     @torch.no_grad()
-    def sample_latent(self, n: int, generator: torch.Generator | None = None, labels=None, temperature: float = 1.0,
-                      top_p: float = 1.0) -> torch.Tensor:
+    def sample_latent(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        labels=None,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+    ) -> torch.Tensor:
         """z for n sentences: codes drawn from the prior (p(c|y) when conditional), looked up in the codebook."""
         self.check_labels(labels, n)
-        return self.codes_to_z(self.prior.sample(n, self.config.code_sequence_length, temperature, top_p, generator,
-                                                 labels))
+        return self.codes_to_z(
+            self.prior.sample(n, self.config.code_sequence_length, temperature, top_p, generator, labels)
+        )
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, max_len: int, temperature: float = 1.0, top_p: float = 1.0,
-                 generator: torch.Generator | None = None, greedy: bool = False, labels=None,
-                 prefix: list[int] | None = None) -> list[list[int]]:
+    def generate(
+        self,
+        z: torch.Tensor,
+        max_len: int,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        generator: torch.Generator | None = None,
+        greedy: bool = False,
+        labels=None,
+        prefix: list[int] | None = None,
+    ) -> list[list[int]]:
         z = self.codes_to_z(self.quantise(z))
-        return decode_loop(self, z, max_len, temperature, top_p, generator, greedy,
-                           self.initial_state(self.code_memory(z)), labels, prefix)
+        return decode_loop(
+            self,
+            z,
+            max_len,
+            temperature,
+            top_p,
+            generator,
+            greedy,
+            self.initial_state(self.code_memory(z)),
+            labels,
+            prefix,
+        )

@@ -23,18 +23,21 @@ from components.kinds.text.models.factory import load_model
 class TextGenerator:
     """Sample, continue, reconstruct and interpolate sentences with any family."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Tokenizer, max_len: int = 48,
-                 labels: list[str] | None = None):
+    def __init__(
+        self, model: torch.nn.Module, tokenizer: Tokenizer, max_len: int = 48, labels: list[str] | None = None
+    ):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.max_len = max_len
         self.labels = labels or []
         self.device = next(model.parameters()).device
         if self.model.num_labels != len(self.labels):
-            raise ValueError(f"the model has {self.model.num_labels} labels but its label vocabulary {len(self.labels)}")
+            raise ValueError(
+                f"the model has {self.model.num_labels} labels but its label vocabulary {len(self.labels)}"
+            )
 
     @classmethod
-    def from_files(cls, model_dir: str | Path, tokenizer_path: str | Path, device: str = "cpu") -> "TextGenerator":
+    def from_files(cls, model_dir: str | Path, tokenizer_path: str | Path, device: str = "cpu") -> TextGenerator:
         tokenizer_path = Path(tokenizer_path)
         if not tokenizer_path.is_file():
             raise FileNotFoundError(f"{tokenizer_path}: tokenizer file not found")
@@ -67,9 +70,17 @@ class TextGenerator:
 
     # --- generation ------------------------------------------------------------
     @torch.no_grad()
-    def sample(self, n: int, temperature: float = 1.0, top_p: float = 0.9, max_len: int | None = None,
-               seed: int | None = None, label: str | list[str] | None = None, prefix: str | None = None,
-               reference: str | None = None) -> list[str]:
+    def sample(
+        self,
+        n: int,
+        temperature: float = 1.0,
+        top_p: float = 0.9,
+        max_len: int | None = None,
+        seed: int | None = None,
+        label: str | list[str] | None = None,
+        prefix: str | None = None,
+        reference: str | None = None,
+    ) -> list[str]:
         """n sentences: z from the prior (p(z|y) for a label), or from the posterior of `reference`, decoded after
         `prefix` when one is given (an empty prefix is no prefix)."""
         generator = torch.Generator(device=self.device)
@@ -81,16 +92,18 @@ class TextGenerator:
             z = self.model.sample_latent(n, generator, labels=labels)
         prefix = (prefix or "").strip()
         prefix_ids = self.tokenizer.encode(prefix, add_special_tokens=False).ids if prefix else []
-        ids = self.model.generate(z, max_len or self.max_len, temperature, top_p, generator, labels=labels,
-                                  prefix=prefix_ids)
+        ids = self.model.generate(
+            z, max_len or self.max_len, temperature, top_p, generator, labels=labels, prefix=prefix_ids
+        )
         if not prefix_ids or UNK_ID not in prefix_ids:
             return self.decode(ids)
         # The tokenizer could not spell the prefix: show it as typed, then the continuation.
-        return [f"{prefix} {text}".strip() for text in self.decode([row[len(prefix_ids):] for row in ids])]
+        return [f"{prefix} {text}".strip() for text in self.decode([row[len(prefix_ids) :] for row in ids])]
 
     @torch.no_grad()
-    def posterior_sample(self, texts: list[str], labels: torch.Tensor | None,
-                         generator: torch.Generator) -> torch.Tensor:
+    def posterior_sample(
+        self, texts: list[str], labels: torch.Tensor | None, generator: torch.Generator
+    ) -> torch.Tensor:
         tokens, lengths = self.encode(texts)
         mu, logvar = self.model.encode(tokens, lengths, labels)
         noise = torch.randn(mu.shape, generator=generator, device=mu.device)
@@ -103,20 +116,24 @@ class TextGenerator:
         return mu
 
     @torch.no_grad()
-    def reconstruct(self, texts: list[str], max_len: int | None = None,
-                    label: str | list[str] | None = None) -> list[str]:
+    def reconstruct(
+        self, texts: list[str], max_len: int | None = None, label: str | list[str] | None = None
+    ) -> list[str]:
         """Greedy decoding from the posterior mean of each sentence (given its label, for a conditional model)."""
         labels = self.label_tensor(label, len(texts))
-        ids = self.model.generate(self.posterior_mean(texts, labels), max_len or self.max_len, greedy=True,
-                                  labels=labels)
+        ids = self.model.generate(
+            self.posterior_mean(texts, labels), max_len or self.max_len, greedy=True, labels=labels
+        )
         return self.decode(ids)
 
     @torch.no_grad()
-    def interpolate(self, start: str, end: str, steps: int = 5, max_len: int | None = None,
-                    label: str | None = None) -> list[str]:
+    def interpolate(
+        self, start: str, end: str, steps: int = 5, max_len: int | None = None, label: str | None = None
+    ) -> list[str]:
         """Greedy decodings along the straight line between two sentences' posterior means."""
         mu = self.posterior_mean([start, end], self.label_tensor(label, 2))
         weights = torch.linspace(0.0, 1.0, steps, device=self.device).unsqueeze(1)
         z = (1 - weights) * mu[0] + weights * mu[1]
-        return self.decode(self.model.generate(z, max_len or self.max_len, greedy=True,
-                                               labels=self.label_tensor(label, steps)))
+        return self.decode(
+            self.model.generate(z, max_len or self.max_len, greedy=True, labels=self.label_tensor(label, steps))
+        )

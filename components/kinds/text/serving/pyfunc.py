@@ -39,13 +39,18 @@ class LatentTextModel(PythonModel):
 
     def _answer(self, index: int, row: dict, p: dict, seed: int | None, options: dict, columns: list[str]) -> list[str]:
         """One request row: sample (n, with label / prefix / reference), reconstruct (text) or interpolate."""
+
         def given(name: str) -> str | None:
             value = row.get(name)
             return value if isinstance(value, str) else None
 
         label, prefix, reference = given("label"), given("prefix"), given("reference")
-        sampling = {"temperature": float(p["temperature"]), "top_p": float(p["top_p"]),
-                    "seed": None if seed is None else seed + index, **options}
+        sampling = {
+            "temperature": float(p["temperature"]),
+            "top_p": float(p["top_p"]),
+            "seed": None if seed is None else seed + index,
+            **options,
+        }
         n = row.get("n")
         if n is not None and pd.notna(n):
             if float(n) != int(n) or not 0 < int(n) <= 10_000:
@@ -57,8 +62,10 @@ class LatentTextModel(PythonModel):
             return self.generator.interpolate(row["start"], row["end"], steps=int(p["steps"]), label=label, **options)
         if prefix is not None or label is not None or reference is not None:
             return self.generator.sample(1, label=label, prefix=prefix, reference=reference, **sampling)
-        raise ValueError(f"row {index}: give n, label or prefix (sample), text (reconstruct) or start and end "
-                         f"(interpolate); got columns {columns}")
+        raise ValueError(
+            f"row {index}: give n, label or prefix (sample), text (reconstruct) or start and end "
+            f"(interpolate); got columns {columns}"
+        )
 
 
 mlflow.models.set_model(LatentTextModel())

@@ -22,13 +22,21 @@ def signature():
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
-    inputs = Schema([ColSpec("long", "n", required=False), ColSpec("string", "label", required=False),
-                     ColSpec("string", "prefix", required=False), ColSpec("string", "reference", required=False),
-                     ColSpec("string", "text", required=False),
-                     ColSpec("string", "start", required=False), ColSpec("string", "end", required=False)])
+    inputs = Schema(
+        [
+            ColSpec("long", "n", required=False),
+            ColSpec("string", "label", required=False),
+            ColSpec("string", "prefix", required=False),
+            ColSpec("string", "reference", required=False),
+            ColSpec("string", "text", required=False),
+            ColSpec("string", "start", required=False),
+            ColSpec("string", "end", required=False),
+        ]
+    )
     outputs = Schema([ColSpec("long", "input"), ColSpec("string", "text")])
-    params = ParamSchema([ParamSpec(name, "double" if isinstance(v, float) else "long", v)
-                          for name, v in PARAM_DEFAULTS.items()])
+    params = ParamSchema(
+        [ParamSpec(name, "double" if isinstance(v, float) else "long", v) for name, v in PARAM_DEFAULTS.items()]
+    )
     return ModelSignature(inputs=inputs, outputs=outputs, params=params)
 
 

@@ -48,31 +48,48 @@ def main() -> None:
             raise StageError("a conditional model needs labelled test arrays and --classifier")
         test_labels = [generator.labels[i] for i in test.labels] if conditional else None
         metrics = evaluate_model(generator.model, test, p, params.train.max_len, generator.labels)
-        metrics.update(unigram_baseline(TokenArrays.load(args.tokens, "train"), test,
-                                        generator.tokenizer.get_vocab_size(), params.train.max_len))
+        metrics.update(
+            unigram_baseline(
+                TokenArrays.load(args.tokens, "train"), test, generator.tokenizer.get_vocab_size(), params.train.max_len
+            )
+        )
         originals = decode_split(generator, test, p.reconstruct_sentences)
-        original_labels = test_labels[:len(originals)] if conditional else None
-        reconstructions = [r for i in range(0, len(originals), p.batch_size)
-                           for r in generator.reconstruct(originals[i:i + p.batch_size], label=None if not conditional
-                                                          else original_labels[i:i + p.batch_size])]
+        original_labels = test_labels[: len(originals)] if conditional else None
+        reconstructions = [
+            r
+            for i in range(0, len(originals), p.batch_size)
+            for r in generator.reconstruct(
+                originals[i : i + p.batch_size],
+                label=None if not conditional else original_labels[i : i + p.batch_size],
+            )
+        ]
         by_label = None
         if conditional:  # samples spread over the labels; control accuracy with the independent classifier
             cycle = [generator.labels[i % len(generator.labels)] for i in range(p.num_samples)]
             samples = generator.sample(p.num_samples, seed=p.seed, label=cycle)
             by_label = samples_by_label(generator, p.samples_per_label, p.seed, p.control_temperature)
-            metrics.update(control_metrics(load_classifier(args.classifier), by_label,
-                                           decode_split(generator, test, len(test)), test_labels,
-                                           p.control_temperature))
+            metrics.update(
+                control_metrics(
+                    load_classifier(args.classifier),
+                    by_label,
+                    decode_split(generator, test, len(test)),
+                    test_labels,
+                    p.control_temperature,
+                )
+            )
         else:
             samples = generator.sample(p.num_samples, seed=p.seed)
         metrics.update(reconstruction_scores(originals, reconstructions))
         metrics.update(sample_scores(samples, test.lengths))
-        latent = [{"dim": d, "kl": kl, "posterior_mean_variance": var} for d, (kl, var)
-                  in enumerate(zip(metrics.pop("kl_per_dim"), metrics.pop("posterior_mean_variance")))]
+        latent = [
+            {"dim": d, "kl": kl, "posterior_mean_variance": var}
+            for d, (kl, var) in enumerate(zip(metrics.pop("kl_per_dim"), metrics.pop("posterior_mean_variance")))
+        ]
         atomic.write_json(args.metrics, metrics)
         atomic.write_json(args.latent, latent)
-        atomic.write_text(args.samples, samples_report(generator, samples, originals, reconstructions, by_label,
-                                                       original_labels))
+        atomic.write_text(
+            args.samples, samples_report(generator, samples, originals, reconstructions, by_label, original_labels)
+        )
         log.info("evaluated: %s", {k: v for k, v in metrics.items() if not isinstance(v, list)})
 
     stage_main("evaluate", run, parser)

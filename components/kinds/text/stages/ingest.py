@@ -20,8 +20,13 @@ def main() -> None:
         params = load_params(args.params, args.app).data
         frame = ingest(params)
         atomic.write_parquet(args.out, frame)
-        log.info("ingested %d rows from %s (%d undecodable) -> %s", len(frame), params.corpus,
-                 int(frame["error"].notna().sum()), args.out)
+        log.info(
+            "ingested %d rows from %s (%d undecodable) -> %s",
+            len(frame),
+            params.corpus,
+            int(frame["error"].notna().sum()),
+            args.out,
+        )
 
     stage_main("ingest", run, parser)
 

@@ -22,8 +22,12 @@ def main() -> None:
     parser.add_argument("--validated", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--metrics", required=True)
-    parser.add_argument("--held-out", action="append", default=[],
-                        help="another application's splits table whose valid and test sentences must not be here")
+    parser.add_argument(
+        "--held-out",
+        action="append",
+        default=[],
+        help="another application's splits table whose valid and test sentences must not be here",
+    )
 
     def run(args):
         p = load_params(args.params, args.app).split

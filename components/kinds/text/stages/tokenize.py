@@ -45,16 +45,20 @@ def main() -> None:
             tok = train_tokenizer(frame.loc[frame["split"] == "train", "text"].tolist(), p)
         labelled = params.data.require_label or params.model.conditional
         if labelled and not args.labels:
-            raise StageError("a labelled application (data.require_label or model.conditional): pass --labels to "
-                             "write the label vocabulary")
+            raise StageError(
+                "a labelled application (data.require_label or model.conditional): pass --labels to "
+                "write the label vocabulary"
+            )
         vocabulary = label_vocabulary(frame.loc[frame["split"] == "train", "label"].tolist()) if labelled else None
         with atomic.atomic_path(args.tokenizer) as tmp:
             tok.save(str(tmp))
         if labelled:
             write_labels(args.labels, vocabulary)
         out_dir = Path(args.out_dir)
-        summary = {"vocab_size": tok.get_vocab_size(), "adopted_from": f"{base['name']} v{base['version']}" if base
-                   else ""} | ({"labels": len(vocabulary)} if labelled else {})
+        summary = {
+            "vocab_size": tok.get_vocab_size(),
+            "adopted_from": f"{base['name']} v{base['version']}" if base else "",
+        } | ({"labels": len(vocabulary)} if labelled else {})
         for split in SPLITS:
             rows = frame.loc[frame["split"] == split]
             if labelled:

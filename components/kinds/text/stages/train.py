@@ -33,14 +33,17 @@ def main() -> None:
     parser.add_argument("--out-dir", required=True)
     parser.add_argument("--metrics", required=True)
     parser.add_argument("--history", required=True)
-    parser.add_argument("--checkpoint", required=True,
-                        help="resumable training state; removed once training has finished")
-    parser.add_argument("--timing", required=True,
-                        help="wall times of this run (not a DVC output; logged to MLflow at registration)")
+    parser.add_argument(
+        "--checkpoint", required=True, help="resumable training state; removed once training has finished"
+    )
+    parser.add_argument(
+        "--timing", required=True, help="wall times of this run (not a DVC output; logged to MLflow at registration)"
+    )
     parser.add_argument("--labels", help="label vocabulary (conditional applications); copied beside the weights")
     parser.add_argument("--base", help="base/<application>: the registered model train.init_from names")
-    parser.add_argument("--warm-start", required=True,
-                        help="directory with the weights to start from when train.warm_start is champion")
+    parser.add_argument(
+        "--warm-start", required=True, help="directory with the weights to start from when train.warm_start is champion"
+    )
 
     def run(args):
         params = load_params(args.params, args.app)
@@ -64,15 +67,31 @@ def train_and_save(args, params, ctx: distributed.DistContext, device: torch.dev
     init_state = warm_start_state(Path(args.warm_start), p)
     base = check_base(Path(args.base), p.init_from) if args.base else None
     base_state = load_file(str(Path(args.base) / WEIGHTS_FILE)) if base else None
-    result = train_model(train, valid, vocab_size, params.model, p, device, checkpoint, init_state,
-                         num_labels=len(labels) if labels else 0, base_state=base_state)
+    result = train_model(
+        train,
+        valid,
+        vocab_size,
+        params.model,
+        p,
+        device,
+        checkpoint,
+        init_state,
+        num_labels=len(labels) if labels else 0,
+        base_state=base_state,
+    )
     if not ctx.is_main:
         return
     best = result.history[result.best_epoch - 1]
-    summary = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
-               "steps": result.history[-1]["step"], "device": device.type, "processes": ctx.world,
-               "warm_start": init_state is not None, "base_model": f"{base['name']} v{base['version']}" if base else "",
-               **{k: best[k] for k in ("valid_nelbo", "valid_rec", "valid_kl")}}
+    summary = {
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "steps": result.history[-1]["step"],
+        "device": device.type,
+        "processes": ctx.world,
+        "warm_start": init_state is not None,
+        "base_model": f"{base['name']} v{base['version']}" if base else "",
+        **{k: best[k] for k in ("valid_nelbo", "valid_rec", "valid_kl")},
+    }
     save_model(result.model, args.out_dir)
     if labels:  # the label vocabulary travels with the weights (registry, serving)
         write_labels(Path(args.out_dir) / LABELS_FILE, labels)

@@ -25,8 +25,17 @@ def main() -> None:
         p = params.validate
         frame = pd.read_parquet(args.corpus)
         kept, quarantined = quarantine_rows(frame, p, params.data.require_label)
-        publish(summarize(kept, quarantined), "rows", kept, quarantined, params.data.corpus, p.max_quarantine_fraction,
-                args.out, args.quarantine, args.metrics)
+        publish(
+            summarize(kept, quarantined),
+            "rows",
+            kept,
+            quarantined,
+            params.data.corpus,
+            p.max_quarantine_fraction,
+            args.out,
+            args.quarantine,
+            args.metrics,
+        )
 
     stage_main("validate", run, parser)
 

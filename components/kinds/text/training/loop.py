@@ -39,20 +39,30 @@ def validation_elbo(model: TextModel, data: TokenArrays, batch_size: int, max_le
     for index in length_sorted_batches(data.lengths, batch_size):
         tokens, lengths = pad_batch(data, index, max_len)
         labels = batch_labels(data, index)
-        out = model(tokens.to(device), lengths.to(device), sample=True,
-                    labels=None if labels is None else labels.to(device))
+        out = model(
+            tokens.to(device), lengths.to(device), sample=True, labels=None if labels is None else labels.to(device)
+        )
         rec += out.rec_nll.sum().item()
         kl += out.kl.sum().item()
     n = max(len(data), 1)
     return {"valid_rec": rec / n, "valid_kl": kl / n, "valid_nelbo": (rec + kl) / n}
 
 
-def text_fingerprint(vocab_size: int, train: TokenArrays, mp: ModelParams, p: TrainParams,
-                     init_state: dict[str, torch.Tensor] | None = None) -> dict:
+def text_fingerprint(
+    vocab_size: int,
+    train: TokenArrays,
+    mp: ModelParams,
+    p: TrainParams,
+    init_state: dict[str, torch.Tensor] | None = None,
+) -> dict:
     """The text task's part of a checkpoint's fingerprint: model, vocabulary, data, start weights (the engine adds
     the train section and the code)."""
-    return {"model": asdict(mp), "vocab": vocab_size,
-            "data": array_digest(train.ids, train.offsets, train.labels), "init": state_digest(init_state)}
+    return {
+        "model": asdict(mp),
+        "vocab": vocab_size,
+        "data": array_digest(train.ids, train.offsets, train.labels),
+        "init": state_digest(init_state),
+    }
 
 
 class TextTask(Task):
@@ -62,11 +72,22 @@ class TextTask(Task):
     monitor = "nelbo"
     divergence_hint = "try a lower train.lr or train.grad_clip"
 
-    def __init__(self, train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: ModelParams, p: TrainParams,
-                 device: torch.device, init_state: dict[str, torch.Tensor] | None, num_labels: int,
-                 base_state: dict[str, torch.Tensor] | None = None):
+    def __init__(
+        self,
+        train: TokenArrays,
+        valid: TokenArrays,
+        vocab_size: int,
+        mp: ModelParams,
+        p: TrainParams,
+        device: torch.device,
+        init_state: dict[str, torch.Tensor] | None,
+        num_labels: int,
+        base_state: dict[str, torch.Tensor] | None = None,
+    ):
         if mp.conditional and (train.labels is None or valid.labels is None):
-            raise StageError("model.conditional is true but the token arrays carry no labels (rerun the tokenize stage)")
+            raise StageError(
+                "model.conditional is true but the token arrays carry no labels (rerun the tokenize stage)"
+            )
         self.model = build_model(vocab_size, mp, num_labels)
         if base_state is not None:  # fine-tuning: shared tensors from the base, the rest as just initialised
             init_state, fresh = merge_base(self.model.state_dict(), base_state, "train.init_from")
@@ -83,8 +104,10 @@ class TextTask(Task):
         total = self.steps_per_epoch() * self.epochs
         total = total if p.max_steps == 0 else min(p.max_steps, total)
         if mp.family == "vqvae" and mp.codebook_warmup >= total * p.grad_accum:
-            raise StageError(f"model.codebook_warmup is {mp.codebook_warmup} batches but this run trains only "
-                             f"{total} steps x {p.grad_accum} micro-batches: the codebook would never start")
+            raise StageError(
+                f"model.codebook_warmup is {mp.codebook_warmup} batches but this run trains only "
+                f"{total} steps x {p.grad_accum} micro-batches: the codebook would never start"
+            )
 
     @property
     def epochs(self) -> int:
@@ -113,8 +136,9 @@ class TextTask(Task):
     def updates(self, net, rows, step, total):
         tokens, lens = pad_batch(self.train, rows, self.p.max_len)
         labels = batch_labels(self.train, rows)
-        out = net(tokens.to(self.device), lens.to(self.device),
-                  labels=None if labels is None else labels.to(self.device))
+        out = net(
+            tokens.to(self.device), lens.to(self.device), labels=None if labels is None else labels.to(self.device)
+        )
         loss, parts = vae_loss(out, self.beta(step, total), self.p.free_bits)
         yield Update(0, loss, {"loss": loss.detach(), **parts})
 
@@ -135,15 +159,27 @@ class TextTask(Task):
         return self._fingerprint
 
 
-def train_model(train: TokenArrays, valid: TokenArrays, vocab_size: int, mp: ModelParams, p: TrainParams,
-                device: torch.device, checkpoint: Path | None = None,
-                init_state: dict[str, torch.Tensor] | None = None, num_labels: int = 0,
-                base_state: dict[str, torch.Tensor] | None = None) -> Trained:
+def train_model(
+    train: TokenArrays,
+    valid: TokenArrays,
+    vocab_size: int,
+    mp: ModelParams,
+    p: TrainParams,
+    device: torch.device,
+    checkpoint: Path | None = None,
+    init_state: dict[str, torch.Tensor] | None = None,
+    num_labels: int = 0,
+    base_state: dict[str, torch.Tensor] | None = None,
+) -> Trained:
     """Train and return the model at its best validation ELBO, with one history row per epoch.
 
     `checkpoint`: resumable training state (the engine's). `init_state` (warm start) replaces the random initial
     weights. A conditional model (model.conditional) is built for `num_labels` labels and reads each split's labels.
     `base_state` (train.init_from) starts every tensor the model shares with it; the rest start fresh.
     """
-    return fit(lambda: TextTask(train, valid, vocab_size, mp, p, device, init_state, num_labels, base_state),
-               EngineSettings.of(p), device, checkpoint)
+    return fit(
+        lambda: TextTask(train, valid, vocab_size, mp, p, device, init_state, num_labels, base_state),
+        EngineSettings.of(p),
+        device,
+        checkpoint,
+    )

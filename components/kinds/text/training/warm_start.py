@@ -19,8 +19,11 @@ def warm_start_state(directory: Path, p: TrainParams) -> dict[str, torch.Tensor]
     if p.warm_start != "champion":
         return None
     if not (directory / WEIGHTS_FILE).is_file():
-        log.info("train.warm_start is champion but %s holds no weights (no champion, or another tokenizer or "
-                 "architecture): training from scratch", directory)
+        log.info(
+            "train.warm_start is champion but %s holds no weights (no champion, or another tokenizer or "
+            "architecture): training from scratch",
+            directory,
+        )
         return None
     log.info("warm start from %s", directory)
     return load_model(directory).state_dict()

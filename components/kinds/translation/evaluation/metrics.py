@@ -29,8 +29,14 @@ def output_limit(src_len: torch.Tensor, p: TranslationEvaluateParams, max_positi
 
 
 @torch.no_grad()
-def translate_split(model: TranslationModel, pairs: ParallelArrays, decoder: str, p: TranslationEvaluateParams,
-                    device: torch.device, batch_size: int | None = None) -> list[list[int]]:
+def translate_split(
+    model: TranslationModel,
+    pairs: ParallelArrays,
+    decoder: str,
+    p: TranslationEvaluateParams,
+    device: torch.device,
+    batch_size: int | None = None,
+) -> list[list[int]]:
     """Target ids for every source of `pairs`, in their order (batches of similar length, then put back)."""
     out: list[list[int] | None] = [None] * len(pairs)
     max_len = model.config.max_positions
@@ -51,17 +57,21 @@ def bleu_scores(hypotheses: list[str], references: list[str]) -> dict:
     bleu, chrf, lower = BLEU(), CHRF(), BLEU(lowercase=True, tokenize="13a")
     cased = bleu.corpus_score(hypotheses, [references])
     return {
-        "bleu": cased.score, "bleu_signature": str(bleu.get_signature()),
-        "chrf": chrf.corpus_score(hypotheses, [references]).score, "chrf_signature": str(chrf.get_signature()),
+        "bleu": cased.score,
+        "bleu_signature": str(bleu.get_signature()),
+        "chrf": chrf.corpus_score(hypotheses, [references]).score,
+        "chrf_signature": str(chrf.get_signature()),
         "bleu_lowercase": lower.corpus_score(hypotheses, [references]).score,
         "bleu_lowercase_signature": str(lower.get_signature()),
-        "brevity_penalty": cased.bp, "length_ratio": cased.sys_len / max(cased.ref_len, 1),
+        "brevity_penalty": cased.bp,
+        "length_ratio": cased.sys_len / max(cased.ref_len, 1),
     }
 
 
 @torch.no_grad()
-def decoding_speed(model: TranslationModel, pairs: ParallelArrays, decoder: str, p: TranslationEvaluateParams,
-                   device: torch.device) -> dict[str, float]:
+def decoding_speed(
+    model: TranslationModel, pairs: ParallelArrays, decoder: str, p: TranslationEvaluateParams, device: torch.device
+) -> dict[str, float]:
     """Milliseconds per sentence at batch 1 and sentences per second at batch 64, on the first
     `speed_sentences` test sources (the same ones for every decoder); one warm-up sentence first."""
     n = min(p.speed_sentences, len(pairs))
@@ -85,16 +95,18 @@ def decoding_speed(model: TranslationModel, pairs: ParallelArrays, decoder: str,
 
 
 @torch.no_grad()
-def reference_code_translations(model: TranslationModel, pairs: ParallelArrays, device: torch.device,
-                                batch_size: int = 128) -> list[list[int]] | None:
+def reference_code_translations(
+    model: TranslationModel, pairs: ParallelArrays, device: torch.device, batch_size: int = 128
+) -> list[list[int]] | None:
     """The latent family's output from the reference's own codes (None for a family without codes): the BLEU
     of these bounds what a better prior could reach."""
     if not hasattr(model, "decode_reference_codes"):
         return None
     out: list[list[int] | None] = [None] * len(pairs)
     for index in length_sorted_batches(pairs.target.lengths, batch_size):
-        for i, row in zip(index, model.decode_reference_codes(*pair_batch(pairs, index, model.config.max_positions,
-                                                                          device))):
+        for i, row in zip(
+            index, model.decode_reference_codes(*pair_batch(pairs, index, model.config.max_positions, device))
+        ):
             out[i] = row
     return out  # type: ignore[return-value]
 

@@ -22,16 +22,23 @@ def score_translation(served, params, path: Path) -> tuple[dict, pd.DataFrame]:
     """(metrics, the scored pairs) of the served model (the pyfunc: its translator holds model and tokenizers)."""
     translator = served.translator
     frame = read_pairs(dataclasses.replace(params.data, corpus=str(path), format="auto"))
-    usable = frame["error"].isna() & frame["source"].fillna("").str.strip().ne("") \
+    usable = (
+        frame["error"].isna()
+        & frame["source"].fillna("").str.strip().ne("")
         & frame["target"].fillna("").str.strip().ne("")
+    )
     pairs = frame[usable].reset_index(drop=True)
     if pairs.empty:
         raise StageError(f"{path}: no pair with both sides to score ({int((~usable).sum())} unreadable or empty)")
     sources, references = pairs["source"].tolist(), pairs["target"].tolist()
     model = translator.model
     decoders = [d for d in params.evaluate.decoders if d in model.decoders] or [model.default_decoder]
-    metrics: dict = {"family": model.family, "test_pairs": len(pairs), "pairs_skipped": int((~usable).sum()),
-                     "baseline_bleu": bleu_scores(sources, references)["bleu"]}
+    metrics: dict = {
+        "family": model.family,
+        "test_pairs": len(pairs),
+        "pairs_skipped": int((~usable).sum()),
+        "baseline_bleu": bleu_scores(sources, references)["bleu"],
+    }
     for decoder in decoders:
         hypotheses, truncated = translator.translate(sources, decoder, params.evaluate.beam_size)
         scores = bleu_scores(hypotheses, references)

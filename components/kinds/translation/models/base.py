@@ -83,13 +83,15 @@ class TranslationModel(nn.Module, ABC):
         self.config = config
 
     @abstractmethod
-    def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt: torch.Tensor, tgt_len: torch.Tensor,
-                smoothing: float = 0.0) -> TranslationLoss:
+    def forward(
+        self, src: torch.Tensor, src_len: torch.Tensor, tgt: torch.Tensor, tgt_len: torch.Tensor, smoothing: float = 0.0
+    ) -> TranslationLoss:
         """Loss terms for padded sources (B, S) and targets (B, T) of the given lengths."""
 
     @abstractmethod
-    def translate(self, src: torch.Tensor, src_len: torch.Tensor, decoder: str, max_len: torch.Tensor,
-                  beam_size: int = 4) -> list[list[int]]:
+    def translate(
+        self, src: torch.Tensor, src_len: torch.Tensor, decoder: str, max_len: torch.Tensor, beam_size: int = 4
+    ) -> list[list[int]]:
         """Target ids per source (without <bos>/<eos>), each at most max_len[i] tokens."""
 
     def check_decoder(self, decoder: str) -> None:
@@ -101,9 +103,11 @@ def save_translator(model: TranslationModel, directory: str | Path) -> None:
     save_model_dir(model, directory)
 
 
-def load_translator(directory: str | Path, families: dict[str, type[TranslationModel]],
-                    device: str | torch.device = "cpu") -> TranslationModel:
+def load_translator(
+    directory: str | Path, families: dict[str, type[TranslationModel]], device: str | torch.device = "cpu"
+) -> TranslationModel:
     """Rebuild a translation model from `directory`; a missing, foreign or tampered file is a ModelFileError."""
+
     def build(raw: dict) -> TranslationModel:
         config = TranslationConfig(**raw)
         return families[config.family](config)

@@ -47,8 +47,9 @@ class LatentTranslator(TranslationModel):
         self.encoder = SourceEncoder(src_embed, c.d_model, c.heads, c.ff_dim, c.encoder_layers, c.dropout)
         self.target_encoder = Decoder(c.d_model, c.heads, c.ff_dim, c.decoder_layers, c.dropout, causal=False)
         self.fold = nn.Linear(c.compression * c.d_model, c.d_model)
-        self.codebook = EMACodebook(c.codebook_size, c.d_model, decay=c.ema_decay,
-                                    dead_code_threshold=c.dead_code_threshold, init="data")
+        self.codebook = EMACodebook(
+            c.codebook_size, c.d_model, decay=c.ema_decay, dead_code_threshold=c.dead_code_threshold, init="data"
+        )
         self.unfold = nn.Linear(c.d_model, c.compression * c.d_model)
         self.positions = nn.Embedding(c.max_positions + c.compression + 2, c.d_model)
         self.decoder = Decoder(c.d_model, c.heads, c.ff_dim, c.decoder_layers, c.dropout, causal=False)
@@ -72,7 +73,9 @@ class LatentTranslator(TranslationModel):
         valid = torch.arange(folded.shape[1], device=tgt.device)[None, :] < m[:, None]
         q = self.codebook(folded[valid])
         quantized = torch.zeros_like(folded).masked_scatter(valid.unsqueeze(-1), q.quantized.to(folded.dtype))
-        codes = torch.full(valid.shape, self.code_end, dtype=torch.long, device=tgt.device).masked_scatter(valid, q.codes)
+        codes = torch.full(valid.shape, self.code_end, dtype=torch.long, device=tgt.device).masked_scatter(
+            valid, q.codes
+        )
         # 2. decode every target token at once from the codes and the source
         logits = self._decode(quantized, m, encoding, mask)
         scored = targets.masked_fill(torch.arange(width, device=tgt.device)[None, :] > tgt_len[:, None], PAD_ID)
@@ -80,7 +83,9 @@ class LatentTranslator(TranslationModel):
         # 3. the prior: codes from the source, then the end symbol
         prior_in = torch.cat([torch.full((batch, 1), self.code_bos, device=tgt.device, dtype=torch.long), codes], 1)
         prior_target = torch.cat([codes, torch.full((batch, 1), PAD_ID, device=tgt.device, dtype=torch.long)], 1)
-        prior_target = prior_target.masked_fill(torch.arange(prior_target.shape[1], device=tgt.device)[None, :] > m[:, None], -1)
+        prior_target = prior_target.masked_fill(
+            torch.arange(prior_target.shape[1], device=tgt.device)[None, :] > m[:, None], -1
+        )
         prior_target.scatter_(1, m.unsqueeze(1), self.code_end)
         hidden = self.prior(self.code_embed(prior_in), self.prior.memory(encoding), mask)
         prior = smoothed_nll(self.prior_head(hidden), prior_target, 0.0, -1)
@@ -96,8 +101,9 @@ class LatentTranslator(TranslationModel):
         targets = torch.full((batch, width), PAD_ID, dtype=torch.long, device=tgt.device)
         targets[:, : tgt.shape[1]] = tgt[:, :width]
         targets.scatter_(1, tgt_len.unsqueeze(1), EOS_ID)
-        read = self.target_encoder(self.tgt_embed(targets), self.target_encoder.memory(encoding), mask,
-                                   self_mask=key_mask(tgt_len + 1, width))
+        read = self.target_encoder(
+            self.tgt_embed(targets), self.target_encoder.memory(encoding), mask, self_mask=key_mask(tgt_len + 1, width)
+        )
         return targets, m, self.fold(read.reshape(batch, width // self.c, self.c * read.shape[-1]))
 
     def _decode(self, quantized: torch.Tensor, m: torch.Tensor, encoding, mask) -> torch.Tensor:

@@ -23,7 +23,7 @@ class Embeddings(nn.Module):
         self.tokens = nn.Embedding(vocab, d_model)
         self.positions = nn.Embedding(max_positions, d_model)
         self.scale, self.dropout = math.sqrt(d_model), nn.Dropout(dropout)
-        nn.init.normal_(self.tokens.weight, std=d_model ** -0.5)
+        nn.init.normal_(self.tokens.weight, std=d_model**-0.5)
 
     def forward(self, ids: torch.Tensor, start: int = 0) -> torch.Tensor:
         positions = torch.arange(start, start + ids.shape[1], device=ids.device)
@@ -34,7 +34,11 @@ class Attention(nn.Module):
     def __init__(self, d_model: int, heads: int, dropout: float):
         super().__init__()
         self.heads, self.dropout = heads, dropout
-        self.q, self.kv, self.out = nn.Linear(d_model, d_model), nn.Linear(d_model, 2 * d_model), nn.Linear(d_model, d_model)
+        self.q, self.kv, self.out = (
+            nn.Linear(d_model, d_model),
+            nn.Linear(d_model, 2 * d_model),
+            nn.Linear(d_model, d_model),
+        )
 
     def split(self, x: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
@@ -44,12 +48,14 @@ class Attention(nn.Module):
         k, v = self.kv(x).chunk(2, dim=-1)
         return self.split(k), self.split(v)
 
-    def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
-                causal: bool = False) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, causal: bool = False
+    ) -> torch.Tensor:
         """x attends to (k, v); `mask` (B, 1, 1, S) is True where a key may be attended to."""
         q = self.split(self.q(x))
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal and mask is None,
-                                             dropout_p=self.dropout if self.training else 0.0)
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, is_causal=causal and mask is None, dropout_p=self.dropout if self.training else 0.0
+        )
         b, h, t, dh = out.shape
         return self.out(out.transpose(1, 2).reshape(b, t, h * dh))
 
@@ -63,7 +69,11 @@ class EncoderLayer(nn.Module):
     def __init__(self, d_model: int, heads: int, ff_dim: int, dropout: float):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
-        self.attn, self.ff, self.drop = Attention(d_model, heads, dropout), FeedForward(d_model, ff_dim, dropout), nn.Dropout(dropout)
+        self.attn, self.ff, self.drop = (
+            Attention(d_model, heads, dropout),
+            FeedForward(d_model, ff_dim, dropout),
+            nn.Dropout(dropout),
+        )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = self.norm1(x)
@@ -136,6 +146,7 @@ def key_mask(lengths: torch.Tensor, width: int) -> torch.Tensor:
 
 def smoothed_nll(logits: torch.Tensor, targets: torch.Tensor, smoothing: float, ignore: int) -> torch.Tensor:
     """Per-sentence sum of label-smoothed cross-entropy over non-ignored targets, shape (B,)."""
-    loss = F.cross_entropy(logits.float().transpose(1, 2), targets, ignore_index=ignore, reduction="none",
-                           label_smoothing=smoothing)
+    loss = F.cross_entropy(
+        logits.float().transpose(1, 2), targets, ignore_index=ignore, reduction="none", label_smoothing=smoothing
+    )
     return loss.sum(dim=1)

@@ -38,8 +38,9 @@ class TransformerTranslator(TranslationModel):
         encoding, mask = self.encoder(src, src_len)
         inputs, targets = with_bos_eos(tgt, tgt_len)
         hidden = self.decoder(self.tgt_embed(inputs), self.decoder.memory(encoding), mask)
-        return TranslationLoss(rec=smoothed_nll(self.out(hidden), targets, smoothing, PAD_ID),
-                               tokens=int((targets != PAD_ID).sum()))
+        return TranslationLoss(
+            rec=smoothed_nll(self.out(hidden), targets, smoothing, PAD_ID), tokens=int((targets != PAD_ID).sum())
+        )
 
     @torch.no_grad()
     def translate(self, src, src_len, decoder: str, max_len: torch.Tensor, beam_size: int = 4) -> list[list[int]]:

@@ -31,10 +31,14 @@ class TranslationPyfunc(PythonModel):
 
         p = {**TRANSLATION_PARAM_DEFAULTS, **(params or {})}
         if "text" not in model_input.columns:
-            raise ValueError(f"give a 'text' column of sentences to translate; got columns {sorted(model_input.columns)}")
+            raise ValueError(
+                f"give a 'text' column of sentences to translate; got columns {sorted(model_input.columns)}"
+            )
         texts = [t if isinstance(t, str) else "" for t in model_input["text"].tolist()]
         out, truncated = self.translator.translate(texts, p["decoder"] or None, check_beam_size(p["beam_size"]))
-        return pd.DataFrame({"text": texts, "translation": out, "truncated": [i in set(truncated) for i in range(len(texts))]})
+        return pd.DataFrame(
+            {"text": texts, "translation": out, "truncated": [i in set(truncated) for i in range(len(texts))]}
+        )
 
 
 mlflow.models.set_model(TranslationPyfunc())

@@ -13,10 +13,11 @@ def translation_signature():
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
-    return ModelSignature(inputs=Schema([ColSpec("string", "text")]),
-                          outputs=Schema([ColSpec("string", "text"), ColSpec("string", "translation"),
-                                          ColSpec("boolean", "truncated")]),
-                          params=ParamSchema([ParamSpec("decoder", "string", ""), ParamSpec("beam_size", "long", 4)]))
+    return ModelSignature(
+        inputs=Schema([ColSpec("string", "text")]),
+        outputs=Schema([ColSpec("string", "text"), ColSpec("string", "translation"), ColSpec("boolean", "truncated")]),
+        params=ParamSchema([ParamSpec("decoder", "string", ""), ParamSpec("beam_size", "long", 4)]),
+    )
 
 
 def translation_input_example() -> pd.DataFrame:

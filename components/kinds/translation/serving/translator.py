@@ -28,27 +28,35 @@ class Translator:
         self.model, self.source, self.target, self.device = model, source, target, device
 
     @classmethod
-    def from_dir(cls, model_dir: str | Path, device: str = "cpu") -> "Translator":
+    def from_dir(cls, model_dir: str | Path, device: str = "cpu") -> Translator:
         model_dir = Path(model_dir)
-        tokenizers = {side: Tokenizer.from_file(str(model_dir / f"tokenizer.{side}.json")) for side in ("source", "target")}
-        return cls(load_translation_model(model_dir, device), tokenizers["source"], tokenizers["target"],
-                   torch.device(device))
+        tokenizers = {
+            side: Tokenizer.from_file(str(model_dir / f"tokenizer.{side}.json")) for side in ("source", "target")
+        }
+        return cls(
+            load_translation_model(model_dir, device), tokenizers["source"], tokenizers["target"], torch.device(device)
+        )
 
-    def translate(self, texts: list[str], decoder: str | None = None, beam_size: int = 4,
-                  batch_size: int = 64) -> tuple[list[str], list[int]]:
+    def translate(
+        self, texts: list[str], decoder: str | None = None, beam_size: int = 4, batch_size: int = 64
+    ) -> tuple[list[str], list[int]]:
         """(translations in input order, the indices of rows whose source was truncated)."""
         decoder = decoder or self.model.default_decoder
         self.model.check_decoder(decoder)
         limit = self.model.config.max_positions
-        ids = [e.ids for e in self.source.encode_batch([t if isinstance(t, str) else "" for t in texts],
-                                                       add_special_tokens=False)]
+        ids = [
+            e.ids
+            for e in self.source.encode_batch(
+                [t if isinstance(t, str) else "" for t in texts], add_special_tokens=False
+            )
+        ]
         truncated = [i for i, row in enumerate(ids) if len(row) > limit]
         for i in truncated:
             log.warning("row %d: source of %d tokens truncated to the model's %d", i, len(ids[i]), limit)
         out = [""] * len(texts)
         order = sorted((i for i, row in enumerate(ids) if row), key=lambda i: len(ids[i]))
         for start in range(0, len(order), batch_size):
-            index = order[start:start + batch_size]
+            index = order[start : start + batch_size]
             rows = [ids[i][:limit] for i in index]
             width = max(len(r) for r in rows)
             src = torch.tensor([r + [0] * (width - len(r)) for r in rows], device=self.device)

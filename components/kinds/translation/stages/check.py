@@ -23,9 +23,12 @@ def main() -> None:
     parser = stage_parser(__doc__.splitlines()[0])
     for flag in ("--splits", "--metrics", "--report"):
         parser.add_argument(flag, required=True)
-    parser.add_argument("--reference-dir", required=True,
-                        help="the last accepted data's vocabulary per side (vocab.source.txt, vocab.target.txt; "
-                             "empty files: none accepted yet)")
+    parser.add_argument(
+        "--reference-dir",
+        required=True,
+        help="the last accepted data's vocabulary per side (vocab.source.txt, vocab.target.txt; "
+        "empty files: none accepted yet)",
+    )
 
     def run(args):
         params = load_translation_params(args.params, args.app)
@@ -33,11 +36,15 @@ def main() -> None:
         failures = failed_checks(report, params.dataset)
         atomic.write_json(args.report, {**report, "failures": failures})
         if failures:
-            raise StageError(f"{params.data.corpus}: dataset checks failed: {'; '.join(failures)} (report: {args.report})")
+            raise StageError(
+                f"{params.data.corpus}: dataset checks failed: {'; '.join(failures)} (report: {args.report})"
+            )
         # The observed statistics only: drift against the accepted data is in the report, so downstream stages rerun
         # when the data changes, not when a registration accepts it.
-        atomic.write_json(args.metrics, {k: v for k, v in report.items()
-                                         if not isinstance(v, dict) and not k.endswith("_vs_accepted")})
+        atomic.write_json(
+            args.metrics,
+            {k: v for k, v in report.items() if not isinstance(v, dict) and not k.endswith("_vs_accepted")},
+        )
         log.info("dataset checks passed: %s", report)
 
     stage_main("check", run, parser)

@@ -36,8 +36,12 @@ def main() -> None:
     parser = stage_parser(__doc__.splitlines()[0])
     for flag in ("--model-dir", "--tokens", "--splits", "--metrics", "--examples"):
         parser.add_argument(flag, required=True)
-    parser.add_argument("--timing", required=True, help="decoding speeds (not a DVC output: a rebuild must hash the "
-                                                        "same however fast the machine; logged to MLflow)")
+    parser.add_argument(
+        "--timing",
+        required=True,
+        help="decoding speeds (not a DVC output: a rebuild must hash the "
+        "same however fast the machine; logged to MLflow)",
+    )
 
     def run(args):
         params = load_translation_params(args.params, args.app)
@@ -51,24 +55,40 @@ def main() -> None:
         test_rows = test_rows.head(len(pairs))
         references, sources = test_rows["target"].tolist(), test_rows["source"].tolist()
         decoders = [d for d in p.decoders if d in model.decoders] or [model.default_decoder]
-        metrics = {"family": model.family, "default_decoder": model.default_decoder, "test_pairs": len(pairs),
-                   "sources_truncated": int((pairs.source.lengths > model.config.max_positions).sum())}
+        metrics = {
+            "family": model.family,
+            "default_decoder": model.default_decoder,
+            "test_pairs": len(pairs),
+            "sources_truncated": int((pairs.source.lengths > model.config.max_positions).sum()),
+        }
         outputs, speeds = {}, {"device": device.type}
         for decoder in decoders:
             hypotheses = detokenise(target_tok, translate_split(model, pairs, decoder, p, device))
             outputs[decoder] = hypotheses
             scores = bleu_scores(hypotheses, references)
             metrics.update({f"{key}_{decoder}": value for key, value in scores.items()})
-            speeds.update({f"{key}_{decoder}": value
-                           for key, value in decoding_speed(model, pairs, decoder, p, device).items()})
-            log.info("%s: BLEU %.2f chrF %.2f lowercased BLEU %.2f (%s)", decoder, scores["bleu"], scores["chrf"],
-                     scores["bleu_lowercase"], scores["bleu_signature"])
+            speeds.update(
+                {f"{key}_{decoder}": value for key, value in decoding_speed(model, pairs, decoder, p, device).items()}
+            )
+            log.info(
+                "%s: BLEU %.2f chrF %.2f lowercased BLEU %.2f (%s)",
+                decoder,
+                scores["bleu"],
+                scores["chrf"],
+                scores["bleu_lowercase"],
+                scores["bleu_signature"],
+            )
         # the trivial baseline on the same pairs: the source copied unchanged (the gate asks for a margin over it)
         metrics["baseline_bleu"] = bleu_scores(sources, references)["bleu"]
         default = model.default_decoder if model.default_decoder in decoders else decoders[0]
-        metrics.update({"bleu": metrics[f"bleu_{default}"], "chrf": metrics[f"chrf_{default}"],
-                        "bleu_lowercase": metrics[f"bleu_lowercase_{default}"],
-                        "bleu_signature": metrics[f"bleu_signature_{default}"]})
+        metrics.update(
+            {
+                "bleu": metrics[f"bleu_{default}"],
+                "chrf": metrics[f"chrf_{default}"],
+                "bleu_lowercase": metrics[f"bleu_lowercase_{default}"],
+                "bleu_signature": metrics[f"bleu_signature_{default}"],
+            }
+        )
         metrics.update(code_usage(model, pairs, device))
         oracle = reference_code_translations(model, pairs, device)
         if oracle is not None:  # what a perfect code prior would give: the autoencoder's share of the error

@@ -23,8 +23,14 @@ def main() -> None:
         params = load_translation_params(args.params, args.app)
         frame = read_pairs(params.data)
         atomic.write_parquet(args.out, frame)
-        log.info("%d pairs from %s (%s -> %s), provided splits %s", len(frame), params.data.corpus,
-                 params.data.source_lang, params.data.target_lang, frame["split"].value_counts().to_dict())
+        log.info(
+            "%d pairs from %s (%s -> %s), provided splits %s",
+            len(frame),
+            params.data.corpus,
+            params.data.source_lang,
+            params.data.target_lang,
+            frame["split"].value_counts().to_dict(),
+        )
 
     stage_main("ingest", run, parser)
 

@@ -24,8 +24,11 @@ def main() -> None:
         frame = pd.read_parquet(args.validated)
         provided = int(frame["split"].notna().sum())
         frame = assign_pair_splits(frame, p.valid_fraction, p.test_fraction, p.salt)
-        summary = {"pairs_provided_split": provided, "pairs_hash_split": len(frame) - provided,
-                   **{f"pairs_{s}": int((frame["split"] == s).sum()) for s in ("train", "valid", "test")}}
+        summary = {
+            "pairs_provided_split": provided,
+            "pairs_hash_split": len(frame) - provided,
+            **{f"pairs_{s}": int((frame["split"] == s).sum()) for s in ("train", "valid", "test")},
+        }
         atomic.write_parquet(args.out, frame)
         atomic.write_json(args.metrics, summary)
         log.info("splits %s", summary)

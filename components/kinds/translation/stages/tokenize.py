@@ -25,8 +25,13 @@ def main() -> None:
     def run(args):
         p = load_translation_params(args.params, args.app).tokenize
         # Metaspace only (no punctuation split): decoding gives back the text as written, for sacreBLEU.
-        bpe = TokenizerOptions(kind="bpe", vocab_size=p.vocab_size, min_frequency=p.min_frequency,
-                             lowercase=p.lowercase, pre_tokenizer="whitespace")
+        bpe = TokenizerOptions(
+            kind="bpe",
+            vocab_size=p.vocab_size,
+            min_frequency=p.min_frequency,
+            lowercase=p.lowercase,
+            pre_tokenizer="whitespace",
+        )
         frame = pd.read_parquet(args.splits)
         train = frame[frame["split"] == "train"]
         if p.joint:

@@ -30,9 +30,12 @@ def main() -> None:
     parser = stage_parser(__doc__.splitlines()[0])
     for flag in ("--tokens", "--tokenizer-dir", "--out-dir", "--metrics", "--history"):
         parser.add_argument(flag, required=True)
-    parser.add_argument("--checkpoint", required=True, help="resumable training state; removed once training has finished")
-    parser.add_argument("--timing", required=True,
-                        help="wall times of this run (not a DVC output; logged to MLflow at registration)")
+    parser.add_argument(
+        "--checkpoint", required=True, help="resumable training state; removed once training has finished"
+    )
+    parser.add_argument(
+        "--timing", required=True, help="wall times of this run (not a DVC output; logged to MLflow at registration)"
+    )
 
     def run(args):
         params = load_translation_params(args.params, args.app)
@@ -46,8 +49,9 @@ def train_and_save(args, params, ctx, device) -> None:
     p = params.train
     started = time.perf_counter()
     tokenizer_dir = Path(args.tokenizer_dir)
-    vocab = {side: Tokenizer.from_file(str(tokenizer_dir / f"{side}.json")).get_vocab_size()
-             for side in ("source", "target")}
+    vocab = {
+        side: Tokenizer.from_file(str(tokenizer_dir / f"{side}.json")).get_vocab_size() for side in ("source", "target")
+    }
     train, valid = ParallelArrays.load(args.tokens, "train"), ParallelArrays.load(args.tokens, "valid")
     max_len = params.model.max_positions
     if p.distill_from:
@@ -59,8 +63,9 @@ def train_and_save(args, params, ctx, device) -> None:
 
     def build():
         model = build_translator(params.model, vocab["source"], vocab["target"], params.tokenize.joint)
-        log.info("%s: %.2f M parameters on %s", params.model.family,
-                 sum(x.numel() for x in model.parameters()) / 1e6, device)
+        log.info(
+            "%s: %.2f M parameters on %s", params.model.family, sum(x.numel() for x in model.parameters()) / 1e6, device
+        )
         return model
 
     checkpoint = Path(args.checkpoint)
@@ -72,11 +77,19 @@ def train_and_save(args, params, ctx, device) -> None:
     for side in ("source", "target"):
         shutil.copyfile(tokenizer_dir / f"{side}.json", out / f"tokenizer.{side}.json")
     kept, last = result.history[result.best_epoch - 1], result.history[-1]
-    atomic.write_json(args.metrics, {"best_epoch": result.best_epoch, "epochs": last["epoch"], "steps": last["step"],
-                                     "train_loss": kept["train_loss"], "processes": ctx.world,
-                                     **{k: v for k, v in kept.items() if k.startswith("valid_")},
-                                     "parameters": sum(x.numel() for x in result.model.parameters()),
-                                     "distilled": bool(p.distill_from)})
+    atomic.write_json(
+        args.metrics,
+        {
+            "best_epoch": result.best_epoch,
+            "epochs": last["epoch"],
+            "steps": last["step"],
+            "train_loss": kept["train_loss"],
+            "processes": ctx.world,
+            **{k: v for k, v in kept.items() if k.startswith("valid_")},
+            "parameters": sum(x.numel() for x in result.model.parameters()),
+            "distilled": bool(p.distill_from),
+        },
+    )
     finish_run(result, args.history, args.timing, checkpoint, started, device)
 
 

@@ -23,10 +23,21 @@ def main() -> None:
         p = params.validate
         frame = pd.read_parquet(args.corpus)
         kept, quarantined = separate(frame, pair_violations(frame, p))
-        summary = {**account("pairs", kept, quarantined, checks_of=lambda r: [":".join(r.split(":")[0:2])]),
-                   "quarantined_by_split": quarantined["split"].fillna("unsplit").value_counts().to_dict()}
-        publish(summary, "pairs", kept, quarantined, params.data.corpus, p.max_quarantine_fraction, args.out,
-                args.quarantine, args.metrics)
+        summary = {
+            **account("pairs", kept, quarantined, checks_of=lambda r: [":".join(r.split(":")[0:2])]),
+            "quarantined_by_split": quarantined["split"].fillna("unsplit").value_counts().to_dict(),
+        }
+        publish(
+            summary,
+            "pairs",
+            kept,
+            quarantined,
+            params.data.corpus,
+            p.max_quarantine_fraction,
+            args.out,
+            args.quarantine,
+            args.metrics,
+        )
 
     stage_main("validate", run, parser)
 

@@ -34,7 +34,7 @@ class ParallelArrays:
     target: TokenArrays
 
     @classmethod
-    def load(cls, directory, split: str) -> "ParallelArrays":
+    def load(cls, directory, split: str) -> ParallelArrays:
         pair = cls(TokenArrays.load(directory, f"{split}.source"), TokenArrays.load(directory, f"{split}.target"))
         if len(pair.source) != len(pair.target):
             raise StageError(f"{directory}: {split} has {len(pair.source)} sources but {len(pair.target)} targets")
@@ -43,7 +43,7 @@ class ParallelArrays:
     def __len__(self) -> int:
         return len(self.source)
 
-    def head(self, n: int) -> "ParallelArrays":
+    def head(self, n: int) -> ParallelArrays:
         return self if n <= 0 or n >= len(self) else ParallelArrays(self.source.head(n), self.target.head(n))
 
 
@@ -73,9 +73,17 @@ class TranslationTask(Task):
     divergence_hint = "lower train.lr or raise train.warmup_steps"
     validate_in_autocast = True
 
-    def __init__(self, model: TranslationModel, train: ParallelArrays, valid: ParallelArrays,
-                 p: TranslationTrainParams, max_len: int, device: torch.device,
-                 on_epoch: Callable[[TranslationModel], dict] | None = None, time_limit_s: float | None = None):
+    def __init__(
+        self,
+        model: TranslationModel,
+        train: ParallelArrays,
+        valid: ParallelArrays,
+        p: TranslationTrainParams,
+        max_len: int,
+        device: torch.device,
+        on_epoch: Callable[[TranslationModel], dict] | None = None,
+        time_limit_s: float | None = None,
+    ):
         self.model, self.train, self.valid, self.p, self.max_len, self.device = model, train, valid, p, max_len, device
         self.lengths = np.maximum(train.source.lengths, train.target.lengths)
         self.on_epoch, self.time_limit_s, self.started = on_epoch, time_limit_s, time.perf_counter()
@@ -115,25 +123,41 @@ class TranslationTask(Task):
         return bool(self.time_limit_s) and time.perf_counter() - self.started >= self.time_limit_s
 
     def fingerprint(self) -> dict:
-        return {"model": self.model.config.to_dict(), "max_len": self.max_len,
-                "data": array_digest(self.train.source.ids, self.train.source.offsets, self.train.target.ids,
-                                     self.train.target.offsets)}
+        return {
+            "model": self.model.config.to_dict(),
+            "max_len": self.max_len,
+            "data": array_digest(
+                self.train.source.ids, self.train.source.offsets, self.train.target.ids, self.train.target.offsets
+            ),
+        }
 
 
-def train_translator(make_model: Callable[[], TranslationModel], train: ParallelArrays, valid: ParallelArrays,
-                     p: TranslationTrainParams, max_len: int, device: torch.device, checkpoint: Path | None = None,
-                     on_epoch: Callable[[TranslationModel], dict] | None = None,
-                     time_limit_s: float | None = None) -> Trained:
+def train_translator(
+    make_model: Callable[[], TranslationModel],
+    train: ParallelArrays,
+    valid: ParallelArrays,
+    p: TranslationTrainParams,
+    max_len: int,
+    device: torch.device,
+    checkpoint: Path | None = None,
+    on_epoch: Callable[[TranslationModel], dict] | None = None,
+    time_limit_s: float | None = None,
+) -> Trained:
     """Train the model `make_model` builds (after the engine seeds torch) for train.epochs (or train.max_steps);
     `on_epoch` adds its figures to each epoch's history row (a benchmark's BLEU-against-time curve), `time_limit_s`
     stops after the epoch that reaches it."""
-    return fit(lambda: TranslationTask(make_model(), train, valid, p, max_len, device, on_epoch, time_limit_s),
-               EngineSettings.of(p), device, checkpoint)
+    return fit(
+        lambda: TranslationTask(make_model(), train, valid, p, max_len, device, on_epoch, time_limit_s),
+        EngineSettings.of(p),
+        device,
+        checkpoint,
+    )
 
 
 @torch.no_grad()
-def validation_loss(model: TranslationModel, valid: ParallelArrays, max_len: int, device: torch.device,
-                    batch_size: int = 128) -> dict[str, float]:
+def validation_loss(
+    model: TranslationModel, valid: ParallelArrays, max_len: int, device: torch.device, batch_size: int = 128
+) -> dict[str, float]:
     """Target NLL per token without label smoothing (and the prior's code NLL per token for the latent family)."""
     model.eval()
     rec = prior = 0.0
@@ -150,8 +174,9 @@ def validation_loss(model: TranslationModel, valid: ParallelArrays, max_len: int
 
 
 @torch.no_grad()
-def distilled_targets(teacher: TranslationModel, sources: TokenArrays, max_len: int, device: torch.device,
-                      batch_size: int = 256) -> TokenArrays:
+def distilled_targets(
+    teacher: TranslationModel, sources: TokenArrays, max_len: int, device: torch.device, batch_size: int = 256
+) -> TokenArrays:
     """The teacher's greedy translations of `sources` as new target arrays (sequence-level knowledge
     distillation, Kim & Rush 2016): simpler, more deterministic targets are what lets a non-autoregressive
     decoder come close to its autoregressive teacher (Gu et al. 2018; Roy et al. 2018)."""
