@@ -9,7 +9,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: pipeline test test-own-data services serve repro lock ui clean
+.PHONY: pipeline test test-own-data services lint serve repro lock ui clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	rm -rf $(VENV)
@@ -24,8 +24,13 @@ pipeline: $(VENV)/.installed
 # Two pytest-xdist workers, each test file whole on one of them (a module's servers and workspace copies start
 # once): much of the suite waits on servers, schedules and subprocesses, so two workers use two cores' worth.
 # ARGS="-n 0" runs it in one process; ARGS='-m "not slow"' skips the end-to-end tests.
-test: $(VENV)/.installed services
+test: $(VENV)/.installed services lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(ARGS)
+
+# ruff (settings in pyproject.toml): no lint finding, every file formatted; `ruff format .` formats
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Each application's default profile on a few thousand rows of another shape registers without overrides
 # (tests/test_own_data.py): a few minutes each, one at a time (each training takes both cores), so not in
