@@ -169,3 +169,31 @@ def test_every_image_family_implements_the_image_contract():
     assert sorted(IMAGE_FAMILIES) == ["bsvae", "gan", "vae", "vqvae"]
     for family, model_cls in IMAGE_FAMILIES.items():
         assert issubclass(model_cls, ImageModel) and not model_cls.__abstractmethods__, family
+
+
+TOP_LEVEL_TESTS = {
+    "test_architecture.py",
+    "test_readme.py",
+    "test_own_data.py",
+    "test_points_kind.py",
+    "test_cpu_reproducibility.py",
+}
+"""Tests of the whole: the layering itself, the docs, own data through every application, a kind defined here, and
+components/__init__.py's own settings (MKL's reproducibility)."""
+SUPPORT = {"data", "artifacts", "points_kind"}
+"""tests/' own folders that are no mirror: real data slices, recorded artifacts, the toy kind."""
+
+
+def test_tests_mirror_the_package_layout():
+    """tests/<path>/test_x.py tests what lives at components/<path>/ (or flows/, deploy/, benchmarks/), so the
+    tests of a module are found where the module is."""
+    tests = ROOT / "tests"
+    for path in sorted(tests.rglob("test_*.py")):
+        folder = path.parent.relative_to(tests)
+        if folder == Path("."):
+            assert path.name in TOP_LEVEL_TESTS, f"{path.name}: put it in the folder that mirrors what it tests"
+            continue
+        if folder.parts[0] in SUPPORT - {"data"}:
+            continue
+        mirrored = [ROOT / "components" / folder, ROOT / folder]
+        assert any(p.is_dir() for p in mirrored), f"tests/{folder}/ mirrors no package ({path.name})"

@@ -141,7 +141,7 @@ def test_the_front_page_is_short_and_every_link_resolves():
 # Lines a workspace cannot run as written, each with the reason; every other line of these blocks runs.
 NOT_RUN = {
     "python -m components.commands.promote --model sentences-bsvae --rollback": (
-        "one registered version has no @previous-champion (tests/test_registry.py rolls back for real)"
+        "one registered version has no @previous-champion (tests/registry/test_registry.py rolls back for real)"
     ),
 }
 # The README's placeholders, and what they are in the workspace.

@@ -7,7 +7,7 @@ own registered model per family (register.model_name, e.g. `<name>-bsvae`). `dvc
 them all; `dvc repro <name>-evaluate` (or `--glob '<name>-*'`) one alone; the flow takes one by name.
 
 dvc.yaml stays the only definition of the stages: the paths below are the ones its commands pass,
-and tests/test_applications.py checks that they agree.
+and tests/applications/test_applications.py checks that they agree.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import write_idx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("image_arrays_by_index", ROOT / "benchmarks/image_arrays_by_index.py")
 tool = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(tool)

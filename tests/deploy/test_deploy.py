@@ -1,7 +1,7 @@
 """deploy/docker-compose.yml keeps the team setup locked: nothing published beyond BIND_ADDRESS (loopback by
 default), every secret a file that deploy/make_secrets.py writes and the entrypoint checks, one database role and
 one storage identity per service, authentication switched on in every server's own terms, and a file Compose
-accepts. (tests/test_team_setup.py runs its commands for real.)"""
+accepts. (tests/deploy/test_team_setup.py runs its commands for real.)"""
 
 from __future__ import annotations
 

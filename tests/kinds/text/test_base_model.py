@@ -1,5 +1,5 @@
 """Fine-tuning's pieces that need no registry: the init_from setting, partial loading of a base model's weights
-and the check that base/ holds what params.yaml names (the flow end to end: tests/test_pretrain_flow.py)."""
+and the check that base/ holds what params.yaml names (the flow end to end: tests/kinds/text/test_pretrain_flow.py)."""
 
 from __future__ import annotations
 

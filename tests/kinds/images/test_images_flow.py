@@ -24,8 +24,8 @@ from tests.conftest import (
     tracking,
     write_idx,
 )
+from tests.kinds.images.test_images import fashion, png
 from tests.services import served_answers
-from tests.test_images import fashion, png
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 NAME = "images-bsvae"

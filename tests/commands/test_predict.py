@@ -1,6 +1,6 @@
 """The batch predict command's file handling, without a model: chunked reading of every input format, numbering
 of answers over the whole file, the atomic writer, and one error line for bad input. The command against
-registered models of every kind: tests/test_registry.py, test_conditional_flow.py, test_translation_flow.py,
+registered models of every kind: tests/registry/test_registry.py, test_conditional_flow.py, test_translation_flow.py,
 test_images_flow.py."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from components.core.params import ParamsError
 from components.kinds.text.params import load_params
 from flows.retrain import apply_overrides, parse_assignment, resolve_overrides
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """A refused request becomes MLflow's client error with the reason's first line (the scoring server answers it with
-HTTP 400 and that message, no stack trace: tests/test_images_flow.py serves one for real)."""
+HTTP 400 and that message, no stack trace: tests/kinds/images/test_images_flow.py serves one for real)."""
 
 from __future__ import annotations
 

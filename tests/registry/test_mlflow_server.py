@@ -1,6 +1,6 @@
 """The flow against a real MLflow tracking server stopped in the middle of a run: a clear failure, nothing
 half-registered, and the rerun registers. (The flow against a server on PostgreSQL, with authentication and
-S3 artifacts: tests/test_team_setup.py.)"""
+S3 artifacts: tests/deploy/test_team_setup.py.)"""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import yaml
 from components.core.params import ParamsError, flatten
 from components.kinds.text.params import load_params, params_from_dict
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def shipped() -> dict:

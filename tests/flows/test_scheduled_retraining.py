@@ -1,6 +1,6 @@
 """Scheduled retraining for real: a `prefect server` on loopback and the flow served in-process by
 `flows.serve` on a one-minute cron; the scheduled run must complete and register a version. The other route,
-a deployment to a process work pool run by a `prefect worker`, is exercised by tests/test_team_setup.py
+a deployment to a process work pool run by a `prefect worker`, is exercised by tests/deploy/test_team_setup.py
 against the whole authenticated team setup."""
 
 from __future__ import annotations

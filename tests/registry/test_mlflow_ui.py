@@ -17,7 +17,7 @@ from tests.conftest import tracking
 from tests.services import free_port, stop_process_group, venv_tool, wait_until_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 

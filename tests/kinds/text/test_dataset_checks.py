@@ -131,7 +131,7 @@ def test_the_stage_fails_with_a_summary_of_what_failed(tmp_path):
 
     import yaml
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     validated, splits = tables(glosses(300))
     validated.to_parquet(tmp_path / "validated.parquet")
     splits.to_parquet(tmp_path / "splits.parquet")
