@@ -30,7 +30,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace", default=".", help="project root whose mlruns/ to use (default: .)")
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one line on the console, not 200
     from mlflow.exceptions import MlflowException
 
     from components.registry.model_files import verified_copy

@@ -21,7 +21,7 @@ class TokenArrays:
     labels: np.ndarray | None = None
 
     @classmethod
-    def load(cls, directory: str | Path, split: str) -> "TokenArrays":
+    def load(cls, directory: str | Path, split: str) -> TokenArrays:
         directory = Path(directory)
         ids_path, off_path = directory / f"{split}.ids.npy", directory / f"{split}.offsets.npy"
         for path in (ids_path, off_path):
@@ -45,7 +45,7 @@ class TokenArrays:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def spread(self, n: int) -> "TokenArrays":
+    def spread(self, n: int) -> TokenArrays:
         """n sentences spread evenly over the split (all of it for n = 0 or n >= its size). A corpus is often
         ordered (WordNet glosses by part of speech, a labelled table by label), so the first n would be one
         corner of it; evenly spaced rows are the whole of it, and the same ones every run."""
@@ -55,14 +55,20 @@ class TokenArrays:
         lengths = self.lengths[rows]
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        ids = np.concatenate([np.asarray(self.ids[self.offsets[r]:self.offsets[r + 1]]) for r in rows])
-        return TokenArrays(ids=ids.astype(self.ids.dtype), offsets=offsets,
-                           labels=None if self.labels is None else np.asarray(self.labels)[rows])
+        ids = np.concatenate([np.asarray(self.ids[self.offsets[r] : self.offsets[r + 1]]) for r in rows])
+        return TokenArrays(
+            ids=ids.astype(self.ids.dtype),
+            offsets=offsets,
+            labels=None if self.labels is None else np.asarray(self.labels)[rows],
+        )
 
-    def head(self, n: int) -> "TokenArrays":
+    def head(self, n: int) -> TokenArrays:
         n = min(n, len(self)) if n > 0 else len(self)
-        return TokenArrays(ids=self.ids[: self.offsets[n]], offsets=self.offsets[: n + 1],
-                           labels=None if self.labels is None else self.labels[:n])
+        return TokenArrays(
+            ids=self.ids[: self.offsets[n]],
+            offsets=self.offsets[: n + 1],
+            labels=None if self.labels is None else self.labels[:n],
+        )
 
 
 def batch_labels(arrays: TokenArrays, index: np.ndarray) -> torch.Tensor | None:
@@ -82,8 +88,9 @@ def pad_batch(arrays: TokenArrays, index: np.ndarray, max_len: int) -> tuple[tor
     return torch.from_numpy(tokens), torch.from_numpy(lengths.astype(np.int64))
 
 
-def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
-                     bucket_batches: int = 50) -> list[np.ndarray]:
+def bucketed_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, bucket_batches: int = 50
+) -> list[np.ndarray]:
     """Shuffle, sort by length inside pools of `bucket_batches` batches, then shuffle the batches.
 
     Sentences of similar length share a batch (little padding) while each epoch still sees
@@ -93,9 +100,9 @@ def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Genera
     pool = batch_size * bucket_batches
     batches = []
     for start in range(0, len(order), pool):
-        chunk = order[start:start + pool]
+        chunk = order[start : start + pool]
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     rng.shuffle(batches)
     return batches
 
@@ -104,7 +111,7 @@ def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarr
     """Consecutive batches of the sentences in length order: for sums over a whole split (validation,
     evaluation), where order does not matter and padding is pure waste (half the work with raw order)."""
     order = np.argsort(lengths, kind="stable")
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def with_bos_eos(tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

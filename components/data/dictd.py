@@ -212,10 +212,12 @@ def dictd_to_frame(path: Path, unit: str = "definition") -> pd.DataFrame:
     if not entries:
         raise StageError(f"{index_path}: the index lists no entries")
     for number, (headword, offset, length) in enumerate(entries, start=1):
-        chunk = raw[offset:offset + length]
+        chunk = raw[offset : offset + length]
         if offset + length > len(raw):
-            raise StageError(f"{index_path}: entry {headword!r} at {offset}+{length} lies past the end of "
-                             f"{dictionary} ({len(raw)} bytes): index and dictionary do not belong together")
+            raise StageError(
+                f"{index_path}: entry {headword!r} at {offset}+{length} lies past the end of "
+                f"{dictionary} ({len(raw)} bytes): index and dictionary do not belong together"
+            )
         entry_id = f"{headword}@{offset}"
         try:
             text = chunk.decode("utf-8")

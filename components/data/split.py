@@ -47,8 +47,9 @@ def assign_splits(frame: pd.DataFrame, p: SplitParams) -> tuple[pd.DataFrame, di
     columns = ["id", "text", "split"] + (["label"] if "label" in frame.columns else [])
     kept = frame.loc[first, columns].reset_index(drop=True)
     units = np.array([hash_unit(k, p.salt) for k in norm[first]])
-    hashed = np.where(units < p.test_fraction, "test",
-                      np.where(units < p.test_fraction + p.valid_fraction, "valid", "train"))
+    hashed = np.where(
+        units < p.test_fraction, "test", np.where(units < p.test_fraction + p.valid_fraction, "valid", "train")
+    )
     given = kept["split"]
     bad = given.notna() & ~given.isin(SPLITS)
     if bad.any():
@@ -57,8 +58,12 @@ def assign_splits(frame: pd.DataFrame, p: SplitParams) -> tuple[pd.DataFrame, di
     counts = {s: int((kept["split"] == s).sum()) for s in SPLITS}
     if counts["train"] == 0 or counts["valid"] == 0 or counts["test"] == 0:
         raise StageError(f"too few sentences for three splits: {counts}; add data or raise the fractions")
-    summary = {"rows_in": len(frame), "exact_duplicates": exact_dupes,
-               "normalised_duplicates": int(len(frame) - len(kept)), **{f"rows_{s}": n for s, n in counts.items()}}
+    summary = {
+        "rows_in": len(frame),
+        "exact_duplicates": exact_dupes,
+        "normalised_duplicates": int(len(frame) - len(kept)),
+        **{f"rows_{s}": n for s, n in counts.items()},
+    }
     return kept, summary
 
 

@@ -34,8 +34,10 @@ def shift_p_value(train: np.ndarray, other: np.ndarray, seed: int = 0) -> float:
 
     observed = statistic(np.bincount(other, minlength=labels))
     rng = np.random.default_rng(seed)
-    exceed = sum(statistic(np.bincount(rng.choice(pooled, len(other), replace=False), minlength=labels)) >= observed
-                 for _ in range(PERMUTATIONS))
+    exceed = sum(
+        statistic(np.bincount(rng.choice(pooled, len(other), replace=False), minlength=labels)) >= observed
+        for _ in range(PERMUTATIONS)
+    )
     return (exceed + 1) / (PERMUTATIONS + 1)
 
 
@@ -50,6 +52,20 @@ def distribution_shift_p(train: np.ndarray, other: np.ndarray) -> float:
     return float(ks_2samp(np.asarray(train, dtype=float), np.asarray(other, dtype=float)).pvalue)
 
 
+def unseen_excess_p(split: np.ndarray, held: str, unseen_rates, rng: np.random.Generator) -> float:
+    """How likely chance alone makes the rows of split `held` hold as many words unseen in train as they do: a random
+    part of train of the same size is held out too, `unseen_rates(rest)` gives every row's share of words absent
+    from the rows `rest` marks (the rest of train), and the two held-out parts are compared (excess_p). 1.0 when
+    `held` is empty or train cannot spare the rows. What a word is (tokens, whitespace words) is the caller's."""
+    is_held, train_rows = split == held, np.flatnonzero(split == "train")
+    if not is_held.any() or len(train_rows) < 2 * is_held.sum():
+        return 1.0
+    pseudo = np.zeros(len(split), dtype=bool)
+    pseudo[rng.choice(train_rows, int(is_held.sum()), replace=False)] = True
+    rates = np.asarray(unseen_rates((split == "train") & ~pseudo), dtype=float)
+    return excess_p(rates[is_held], rates[pseudo])
+
+
 def excess_p(held_out: np.ndarray, pseudo: np.ndarray) -> float:
     """One-sided Mann-Whitney p-value that per-row values of a held-out split (e.g. its out-of-vocabulary rates)
     are larger than those of a same-sized random part of train scored the same way (1.0 when either is empty):
@@ -58,5 +74,6 @@ def excess_p(held_out: np.ndarray, pseudo: np.ndarray) -> float:
         return 1.0
     from scipy.stats import mannwhitneyu
 
-    return float(mannwhitneyu(np.asarray(held_out, dtype=float), np.asarray(pseudo, dtype=float),
-                              alternative="greater").pvalue)
+    return float(
+        mannwhitneyu(np.asarray(held_out, dtype=float), np.asarray(pseudo, dtype=float), alternative="greater").pvalue
+    )

@@ -37,11 +37,18 @@ class ReadOptions:
     dictd_unit: str
     """dictd dictionaries: `definition` (a row each) or `entry` (all of a headword's definitions in one row)."""
 
+
 CANONICAL_COLUMNS = ["id", "text", "source", "line", "split", "label", "error"]
 OPTIONAL_COLUMNS = ("id", "split", "label")
 _SURROGATE = re.compile("[\udc80-\udcff]")
-SUFFIX_FORMATS = {".txt": "lines", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet",
-                  ".dict": "dictd"}
+SUFFIX_FORMATS = {
+    ".txt": "lines",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".parquet": "parquet",
+    ".dict": "dictd",
+}
 
 
 def detect_format(path: Path, declared: str) -> str:
@@ -79,7 +86,7 @@ def lines_to_frame(raw: bytes) -> pd.DataFrame:
             errors.append(None)
         except UnicodeDecodeError as err:
             texts.append(None)
-            errors.append(f"invalid UTF-8 at byte {err.start}: {chunk[err.start:err.start + 4]!r}")
+            errors.append(f"invalid UTF-8 at byte {err.start}: {chunk[err.start : err.start + 4]!r}")
     return pd.DataFrame({"text": texts, "line": range(1, len(chunks) + 1), "error": errors})
 
 
@@ -108,8 +115,9 @@ def jsonl_to_frame(raw: bytes, text_column: str, label_column: str) -> pd.DataFr
 def csv_to_frame(raw: bytes, fmt: str, text_column: str, label_column: str) -> pd.DataFrame:
     """CSV/TSV records (quoted newlines allowed); a record with bytes that are not UTF-8 keeps its place."""
     # surrogateescape keeps undecodable bytes visible (as lone surrogates) so those records can be quarantined.
-    reader = csv.DictReader(io.StringIO(raw.decode("utf-8", "surrogateescape"), newline=""),
-                            delimiter="\t" if fmt == "tsv" else ",")
+    reader = csv.DictReader(
+        io.StringIO(raw.decode("utf-8", "surrogateescape"), newline=""), delimiter="\t" if fmt == "tsv" else ","
+    )
     try:
         records = list(reader)
     except csv.Error as err:
@@ -127,8 +135,9 @@ def parquet_to_frame(raw: bytes, text_column: str, label_column: str) -> pd.Data
     return _canonical_columns(table, text_column, label_column, [None] * len(table))
 
 
-def _canonical_columns(table: pd.DataFrame, text_column: str, label_column: str,
-                       errors: list[str | None]) -> pd.DataFrame:
+def _canonical_columns(
+    table: pd.DataFrame, text_column: str, label_column: str, errors: list[str | None]
+) -> pd.DataFrame:
     if text_column not in table.columns:
         raise StageError(f"no column {text_column!r} (columns: {list(table.columns)}); set data.text_column")
     texts = [None if v is None or (isinstance(v, float) and pd.isna(v)) else v for v in table[text_column]]
@@ -142,14 +151,23 @@ def _canonical_columns(table: pd.DataFrame, text_column: str, label_column: str,
             texts[i], errors[i] = None, "invalid UTF-8"
         else:
             texts[i] = value.strip()
-    out = pd.DataFrame({"text": pd.Series(texts, dtype=object), "line": range(1, len(table) + 1),
-                        "error": pd.Series(errors, dtype=object)})
+    out = pd.DataFrame(
+        {
+            "text": pd.Series(texts, dtype=object),
+            "line": range(1, len(table) + 1),
+            "error": pd.Series(errors, dtype=object),
+        }
+    )
     sources = {"id": "id", "split": "split", "label": label_column}
     for optional in OPTIONAL_COLUMNS:
         column = sources[optional]
         if column in table.columns:
-            out[optional] = [None if v is None or (isinstance(v, float) and pd.isna(v)) or not str(v).strip()
-                             else _printable(str(v).strip()) for v in table[column]]
+            out[optional] = [
+                None
+                if v is None or (isinstance(v, float) and pd.isna(v)) or not str(v).strip()
+                else _printable(str(v).strip())
+                for v in table[column]
+            ]
     return out
 
 
@@ -170,8 +188,9 @@ def corpus_files(path: Path) -> list[Path]:
         raise StageError(f"{path}: corpus file not found")
     if path.is_file():
         return [path]
-    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                   and _format_suffix(p) in SUFFIX_FORMATS)
+    files = sorted(
+        p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".") and _format_suffix(p) in SUFFIX_FORMATS
+    )
     if not files:
         raise StageError(f"{path}: directory holds no corpus files ({', '.join(SUFFIX_FORMATS)}, optionally .gz)")
     return files
@@ -191,8 +210,10 @@ def read_file(path: Path, fmt: str, params: ReadOptions) -> pd.DataFrame:
     else:
         frame = parquet_to_frame(read_bytes(path), params.text_column, params.label_column)
     if params.require_label and "label" not in frame.columns:
-        raise StageError(f"{path}: no label column {params.label_column!r} ({fmt}); this application trains on "
-                         "labels (data.require_label): add the column or set data.label_column")
+        raise StageError(
+            f"{path}: no label column {params.label_column!r} ({fmt}); this application trains on "
+            "labels (data.require_label): add the column or set data.label_column"
+        )
     return frame
 
 
@@ -217,5 +238,14 @@ def ingest(params: ReadOptions) -> pd.DataFrame:
         if optional not in frame.columns:
             frame[optional] = None
     frame = frame[CANONICAL_COLUMNS]
-    return frame.astype({"id": "string", "text": "string", "source": "string", "split": "string",
-                         "label": "string", "error": "string", "line": "int64"})
+    return frame.astype(
+        {
+            "id": "string",
+            "text": "string",
+            "source": "string",
+            "split": "string",
+            "label": "string",
+            "error": "string",
+            "line": "int64",
+        }
+    )

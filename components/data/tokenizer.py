@@ -38,16 +38,20 @@ def build_tokenizer(p: TokenizerOptions) -> tuple[Tokenizer, trainers.Trainer]:
     norm = [normalizers.NFKC()] + ([normalizers.Lowercase()] if p.lowercase else [])
     if p.kind == "word":
         tok = Tokenizer(models.WordLevel(unk_token=UNK))
-        tok.pre_tokenizer = pre_tokenizers.Whitespace() if p.pre_tokenizer == "punct" else pre_tokenizers.WhitespaceSplit()
-        trainer = trainers.WordLevelTrainer(vocab_size=p.vocab_size, min_frequency=p.min_frequency,
-                                            special_tokens=SPECIAL_TOKENS)
+        tok.pre_tokenizer = (
+            pre_tokenizers.Whitespace() if p.pre_tokenizer == "punct" else pre_tokenizers.WhitespaceSplit()
+        )
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=p.vocab_size, min_frequency=p.min_frequency, special_tokens=SPECIAL_TOKENS
+        )
     else:
         tok = Tokenizer(models.BPE(unk_token=UNK))
         splits = [pre_tokenizers.Punctuation()] if p.pre_tokenizer == "punct" else []
         tok.pre_tokenizer = pre_tokenizers.Sequence(splits + [pre_tokenizers.Metaspace()])
         tok.decoder = decoders.Metaspace()
-        trainer = trainers.BpeTrainer(vocab_size=p.vocab_size, min_frequency=p.min_frequency,
-                                      special_tokens=SPECIAL_TOKENS)
+        trainer = trainers.BpeTrainer(
+            vocab_size=p.vocab_size, min_frequency=p.min_frequency, special_tokens=SPECIAL_TOKENS
+        )
     tok.normalizer = normalizers.Sequence(norm)
     return tok, trainer
 
@@ -74,7 +78,7 @@ def encode(tok: Tokenizer, texts: list[str], chunk: int = 20_000) -> tuple[np.nd
     dtype = np.uint16 if tok.get_vocab_size() <= np.iinfo(np.uint16).max else np.int32
     id_parts, length_parts = [], []
     for start in range(0, len(texts), chunk):
-        encodings = tok.encode_batch(texts[start:start + chunk], add_special_tokens=False)
+        encodings = tok.encode_batch(texts[start : start + chunk], add_special_tokens=False)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         id_parts.append(np.fromiter((i for e in encodings for i in e.ids), dtype=dtype, count=int(lengths.sum())))
         length_parts.append(lengths)

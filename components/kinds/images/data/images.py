@@ -39,7 +39,7 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
         raise StageError(f"{path}: not an IDX file of unsigned bytes (magic {raw[:4].hex()})")
     dims = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims)
     if data.size != int(np.prod(shape)):
         raise StageError(f"{path}: IDX header says {shape} ({int(np.prod(shape))} bytes) but {data.size} follow")
@@ -53,14 +53,23 @@ def _idx_file(directory: Path, prefix: str, kind: str) -> Path | None:
     return None
 
 
-def _rows(images: list[np.ndarray | None], labels: list, split, source: str, ids: list[str],
-          errors: list[str | None]) -> pd.DataFrame:
+def _rows(
+    images: list[np.ndarray | None], labels: list, split, source: str, ids: list[str], errors: list[str | None]
+) -> pd.DataFrame:
     shapes = [img.shape if img is not None else (0, 0, 0) for img in images]
-    return pd.DataFrame({
-        "id": ids, "label": [None if lab is None else str(lab) for lab in labels], "split": split, "source": source,
-        "height": [s[0] for s in shapes], "width": [s[1] for s in shapes], "channels": [s[2] for s in shapes],
-        "pixels": [None if img is None else np.ascontiguousarray(img).tobytes() for img in images],
-        "error": errors})
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "label": [None if lab is None else str(lab) for lab in labels],
+            "split": split,
+            "source": source,
+            "height": [s[0] for s in shapes],
+            "width": [s[1] for s in shapes],
+            "channels": [s[2] for s in shapes],
+            "pixels": [None if img is None else np.ascontiguousarray(img).tobytes() for img in images],
+            "error": errors,
+        }
+    )
 
 
 def read_images(p: ImageDataParams) -> pd.DataFrame:
@@ -69,20 +78,29 @@ def read_images(p: ImageDataParams) -> pd.DataFrame:
         raise StageError(f"{root}: image corpus not found")
     fmt = p.format
     if fmt == "auto":
-        fmt = ("npz" if root.suffix == ".npz" else
-               "idx" if root.is_dir() and any(root.glob("*-images-idx3-ubyte*")) else "folder")
+        fmt = (
+            "npz"
+            if root.suffix == ".npz"
+            else "idx"
+            if root.is_dir() and any(root.glob("*-images-idx3-ubyte*"))
+            else "folder"
+        )
     frames = [_read_idx_dir(root, p) if fmt == "idx" else _read_npz(root) if fmt == "npz" else _read_folder(root)]
     frame = pd.concat(frames, ignore_index=True)
     if frame.empty:
         raise StageError(f"{root}: corpus is empty (no images)")
-    return frame[COLUMNS].astype({"id": "string", "label": "string", "split": "string", "source": "string",
-                                  "error": "string"})
+    return frame[COLUMNS].astype(
+        {"id": "string", "label": "string", "split": "string", "source": "string", "error": "string"}
+    )
 
 
 def _read_idx_dir(root: Path, p: ImageDataParams) -> pd.DataFrame:
     frames = []
     for split, prefix in p.idx_splits.items():
-        images_path, labels_path = _idx_file(root, prefix, "images-idx3-ubyte"), _idx_file(root, prefix, "labels-idx1-ubyte")
+        images_path, labels_path = (
+            _idx_file(root, prefix, "images-idx3-ubyte"),
+            _idx_file(root, prefix, "labels-idx1-ubyte"),
+        )
         if images_path is None:
             continue
         images = read_idx(images_path)
@@ -92,11 +110,20 @@ def _read_idx_dir(root: Path, p: ImageDataParams) -> pd.DataFrame:
         if labels is not None and len(labels) != len(images):
             raise StageError(f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels")
         n = len(images)
-        frames.append(_rows([img[:, :, None] for img in images], list(labels) if labels is not None else [None] * n,
-                            None if split == "none" else split, images_path.name, [f"{prefix}:{i}" for i in range(n)],
-                            [None] * n))
+        frames.append(
+            _rows(
+                [img[:, :, None] for img in images],
+                list(labels) if labels is not None else [None] * n,
+                None if split == "none" else split,
+                images_path.name,
+                [f"{prefix}:{i}" for i in range(n)],
+                [None] * n,
+            )
+        )
     if not frames:
-        raise StageError(f"{root}: no IDX images ({', '.join(f'{v}-images-idx3-ubyte[.gz]' for v in p.idx_splits.values())})")
+        raise StageError(
+            f"{root}: no IDX images ({', '.join(f'{v}-images-idx3-ubyte[.gz]' for v in p.idx_splits.values())})"
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -146,7 +173,9 @@ def _read_folder(root: Path) -> pd.DataFrame:
 
 # --- contracts -----------------------------------------------------------------------------
 def pixels_of(row) -> np.ndarray:
-    return np.frombuffer(row["pixels"], dtype=np.uint8).reshape(int(row["height"]), int(row["width"]), int(row["channels"]))
+    return np.frombuffer(row["pixels"], dtype=np.uint8).reshape(
+        int(row["height"]), int(row["width"]), int(row["channels"])
+    )
 
 
 def conform(frame: pd.DataFrame, p: ImageValidateParams) -> pd.DataFrame:
@@ -160,8 +189,9 @@ def conform(frame: pd.DataFrame, p: ImageValidateParams) -> pd.DataFrame:
         if row["pixels"] is None or pd.isna(row["height"]) or (row["height"], row["width"]) == (p.height, p.width):
             continue
         img = pixels_of(row)
-        resized = np.asarray(Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img).resize((p.width, p.height),
-                                                                                               Image.BILINEAR))
+        resized = np.asarray(
+            Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img).resize((p.width, p.height), Image.BILINEAR)
+        )
         resized = resized[:, :, None] if resized.ndim == 2 else resized
         out.at[i, "pixels"], out.at[i, "height"], out.at[i, "width"] = resized.tobytes(), p.height, p.width
     return out
@@ -172,8 +202,9 @@ def image_violations(frame: pd.DataFrame, p: ImageValidateParams) -> pd.Series:
     reasons = []
     for _, row in frame.iterrows():
         if isinstance(row["error"], str):
-            reasons.append(row["error"].split(":")[0] if row["error"].startswith("pixel_range") else
-                           f"decodes: {row['error']}")
+            reasons.append(
+                row["error"].split(":")[0] if row["error"].startswith("pixel_range") else f"decodes: {row['error']}"
+            )
         elif row["pixels"] is None:
             reasons.append("decodes: no pixels")
         elif int(row["channels"]) != p.channels:
@@ -192,8 +223,13 @@ def pixel_hash(pixels: bytes) -> str:
     return hashlib.blake2b(pixels, digest_size=12).hexdigest()
 
 
-def assign_image_splits(frame: pd.DataFrame, valid_fraction: float, test_fraction: float, salt: str,
-                        idx_splits: dict[str, str] | None = None) -> pd.DataFrame:
+def assign_image_splits(
+    frame: pd.DataFrame,
+    valid_fraction: float,
+    test_fraction: float,
+    salt: str,
+    idx_splits: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """Provided test kept; valid carved from train by a hash of the pixels; unsplit images by the same hash
     (test, valid, train), so identical images share a split and adding data never moves an old image."""
     out = frame.copy()
@@ -201,17 +237,31 @@ def assign_image_splits(frame: pd.DataFrame, valid_fraction: float, test_fractio
     given = out["split"].astype("string")
     is_given = {name: given.eq(name).fillna(False).to_numpy(dtype=bool) for name in ("train", "test")}
     from_train = np.where(units < valid_fraction, "valid", "train")
-    unsplit = np.where(units < test_fraction, "test", np.where(units < test_fraction + valid_fraction, "valid", "train"))
-    out["split"] = np.where(is_given["test"], "test", np.where(is_given["train"], from_train,
-                            np.where(given.isna().to_numpy(dtype=bool), unsplit, given.astype(object))))
+    unsplit = np.where(
+        units < test_fraction, "test", np.where(units < test_fraction + valid_fraction, "valid", "train")
+    )
+    out["split"] = np.where(
+        is_given["test"],
+        "test",
+        np.where(
+            is_given["train"], from_train, np.where(given.isna().to_numpy(dtype=bool), unsplit, given.astype(object))
+        ),
+    )
     counts = {s: int((out["split"] == s).sum()) for s in ("train", "valid", "test")}
     if min(counts.values()) == 0:
         provided = {name: int(flags.sum()) for name, flags in is_given.items() if flags.any()}
-        how = (f"; {provided} came as provided splits (data.idx_splits={idx_splits}): to take a file as the whole "
-               "data set, declare it unsplit (data.idx_splits: {none: PREFIX})" if provided and idx_splits else
-               f"; {provided} came as provided splits" if provided else "")
-        raise StageError(f"too few images for three splits: {counts}{how}; add data or raise split.valid_fraction "
-                         f"({valid_fraction}) / split.test_fraction ({test_fraction})")
+        how = (
+            f"; {provided} came as provided splits (data.idx_splits={idx_splits}): to take a file as the whole "
+            "data set, declare it unsplit (data.idx_splits: {none: PREFIX})"
+            if provided and idx_splits
+            else f"; {provided} came as provided splits"
+            if provided
+            else ""
+        )
+        raise StageError(
+            f"too few images for three splits: {counts}{how}; add data or raise split.valid_fraction "
+            f"({valid_fraction}) / split.test_fraction ({test_fraction})"
+        )
     return out.astype({"split": "string"})
 
 
@@ -229,54 +279,75 @@ def image_dataset_report(frame: pd.DataFrame, reference_histogram: list[float] |
     means = [np.frombuffer(px, dtype=np.uint8).mean() for px in frame["pixels"]]
     histogram = intensity_histogram(frame[train])
     report = {
-        "images": len(frame), **{f"images_{s}": int((frame["split"] == s).sum()) for s in ("train", "valid", "test")},
-        "train_per_class": {str(k): int(v) for k, v in frame.loc[train, "label"].fillna("(none)").value_counts().sort_index().items()},
-        "mean_intensity": float(np.mean(means)), "intensity_spread": float(np.std(means)),
+        "images": len(frame),
+        **{f"images_{s}": int((frame["split"] == s).sum()) for s in ("train", "valid", "test")},
+        "train_per_class": {
+            str(k): int(v) for k, v in frame.loc[train, "label"].fillna("(none)").value_counts().sort_index().items()
+        },
+        "mean_intensity": float(np.mean(means)),
+        "intensity_spread": float(np.std(means)),
         "duplicate_rate": float(hashes[train].duplicated().mean()) if train.any() else 0.0,
-        **{f"{s}_leak_rate": float(hashes[frame["split"] == s].isin(train_hashes).mean()) if (frame["split"] == s).any()
-           else 0.0 for s in ("valid", "test")},
+        **{
+            f"{s}_leak_rate": float(hashes[frame["split"] == s].isin(train_hashes).mean())
+            if (frame["split"] == s).any()
+            else 0.0
+            for s in ("valid", "test")
+        },
         "intensity_histogram": histogram,
     }
     means, split = np.asarray(means), frame["split"].to_numpy(dtype=object)
     codes = pd.Categorical(frame["label"].astype("string")).codes  # -1 without a label
     for name in ("valid", "test"):
         report[f"intensity_shift_p_{name}"] = distribution_shift_p(means[split == "train"], means[split == name])
-        report[f"label_shift_p_{name}"] = shift_p_value(codes[(split == "train") & (codes >= 0)],
-                                                        codes[(split == name) & (codes >= 0)])
-    report["classes_missing"] = {name: sorted(set(frame.loc[train, "label"].dropna())
-                                              - set(frame.loc[frame["split"] == name, "label"].dropna()))
-                                 for name in ("valid", "test")}
+        report[f"label_shift_p_{name}"] = shift_p_value(
+            codes[(split == "train") & (codes >= 0)], codes[(split == name) & (codes >= 0)]
+        )
+    report["classes_missing"] = {
+        name: sorted(set(frame.loc[train, "label"].dropna()) - set(frame.loc[frame["split"] == name, "label"].dropna()))
+        for name in ("valid", "test")
+    }
     if reference_histogram:
         report["intensity_drift"] = 0.5 * float(np.abs(np.array(histogram) - np.array(reference_histogram)).sum())
     return report
 
 
 def failed_image_checks(report: dict, p: ImageDatasetParams) -> list[str]:
-    failures = [f"class {label!r} has {n} train images, fewer than dataset.min_rows_per_class={p.min_rows_per_class}"
-                for label, n in report["train_per_class"].items() if n < p.min_rows_per_class]
+    failures = [
+        f"class {label!r} has {n} train images, fewer than dataset.min_rows_per_class={p.min_rows_per_class}"
+        for label, n in report["train_per_class"].items()
+        if n < p.min_rows_per_class
+    ]
     if report["duplicate_rate"] > p.max_duplicate_rate:
         failures.append(f"duplicate image rate {report['duplicate_rate']:.3f} > dataset.max_duplicate_rate")
     for split in ("valid", "test"):
         if report[f"{split}_leak_rate"] > p.max_leak_rate:
-            failures.append(f"{split} images identical to train images: {report[f'{split}_leak_rate']:.3f} "
-                            "> dataset.max_leak_rate")
+            failures.append(
+                f"{split} images identical to train images: {report[f'{split}_leak_rate']:.3f} > dataset.max_leak_rate"
+            )
     for split in ("valid", "test"):
         for key, what in (("intensity_shift_p", "mean intensities"), ("label_shift_p", "classes")):
             observed = report.get(f"{key}_{split}", 1.0)
             if getattr(p, key) and observed < getattr(p, key):
-                failures.append(f"{split}'s {what} differ from train's past chance: p = {observed:.2g} "
-                                f"< dataset.{key}={getattr(p, key)}")
+                failures.append(
+                    f"{split}'s {what} differ from train's past chance: p = {observed:.2g} "
+                    f"< dataset.{key}={getattr(p, key)}"
+                )
     if p.max_intensity_drift and report.get("intensity_drift", 0.0) > p.max_intensity_drift:
-        failures.append(f"intensity histogram drifted {report['intensity_drift']:.3f} from the accepted data "
-                        "> dataset.max_intensity_drift")
+        failures.append(
+            f"intensity histogram drifted {report['intensity_drift']:.3f} from the accepted data "
+            "> dataset.max_intensity_drift"
+        )
     return failures
 
 
 def to_arrays(frame: pd.DataFrame, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(N, C, H, W) uint8 images and (N,) class ids (-1 without a label or for a class train never had)."""
     index = {c: i for i, c in enumerate(classes)}
-    images = np.stack([pixels_of(row).transpose(2, 0, 1) for _, row in frame.iterrows()]) if len(frame) else \
-        np.zeros((0, 1, 1, 1), dtype=np.uint8)
+    images = (
+        np.stack([pixels_of(row).transpose(2, 0, 1) for _, row in frame.iterrows()])
+        if len(frame)
+        else np.zeros((0, 1, 1, 1), dtype=np.uint8)
+    )
     labels = np.array([index.get(lab, -1) if isinstance(lab, str) else -1 for lab in frame["label"]], dtype=np.int64)
     return images, labels
 
@@ -285,7 +356,9 @@ def encode_png(image: np.ndarray) -> bytes:
     """(C, H, W) or (H, W) uint8 -> PNG bytes."""
     from PIL import Image
 
-    img = image[0] if image.ndim == 3 and image.shape[0] == 1 else image.transpose(1, 2, 0) if image.ndim == 3 else image
+    img = (
+        image[0] if image.ndim == 3 and image.shape[0] == 1 else image.transpose(1, 2, 0) if image.ndim == 3 else image
+    )
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(img)).save(buffer, format="PNG")
     return buffer.getvalue()

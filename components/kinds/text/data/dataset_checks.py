@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from components.core.errors import StageError
-from components.data.split_balance import distribution_shift_p, excess_p, shift_p_value
+from components.data.split_balance import distribution_shift_p, shift_p_value, unseen_excess_p
 from components.kinds.text.data.validate import CONTROL_CHARS
 from components.kinds.text.params import DatasetParams
 
@@ -45,8 +45,11 @@ def read_reference_vocab(path: Path) -> list[str] | None:
 
 def accepted_vocab(splits: pd.DataFrame) -> list[str]:
     """The train split's vocabulary as the check stage counts words: what becomes the next reference."""
-    words = pc.utf8_split_whitespace(pc.utf8_lower(pa.array(
-        splits.loc[splits["split"] == "train", "text"].to_numpy(dtype=object), pa.large_string())))
+    words = pc.utf8_split_whitespace(
+        pc.utf8_lower(
+            pa.array(splits.loc[splits["split"] == "train", "text"].to_numpy(dtype=object), pa.large_string())
+        )
+    )
     return sorted(pc.unique(pc.list_flatten(words)).to_pylist())
 
 
@@ -63,13 +66,17 @@ def label_features(splits: pd.DataFrame) -> tuple[pd.Series, dict]:
     for name in ("valid", "test"):
         dist = labels[split == name].value_counts(normalize=True)
         every = train_dist.index.union(dist.index)
-        stats[f"label_shift_{name}"] = float(0.5 * (dist.reindex(every, fill_value=0)
-                                                    - train_dist.reindex(every, fill_value=0)).abs().sum())
-        stats[f"label_shift_p_{name}"] = shift_p_value(codes[(split == "train").to_numpy(bool) & (codes >= 0)],
-                                                       codes[(split == name).to_numpy(bool) & (codes >= 0)])
+        stats[f"label_shift_{name}"] = float(
+            0.5 * (dist.reindex(every, fill_value=0) - train_dist.reindex(every, fill_value=0)).abs().sum()
+        )
+        stats[f"label_shift_p_{name}"] = shift_p_value(
+            codes[(split == "train").to_numpy(bool) & (codes >= 0)],
+            codes[(split == name).to_numpy(bool) & (codes >= 0)],
+        )
     stats["labels_unseen_in_train"] = sorted(set(labels[split != "train"].dropna()) - set(train_counts.index))
-    stats["labels_missing"] = {name: sorted(set(train_counts.index) - set(labels[split == name].dropna()))
-                               for name in ("valid", "test")}
+    stats["labels_missing"] = {
+        name: sorted(set(train_counts.index) - set(labels[split == name].dropna())) for name in ("valid", "test")
+    }
     stats["min_train_rows_per_label"] = int(train_counts.min()) if train_counts.size else 0
     return train_rows, stats
 
@@ -78,26 +85,19 @@ def oov_shift_p(flat: pa.Array, owner: np.ndarray, split: np.ndarray, n_tokens: 
     """For valid and test: how likely chance alone makes its sentences' share of words unseen in train as large as
     it is. A random part of train of the same size (seeded) is held out too and both are scored against the rest of
     train; a fair split makes the two exchangeable (excess_p). 1.0 when train is too small to spare the rows."""
-    is_train = split == "train"
     rng = np.random.default_rng(0)
-    result = {}
-    for name in ("valid", "test"):
-        held = split == name
-        train_rows = np.flatnonzero(is_train)
-        if not held.any() or len(train_rows) < 2 * held.sum():
-            result[name] = 1.0
-            continue
-        pseudo = np.zeros(len(split), dtype=bool)
-        pseudo[rng.choice(train_rows, int(held.sum()), replace=False)] = True
-        rest_vocab = pc.unique(flat.filter(pa.array((is_train & ~pseudo)[owner])))
-        unseen = np.bincount(owner, weights=pc.invert(pc.is_in(flat, value_set=rest_vocab)).to_numpy(
-            zero_copy_only=False), minlength=len(split)) / np.maximum(n_tokens, 1)
-        result[name] = excess_p(unseen[held], unseen[pseudo])
-    return result
+
+    def unseen_rates(rest: np.ndarray) -> np.ndarray:
+        rest_vocab = pc.unique(flat.filter(pa.array(rest[owner])))
+        unseen = pc.invert(pc.is_in(flat, value_set=rest_vocab)).to_numpy(zero_copy_only=False)
+        return np.bincount(owner, weights=unseen, minlength=len(split)) / np.maximum(n_tokens, 1)
+
+    return {name: unseen_excess_p(split, name, unseen_rates, rng) for name in ("valid", "test")}
 
 
-def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: list[str] | None = None,
-                     labelled: bool = False) -> pd.DataFrame:
+def dataset_features(
+    validated: pd.DataFrame, splits: pd.DataFrame, reference: list[str] | None = None, labelled: bool = False
+) -> pd.DataFrame:
     """One row per kept sentence with the columns the suite judges (computed here, checked by GX)."""
     out = pd.DataFrame({"text": splits["text"].astype("string"), "split": splits["split"].astype("string")})
     out.attrs["labelled"] = labelled
@@ -108,17 +108,23 @@ def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: l
     words = pc.utf8_split_whitespace(pc.utf8_lower(pa.array(out["text"].to_numpy(dtype=object), pa.large_string())))
     n_tokens = pc.list_value_length(words).to_numpy(zero_copy_only=False).astype("int64")
     out["n_tokens"] = n_tokens
-    out.attrs["length_shift_p"] = {name: distribution_shift_p(n_tokens[(out["split"] == "train").to_numpy(bool)],
-                                                              n_tokens[(out["split"] == name).to_numpy(bool)])
-                                   for name in ("valid", "test")}
+    out.attrs["length_shift_p"] = {
+        name: distribution_shift_p(
+            n_tokens[(out["split"] == "train").to_numpy(bool)], n_tokens[(out["split"] == name).to_numpy(bool)]
+        )
+        for name in ("valid", "test")
+    }
     norm = normalised(out["text"])
     # Leakage: the same normalised sentence under two split labels (only possible with a given split column).
     out["splits_per_sentence"] = out.groupby(norm)["split"].transform("nunique").astype("int64")
     flat, owner = pc.list_flatten(words), pc.list_parent_indices(words).to_numpy()
     is_train = (out["split"] == "train").to_numpy(dtype=bool)
     train_vocab = pc.unique(flat.filter(pa.array(is_train[owner])))
-    unseen = np.bincount(owner, weights=pc.invert(pc.is_in(flat, value_set=train_vocab)).to_numpy(zero_copy_only=False),
-                         minlength=len(out))
+    unseen = np.bincount(
+        owner,
+        weights=pc.invert(pc.is_in(flat, value_set=train_vocab)).to_numpy(zero_copy_only=False),
+        minlength=len(out),
+    )
     out["oov_rate"] = np.where(is_train, 0.0, unseen / np.maximum(n_tokens, 1))
     out.attrs["oov_shift_p"] = oov_shift_p(flat, owner, out["split"].to_numpy(dtype=object), n_tokens)
     # Drift against the previous accepted version: words the last registered model's data never had.
@@ -126,8 +132,9 @@ def dataset_features(validated: pd.DataFrame, splits: pd.DataFrame, reference: l
         out["reference_oov_rate"] = 0.0
     else:
         novel = pc.invert(pc.is_in(flat, value_set=pa.array(reference, pa.large_string())))
-        out["reference_oov_rate"] = np.bincount(owner, weights=novel.to_numpy(zero_copy_only=False),
-                                                minlength=len(out)) / np.maximum(n_tokens, 1)
+        out["reference_oov_rate"] = np.bincount(
+            owner, weights=novel.to_numpy(zero_copy_only=False), minlength=len(out)
+        ) / np.maximum(n_tokens, 1)
     out.attrs["has_reference"] = reference is not None
     norm_all = normalised(validated["text"])
     out.attrs["duplicate_rate"] = float(norm_all.duplicated().mean()) if len(norm_all) else 0.0
@@ -146,39 +153,90 @@ def build_suite(gx, p: DatasetParams, name: str, labelled: bool = False):
     if labelled:
         label_checks.append(e.ExpectColumnValuesToNotBeNull(column="label", meta={"setting": "data.require_label"}))
         if p.min_rows_per_label:
-            label_checks.append(e.ExpectColumnMinToBeBetween(column="label_train_rows", min_value=p.min_rows_per_label,
-                                                             meta=setting("min_rows_per_label")))
+            label_checks.append(
+                e.ExpectColumnMinToBeBetween(
+                    column="label_train_rows", min_value=p.min_rows_per_label, meta=setting("min_rows_per_label")
+                )
+            )
         if p.label_shift_p:  # carried as a constant column, like the duplicate rate
-            label_checks.append(e.ExpectColumnMinToBeBetween(column="label_shift_p", min_value=p.label_shift_p,
-                                                             meta=setting("label_shift_p")))
-    return gx.ExpectationSuite(name=name, expectations=label_checks + [
-        e.ExpectTableRowCountToBeBetween(min_value=p.min_rows, max_value=p.max_rows or None,
-                                         meta=setting("min_rows", "max_rows")),
-        *([e.ExpectColumnMinToBeBetween(column="length_shift_p", min_value=p.length_shift_p,
-                                        meta=setting("length_shift_p"))] if p.length_shift_p else []),
-        e.ExpectColumnMeanToBeBetween(column="n_tokens", min_value=p.min_mean_tokens, max_value=p.max_mean_tokens,
-                                      meta=setting("min_mean_tokens", "max_mean_tokens")),
-        e.ExpectColumnMedianToBeBetween(column="n_tokens", min_value=p.min_mean_tokens / 2,
-                                        max_value=p.max_mean_tokens * 2,
-                                        meta={"setting": f"half dataset.min_mean_tokens={p.min_mean_tokens} to twice "
-                                                         f"dataset.max_mean_tokens={p.max_mean_tokens}"}),
-        # The duplicate rate of the validated rows is carried as a constant column so GX reports it with the rest.
-        e.ExpectColumnMaxToBeBetween(column="duplicate_rate", max_value=p.max_duplicate_rate,
-                                     meta=setting("max_duplicate_rate")),
-        e.ExpectColumnMaxToBeBetween(column="splits_per_sentence", max_value=1,
-                                     meta={"setting": "the split stage (a sentence in one split only)"}),
-        *([e.ExpectColumnMinToBeBetween(column="oov_shift_p", min_value=p.oov_shift_p,
-                                        meta=setting("oov_shift_p"))] if p.oov_shift_p else []),
-        *([e.ExpectColumnMeanToBeBetween(column="oov_rate", max_value=p.max_oov_rate,
-                                         row_condition='split!="train"', condition_parser="pandas",
-                                         meta=setting("max_oov_rate"))] if p.max_oov_rate is not None else []),
-        e.ExpectColumnMeanToBeBetween(column="reference_oov_rate", max_value=p.max_reference_oov_rate,
-                                      meta=setting("max_reference_oov_rate")),
-        e.ExpectColumnValuesToNotMatchRegex(column="text", regex=CONTROL_CHARS,
-                                            meta={"setting": "the validate stage's no_control_characters"}),
-        e.ExpectColumnValuesToBeInSet(column="split", value_set=["train", "valid", "test"],
-                                      meta={"setting": "the split stage"}),
-    ])
+            label_checks.append(
+                e.ExpectColumnMinToBeBetween(
+                    column="label_shift_p", min_value=p.label_shift_p, meta=setting("label_shift_p")
+                )
+            )
+    return gx.ExpectationSuite(
+        name=name,
+        expectations=label_checks
+        + [
+            e.ExpectTableRowCountToBeBetween(
+                min_value=p.min_rows, max_value=p.max_rows or None, meta=setting("min_rows", "max_rows")
+            ),
+            *(
+                [
+                    e.ExpectColumnMinToBeBetween(
+                        column="length_shift_p", min_value=p.length_shift_p, meta=setting("length_shift_p")
+                    )
+                ]
+                if p.length_shift_p
+                else []
+            ),
+            e.ExpectColumnMeanToBeBetween(
+                column="n_tokens",
+                min_value=p.min_mean_tokens,
+                max_value=p.max_mean_tokens,
+                meta=setting("min_mean_tokens", "max_mean_tokens"),
+            ),
+            e.ExpectColumnMedianToBeBetween(
+                column="n_tokens",
+                min_value=p.min_mean_tokens / 2,
+                max_value=p.max_mean_tokens * 2,
+                meta={
+                    "setting": f"half dataset.min_mean_tokens={p.min_mean_tokens} to twice "
+                    f"dataset.max_mean_tokens={p.max_mean_tokens}"
+                },
+            ),
+            # The duplicate rate of the validated rows is carried as a constant column so GX reports it with the rest.
+            e.ExpectColumnMaxToBeBetween(
+                column="duplicate_rate", max_value=p.max_duplicate_rate, meta=setting("max_duplicate_rate")
+            ),
+            e.ExpectColumnMaxToBeBetween(
+                column="splits_per_sentence",
+                max_value=1,
+                meta={"setting": "the split stage (a sentence in one split only)"},
+            ),
+            *(
+                [
+                    e.ExpectColumnMinToBeBetween(
+                        column="oov_shift_p", min_value=p.oov_shift_p, meta=setting("oov_shift_p")
+                    )
+                ]
+                if p.oov_shift_p
+                else []
+            ),
+            *(
+                [
+                    e.ExpectColumnMeanToBeBetween(
+                        column="oov_rate",
+                        max_value=p.max_oov_rate,
+                        row_condition='split!="train"',
+                        condition_parser="pandas",
+                        meta=setting("max_oov_rate"),
+                    )
+                ]
+                if p.max_oov_rate is not None
+                else []
+            ),
+            e.ExpectColumnMeanToBeBetween(
+                column="reference_oov_rate", max_value=p.max_reference_oov_rate, meta=setting("max_reference_oov_rate")
+            ),
+            e.ExpectColumnValuesToNotMatchRegex(
+                column="text", regex=CONTROL_CHARS, meta={"setting": "the validate stage's no_control_characters"}
+            ),
+            e.ExpectColumnValuesToBeInSet(
+                column="split", value_set=["train", "valid", "test"], meta={"setting": "the split stage"}
+            ),
+        ],
+    )
 
 
 DATA_DOCS = "gx/uncommitted/data_docs/local_site/index.html"
@@ -196,18 +254,29 @@ def run_suite(features: pd.DataFrame, p: DatasetParams, name: str, root: Path = 
     if "pipeline" in context.data_sources.all():
         batch = context.data_sources.get("pipeline").get_asset("dataset").get_batch_definition("whole")
     else:
-        batch = (context.data_sources.add_pandas(name="pipeline").add_dataframe_asset(name="dataset")
-                 .add_batch_definition_whole_dataframe("whole"))
+        batch = (
+            context.data_sources.add_pandas(name="pipeline")
+            .add_dataframe_asset(name="dataset")
+            .add_batch_definition_whole_dataframe("whole")
+        )
     labelled = features.attrs.get("labelled", False)
     suite = context.suites.add_or_update(build_suite(gx, p, name, labelled))
     definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=name, data=batch, suite=suite))
-    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name=name, validation_definitions=[definition],
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")], result_format="SUMMARY"))
-    frame = features.assign(duplicate_rate=features.attrs["duplicate_rate"],
-                            length_shift_p=min(features.attrs["length_shift_p"].values()),
-                            oov_shift_p=min(features.attrs["oov_shift_p"].values()))
+        gx.ValidationDefinition(name=name, data=batch, suite=suite)
+    )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=name,
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+            result_format="SUMMARY",
+        )
+    )
+    frame = features.assign(
+        duplicate_rate=features.attrs["duplicate_rate"],
+        length_shift_p=min(features.attrs["length_shift_p"].values()),
+        oov_shift_p=min(features.attrs["oov_shift_p"].values()),
+    )
     if labelled:
         stats = features.attrs["label_stats"]
         frame = frame.assign(label_shift_p=min(stats["label_shift_p_valid"], stats["label_shift_p_test"]))
@@ -216,8 +285,15 @@ def run_suite(features: pd.DataFrame, p: DatasetParams, name: str, root: Path = 
     for run in result.run_results.values():
         for r in run.results:
             cfg = r.expectation_config
-            checks.append({"expectation": cfg.type, "column": cfg.kwargs.get("column"), "success": bool(r.success),
-                           "observed": _observed(r.result), "setting": (cfg.meta or {}).get("setting", "")})
+            checks.append(
+                {
+                    "expectation": cfg.type,
+                    "column": cfg.kwargs.get("column"),
+                    "success": bool(r.success),
+                    "observed": _observed(r.result),
+                    "setting": (cfg.meta or {}).get("setting", ""),
+                }
+            )
     # Relative to the project root: the report is a DVC output, and must not change with the checkout's location.
     return {"success": bool(result.success), "checks": checks, "data_docs": DATA_DOCS}
 

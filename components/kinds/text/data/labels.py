@@ -31,8 +31,9 @@ def label_vocabulary(train_labels: list[str]) -> list[str]:
 
 def encode_labels(labels: list[str], vocabulary: list[str]) -> np.ndarray:
     index = {label: i for i, label in enumerate(vocabulary)}
-    return np.array([index.get(label, UNSEEN) if isinstance(label, str) else UNLABELLED for label in labels],
-                    dtype=np.int32)
+    return np.array(
+        [index.get(label, UNSEEN) if isinstance(label, str) else UNLABELLED for label in labels], dtype=np.int32
+    )
 
 
 def write_labels(path: str | Path, vocabulary: list[str]) -> None:

@@ -9,7 +9,6 @@ training on whatever is left of a broken corpus hides the breakage.
 from __future__ import annotations
 
 import logging
-from typing import Optional
 
 import pandas as pd
 import pandera.pandas as pa
@@ -24,10 +23,14 @@ log = logging.getLogger(__name__)
 
 CONTROL_CHARS = r"[\x00-\x08\x0b-\x1f\x7f]"
 # How ingest's `error` column begins for each way a row can be unreadable -> the check that names it.
-INGEST_ERRORS = {"valid_utf8": "invalid UTF-8", "valid_json": "invalid JSON", "has_text_field": "no string field",
-                 "text_is_a_string": "text is not a string",
-                 # A dictionary's pieces that are not definitions (components/data/dictd.py): cut, and counted.
-                 **{f"dictd_{cut}": f"dictd {cut}" for cut in CUTS}}
+INGEST_ERRORS = {
+    "valid_utf8": "invalid UTF-8",
+    "valid_json": "invalid JSON",
+    "has_text_field": "no string field",
+    "text_is_a_string": "text is not a string",
+    # A dictionary's pieces that are not definitions (components/data/dictd.py): cut, and counted.
+    **{f"dictd_{cut}": f"dictd {cut}" for cut in CUTS},
+}
 
 
 def row_contract(p: ValidateParams, require_label: bool = False) -> type[pa.DataFrameModel]:
@@ -38,7 +41,7 @@ def row_contract(p: ValidateParams, require_label: bool = False) -> type[pa.Data
         id: Series[str] = pa.Field(nullable=False)
         text: Series[str] = pa.Field(nullable=False, str_length={"min_value": p.min_chars, "max_value": p.max_chars})
         error: Series[str] = pa.Field(nullable=True)
-        label: Optional[Series[str]] = pa.Field(nullable=True)
+        label: Series[str] | None = pa.Field(nullable=True)
         source: Series[str]
         line: Series[int]
 
@@ -105,8 +108,9 @@ def row_contract(p: ValidateParams, require_label: bool = False) -> type[pa.Data
     return CorpusRow
 
 
-def quarantine_rows(frame: pd.DataFrame, p: ValidateParams,
-                    require_label: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def quarantine_rows(
+    frame: pd.DataFrame, p: ValidateParams, require_label: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split `frame` into (kept, quarantined); quarantined rows carry a `reason` column."""
     try:
         row_contract(p, require_label).validate(frame, lazy=True)
@@ -121,8 +125,11 @@ def quarantine_rows(frame: pd.DataFrame, p: ValidateParams,
     # ingest failure alone (valid_json, valid_utf8, ...), not not_nullable as well.
     unreadable = frame.index[frame["error"].notna()]
     failures = failures[~(failures["index"].isin(unreadable) & (failures["column"] != "error"))]
-    reasons = (failures.assign(reason=failures["column"].astype(str) + ":" + failures["check"].astype(str))
-               .groupby("index")["reason"].agg(lambda r: "; ".join(sorted(set(r)))))
+    reasons = (
+        failures.assign(reason=failures["column"].astype(str) + ":" + failures["check"].astype(str))
+        .groupby("index")["reason"]
+        .agg(lambda r: "; ".join(sorted(set(r))))
+    )
     return separate(frame, reasons.reindex(frame.index))
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from components.data.split import normalise
-from components.data.split_balance import distribution_shift_p, excess_p
+from components.data.split_balance import distribution_shift_p, unseen_excess_p
 from components.kinds.translation.params import ParallelDatasetParams
 
 
@@ -32,18 +32,12 @@ def oov_shift_p(words: list[list[str]], split: np.ndarray, held: str, seed: int 
     """How likely chance alone makes `held`'s sentences' share of words unseen in train as large as it is: a
     random part of train of the same size is held out too, both are scored against the rest of train (excess_p);
     1.0 when train cannot spare the rows."""
-    is_held, train_rows = split == held, np.flatnonzero(split == "train")
-    if not is_held.any() or len(train_rows) < 2 * is_held.sum():
-        return 1.0
-    pseudo = np.zeros(len(split), dtype=bool)
-    pseudo[np.random.default_rng(seed).choice(train_rows, int(is_held.sum()), replace=False)] = True
-    rest = {w for i in np.flatnonzero((split == "train") & ~pseudo) for w in words[i]}
 
-    def unseen(i: int) -> float:
-        return sum(w not in rest for w in words[i]) / max(len(words[i]), 1)
+    def unseen_rates(rest_rows: np.ndarray) -> np.ndarray:
+        rest = {w for i in np.flatnonzero(rest_rows) for w in words[i]}
+        return np.array([sum(w not in rest for w in row) / max(len(row), 1) for row in words])
 
-    return excess_p(np.array([unseen(i) for i in np.flatnonzero(is_held)]),
-                    np.array([unseen(i) for i in np.flatnonzero(pseudo)]))
+    return unseen_excess_p(split, held, unseen_rates, np.random.default_rng(seed))
 
 
 def dataset_report(frame: pd.DataFrame, reference: dict[str, set[str]] | None = None) -> dict:
@@ -57,9 +51,11 @@ def dataset_report(frame: pd.DataFrame, reference: dict[str, set[str]] | None = 
     train_keys = pair_keys[frame["split"] == "train"]
     train_sources = set(train["source"].map(normalise))
     report = {
-        "pairs": len(frame), **{f"pairs_{s}": int((frame["split"] == s).sum()) for s in ("train", "valid", "test")},
-        "length_ratio": {q: float(np.quantile(ratio, v)) for q, v in
-                         (("p01", 0.01), ("p50", 0.5), ("p99", 0.99))} if len(ratio) else {},
+        "pairs": len(frame),
+        **{f"pairs_{s}": int((frame["split"] == s).sum()) for s in ("train", "valid", "test")},
+        "length_ratio": {q: float(np.quantile(ratio, v)) for q, v in (("p01", 0.01), ("p50", 0.5), ("p99", 0.99))}
+        if len(ratio)
+        else {},
         "mean_source_tokens": float(src_len.mean()) if len(src_len) else 0.0,
         "mean_target_tokens": float(tgt_len.mean()) if len(tgt_len) else 0.0,
         "duplicate_rate": float(train_keys.duplicated().mean()) if len(train_keys) else 0.0,
@@ -72,14 +68,19 @@ def dataset_report(frame: pd.DataFrame, reference: dict[str, set[str]] | None = 
         for side in SIDES:
             report[f"{split}_{side}_oov_shift_p"] = oov_shift_p(side_words[side], splits, split)
         rows = frame[frame["split"] == split]
-        report[f"{split}_leak_rate"] = float(rows["source"].map(normalise).isin(train_sources).mean()) if len(rows) else 0.0
+        report[f"{split}_leak_rate"] = (
+            float(rows["source"].map(normalise).isin(train_sources).mean()) if len(rows) else 0.0
+        )
         for side in ("source", "target"):
             words = [w for ws in _words(rows[side]) for w in ws]
-            report[f"{split}_{side}_oov_rate"] = (sum(w not in vocab[side] for w in words) / len(words)) if words else 0.0
+            report[f"{split}_{side}_oov_rate"] = (
+                (sum(w not in vocab[side] for w in words) / len(words)) if words else 0.0
+            )
     for side in SIDES if reference else ():
         words = [w for ws in _words(frame[side]) for w in ws]
-        report[f"{side}_oov_rate_vs_accepted"] = (sum(w not in reference[side] for w in words) / len(words)
-                                                  if words else 0.0)
+        report[f"{side}_oov_rate_vs_accepted"] = (
+            sum(w not in reference[side] for w in words) / len(words) if words else 0.0
+        )
     return report
 
 
@@ -89,26 +90,35 @@ def failed_checks(report: dict, p: ParallelDatasetParams) -> list[str]:
     if report["pairs_train"] < p.min_rows:
         failures.append(f"train has {report['pairs_train']} pairs, fewer than dataset.min_rows={p.min_rows}")
     if report["duplicate_rate"] > p.max_duplicate_rate:
-        failures.append(f"duplicate pair rate {report['duplicate_rate']:.3f} > "
-                        f"dataset.max_duplicate_rate={p.max_duplicate_rate}")
+        failures.append(
+            f"duplicate pair rate {report['duplicate_rate']:.3f} > dataset.max_duplicate_rate={p.max_duplicate_rate}"
+        )
     for split in ("valid", "test"):
         if report[f"{split}_leak_rate"] > p.max_leak_rate:
-            failures.append(f"{split} sources also in train: {report[f'{split}_leak_rate']:.3f} > "
-                            f"dataset.max_leak_rate={p.max_leak_rate}")
+            failures.append(
+                f"{split} sources also in train: {report[f'{split}_leak_rate']:.3f} > "
+                f"dataset.max_leak_rate={p.max_leak_rate}"
+            )
         shift = report.get(f"{split}_length_shift_p", 1.0)
         if p.length_shift_p and shift < p.length_shift_p:
-            failures.append(f"{split}'s source lengths differ from train's past chance: p = {shift:.2g} < "
-                            f"dataset.length_shift_p={p.length_shift_p}")
+            failures.append(
+                f"{split}'s source lengths differ from train's past chance: p = {shift:.2g} < "
+                f"dataset.length_shift_p={p.length_shift_p}"
+            )
         for side in SIDES:
             rate, shift = report[f"{split}_{side}_oov_rate"], report.get(f"{split}_{side}_oov_shift_p", 1.0)
             if p.max_oov_rate is not None and rate > p.max_oov_rate:
                 failures.append(f"{split} {side} OOV rate {rate:.3f} > dataset.max_oov_rate={p.max_oov_rate}")
             if p.oov_shift_p and shift < p.oov_shift_p:
-                failures.append(f"{split} {side} words unseen in train past chance (OOV rate {rate:.3f}, p = "
-                                f"{shift:.2g}) < dataset.oov_shift_p={p.oov_shift_p}")
+                failures.append(
+                    f"{split} {side} words unseen in train past chance (OOV rate {rate:.3f}, p = "
+                    f"{shift:.2g}) < dataset.oov_shift_p={p.oov_shift_p}"
+                )
     for side in SIDES:
         rate = report.get(f"{side}_oov_rate_vs_accepted", 0.0)
         if rate > p.max_reference_oov_rate:
-            failures.append(f"{side} words never seen in the accepted data: {rate:.3f} > "
-                            f"dataset.max_reference_oov_rate={p.max_reference_oov_rate}")
+            failures.append(
+                f"{side} words never seen in the accepted data: {rate:.3f} > "
+                f"dataset.max_reference_oov_rate={p.max_reference_oov_rate}"
+            )
     return failures

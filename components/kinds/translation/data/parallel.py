@@ -26,12 +26,17 @@ def _aligned(source_path: Path, target_path: Path) -> pd.DataFrame:
     """Two files, line i of one the translation of line i of the other; different line counts are one error."""
     src, tgt = lines_to_frame(read_bytes(source_path)), lines_to_frame(read_bytes(target_path))
     if len(src) != len(tgt):
-        raise StageError(f"{source_path} has {len(src):,} lines but {target_path} has {len(tgt):,}: "
-                         "aligned files must have the same number of lines")
-    errors = [f"source: {a}" if isinstance(a, str) else (f"target: {b}" if isinstance(b, str) else None)
-              for a, b in zip(src["error"], tgt["error"])]
-    return pd.DataFrame({"source": src["text"], "target": tgt["text"], "line": src["line"],
-                         "error": pd.Series(errors, dtype=object)})
+        raise StageError(
+            f"{source_path} has {len(src):,} lines but {target_path} has {len(tgt):,}: "
+            "aligned files must have the same number of lines"
+        )
+    errors = [
+        f"source: {a}" if isinstance(a, str) else (f"target: {b}" if isinstance(b, str) else None)
+        for a, b in zip(src["error"], tgt["error"])
+    ]
+    return pd.DataFrame(
+        {"source": src["text"], "target": tgt["text"], "line": src["line"], "error": pd.Series(errors, dtype=object)}
+    )
 
 
 def _side_file(directory: Path, stem: str, lang: str) -> Path | None:
@@ -70,8 +75,9 @@ def read_pairs(p: ParallelDataParams) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True)
     if frame.empty:
         raise StageError(f"{corpus}: corpus is empty (no pairs)")
-    return frame[PAIR_COLUMNS].astype({"id": "string", "source": "string", "target": "string", "split": "string",
-                                       "error": "string", "line": "int64"})
+    return frame[PAIR_COLUMNS].astype(
+        {"id": "string", "source": "string", "target": "string", "split": "string", "error": "string", "line": "int64"}
+    )
 
 
 def _table(path: Path, p: ParallelDataParams) -> pd.DataFrame:
@@ -79,20 +85,36 @@ def _table(path: Path, p: ParallelDataParams) -> pd.DataFrame:
     fmt = detect_format(path, p.format if p.format != "files" else "auto")
     sides = {}
     for column, lang in (("source", p.source_lang), ("target", p.target_lang)):
-        view = ReadOptions(corpus=str(path), format=fmt, text_column=lang, label_column="", require_label=False,
-                           dictd_unit="definition")
+        view = ReadOptions(
+            corpus=str(path),
+            format=fmt,
+            text_column=lang,
+            label_column="",
+            require_label=False,
+            dictd_unit="definition",
+        )
         try:
             sides[column] = read_file(path, fmt, view)
         except StageError as err:
-            raise StageError(f"{path}: {err} (a translation table needs the columns {p.source_lang!r} and "
-                             f"{p.target_lang!r})") from err
+            raise StageError(
+                f"{path}: {err} (a translation table needs the columns {p.source_lang!r} and {p.target_lang!r})"
+            ) from err
     src, tgt = sides["source"], sides["target"]
-    errors = [f"source: {a}" if isinstance(a, str) else (f"target: {b}" if isinstance(b, str) else None)
-              for a, b in zip(src["error"], tgt["error"])]
+    errors = [
+        f"source: {a}" if isinstance(a, str) else (f"target: {b}" if isinstance(b, str) else None)
+        for a, b in zip(src["error"], tgt["error"])
+    ]
     given = src["split"] if "split" in src.columns else None
-    return pd.DataFrame({"id": src["id"] if "id" in src.columns else [f"{path.name}:{n}" for n in src["line"]],
-                         "source": src["text"], "target": tgt["text"], "line": src["line"],
-                         "split": given, "error": pd.Series(errors, dtype=object)})
+    return pd.DataFrame(
+        {
+            "id": src["id"] if "id" in src.columns else [f"{path.name}:{n}" for n in src["line"]],
+            "source": src["text"],
+            "target": tgt["text"],
+            "line": src["line"],
+            "split": given,
+            "error": pd.Series(errors, dtype=object),
+        }
+    )
 
 
 def pair_violations(frame: pd.DataFrame, p: PairValidateParams) -> pd.Series:
