@@ -57,7 +57,7 @@ def test_an_unknown_application_lists_the_known_ones(params_copy):
     "sets,message",
     [
         (["train.epochz=2"], "unknown parameter 'sentences.train.epochz'"),
-        (["train.epochs=-1"], "train.epochs must be positive"),
+        (["train.epochs=-1"], "sentences.train.epochs: must be positive, got -1"),
         (["nothing.here=1"], "unknown parameter"),
         # dvc.yaml runs the launcher in a shell: whoever starts a flow run with overrides must not run code with it
         (["train.launcher=torchrun --standalone; touch /tmp/owned"], "'--standalone;' is not a torchrun option"),

@@ -26,11 +26,10 @@ def test_init_from_names_a_registered_model_by_alias_or_version():
 
 def test_init_from_and_a_champion_warm_start_cannot_both_choose_the_start():
     train = params_for("train", "conditional", init_from="models:/pretrain-bsvae@champion")
-    train.check()
     with pytest.raises(ParamsError, match="set train.warm_start to scratch"):
-        dataclasses.replace(train, warm_start="champion").check()
-    with pytest.raises(ParamsError, match="got 'models:/nope'"):
-        dataclasses.replace(train, init_from="models:/nope").check()
+        dataclasses.replace(train, warm_start="champion")
+    with pytest.raises(ParamsError, match="init_from must be models:/NAME@ALIAS .* got 'models:/nope'"):
+        dataclasses.replace(train, init_from="models:/nope")
 
 
 def test_a_conditional_model_takes_every_shared_tensor_from_an_unconditional_base_and_starts_the_label_fresh():

@@ -67,4 +67,4 @@ def test_trains_saves_loads_and_samples(tmp_path):
 
 def test_width_must_divide_into_heads():
     with pytest.raises(ParamsError, match="multiple of model.heads"):
-        params_for("model", family="transformer_lm", embed_dim=30, heads=4).check()
+        params_for("model", family="transformer_lm", embed_dim=30, heads=4)

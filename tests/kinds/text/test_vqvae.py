@@ -146,18 +146,18 @@ def test_text_generator_samples_from_the_prior(tmp_path):
 
 
 def test_params_are_checked():
-    with pytest.raises(ParamsError, match="model.codebook_size"):
-        params_for("model", family="vqvae", codebook_size=1).check()
-    with pytest.raises(ParamsError, match="model.ema_decay"):
-        params_for("model", family="vqvae", ema_decay=1.0).check()
-    with pytest.raises(ParamsError, match="model.codebook_init"):
-        params_for("model", family="vqvae", codebook_init="random").check()
-    with pytest.raises(ParamsError, match="model.codebook_metric"):
-        params_for("model", family="vqvae", codebook_metric="manhattan").check()
-    with pytest.raises(ParamsError, match="model.codebook_warmup"):
-        params_for("model", family="vqvae", codebook_warmup=-1).check()
-    with pytest.raises(ParamsError, match="model.codebook_levels"):
-        params_for("model", family="vqvae", codebook_levels=0).check()
+    with pytest.raises(ParamsError, match="^codebook_size: must be"):
+        params_for("model", family="vqvae", codebook_size=1)
+    with pytest.raises(ParamsError, match="^ema_decay: must be"):
+        params_for("model", family="vqvae", ema_decay=1.0)
+    with pytest.raises(ParamsError, match="^codebook_init: must be"):
+        params_for("model", family="vqvae", codebook_init="random")
+    with pytest.raises(ParamsError, match="^codebook_metric: must be"):
+        params_for("model", family="vqvae", codebook_metric="manhattan")
+    with pytest.raises(ParamsError, match="^codebook_warmup: must be"):
+        params_for("model", family="vqvae", codebook_warmup=-1)
+    with pytest.raises(ParamsError, match="^codebook_levels: must be"):
+        params_for("model", family="vqvae", codebook_levels=0)
 
 
 def test_residual_levels_give_each_position_a_code_per_level_in_the_priors_order():
