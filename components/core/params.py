@@ -53,7 +53,9 @@ def check_template(key: str, value: str, *fields: str) -> None:
 @dataclass(frozen=True)
 class SplitParams(Section):
     valid_fraction: Annotated[float, Range(gt=0, lt=0.5)]
+    """Share of rows hashed into valid."""
     test_fraction: Annotated[float, Range(gt=0, lt=0.5)]
+    """Share of rows hashed into test."""
     salt: str
     """Part of the hash that assigns splits; changing it reshuffles every row."""
 
@@ -110,14 +112,18 @@ class EngineParams(Section):
     """The training engine's knobs (components/engine/engine.py), which every kind's train section has."""
 
     seed: int
+    """Seeds initialisation, batching and sampling: the same seed and data give the same model."""
     epochs: Positive
+    """Passes over train (more when min_steps asks for them)."""
     max_steps: Count
     """Stop after this many optimiser steps; 0: train all epochs."""
     min_steps: Count
     """Train at least this many optimiser steps, repeating epochs when the data is small (0: epochs decide); the
     best weights on valid are kept, so the extra epochs cannot leave a worse model."""
     batch_size: Positive
+    """Rows per optimiser step (split into grad_accum micro-batches)."""
     lr: Annotated[float, Range(gt=0, le=1)]
+    """Peak learning rate (Adam)."""
     grad_clip: NonNegative
     """Largest gradient norm (0: no clipping)."""
     grad_accum: Positive

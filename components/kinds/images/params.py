@@ -37,6 +37,7 @@ class ImageDataParams(Section):
     """A directory of IDX files (train-images-idx3-ubyte.gz ...), a directory of PNG/JPEG files (one subfolder per
     label, optionally), or an .npz with arrays `images` and optionally `labels`."""
     format: Literal["auto", "idx", "folder", "npz"]
+    """auto: by what `corpus` is."""
     idx_splits: dict[Literal["train", "test", "none"], str]
     """IDX only: split -> file prefix (train: train, test: t10k); `none: PREFIX` declares a file unsplit (hash-split
     like every other source: one file as the whole data set)."""
@@ -45,7 +46,9 @@ class ImageDataParams(Section):
 @dataclass(frozen=True)
 class ImageValidateParams(Section):
     height: Annotated[int, Range(ge=4)]
+    """Image height in pixels every image must have (or is resized to)."""
     width: Annotated[int, Range(ge=4)]
+    """Image width in pixels."""
     channels: Literal[1, 3]
     """1 (greyscale) or 3 (RGB)."""
     on_other_size: Literal["quarantine", "resize"]
@@ -53,12 +56,15 @@ class ImageValidateParams(Section):
     min_pixel_std: NonNegative
     """A (near-)constant image, e.g. all black, is quarantined."""
     max_quarantine_fraction: Fraction
+    """Fail the stage instead of training on the rest when more than this is quarantined."""
 
 
 @dataclass(frozen=True)
 class ImageDatasetParams(Section):
     min_rows_per_class: Count
+    """Every class needs at least this many train images (0: no check)."""
     max_duplicate_rate: Fraction
+    """Share of train images whose pixels repeat an earlier one."""
     max_leak_rate: Fraction
     """Share of valid/test images whose pixels equal a train image's."""
     max_intensity_drift: Fraction
@@ -84,12 +90,19 @@ class ImageModelParams(Section):
     label_prior: Literal["standard", "learned"]
     """bsvae/vae, conditional: standard N(0, I) or learned N(mu_y, sigma_y), one per class."""
     codebook_size: Positive
+    """vqvae: codes of the 7x7 code grid."""
     code_dim: Positive
+    """vqvae: width of each code vector."""
     prior_layers: Positive
+    """vqvae: layers of the causal Transformer prior over the grid."""
     prior_heads: Positive
+    """vqvae: its attention heads; code_dim must be a multiple."""
     commitment: NonNegative
+    """vqvae: weight of the commitment loss."""
     ema_decay: Rate
+    """vqvae: decay of the codebook's moving averages."""
     dead_code_threshold: NonNegative
+    """vqvae: reseed codes whose moving-average use falls below this."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -102,8 +115,11 @@ class ImageTrainParams(EngineParams):
     beta_schedule: Literal["constant", "monotonic", "cyclical"]
     """bsvae: constant, monotonic or cyclical (the plain vae always trains at beta 1)."""
     beta_max: PositiveFloat
+    """bsvae: largest KL weight beta the schedule reaches."""
     beta_cycles: Positive
+    """bsvae, cyclical: annealing cycles over the run."""
     beta_warmup_fraction: Annotated[float, Range(gt=0, le=1)]
+    """bsvae: share of each cycle spent raising beta to beta_max."""
     free_bits: NonNegative
     """bsvae: nats per latent dimension below which KL is not penalised."""
 
@@ -113,21 +129,29 @@ class ImageClassifierParams(Section):
     """The small CNN whose features FID/KID use and whose accuracy judges conditional samples."""
 
     channels: Positive
+    """Width of its first convolution."""
     epochs: Positive
+    """Passes over the train images."""
     batch_size: Positive
+    """Images per step."""
     lr: PositiveFloat
+    """Learning rate (Adam)."""
     seed: int
+    """Seeds initialisation and batching."""
 
 
 @dataclass(frozen=True)
 class ImageEvaluateParams(Section):
     iw_samples: Positive
+    """Importance samples per test image for the likelihood bound (500 for reported figures)."""
     max_images: Count
     """Test images scored (0: all)."""
     fid_samples: Annotated[int, Range(ge=2)]
     """Generated images compared with as many test images for FID/KID."""
     grid_images: Positive
+    """Samples drawn into reports/<app>/samples.png."""
     seed: int
+    """Seeds sampling: reruns give the same figures."""
 
 
 @dataclass(frozen=True)

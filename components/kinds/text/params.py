@@ -59,10 +59,13 @@ class DataParams(Section):
 @dataclass(frozen=True)
 class ValidateParams(Section):
     min_chars: Positive
+    """Shortest sentence in characters; shorter rows are quarantined."""
     max_chars: Positive
+    """Longest sentence in characters."""
     min_tokens: Positive
     """Bounds on whitespace-separated tokens, checked before the tokenizer exists."""
     max_tokens: Positive
+    """Most whitespace-separated tokens a sentence may have."""
     max_quarantine_fraction: Fraction
     """Fail the stage instead of training on the rest when more than this is quarantined."""
 
@@ -77,10 +80,13 @@ class DatasetParams(Section):
     """Thresholds of the Great Expectations suite over the whole dataset (the check stage)."""
 
     min_rows: Positive
+    """Fewest validated rows the dataset may have."""
     max_rows: Count
     """0: no upper bound."""
     min_mean_tokens: PositiveFloat
+    """Bounds on the mean sentence length in whitespace tokens."""
     max_mean_tokens: PositiveFloat
+    """Upper bound of the same."""
     max_duplicate_rate: Fraction
     """Share of validated rows that repeat an earlier one after normalisation."""
     max_oov_rate: Fraction | None
@@ -111,8 +117,11 @@ class TokenizeParams(Section):
     kind: Literal["word", "bpe"]
     """word (word-level vocabulary) or bpe (byte-pair merges)."""
     vocab_size: Annotated[int, Range(ge=8)]
+    """Largest vocabulary."""
     min_frequency: Positive
+    """A word (or merge) seen fewer times in train is left out of the vocabulary."""
     lowercase: bool
+    """Lowercase text before tokenizing."""
     pre_tokenizer: Literal["punct", "whitespace"]
     """punct splits words from punctuation; whitespace keeps pre-tokenised corpora (PTB) as they are."""
 
@@ -124,7 +133,9 @@ class ModelParams(Section):
     language-model baseline, same sizes, no latent) or transformer_lm (a causal Transformer baseline: embed_dim
     wide, hidden_dim feed-forward, `layers` blocks of `heads` heads)."""
     embed_dim: Positive
+    """Token embedding width (a Transformer's model width)."""
     hidden_dim: Positive
+    """LSTM state width (a Transformer's feed-forward width)."""
     latent_dim: Positive
     """bsvae: Gaussian latent dimensions."""
     word_dropout: Rate
@@ -144,7 +155,9 @@ class ModelParams(Section):
     codes: Positive
     """vqvae: discrete codes per sentence."""
     codebook_size: Annotated[int, Range(ge=2)]
+    """vqvae: codes in each codebook."""
     code_dim: Positive
+    """vqvae: width of each code vector."""
     codebook_levels: Positive
     """vqvae: residual quantisation depth, codebooks per code position (each quantises what the ones before it
     missed); the prior then models codes x levels indices per sentence."""
@@ -191,11 +204,15 @@ class TrainParams(EngineParams):
     max_len: Positive
     """Longer sentences are truncated (tokens, before the end token)."""
     lr_schedule: Literal["constant", "cosine"]
+    """constant, or cosine decay to 0 after the warm-up."""
     warmup_steps: Count
+    """Optimiser steps of linear learning-rate warm-up."""
     beta_schedule: Literal["constant", "monotonic", "cyclical"]
     """constant (beta-VAE), monotonic (linear warm-up) or cyclical annealing."""
     beta_max: NonNegative
+    """Largest KL weight beta the schedule reaches."""
     beta_cycles: Positive
+    """cyclical: annealing cycles over the run."""
     beta_warmup_fraction: Fraction
     """Share of each cycle (or of training, for monotonic) spent raising beta to beta_max."""
     free_bits: NonNegative
@@ -231,6 +248,7 @@ class EvaluateParams(Section):
     max_sentences: Count
     """Evaluate on N test sentences spread evenly over the test split (the same ones every run); 0: all."""
     batch_size: Positive
+    """Test sentences per batch."""
     rows_per_pass: Positive
     """Importance-sampled (sentence, sample) rows the decoder scores at once: what bounds evaluation's memory (the
     logits are rows x tokens x vocabulary), whatever iw_samples and the test size are."""
@@ -244,6 +262,7 @@ class EvaluateParams(Section):
     """Conditional models: the sampling temperature of those sentences (top-p 0.9). Control rises as it falls and
     diversity drops (benchmarks/README.md shows both); the report states the value used."""
     seed: int
+    """Seeds sampling and importance samples: reruns give the same figures."""
 
 
 @dataclass(frozen=True)
@@ -255,14 +274,19 @@ class ClassifierParams(Section):
     buckets: Positive
     """Hash buckets shared by all n-grams."""
     dim: Positive
+    """Width of the averaged n-gram vector."""
     word_ngrams: Positive
     """Word n-grams up to this length."""
     char_ngrams: list[Positive]
     """[shortest, longest] character n-grams (inside word boundaries)."""
     epochs: Positive
+    """Passes over the labelled train rows."""
     batch_size: Positive
+    """Sentences per step."""
     lr: PositiveFloat
+    """Learning rate (Adam)."""
     seed: int
+    """Seeds initialisation and batching."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -283,10 +307,13 @@ class GateParams(Section):
     """Optional upper bound on the importance-weighted NLL per test sentence (nats); it depends on the corpus's
     sentence length, so it is off (null) by default."""
     max_ppl: Bound
+    """Optional upper bound on perplexity per token (null: off)."""
     min_kl: Bound
     """Lower bounds that reject collapsed models (KL, mutual information, active units)."""
     min_mi: Bound
+    """Floor on the mutual information between sentence and latent (nats)."""
     min_active_units: Count | None
+    """Floor on latent dimensions whose posterior mean varies across sentences."""
     min_recon_bleu: Bound
     """Reconstruction BLEU (0-100) of greedy decoding from the posterior mean."""
     min_codebook_perplexity: Bound

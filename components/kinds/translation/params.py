@@ -42,6 +42,7 @@ class ParallelDataParams(Section):
     format: Literal["auto", "files", "csv", "tsv", "jsonl", "parquet"]
     """auto: by what `corpus` is."""
     source_lang: str
+    """Language translated from."""
     target_lang: str
     """Language codes: file suffixes (`train.de`) and, for tables, the column names."""
     split_files: dict[Literal["train", "valid", "test"], str]
@@ -57,12 +58,15 @@ class ParallelDataParams(Section):
 @dataclass(frozen=True)
 class PairValidateParams(Section):
     min_tokens: Positive
+    """Fewest whitespace tokens per side."""
     max_tokens: Positive
     """Whitespace tokens per side."""
     max_chars: Positive
+    """Longest side in characters."""
     max_length_ratio: Annotated[float, Range(ge=1)]
     """Largest ratio of the longer side's tokens to the shorter side's (a misaligned pair fails it)."""
     max_quarantine_fraction: Fraction
+    """Fail the stage instead of training on the rest when more than this is quarantined."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -73,6 +77,7 @@ class PairValidateParams(Section):
 @dataclass(frozen=True)
 class ParallelDatasetParams(Section):
     min_rows: Positive
+    """Fewest train pairs the dataset may have."""
     max_duplicate_rate: Fraction
     """Share of train pairs that repeat an earlier pair."""
     max_leak_rate: Fraction
@@ -95,8 +100,11 @@ class ParallelTokenizeParams(Section):
     joint: bool
     """One BPE vocabulary for both sides (shared embeddings) or one per side."""
     vocab_size: Annotated[int, Range(ge=16)]
+    """Largest BPE vocabulary (per side unless joint)."""
     min_frequency: Positive
+    """A merge seen fewer times in train is left out."""
     lowercase: bool
+    """Lowercase text before tokenizing (BLEU is reported cased)."""
 
 
 @dataclass(frozen=True)
@@ -105,20 +113,31 @@ class TranslationModelParams(Section):
     """transformer (autoregressive encoder-decoder) or latent (VQ codes predicted from the source, target tokens
     decoded in parallel)."""
     d_model: Positive
+    """Model width."""
     ff_dim: Positive
+    """Feed-forward width."""
     heads: Positive
+    """Attention heads per layer; d_model must be a multiple."""
     encoder_layers: Positive
+    """Encoder layers."""
     decoder_layers: Positive
+    """Decoder layers."""
     dropout: Rate
+    """Dropout inside the Transformer layers."""
     max_positions: Positive
     """Longest source or target in tokens the model accepts; longer sources are truncated with a warning."""
     compression: Positive
     """latent: target tokens per code (the code sequence is ceil(T / compression) long)."""
     codebook_size: Positive
+    """latent: codes in the codebook."""
     prior_layers: Positive
+    """latent: decoder layers of the code prior."""
     commitment: NonNegative
+    """latent: weight of the commitment loss."""
     ema_decay: Rate
+    """latent: decay of the codebook's moving averages."""
     dead_code_threshold: NonNegative
+    """latent: reseed codes whose moving-average use falls below this."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -131,6 +150,7 @@ class TranslationTrainParams(EngineParams):
     warmup_steps: Count
     """Linear warm-up, then inverse square root."""
     label_smoothing: Rate
+    """Share of probability spread over the vocabulary in the target loss."""
     distill_from: str
     """latent: a trained transformer's model directory whose greedy translations of the train sources replace the
     targets (sequence-level distillation, Kim & Rush 2016); empty: train on the references."""
@@ -143,10 +163,13 @@ class TranslationEvaluateParams(Section):
     decoders: list[Literal["greedy", "beam", "latent"]]
     """What is scored and timed: greedy, beam, latent (the latent family's parallel decoding)."""
     beam_size: Positive
+    """Hypotheses kept by beam search."""
     max_length_a: PositiveFloat
+    """Longest output: a x source tokens + b (this is a)."""
     max_length_b: Count
     """Longest output: a x source tokens + b."""
     batch_size: Positive
+    """Test pairs per batch."""
     speed_sentences: Count
     """Sentences timed at batch 1 (and at batch 64) per decoder."""
     examples: Count
