@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,26 +53,54 @@ from flows.console import quiet_console, send_tracebacks_to
 from flows.prefect_access import check_prefect_access
 from flows.workspace_lock import WorkspaceBusy, workspace_lock
 
-
 # --- parameters ------------------------------------------------------------------------
+DEFAULT_PROFILE = "default"
+"""The profile that is no preset: every knob a profile names at its value in the committed params.yaml."""
+
+
 def resolve_overrides(
-    raw: dict, app: str | None, corpus: str | None, profile: str | None, sets: list[str]
+    raw: dict, app: str | None, corpus: str | None, profile: str | None, sets: list[str], defaults: dict | None = None
 ) -> dict[str, Any]:
     """Dotted keys to write, each under its application (sentences.train.epochs): the profile's knobs, then the
     corpus, then explicit --set (last wins). A --set key is the application's (train.epochs) unless it names a
-    top-level section itself (orchestrate.retries, sentences.train.epochs)."""
+    top-level section itself (orchestrate.retries, sentences.train.epochs).
+
+    A profile holds only what it changes. Applying one first puts every knob any profile names back to its value in
+    `defaults` (the committed params.yaml; `raw` when there is none), so switching between profiles, or back to
+    `default`, leaves no knob of the previous one behind."""
     app = choose_application(raw, app)
     changes: dict[str, Any] = {}
     if profile is not None:
         profiles = raw[app].get("profiles") or {}
-        if profile not in profiles:
-            raise ParamsError(f"{PARAMS_FILE}: {app} has no profile {profile!r} (have {sorted(profiles)})")
-        changes.update(flatten(profiles[profile], f"{app}."))
+        if profile != DEFAULT_PROFILE and profile not in profiles:
+            raise ParamsError(
+                f"{PARAMS_FILE}: {app} has no profile {profile!r} (have {[DEFAULT_PROFILE, *sorted(profiles)]})"
+            )
+        base = flatten({k: v for k, v in raw[app].items() if k != "profiles"})
+        base |= flatten({k: v for k, v in ((defaults or {}).get(app) or {}).items() if k != "profiles"})
+        named = {key for knobs in profiles.values() for key in flatten(knobs or {})}
+        changes.update({f"{app}.{key}": base[key] for key in sorted(named) if key in base})
+        changes.update(flatten(profiles.get(profile) or {}, f"{app}."))
     if corpus is not None:
         changes[f"{app}.data.corpus"] = corpus
     for key, value in (parse_assignment(s) for s in sets):
         changes[key if key.split(".")[0] in raw else f"{app}.{key}"] = value
     return changes
+
+
+def committed_params(workspace: Path) -> dict | None:
+    """params.yaml as the workspace's last git commit holds it (the defaults a profile is applied over); None when
+    there is no such commit."""
+    result = subprocess.run(
+        ["git", "-C", str(workspace), "show", f"HEAD:{PARAMS_FILE}"], capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        return None
+    try:
+        committed = yaml.safe_load(result.stdout)
+    except yaml.YAMLError:
+        return None
+    return committed if isinstance(committed, dict) else None
 
 
 def apply_overrides(params_path: Path, changes: dict[str, Any]) -> None:
@@ -352,13 +381,14 @@ def prepare_workspace(
         corpus = str(corpus_path.relative_to(ws)) if corpus_path.is_relative_to(ws) else str(corpus_path)
     raw = read_params_file(params_path)
     app = application(choose_application(raw, app), params_path).name  # one in params.yaml and one the code knows
-    apply_overrides(params_path, resolve_overrides(raw, app, corpus, profile, overrides))
+    defaults = committed_params(ws) if profile is not None else None
+    apply_overrides(params_path, resolve_overrides(raw, app, corpus, profile, overrides, defaults))
     load_application_params(params_path, app)
     in_force = profile_in_force(read_params_file(params_path), app)
-    if in_force and in_force != "default":  # never silently: a profile stays written in params.yaml
+    if in_force:  # never silently: a profile stays written in params.yaml
         message = (
             f"params.yaml holds {app}'s {in_force!r} profile values"
-            f"{'' if profile else ' (written by an earlier run)'}; --profile default returns to the default sizes"
+            f"{'' if profile else ' (written by an earlier run)'}; --profile default returns to the committed values"
         )
         try:
             get_run_logger().warning(message)
@@ -370,10 +400,10 @@ def prepare_workspace(
 def profile_in_force(raw: dict, app: str) -> str | None:
     """The profile whose every knob params.yaml's section now holds (None when none does)."""
     section = raw.get(app) or {}
+    values = flatten({k: v for k, v in section.items() if k != "profiles"})
     for name, knobs in (section.get("profiles") or {}).items():
-        if all(
-            section.get(part, {}).get(key) == value for part, values in knobs.items() for key, value in values.items()
-        ):
+        knobs = flatten(knobs or {})
+        if knobs and all(values.get(key) == value for key, value in knobs.items()):
             return name
     return None
 
@@ -510,7 +540,9 @@ def main(argv: list[str] | None = None) -> int:
         help="the application to retrain, e.g. sentences or conditional (default: orchestrate.default_application)",
     )
     parser.add_argument("--corpus", help="text file (one sentence per line) or CSV/TSV/JSONL/Parquet to train on")
-    parser.add_argument("--profile", help="size preset from params.yaml: default, tiny or gpu")
+    parser.add_argument(
+        "--profile", help="preset from params.yaml's profiles (tiny, gpu), or default: the committed values"
+    )
     parser.add_argument(
         "--set",
         dest="overrides",

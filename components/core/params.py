@@ -222,8 +222,8 @@ class ApplicationParams(Section):
     register: RegisterParams
     orchestrate: OrchestrateParams
     profiles: dict[str, dict[str, Any]]
-    """Presets of knobs (`flows.retrain --profile NAME` writes one into the sections); each names the same knobs,
-    so switching between them is reversible."""
+    """Presets (tiny, gpu), each holding only the knobs it changes; `flows.retrain --profile NAME` writes one into
+    the sections over the committed values, `--profile default` returns to those."""
 
     @property
     def model_name(self) -> str:
@@ -308,14 +308,12 @@ def kind_params_from_dict(raw: dict[str, Any], app: str | None, params_cls: type
 
 
 def check_profiles(profiles: dict[str, dict[str, Any]], params_cls: type, where: str) -> None:
-    """Every profile sets the same knobs (so switching between profiles is reversible), each a known one of the
-    right type within its bounds."""
-    keysets = {name: frozenset(flatten(p or {})) for name, p in profiles.items()}
-    ref_name, ref = next(iter(keysets.items()), (None, frozenset()))
-    for name, keys in keysets.items():
-        if keys != ref:
-            raise ParamsError(f"{where}: {name!r} and {ref_name!r} set different keys: {sorted(keys ^ ref)}")
-        for dotted, value in flatten(profiles[name] or {}).items():
+    """Each profile's knobs are known ones of the right type within their bounds; `default` is no profile's name
+    (it means the committed values, which the sections hold)."""
+    for name, knobs in profiles.items():
+        if name == "default":
+            raise ParamsError(f"{where}: 'default' is the committed values themselves, not a profile to list")
+        for dotted, value in flatten(knobs or {}).items():
             check_value(params_cls, dotted, value, f"{where}.{name}")
 
 

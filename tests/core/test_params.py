@@ -1,3 +1,4 @@
+import copy
 from pathlib import Path
 
 import pytest
@@ -13,20 +14,20 @@ def shipped() -> dict:
     return yaml.safe_load((ROOT / "params.yaml").read_text())
 
 
-def test_shipped_params_load_and_every_profile_sets_the_same_knobs():
-    params = load_params(ROOT / "params.yaml")
-    assert set(params.profiles) == {"default", "tiny", "gpu"}
-    knobs = {name: set(flatten(profile)) for name, profile in params.profiles.items()}
-    assert knobs["tiny"] == knobs["default"] == knobs["gpu"] and len(knobs["default"]) > 10
-    for _name, profile in params.profiles.items():  # each profile, written into the sections, is valid params
-        raw = shipped()
-        for key, value in flatten(profile).items():
-            section, leaf = key.split(".")
-            raw["sentences"][section][leaf] = value
-        applied = params_from_dict(raw)
-        assert all(
-            getattr(getattr(applied, k.split(".")[0]), k.split(".")[1]) == v for k, v in flatten(profile).items()
-        )
+def test_shipped_profiles_hold_only_what_they_change_and_each_is_valid_written():
+    raw = shipped()
+    for app in ("sentences", "pretrain", "conditional"):
+        params = load_params(ROOT / "params.yaml", app)
+        assert set(params.profiles) == {"tiny", "gpu"}
+        for name, profile in params.profiles.items():
+            knobs = flatten(profile)
+            restated = [k for k, v in knobs.items() if flatten(raw[app])[k] == v]
+            assert not restated, f"{app}.profiles.{name} restates the committed {restated}"
+            applied = copy.deepcopy(raw)
+            for key, value in knobs.items():
+                section, leaf = key.split(".")
+                applied[app][section][leaf] = value
+            assert params_from_dict(applied, app)  # each profile, written into the sections, is valid params
 
 
 def test_a_key_missing_from_params_is_one_error_naming_it():
@@ -63,13 +64,6 @@ def test_names_are_filled_in_from_the_application_and_family():
         params_from_dict(raw)
 
 
-def test_default_profile_matches_the_sections():
-    raw = shipped()
-    for section, knobs in raw["sentences"]["profiles"]["default"].items():
-        for key, value in knobs.items():
-            assert raw["sentences"][section][key] == value, f"{section}.{key}"
-
-
 @pytest.mark.parametrize(
     "section,key,value,message",
     [
@@ -89,10 +83,14 @@ def test_bad_values_name_their_key(section, key, value, message):
         params_from_dict(raw)
 
 
-def test_profiles_with_different_knobs_are_refused():
+def test_a_profile_is_checked_against_the_schema_and_default_is_no_profile_to_list():
     raw = shipped()
-    raw["sentences"]["profiles"]["tiny"]["train"]["lr"] = 0.1
-    with pytest.raises(ParamsError, match="set different keys"):
+    raw["sentences"]["profiles"]["tiny"]["train"]["lr"] = 2.0
+    with pytest.raises(ParamsError, match=r"sentences.profiles.tiny.train.lr: must be in \(0, 1\], got 2.0"):
+        params_from_dict(raw)
+    raw = shipped()
+    raw["sentences"]["profiles"]["default"] = {"train": {"epochs": 1}}
+    with pytest.raises(ParamsError, match="'default' is the committed values themselves"):
         params_from_dict(raw)
 
 

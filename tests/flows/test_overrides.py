@@ -1,6 +1,7 @@
 """The flow's parameter handling: profiles, --set and --corpus written into params.yaml safely."""
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,12 @@ def test_profile_then_set_wins_and_comments_survive(params_copy):
     assert params.data.corpus == "corpus.txt"
     assert "# 0: all epochs" in params_copy.read_text()
     # Switching back restores every knob the profile touched.
-    apply_overrides(params_copy, resolve_overrides(raw, None, None, "default", []))
+    apply_overrides(params_copy, resolve_overrides(load_raw(params_copy), None, None, "default", [], defaults=raw))
     assert load_params(params_copy).model.hidden_dim == raw["sentences"]["model"]["hidden_dim"]
+
+
+def load_raw(path):
+    return yaml.safe_load(path.read_text())
 
 
 def test_set_keys_are_the_applications_unless_they_name_a_top_level_section(params_copy):
@@ -92,11 +97,35 @@ def test_a_set_changes_its_line_only_and_a_profile_round_trip_restores_every_byt
     assert changed[0][1].startswith("    init_from: models:/pretrain-bsvae@champion ")
     assert changed[0][1].endswith(" # fine-tune a registered model, e.g. models:/pretrain-bsvae@champion")
     params_copy.write_text(before)
-    for profile in ("tiny", "default"):
-        apply_overrides(
-            params_copy, resolve_overrides(yaml.safe_load(params_copy.read_text()), "conditional", None, profile, [])
-        )
+    for profile in ("gpu", "tiny", "default"):  # over the committed values, as the flow applies them
+        current = yaml.safe_load(params_copy.read_text())
+        apply_overrides(params_copy, resolve_overrides(current, "conditional", None, profile, [], defaults=raw))
     assert params_copy.read_text() == before  # quotes, nulls, comments and wrapped lines as they were
+
+
+def test_switching_profiles_leaves_no_knob_of_the_previous_one_behind(params_copy):
+    """gpu sets train.precision, which tiny leaves alone: after gpu then tiny it is the committed value again."""
+    committed = yaml.safe_load(params_copy.read_text())
+    for profile in ("gpu", "tiny"):
+        current = yaml.safe_load(params_copy.read_text())
+        apply_overrides(params_copy, resolve_overrides(current, "images", None, profile, [], defaults=committed))
+    params = yaml.safe_load(params_copy.read_text())["images"]
+    assert params["train"]["precision"] == committed["images"]["train"]["precision"] == "fp32"
+    assert params["train"]["batch_size"] == committed["images"]["profiles"]["tiny"]["train"]["batch_size"]
+
+
+def test_the_committed_params_are_the_defaults(tmp_path):
+    from flows.retrain import committed_params
+
+    assert committed_params(tmp_path) is None  # no git repository: the file itself is the defaults
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "params.yaml").write_text("sentences: {train: {epochs: 2}}\n")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "params.yaml"], check=True)
+    subprocess.run(
+        ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "p"], check=True
+    )
+    (tmp_path / "params.yaml").write_text("sentences: {train: {epochs: 1}}\n")
+    assert committed_params(tmp_path) == {"sentences": {"train": {"epochs": 2}}}
 
 
 def test_the_profile_in_force_is_named_so_none_stays_silently(params_copy):
@@ -104,12 +133,12 @@ def test_the_profile_in_force_is_named_so_none_stays_silently(params_copy):
 
     raw = yaml.safe_load(params_copy.read_text())
     assert {app: profile_in_force(raw, app) for app in ("sentences", "conditional", "pretrain")} == {
-        "sentences": "default",
-        "conditional": "default",
-        "pretrain": "default",
+        "sentences": None,
+        "conditional": None,
+        "pretrain": None,
     }
     apply_overrides(params_copy, resolve_overrides(raw, "pretrain", None, "tiny", []))
     raw = yaml.safe_load(params_copy.read_text())
-    assert profile_in_force(raw, "pretrain") == "tiny" and profile_in_force(raw, "sentences") == "default"
+    assert profile_in_force(raw, "pretrain") == "tiny" and profile_in_force(raw, "sentences") is None
     apply_overrides(params_copy, resolve_overrides(raw, "pretrain", None, None, ["model.hidden_dim=48"]))
     assert profile_in_force(yaml.safe_load(params_copy.read_text()), "pretrain") is None
