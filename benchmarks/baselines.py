@@ -26,7 +26,7 @@ def text_baseline(ws: Path, app: str) -> str:
     from components.kinds.text.evaluation.baseline import unigram_baseline
 
     params = load_application_params(ws / "params.yaml", app)
-    tokens = ws / application(app, ws / "params.yaml").data("tokens")
+    tokens = ws / application(app, ws / "params.yaml").output(ws, "tokenize", "--out-dir")
     test = TokenArrays.load(tokens, "test").spread(params.evaluate.max_sentences)
     figures = unigram_baseline(
         TokenArrays.load(tokens, "train"), test, params.tokenize.vocab_size, params.train.max_len
@@ -39,7 +39,7 @@ def translation_baseline(ws: Path, app: str) -> str:
 
     from components.kinds.translation.evaluation.metrics import bleu_scores
 
-    frame = pd.read_parquet(ws / application(app, ws / "params.yaml").data("processed/splits.parquet"))
+    frame = pd.read_parquet(application(app, ws / "params.yaml").splits(ws))
     test = frame[frame["split"] == "test"]
     return f"copying the source: BLEU {bleu_scores(test['source'].tolist(), test['target'].tolist())['bleu']:.2f}"
 
@@ -49,7 +49,7 @@ def images_baseline(ws: Path, app: str) -> str:
 
     from components.kinds.images.evaluation.baseline import baseline_bits_per_dim, pixel_log_probs
 
-    arrays = ws / application(app, ws / "params.yaml").data("arrays")
+    arrays = ws / application(app, ws / "params.yaml").output(ws, "preprocess", "--out-dir")
     pixels = pixel_log_probs(np.load(arrays / "train.images.npy", mmap_mode="r"))
     return f"independent pixels: {baseline_bits_per_dim(pixels, np.load(arrays / 'test.images.npy')):.3f} bits/dim"
 

@@ -94,10 +94,10 @@ def main() -> None:
     if not args.table:
         params = load_with_overrides(args.params or args.workspace / "params.yaml", args.app, args.overrides)
         app = application(params.application)
-        tokens = args.workspace / app.tokens
+        tokens = args.workspace / app.output(args.workspace, "tokenize", "--out-dir")
         from tokenizers import Tokenizer
 
-        vocab = Tokenizer.from_file(str(args.workspace / app.tokenizer)).get_vocab_size()
+        vocab = Tokenizer.from_file(str(app.tokenizer(args.workspace))).get_vocab_size()
         train, valid = TokenArrays.load(tokens, "train"), TokenArrays.load(tokens, "valid")
         test = TokenArrays.load(tokens, "test").head(args.sentences)
         if params.train.threads:

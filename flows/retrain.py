@@ -314,7 +314,7 @@ def gate_task(workspace: str, app: str) -> dict:
     unit = application(app, ws / PARAMS_FILE)
     champion = champion_of(connect(ws), params.model_name)
     report = application_kind(ws / PARAMS_FILE, app).gate(
-        json.loads((ws / unit.metrics("eval")).read_text(encoding="utf-8")),
+        json.loads(unit.eval_metrics(ws).read_text(encoding="utf-8")),
         params.gate,
         lineage=dvc_lineage(ws, unit, params.model.family),
         champion=champion,
@@ -429,7 +429,7 @@ def publish_summary(ws: Path, app: str, registered: dict, gate: dict) -> None:
     from components.registry.register import scalar_metrics
 
     unit = application(app, ws / PARAMS_FILE)
-    scalars = scalar_metrics(json.loads((ws / unit.metrics("eval")).read_text(encoding="utf-8")))
+    scalars = scalar_metrics(json.loads(unit.eval_metrics(ws).read_text(encoding="utf-8")))
     create_table_artifact(
         key="eval-metrics",
         table=[{"metric": k, "value": round(v, 6)} for k, v in scalars.items()],

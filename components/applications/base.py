@@ -6,13 +6,17 @@ under `data/<name>/`, `models/<name>/<family>/`, `metrics/<name>/` and `reports/
 own registered model per family (register.model_name, e.g. `<name>-bsvae`). `dvc repro` builds
 them all; `dvc repro <name>-evaluate` (or `--glob '<name>-*'`) one alone; the flow takes one by name.
 
-dvc.yaml stays the only definition of the stages: the paths below are the ones its commands pass,
-and tests/applications/test_applications.py checks that they agree.
+dvc.yaml stays the only definition of the stages and the one place their paths are spelled: the outputs
+below are read from its commands (components/versioning/stage_file.py), so code that reads a stage's output
+afterwards finds it where dvc.yaml puts it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from components.versioning.stage_file import command_arguments, stage_argument, stages
 
 
 @dataclass(frozen=True)
@@ -38,33 +42,54 @@ class Application:
     def stages(self) -> list[str]:
         return [self.stage(step) for step in self.steps]
 
-    # --- outputs ------------------------------------------------------------
-    def data(self, relative: str) -> str:
-        return f"data/{self.name}/{relative}"
+    # --- outputs: as dvc.yaml's commands spell them ------------------------------
+    def output(self, workspace: str | Path, step: str, flag: str, family: str | None = None) -> str:
+        """The path its stage `<name>-<step>` passes as `flag` in the workspace's dvc.yaml, relative to the
+        workspace as dvc.yaml (and dvc.lock) spell it; `family` fills `${<name>.model.family}`."""
+        values = {f"{self.name}.model.family": family} if family else None
+        return stage_argument(Path(workspace), self.stage(step), flag, values)
 
-    def metrics(self, name: str) -> str:
-        return f"metrics/{self.name}/{name}.json"
+    def has_output(self, workspace: str | Path, step: str, flag: str) -> bool:
+        """Whether its stage `<name>-<step>` passes `flag` at all (only text applications warm-start, say)."""
+        return flag in command_arguments(stages(Path(workspace)).get(self.stage(step), {}).get("cmd", ""))
+
+    def model_dir(self, workspace: str | Path, family: str) -> Path:
+        return Path(workspace) / self.output(workspace, self.train_step, "--out-dir", family)
+
+    def splits(self, workspace: str | Path) -> Path:
+        """The split table (every validated row with its split)."""
+        return Path(workspace) / self.output(workspace, "split", "--out")
+
+    def eval_metrics(self, workspace: str | Path) -> Path:
+        return Path(workspace) / self.output(workspace, "evaluate", "--metrics")
+
+    def train_history(self, workspace: str | Path) -> Path:
+        return Path(workspace) / self.output(workspace, self.train_step, "--history")
+
+    def timing(self, workspace: str | Path, step: str) -> Path | None:
+        """The timing file (wall time, peak memory) stage `step` writes, if its command writes one."""
+        flags = command_arguments(stages(Path(workspace)).get(self.stage(step), {}).get("cmd", ""))
+        return Path(workspace) / flags["--timing"] if "--timing" in flags else None
+
+    def report_files(self, workspace: str | Path) -> list[Path]:
+        """What the evaluate stage reports for people (samples, translations, pictures, latent dimensions): the
+        files it declares as outputs and plots, and those in the folder its command gives as --reports."""
+        entry = stages(Path(workspace)).get(self.stage("evaluate"), {})
+        declared = [
+            next(iter(e)) if isinstance(e, dict) else e for key in ("outs", "plots") for e in entry.get(key, [])
+        ]
+        folder = command_arguments(entry.get("cmd", "")).get("--reports")
+        found = sorted((Path(workspace) / folder).glob("*.*")) if folder else []
+        return [p for p in dict.fromkeys([*(Path(workspace) / d for d in declared), *found]) if p.is_file()]
+
+    def warm_start_dir(self, workspace: str | Path) -> Path:
+        """The champion's weights the flow puts where the train stage reads them (train.warm_start: champion)."""
+        return Path(workspace) / self.output(workspace, self.train_step, "--warm-start")
+
+    def base_dir(self, workspace: str | Path) -> Path:
+        """The registered model a fine-tuning run starts from (train.init_from), put there by the flow."""
+        return Path(workspace) / self.output(workspace, self.train_step, "--base")
 
     def reports(self, relative: str = "") -> str:
+        """The flow's own reports (the gate's, the run log, plots), beside the stages' reports."""
         return f"reports/{self.name}/{relative}".rstrip("/")
-
-    def model_dir(self, family: str) -> str:
-        return f"models/{self.name}/{family}"
-
-    @property
-    def reference_vocab(self) -> str:
-        """The last accepted dataset's words (tracked in git; the flow rewrites it after a registration)."""
-        return self.data("reference/vocab.txt")
-
-    @property
-    def warm_start_dir(self) -> str:
-        return f"warm_start/{self.name}"
-
-    @property
-    def base_dir(self) -> str:
-        """The registered model a fine-tuning run starts from (train.init_from), put there by the flow."""
-        return f"base/{self.name}"
-
-    @property
-    def checkpoint(self) -> str:
-        return f"checkpoints/{self.name}/train.pt"

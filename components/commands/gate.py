@@ -17,14 +17,14 @@ from components.kinds.registry import application_kind, load_application_params
 
 def main() -> None:
     parser = stage_parser(__doc__.splitlines()[0])
-    parser.add_argument("--metrics", help="evaluation metrics (default: the application's metrics/<app>/eval.json)")
+    parser.add_argument("--metrics", help="evaluation metrics (default: the file dvc.yaml's evaluate stage writes)")
     parser.add_argument("--out-dir", help="where gate.md and gate.json go (default: reports/<app>/)")
 
     def run(args):
         params = load_application_params(args.params, args.app)
         app = application(params.application, args.params)
         p = params.gate
-        path = Path(args.metrics or app.metrics("eval"))
+        path = Path(args.metrics) if args.metrics else app.eval_metrics(Path(args.params).parent)
         if not path.is_file():
             raise StageError(f"{path}: evaluation metrics not found (run the evaluate stage)")
         # Without MLflow at hand this entry point checks thresholds only; the flow adds the champion.

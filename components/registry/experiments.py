@@ -18,8 +18,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from components.applications.base import Application
 from components.applications.catalog import application
 from components.core.params import flatten
@@ -27,6 +25,7 @@ from components.kinds.registry import load_application_params
 from components.registry.register import scalar_metrics
 from components.registry.tracking import connect
 from components.versioning.dvc import require_dvc_project
+from components.versioning.stage_file import stages
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +39,8 @@ class Experiment:
 
 def metric_files(workspace: Path, app: Application) -> list[str]:
     """The metrics files dvc.yaml declares for the application's stages, in stage order."""
-    stages = (yaml.safe_load((workspace / "dvc.yaml").read_text(encoding="utf-8")) or {}).get("stages", {})
     files = []
-    for name, stage in stages.items():
+    for name, stage in stages(workspace).items():
         if name not in app.stages:
             continue
         for entry in stage.get("metrics", []):
@@ -76,7 +74,7 @@ def experiment_metrics(workspace: Path, rev: str, app: Application) -> dict[str,
         except (PathMissingError, FileNotFoundError, ValueError):
             log.warning("experiment %s has no readable %s", rev, path)
             continue
-        prefix = "" if path == app.metrics("eval") else f"{Path(path).stem}."
+        prefix = "" if path == app.output(workspace, "evaluate", "--metrics") else f"{Path(path).stem}."
         out.update({f"{prefix}{k}": v for k, v in values.items()})
     return out
 

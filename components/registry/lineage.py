@@ -76,23 +76,26 @@ def uncommitted_patch(workspace: Path) -> str:
 
 def warm_start_source(workspace: Path, app: Application) -> str:
     """'NAME vN' when the app's train stage started from a registered version's weights, else 'scratch'."""
-    source = workspace / app.warm_start_dir / "source.json"
-    if not source.is_file() or not (workspace / app.warm_start_dir / WEIGHTS_FILE).is_file():
+    directory = app.warm_start_dir(workspace) if app.has_output(workspace, app.train_step, "--warm-start") else None
+    if directory is None or not (directory / "source.json").is_file() or not (directory / WEIGHTS_FILE).is_file():
         return "scratch"
-    info = json.loads(source.read_text(encoding="utf-8"))
+    info = json.loads((directory / "source.json").read_text(encoding="utf-8"))
     return f"{info['name']} v{info['version']}"
 
 
 def base_model_source(workspace: Path, app: Application) -> str:
     """'NAME vN' when the run fine-tuned a registered model (train.init_from), else 'none'."""
-    source = workspace / app.base_dir / "source.json"
+    has_base = app.has_output(workspace, app.train_step, "--base")
+    source = app.base_dir(workspace) / "source.json" if has_base else workspace / "no base model"
     info = json.loads(source.read_text(encoding="utf-8")) if source.is_file() else {}
     return f"{info['name']} v{info['version']}" if info.get("name") else "none"
 
 
 def dvc_lineage(workspace: Path, app: Application, family: str) -> dict[str, str]:
     """Content hashes of the app's data, tokenizer, model and parameters, as its stages recorded them in dvc.lock."""
-    tags = {tag: locked_md5(workspace, stage, path) for tag, (stage, path) in app.lineage_outputs(family).items()}
+    tags = {
+        tag: locked_md5(workspace, stage, path) for tag, (stage, path) in app.lineage_outputs(workspace, family).items()
+    }
     recorded_params = {
         name: stage.get("params", {}) for name, stage in sorted(locked_stages(workspace).items()) if name in app.stages
     }

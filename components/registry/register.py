@@ -138,15 +138,15 @@ def register_model(workspace: Path, params, params_path: Path, report: GateRepor
     workspace = workspace.resolve()
     p, app, family = params.register, application(params.application, params_path), params.model.family
     kind = application_kind(params_path, params.application)
-    model_name, model_dir = params.model_name, workspace / app.model_dir(family)
+    model_name, model_dir = params.model_name, app.model_dir(workspace, family)
     lineage = {**dvc_lineage(workspace, app, family), "base_model": base_model_source(workspace, app)}
     commit, dirty = git_commit(workspace)
-    history = json.loads((workspace / app.metrics("train_history")).read_text(encoding="utf-8"))
-    metrics = json.loads((workspace / app.metrics("eval")).read_text(encoding="utf-8"))
+    history = json.loads(app.train_history(workspace).read_text(encoding="utf-8"))
+    metrics = json.loads(app.eval_metrics(workspace).read_text(encoding="utf-8"))
     timings = {
         name: json.loads(path.read_text(encoding="utf-8"))
         for name in ("train", "evaluate")
-        if (path := workspace / app.reports(f"timing/{name}.json")).is_file()
+        if (path := app.timing(workspace, app.train_step if name == "train" else name)) and path.is_file()
     }
     # Wall times and speeds are not DVC outputs (a rebuild hashes the same however fast the machine); the run
     # and the model card report them beside the metrics.
@@ -199,17 +199,10 @@ def register_model(workspace: Path, params, params_path: Path, report: GateRepor
         mlflow.log_text(uncommitted_patch(workspace), "lineage/uncommitted.patch")
         mlflow.log_text((workspace / "dvc.lock").read_text(encoding="utf-8"), "lineage/dvc.lock")
         mlflow.log_text(params_path.read_text(encoding="utf-8"), "lineage/params.yaml")
-        pictures = [app.reports(f"{name}.png") for name in ("samples", "reconstructions", "interpolations")]
-        for report_file in (
-            app.reports("samples.md"),
-            app.reports("translations.md"),
-            *pictures,
-            app.reports("gate.md"),
-            app.reports("gate.json"),
-            app.metrics("latent_dims"),
-        ):
-            if (workspace / report_file).is_file():
-                mlflow.log_artifact(str(workspace / report_file), artifact_path="reports")
+        gate_files = [workspace / app.reports(name) for name in ("gate.md", "gate.json")]
+        for report_file in [*app.report_files(workspace), *gate_files]:
+            if report_file.is_file():
+                mlflow.log_artifact(str(report_file), artifact_path="reports")
         for path, folder in kind.run_artifacts(workspace, app, history) if kind.run_artifacts else []:
             mlflow.log_artifact(str(path), artifact_path=folder)
         served = kind.served_model(workspace, app, params, weights_sha)

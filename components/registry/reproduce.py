@@ -124,8 +124,8 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
     warm = mv.tags.get("warm_start", "scratch")
     if warm != "scratch":
         source_name, source_version = warm.rsplit(" v", 1)
-        download_weights(source_name, source_version, scratch / app.warm_start_dir)
-        (scratch / app.warm_start_dir / "source.json").write_text(
+        download_weights(source_name, source_version, app.warm_start_dir(scratch))
+        (app.warm_start_dir(scratch) / "source.json").write_text(
             json.dumps({"name": source_name, "version": source_version})
         )
     base = mv.tags.get("base_model", "none")
@@ -139,7 +139,7 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
     registered_lock = app_stages_only(yaml.safe_load((lineage / "dvc.lock").read_text(encoding="utf-8")), app)
     rebuilt_lock = app_stages_only(yaml.safe_load((scratch / "dvc.lock").read_text(encoding="utf-8")), app)
     run = client.get_run(mv.run_id)
-    rebuilt_metrics = scalar_metrics(json.loads((scratch / app.metrics("eval")).read_text(encoding="utf-8")))
+    rebuilt_metrics = scalar_metrics(json.loads(app.eval_metrics(scratch).read_text(encoding="utf-8")))
     registered_metrics = {k: v for k, v in run.data.metrics.items() if k in rebuilt_metrics}
     with tempfile.TemporaryDirectory() as tmp:  # the registered files, checked against their record
         model_config = yaml.safe_load((download_verified(mv, Path(tmp)) / "MLmodel").read_text(encoding="utf-8"))
@@ -149,7 +149,7 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
         registered_metrics,
         rebuilt_metrics,
         model_config["flavors"]["python_function"]["config"]["weights_sha256"],
-        file_digest(scratch / app.model_dir(run.data.tags["model.family"]) / WEIGHTS_FILE),
+        file_digest(app.model_dir(scratch, run.data.tags["model.family"]) / WEIGHTS_FILE),
     )
 
 

@@ -16,10 +16,10 @@ PYFUNC = Path(__file__).resolve().parent / "pyfunc.py"
 
 @dataclass(frozen=True)
 class PointsApplication(Application):
-    def lineage_outputs(self, family: str) -> dict[str, tuple[str, str]]:
+    def lineage_outputs(self, workspace, family: str) -> dict[str, tuple[str, str]]:
         return {
-            "data.splits_md5": (self.stage("split"), self.data("processed/splits.parquet")),
-            "model.md5": (self.stage("train"), self.model_dir(family)),
+            "data.splits_md5": (self.stage("split"), self.output(workspace, "split", "--out")),
+            "model.md5": (self.stage("train"), self.output(workspace, "train", "--out-dir", family)),
         }
 
 
@@ -48,7 +48,7 @@ def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
     example = pd.DataFrame({"n": [3]})
     return {
         "python_model": str(PYFUNC),
-        "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family))},
+        "artifacts": {"model_dir": str(app.model_dir(workspace, params.model.family))},
         "model_config": {"weights_sha256": weights_sha},
         "signature": infer_signature(example, pd.DataFrame({"x": [0.0], "y": [0.0]})),
         "input_example": example,

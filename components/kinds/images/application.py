@@ -11,27 +11,28 @@ Evaluation: importance-weighted NLL and bits per dimension, FID/KID, conditional
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from components.applications.base import Application
 
 
 @dataclass(frozen=True)
 class ImageApplication(Application):
-    @property
-    def arrays(self) -> str:
-        return self.data("arrays")
+    def histogram_reference(self, workspace: str | Path) -> Path:
+        """The last accepted data's intensity histogram (tracked in git; the flow rewrites it)."""
+        return Path(workspace) / self.output(workspace, "check", "--reference")
 
-    @property
-    def histogram_reference(self) -> str:
-        return self.data("reference/histogram.json")
-
-    def lineage_outputs(self, family: str) -> dict[str, tuple[str, str]]:
+    def lineage_outputs(self, workspace: str | Path, family: str) -> dict[str, tuple[str, str]]:
+        """Version tag -> (stage, output) whose dvc.lock hash identifies the run's data, classifier and model."""
+        outputs = {
+            "data.corpus_md5": ("ingest", "--out"),
+            "data.splits_md5": ("split", "--out"),
+            "data.arrays_md5": ("preprocess", "--out-dir"),
+            "classifier.md5": ("classifier", "--out-dir"),
+            "model.md5": ("train", "--out-dir"),
+        }
         return {
-            "data.corpus_md5": (self.stage("ingest"), self.data("interim/corpus.parquet")),
-            "data.splits_md5": (self.stage("split"), self.data("processed/splits.parquet")),
-            "data.arrays_md5": (self.stage("preprocess"), self.arrays),
-            "classifier.md5": (self.stage("classifier"), self.model_dir("classifier")),
-            "model.md5": (self.stage("train"), self.model_dir(family)),
+            tag: (self.stage(step), self.output(workspace, step, flag, family)) for tag, (step, flag) in outputs.items()
         }
 
 

@@ -28,7 +28,7 @@ def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
 
     return {
         "python_model": str(PYFUNC_CODE),
-        "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family))},
+        "artifacts": {"model_dir": str(app.model_dir(workspace, params.model.family))},
         "model_config": {"weights_sha256": weights_sha},
         "signature": image_signature(),
         "input_example": image_input_example(),
@@ -49,9 +49,9 @@ def accept_data(workspace: Path, app) -> str:
     from components.core.atomic import write_json
     from components.kinds.images.data.images import intensity_histogram
 
-    splits = pd.read_parquet(workspace / app.data("processed/splits.parquet"))
+    splits = pd.read_parquet(app.splits(workspace))
     train = splits[splits["split"] == "train"]
-    write_json(workspace / app.histogram_reference, intensity_histogram(train))
+    write_json(app.histogram_reference(workspace), intensity_histogram(train))
     return f"intensity histogram of {len(train)} train images"
 
 

@@ -4,6 +4,7 @@ label classifier; the outputs whose dvc.lock hashes are a registered version's l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from components.applications.base import Application
 
@@ -15,32 +16,31 @@ class TextApplication(Application):
 
     labelled: bool = False
 
-    @property
-    def tokenizer(self) -> str:
-        return self.data("tokenizer/tokenizer.json")
+    def tokenizer(self, workspace: str | Path) -> Path:
+        return Path(workspace) / self.output(workspace, "tokenize", "--tokenizer")
 
-    @property
-    def tokens(self) -> str:
-        return self.data("tokens")
+    def labels(self, workspace: str | Path) -> Path:
+        """The label vocabulary the tokenize stage writes (labelled applications)."""
+        return Path(workspace) / self.output(workspace, "tokenize", "--labels")
 
-    @property
-    def labels(self) -> str:
-        return self.data("tokenizer/labels.json")
+    def reference_vocab(self, workspace: str | Path) -> Path:
+        """The last accepted dataset's words (tracked in git; the flow rewrites it after a registration)."""
+        return Path(workspace) / self.output(workspace, "check", "--reference")
 
-    def lineage_outputs(self, family: str) -> dict[str, tuple[str, str]]:
+    def lineage_outputs(self, workspace: str | Path, family: str) -> dict[str, tuple[str, str]]:
         """Version tag -> (stage, output) whose dvc.lock hash identifies the run's data, tokenizer and model."""
-        return {
-            "data.corpus_md5": (self.stage("ingest"), self.data("interim/corpus.parquet")),
-            "data.splits_md5": (self.stage("split"), self.data("processed/splits.parquet")),
-            "data.tokens_md5": (self.stage("tokenize"), self.tokens),
-            "tokenizer.md5": (self.stage("tokenize"), self.tokenizer),
-            "model.md5": (self.stage("train"), self.model_dir(family)),
+        outputs = {
+            "data.corpus_md5": ("ingest", "--out"),
+            "data.splits_md5": ("split", "--out"),
+            "data.tokens_md5": ("tokenize", "--out-dir"),
+            "tokenizer.md5": ("tokenize", "--tokenizer"),
+            "model.md5": ("train", "--out-dir"),
             **(
-                {
-                    "labels.md5": (self.stage("tokenize"), self.labels),
-                    "classifier.md5": (self.stage("classifier"), self.model_dir("classifier")),
-                }
+                {"labels.md5": ("tokenize", "--labels"), "classifier.md5": ("classifier", "--out-dir")}
                 if self.labelled
                 else {}
             ),
+        }
+        return {
+            tag: (self.stage(step), self.output(workspace, step, flag, family)) for tag, (step, flag) in outputs.items()
         }

@@ -29,13 +29,14 @@ def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
     from components.kinds.text.data.labels import LABELS_FILE, read_labels
     from components.kinds.text.serving.signature import input_example, signature
 
-    labels_file = workspace / app.model_dir(params.model.family) / LABELS_FILE
+    model_dir = app.model_dir(workspace, params.model.family)
+    labels_file = model_dir / LABELS_FILE
     labels = read_labels(labels_file) if params.model.conditional and labels_file.is_file() else []
     return {
         "python_model": str(PYFUNC_CODE),
         "artifacts": {
-            "model_dir": str(workspace / app.model_dir(params.model.family)),
-            "tokenizer": str(workspace / app.tokenizer),
+            "model_dir": str(model_dir),
+            "tokenizer": str(app.tokenizer(workspace)),
         },
         "model_config": {"weights_sha256": weights_sha, "max_len": params.train.max_len},
         "signature": signature(),
@@ -47,7 +48,9 @@ def model_card(workspace: Path, app, name: str, params, metrics: dict, lineage: 
     from components.kinds.text.card import model_card as card
     from components.kinds.text.card import read_samples
 
-    return card(name, params, metrics, lineage, commit, read_samples(workspace / app.reports("samples.md")))
+    return card(
+        name, params, metrics, lineage, commit, read_samples(workspace / app.output(workspace, "evaluate", "--samples"))
+    )
 
 
 def accept_data(workspace: Path, app) -> str:
@@ -58,15 +61,17 @@ def accept_data(workspace: Path, app) -> str:
     from components.core.atomic import write_text
     from components.kinds.text.data.dataset_checks import accepted_vocab
 
-    vocab = accepted_vocab(pd.read_parquet(workspace / app.data("processed/splits.parquet")))
-    write_text(workspace / app.reference_vocab, "\n".join(vocab) + "\n")
+    vocab = accepted_vocab(pd.read_parquet(app.splits(workspace)))
+    write_text(app.reference_vocab(workspace), "\n".join(vocab) + "\n")
     return f"{len(vocab)} words"
 
 
 def run_artifacts(workspace: Path, app, history: list[dict]) -> list[tuple[Path, str]]:
     from components.kinds.text.evaluation.plots import write_plots
 
-    plots = write_plots(workspace / app.reports("plots"), history, workspace / app.metrics("latent_dims"))
+    plots = write_plots(
+        workspace / app.reports("plots"), history, workspace / app.output(workspace, "evaluate", "--latent")
+    )
     return [(plot, "plots") for plot in plots]
 
 
@@ -81,7 +86,7 @@ def prepare_base(workspace: Path, params, client, version: str | None = None) ->
     from components.kinds.text.base_model import materialise
 
     app = app_named(params.application, workspace / "params.yaml")
-    return materialise(workspace / app.base_dir, params.train.init_from, client, version)
+    return materialise(app.base_dir(workspace), params.train.init_from, client, version)
 
 
 def application(name: str):

@@ -34,7 +34,7 @@ def wanted_config(params: Params, vocab_size: int, num_labels: int = 0) -> dict:
 def prepare(workspace: Path, params: Params, client) -> str:
     """Fill or empty warm_start/<application>/; return a one-line reason, for the log and the run's artifacts."""
     app = application(params.application, workspace / "params.yaml")
-    directory = workspace / app.warm_start_dir
+    directory = app.warm_start_dir(workspace)
     directory.mkdir(parents=True, exist_ok=True)
     if params.train.warm_start != "champion":
         clear(directory)
@@ -48,9 +48,9 @@ def prepare(workspace: Path, params: Params, client) -> str:
     except MlflowException:
         clear(directory)
         return f"no {name}@{CHAMPION} yet: training from scratch"
-    vocabularies = {"tokenizer": app.tokenizer, **({"labels": app.labels} if app.labelled else {})}
-    for what, path in vocabularies.items():  # the champion's ids must mean what this run's mean
-        md5 = locked_md5(workspace, app.stage("tokenize"), path)
+    vocabularies = {"tokenizer": "--tokenizer", **({"labels": "--labels"} if app.labelled else {})}
+    for what, flag in vocabularies.items():  # the champion's ids must mean what this run's mean
+        md5 = locked_md5(workspace, app.stage("tokenize"), app.output(workspace, "tokenize", flag))
         if version.tags.get(f"{what}.md5") != md5:
             clear(directory)
             return (
@@ -63,8 +63,8 @@ def prepare(workspace: Path, params: Params, client) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         candidate = download_weights(name, str(version.version), Path(tmp))
         config = upgrade_saved_config(json.loads((candidate / CONFIG_FILE).read_text()))
-        vocab_size = Tokenizer.from_file(str(workspace / app.tokenizer)).get_vocab_size()
-        num_labels = len(read_labels(workspace / app.labels)) if params.model.conditional else 0
+        vocab_size = Tokenizer.from_file(str(app.tokenizer(workspace))).get_vocab_size()
+        num_labels = len(read_labels(app.labels(workspace))) if params.model.conditional else 0
         if config != wanted_config(params, vocab_size, num_labels):
             clear(directory)
             return f"{name} v{version.version} has another architecture ({config}): training from scratch"

@@ -10,6 +10,7 @@ Evaluation: sacreBLEU, chrF, lowercased BLEU, decoding speed; the gate a minimum
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from components.applications.base import Application
 
@@ -19,22 +20,21 @@ class TranslationApplication(Application):
     """An application over sentence pairs: two tokenizers (one file each, the same one when joint) and
     token arrays per side."""
 
-    @property
-    def tokenizer_dir(self) -> str:
-        return self.data("tokenizer")
+    def reference_dir(self, workspace: str | Path) -> Path:
+        """The last accepted data's vocabularies per side (tracked in git; the flow rewrites them)."""
+        return Path(workspace) / self.output(workspace, "check", "--reference-dir")
 
-    @property
-    def tokens(self) -> str:
-        return self.data("tokens")
-
-    def lineage_outputs(self, family: str) -> dict[str, tuple[str, str]]:
+    def lineage_outputs(self, workspace: str | Path, family: str) -> dict[str, tuple[str, str]]:
         """Version tag -> (stage, output) whose dvc.lock hash identifies the run's data, tokenizers and model."""
+        outputs = {
+            "data.corpus_md5": ("ingest", "--out"),
+            "data.splits_md5": ("split", "--out"),
+            "data.tokens_md5": ("tokenize", "--out-dir"),
+            "tokenizer.md5": ("tokenize", "--tokenizer-dir"),
+            "model.md5": ("train", "--out-dir"),
+        }
         return {
-            "data.corpus_md5": (self.stage("ingest"), self.data("interim/corpus.parquet")),
-            "data.splits_md5": (self.stage("split"), self.data("processed/splits.parquet")),
-            "data.tokens_md5": (self.stage("tokenize"), self.tokens),
-            "tokenizer.md5": (self.stage("tokenize"), self.tokenizer_dir),
-            "model.md5": (self.stage("train"), self.model_dir(family)),
+            tag: (self.stage(step), self.output(workspace, step, flag, family)) for tag, (step, flag) in outputs.items()
         }
 
 

@@ -28,7 +28,7 @@ def served_model(workspace: Path, app, params, weights_sha: str) -> dict:
 
     return {
         "python_model": str(PYFUNC_CODE),
-        "artifacts": {"model_dir": str(workspace / app.model_dir(params.model.family))},
+        "artifacts": {"model_dir": str(app.model_dir(workspace, params.model.family))},
         "model_config": {"weights_sha256": weights_sha},
         "signature": translation_signature(),
         "input_example": translation_input_example(),
@@ -49,11 +49,11 @@ def accept_data(workspace: Path, app) -> str:
     from components.core.atomic import write_text
     from components.kinds.translation.data.checks import SIDES, accepted_vocab
 
-    splits = pd.read_parquet(workspace / app.data("processed/splits.parquet"))
+    splits = pd.read_parquet(app.splits(workspace))
     counts = []
     for side in SIDES:
         vocab = accepted_vocab(splits, side)
-        write_text(workspace / app.data(f"reference/vocab.{side}.txt"), "\n".join(vocab) + "\n")
+        write_text(app.reference_dir(workspace) / f"vocab.{side}.txt", "\n".join(vocab) + "\n")
         counts.append(f"{len(vocab)} {side} words")
     return ", ".join(counts)
 
