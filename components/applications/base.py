@@ -49,6 +49,21 @@ class Application:
         values = {f"{self.name}.model.family": family} if family else None
         return stage_argument(Path(workspace), self.stage(step), flag, values)
 
+    def lineage_flags(self) -> dict[str, tuple[str, str]]:
+        """Version tag -> (step, flag) of the outputs whose dvc.lock hashes identify a run (the kind's to say)."""
+        return {
+            "data.corpus_md5": ("ingest", "--out"),
+            "data.splits_md5": ("split", "--out"),
+            "model.md5": ("train", "--out-dir"),
+        }
+
+    def lineage_outputs(self, workspace: str | Path, family: str) -> dict[str, tuple[str, str]]:
+        """Version tag -> (stage, output as dvc.lock names it) of the run's data, vocabularies and model."""
+        return {
+            tag: (self.stage(step), self.output(workspace, step, flag, family))
+            for tag, (step, flag) in self.lineage_flags().items()
+        }
+
     def has_output(self, workspace: str | Path, step: str, flag: str) -> bool:
         """Whether its stage `<name>-<step>` passes `flag` at all (only text applications warm-start, say)."""
         return flag in command_arguments(stages(Path(workspace)).get(self.stage(step), {}).get("cmd", ""))

@@ -68,8 +68,8 @@ def test_every_check_names_the_setting_that_governs_it():
         GOOD, STRICT, lineage=LINEAGE, champion=Champion(version="3", metrics={"nll": 39.0}, lineage=LINEAGE)
     )
     assert all(c.key.startswith("gate.") and "=" in c.key for c in report.checks)
-    assert "gate.max_nll=50" in {c.key for c in report.checks}
-    with pytest.raises(GateFailed, match=r"nll 60 \(needs <= 50, gate.max_nll=50\)"):
+    assert "gate.max_nll=50.0" in {c.key for c in report.checks}  # an int where a float belongs is widened
+    with pytest.raises(GateFailed, match=r"nll 60 \(needs <= 50, gate.max_nll=50.0\)"):
         enforce(gate_metrics({**GOOD, "nll": 60.0}, STRICT))
 
 

@@ -16,11 +16,8 @@ PYFUNC = Path(__file__).resolve().parent / "pyfunc.py"
 
 @dataclass(frozen=True)
 class PointsApplication(Application):
-    def lineage_outputs(self, workspace, family: str) -> dict[str, tuple[str, str]]:
-        return {
-            "data.splits_md5": (self.stage("split"), self.output(workspace, "split", "--out")),
-            "model.md5": (self.stage("train"), self.output(workspace, "train", "--out-dir", family)),
-        }
+    def lineage_flags(self) -> dict[str, tuple[str, str]]:
+        return {"data.splits_md5": ("split", "--out"), "model.md5": ("train", "--out-dir")}
 
 
 def params_from_dict(raw, app):

@@ -22,17 +22,11 @@ class ImageApplication(Application):
         """The last accepted data's intensity histogram (tracked in git; the flow rewrites it)."""
         return Path(workspace) / self.output(workspace, "check", "--reference")
 
-    def lineage_outputs(self, workspace: str | Path, family: str) -> dict[str, tuple[str, str]]:
-        """Version tag -> (stage, output) whose dvc.lock hash identifies the run's data, classifier and model."""
-        outputs = {
-            "data.corpus_md5": ("ingest", "--out"),
-            "data.splits_md5": ("split", "--out"),
+    def lineage_flags(self) -> dict[str, tuple[str, str]]:
+        return {
+            **super().lineage_flags(),
             "data.arrays_md5": ("preprocess", "--out-dir"),
             "classifier.md5": ("classifier", "--out-dir"),
-            "model.md5": ("train", "--out-dir"),
-        }
-        return {
-            tag: (self.stage(step), self.output(workspace, step, flag, family)) for tag, (step, flag) in outputs.items()
         }
 
 

@@ -27,20 +27,11 @@ class TextApplication(Application):
         """The last accepted dataset's words (tracked in git; the flow rewrites it after a registration)."""
         return Path(workspace) / self.output(workspace, "check", "--reference")
 
-    def lineage_outputs(self, workspace: str | Path, family: str) -> dict[str, tuple[str, str]]:
-        """Version tag -> (stage, output) whose dvc.lock hash identifies the run's data, tokenizer and model."""
-        outputs = {
-            "data.corpus_md5": ("ingest", "--out"),
-            "data.splits_md5": ("split", "--out"),
+    def lineage_flags(self) -> dict[str, tuple[str, str]]:
+        labelled = {"labels.md5": ("tokenize", "--labels"), "classifier.md5": ("classifier", "--out-dir")}
+        return {
+            **super().lineage_flags(),
             "data.tokens_md5": ("tokenize", "--out-dir"),
             "tokenizer.md5": ("tokenize", "--tokenizer"),
-            "model.md5": ("train", "--out-dir"),
-            **(
-                {"labels.md5": ("tokenize", "--labels"), "classifier.md5": ("classifier", "--out-dir")}
-                if self.labelled
-                else {}
-            ),
-        }
-        return {
-            tag: (self.stage(step), self.output(workspace, step, flag, family)) for tag, (step, flag) in outputs.items()
+            **(labelled if self.labelled else {}),
         }

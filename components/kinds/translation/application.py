@@ -24,17 +24,11 @@ class TranslationApplication(Application):
         """The last accepted data's vocabularies per side (tracked in git; the flow rewrites them)."""
         return Path(workspace) / self.output(workspace, "check", "--reference-dir")
 
-    def lineage_outputs(self, workspace: str | Path, family: str) -> dict[str, tuple[str, str]]:
-        """Version tag -> (stage, output) whose dvc.lock hash identifies the run's data, tokenizers and model."""
-        outputs = {
-            "data.corpus_md5": ("ingest", "--out"),
-            "data.splits_md5": ("split", "--out"),
+    def lineage_flags(self) -> dict[str, tuple[str, str]]:
+        return {
+            **super().lineage_flags(),
             "data.tokens_md5": ("tokenize", "--out-dir"),
             "tokenizer.md5": ("tokenize", "--tokenizer-dir"),
-            "model.md5": ("train", "--out-dir"),
-        }
-        return {
-            tag: (self.stage(step), self.output(workspace, step, flag, family)) for tag, (step, flag) in outputs.items()
         }
 
 
