@@ -53,7 +53,7 @@ def describe(hint: Any) -> tuple[str, str]:
         return f"mapping {key} -> {value}", "; ".join(
             filter(None, [f"keys {key_rule}" if key_rule else "", value_rule])
         )
-    names = {int: "integer", float: "number", bool: "true or false", str: "text"}
+    names = {int: "integer", float: "number", bool: "true or false", str: "text", Any: "value"}
     return names.get(hint, getattr(hint, "__name__", str(hint))), ", ".join(allowed)
 
 
@@ -93,6 +93,7 @@ def parameters_markdown(kinds: dict[str, tuple[type, list[str]]], shared: dict[s
         out += [section_table(cls), ""]
     for kind, (params_cls, apps) in kinds.items():
         names = [f"`{n}`" + (" (shared)" if shared.get(n) is c else "") for n, c in sections(params_cls)]
+        names = [n for n in names if n != "`orchestrate` (shared)"]  # top level, not in the application's section
         out += [f"## The {kind} kind", "", f"Applications in params.yaml: {', '.join(f'`{a}`' for a in apps)}.", ""]
         out += [f"Sections: {', '.join(names)}.", ""]
         base_fields = {f.name for f in dataclasses.fields(params_cls.__mro__[1])}
