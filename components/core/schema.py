@@ -145,9 +145,10 @@ def build(cls: type, raw: Any, where: str, given: dict[str, Any] | None = None) 
         )
     values = dict(given)
     for name in names:
-        section = section_type(hints[name])[0]
+        section, optional = section_type(hints[name])
         value = raw.get(name)
-        values[name] = build(section, value, f"{where}.{name}") if section and value is not None else value
+        read = section is not None and not (optional and value is None)  # `data: null` is no mapping either
+        values[name] = build(section, value, f"{where}.{name}") if read else value
     try:
         return cls(**values)
     except ParamsError as err:

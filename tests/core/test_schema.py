@@ -53,6 +53,7 @@ def test_a_good_mapping_builds_and_an_int_is_widened_where_a_float_belongs():
         ({"inner": {"rate": 0.5, "channels": 1, "depth": 2}}, r"^app.inner: unknown parameter\(s\) \['depth'\]$"),
         ({"sizes": [2, 1]}, r"^app.sizes\[1\]: must be at least 2, got 1$"),
         ({"sizes": "2"}, r"^app.sizes: expected a list"),
+        ({"inner": None}, r"^app.inner: expected a mapping of parameters, got NoneType$"),
     ],
 )
 def test_each_fault_is_one_error_naming_its_key(change, message):
