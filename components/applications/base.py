@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.versioning.stage_file import command_arguments, stage_argument, stages
+from components.versioning.stage_file import stage_argument, stage_arguments, stages
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,11 @@ class Application:
             for tag, (step, flag) in self.lineage_flags().items()
         }
 
-    def has_output(self, workspace: str | Path, step: str, flag: str) -> bool:
-        """Whether its stage `<name>-<step>` passes `flag` at all (only text applications warm-start, say)."""
-        return flag in command_arguments(stages(Path(workspace)).get(self.stage(step), {}).get("cmd", ""))
+    def optional_output(self, workspace: str | Path, step: str, flag: str) -> Path | None:
+        """The path its stage `<name>-<step>` passes as `flag`, or None when the command takes no such path (only
+        text applications warm-start; not every stage times itself)."""
+        value = stage_arguments(Path(workspace), self.stage(step)).get(flag)
+        return Path(workspace) / value if value else None
 
     def model_dir(self, workspace: str | Path, family: str) -> Path:
         return Path(workspace) / self.output(workspace, self.train_step, "--out-dir", family)
@@ -83,8 +85,7 @@ class Application:
 
     def timing(self, workspace: str | Path, step: str) -> Path | None:
         """The timing file (wall time, peak memory) stage `step` writes, if its command writes one."""
-        flags = command_arguments(stages(Path(workspace)).get(self.stage(step), {}).get("cmd", ""))
-        return Path(workspace) / flags["--timing"] if "--timing" in flags else None
+        return self.optional_output(workspace, step, "--timing")
 
     def report_files(self, workspace: str | Path) -> list[Path]:
         """What the evaluate stage reports for people (samples, translations, pictures, latent dimensions): the
@@ -93,8 +94,8 @@ class Application:
         declared = [
             next(iter(e)) if isinstance(e, dict) else e for key in ("outs", "plots") for e in entry.get(key, [])
         ]
-        folder = command_arguments(entry.get("cmd", "")).get("--reports")
-        found = sorted((Path(workspace) / folder).glob("*.*")) if folder else []
+        folder = self.optional_output(workspace, "evaluate", "--reports")
+        found = sorted(folder.glob("*.*")) if folder else []
         return [p for p in dict.fromkeys([*(Path(workspace) / d for d in declared), *found]) if p.is_file()]
 
     def warm_start_dir(self, workspace: str | Path) -> Path:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import typing
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,12 +282,6 @@ def choose_application(raw: dict[str, Any], app: str | None) -> str:
     return app
 
 
-def section_kind(raw: dict[str, Any], app: str) -> str | None:
-    """An application section's `kind:` (translation, images); None for a text application."""
-    section = raw.get(app)
-    return section.get("kind") if isinstance(section, dict) else None
-
-
 def kind_params_from_dict(raw: dict[str, Any], app: str | None, params_cls: type, kind: str) -> Any:
     """One application's params of the kind `kind` (its sections' schema `params_cls`, an ApplicationParams) with
     the shared orchestrate section, its profiles checked against the same schema; errors name the key."""
@@ -320,7 +313,7 @@ def check_profiles(profiles: dict[str, dict[str, Any]], params_cls: type, where:
 def check_value(params_cls: type, dotted: str, value: Any, where: str) -> None:
     """Type- and bound-check one dotted key (train.epochs) against the schema without building the rest."""
     section_name, _, name = dotted.partition(".")
-    hints = typing.get_type_hints(params_cls)
+    hints = schema(params_cls)
     section = section_type(hints[section_name])[0] if section_name in hints else None
     if section is None or section_name in SHARED_SECTIONS or name not in {f.name for f in dataclasses.fields(section)}:
         raise ParamsError(f"{where}: unknown parameter {dotted!r}")

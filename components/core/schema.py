@@ -133,7 +133,7 @@ def build(cls: type, raw: Any, where: str, given: dict[str, Any] | None = None) 
     if not isinstance(raw, dict):
         raise ParamsError(f"{where}: expected a mapping of parameters, got {type(raw).__name__}")
     given = given or {}
-    hints = typing.get_type_hints(cls)
+    hints = schema(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.name not in given]
     unknown = sorted(set(raw) - set(names))
     if unknown:

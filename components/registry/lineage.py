@@ -76,7 +76,7 @@ def uncommitted_patch(workspace: Path) -> str:
 
 def warm_start_source(workspace: Path, app: Application) -> str:
     """'NAME vN' when the app's train stage started from a registered version's weights, else 'scratch'."""
-    directory = app.warm_start_dir(workspace) if app.has_output(workspace, app.train_step, "--warm-start") else None
+    directory = app.optional_output(workspace, app.train_step, "--warm-start")
     if directory is None or not (directory / "source.json").is_file() or not (directory / WEIGHTS_FILE).is_file():
         return "scratch"
     info = json.loads((directory / "source.json").read_text(encoding="utf-8"))
@@ -85,9 +85,9 @@ def warm_start_source(workspace: Path, app: Application) -> str:
 
 def base_model_source(workspace: Path, app: Application) -> str:
     """'NAME vN' when the run fine-tuned a registered model (train.init_from), else 'none'."""
-    has_base = app.has_output(workspace, app.train_step, "--base")
-    source = app.base_dir(workspace) / "source.json" if has_base else workspace / "no base model"
-    info = json.loads(source.read_text(encoding="utf-8")) if source.is_file() else {}
+    directory = app.optional_output(workspace, app.train_step, "--base")
+    source = directory / "source.json" if directory else None
+    info = json.loads(source.read_text(encoding="utf-8")) if source and source.is_file() else {}
     return f"{info['name']} v{info['version']}" if info.get("name") else "none"
 
 

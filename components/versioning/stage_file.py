@@ -42,13 +42,19 @@ def command_arguments(command: str) -> dict[str, str]:
     return {word: value for word, value in zip(words, words[1:] + [""]) if word.startswith("--")}
 
 
-def stage_argument(workspace: Path, stage: str, flag: str, values: dict[str, str] | None = None) -> str:
-    """The value dvc.yaml's stage `stage` passes as `flag`, its `${key}` placeholders filled from `values` (the
-    model family a path names); one StageError naming the stage and flag when there is none."""
+def stage_arguments(workspace: Path, stage: str) -> dict[str, str]:
+    """The `--flag value` pairs dvc.yaml's stage `stage` passes its command; one StageError when there is no such
+    stage."""
     entry = stages(workspace).get(stage)
     if not isinstance(entry, dict) or not isinstance(entry.get("cmd"), str):
         raise StageError(f"{Path(workspace) / PIPELINE_FILE}: no stage {stage!r} with a command")
-    value = command_arguments(entry["cmd"]).get(flag)
+    return command_arguments(entry["cmd"])
+
+
+def stage_argument(workspace: Path, stage: str, flag: str, values: dict[str, str] | None = None) -> str:
+    """The value dvc.yaml's stage `stage` passes as `flag`, its `${key}` placeholders filled from `values` (the
+    model family a path names); one StageError naming the stage and flag when there is none."""
+    value = stage_arguments(workspace, stage).get(flag)
     if not value:
         raise StageError(f"{Path(workspace) / PIPELINE_FILE}: stage {stage!r} passes no {flag} PATH")
     for key, filled in (values or {}).items():
