@@ -140,7 +140,8 @@ class EngineParams(Section):
     threads: Count
     """CPU threads for torch; 0 keeps torch's default."""
     precision: Precision
-    """fp32, or bf16 (autocast, GPU)."""
+    """fp32, or bf16 autocast where the hardware runs every op of the model in bf16 (a GPU; a CPU with AVX-512 BF16
+    or AMX); elsewhere the run trains in fp32 and says so in one warning line (components/engine/precision.py)."""
     compile: bool
     """torch.compile the model (GPU)."""
     launcher: str

@@ -49,6 +49,7 @@ from components.engine.checkpoints import (
     run_params,
     save_checkpoint,
 )
+from components.engine.precision import effective_precision
 from components.engine.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,8 @@ class Trained:
     epoch_seconds: list[float]
     """Wall time of each epoch this process trained (written beside, not into, the DVC outputs)."""
     ctx: distributed.DistContext = field(default_factory=distributed.DistContext)
+    precision: str = "fp32"
+    """The precision it trained in: train.precision, or fp32 where bf16 cannot run (engine/precision.py)."""
 
 
 def seed_everything(seed: int, device: torch.device) -> None:
@@ -254,7 +257,8 @@ def fit(
         torch.manual_seed(s.seed + ctx.rank)  # dropout and sampling noise differ across ranks' rows
         distributed.broadcast_tensors(model.state_dict().values())  # one start, whatever a rank's init drew
     net = torch.compile(model) if s.compile else model
-    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=s.precision == "bf16")
+    precision = effective_precision(s.precision, model, device)  # bf16 only where the hardware runs it
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     optimizers = task.optimizers()
     per_epoch = task.steps_per_epoch()
     epochs = epochs_for(task.epochs, per_epoch, s.min_steps)
@@ -391,7 +395,14 @@ def fit(
     if best_state is None:
         raise StageError("no training step ran: the train split or train.max_steps is empty")
     model.load_state_dict(best_state)
-    return Trained(model=model.eval(), history=history, best_epoch=best_epoch, epoch_seconds=epoch_seconds, ctx=ctx)
+    return Trained(
+        model=model.eval(),
+        history=history,
+        best_epoch=best_epoch,
+        epoch_seconds=epoch_seconds,
+        ctx=ctx,
+        precision=precision,
+    )
 
 
 def train_step(
@@ -562,6 +573,7 @@ def finish_run(
             "device": device.type,
             "threads": torch.get_num_threads(),
             "processes": result.ctx.world,
+            "precision": result.precision,
         },
     )
     Path(checkpoint).unlink(missing_ok=True)
