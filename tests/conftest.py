@@ -243,10 +243,11 @@ def workspace(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def prefect_api():
-    """A temporary Prefect API for the whole session (flows refuse to run without one)."""
+    """A temporary Prefect API for the whole session (flows refuse to run without one). Its start may wait two
+    minutes: the harness's 30 s were not enough on a 2-core machine busy with the other worker's training."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=120):
         yield
 
 

@@ -16,10 +16,10 @@ of the app's own checks (admins pass them all):
   registered model, setting or deleting a reserved `mlflow.*` tag (`mlflow.prompt.is_prompt` hides a model from
   the client) or a version's `files.sha256` record (the digest of its files every loader checks, written when the
   version is created), and stage transitions need MANAGE on the registered model.
-- **A registered version's files are immutable.** Once a version is registered from a run (or from a logged
-  model of that run), uploading, overwriting or deleting files under that run or logged model through the
-  server's artifact proxy is an admin's alone: the pipeline cannot swap the weights, the `MLmodel` that records
-  their SHA-256, or the model's code behind a version a manager promoted.
+- **A registered version's files are immutable.** Once a version is registered from a logged model (made by a
+  run, or by hand with no run) or from a run, uploading, overwriting or deleting files under that logged model or
+  run through the server's artifact proxy is an admin's alone: the pipeline cannot swap the weights, the `MLmodel`
+  that records their SHA-256, or the model's code behind a version a manager promoted.
 - **Only admins create registered models** (`python -m components.commands.access` does it, with the grants), so
   no pipeline identity ends up holding MANAGE on a model because it registered first. Creating a name that exists
   is let through to the store, which answers RESOURCE_ALREADY_EXISTS (what `mlflow.register_model` expects); the
@@ -117,19 +117,28 @@ def artifact_owner(path: str) -> tuple[str | None, str | None]:
 
 
 def registered_behind(run_id: str | None, model_id: str | None) -> str | None:
-    """`NAME vN` of a model version registered from this run (or this logged model's run), else None."""
+    """`NAME vN` of a model version whose files live here, else None: one registered from this logged model,
+    whatever created it (a run, or a manager's `create_logged_model` with no run), or from this run or the logged
+    model's run."""
     from mlflow.exceptions import MlflowException
     from mlflow.server.handlers import _get_model_registry_store, _get_tracking_store
 
+    searches = []
     if model_id:
+        # A version registered from a logged model names it in its source: `models:/<id>`, or the model's
+        # artifact location (`.../models/<id>/artifacts`). Searched first: a run-less model has no run to find.
+        searches += [f"source_path = 'models:/{model_id}'", f"source_path LIKE '%/models/{model_id}/artifacts%'"]
         try:
             run_id = _get_tracking_store().get_logged_model(model_id).source_run_id
         except MlflowException:
-            return None
-    if not run_id:
-        return None
-    versions = _get_model_registry_store().search_model_versions(filter_string=f"run_id = '{run_id}'", max_results=1)
-    return f"{versions[0].name} v{versions[0].version}" if versions else None
+            run_id = None
+    if run_id:
+        searches.append(f"run_id = '{run_id}'")
+    for search in searches:
+        versions = _get_model_registry_store().search_model_versions(filter_string=search, max_results=1)
+        if versions:
+            return f"{versions[0].name} v{versions[0].version}"
+    return None
 
 
 def _model_exists(name: str) -> bool:

@@ -10,6 +10,7 @@ credential, auth string or endpoint answers."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -497,6 +498,51 @@ def test_a_file_rewritten_in_the_bucket_is_caught_before_any_model_code_runs(use
     finally:
         root.put_object(Bucket=bucket, Key=code, Body=original)
     assert run(generate, team.mlflow_env("alice"), ROOT).returncode == 0
+
+
+@contextlib.contextmanager
+def signed_in(team, user: str):
+    """The MLflow client in this process as `user` of the team's server."""
+    os.environ.update({"MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": team.passwords[user]})
+    try:
+        yield
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_USERNAME")
+        os.environ.pop("MLFLOW_TRACKING_PASSWORD")
+
+
+def test_a_version_registered_from_a_logged_model_without_a_run_is_immutable_too(users, tmp_path):
+    """A manager uploads a model by hand (MLflow 3's create_logged_model: no run behind it) and an admin registers
+    it: the pipeline's EDIT on the experiment reaches none of its files, through the client or a raw request, and
+    whoever downloads the version gets the files that were registered."""
+    import mlflow
+
+    from components.kinds.registry import load_application_params
+
+    team, name = users, "sentences-by-hand"
+    client = mlflow.MlflowClient(team.mlflow_url, team.mlflow_url)
+    original, swapped = tmp_path / "original", tmp_path / "swapped"
+    for folder, text in ((original, "flavors: {}\n"), (swapped, "swapped\n")):
+        folder.mkdir()
+        (folder / "MLmodel").write_text(text)
+    experiment_name = load_application_params(ROOT / "params.yaml", "sentences").experiment_name
+    with signed_in(team, "admin"):
+        experiment = client.get_experiment_by_name(experiment_name).experiment_id
+        logged = client.create_logged_model(experiment, name="by-hand")
+        client.log_model_artifacts(logged.model_id, str(original))
+        client.create_registered_model(name)
+        version = client.create_model_version(name, f"models:/{logged.model_id}", model_id=logged.model_id)
+    assert not logged.source_run_id  # no run behind it
+
+    with signed_in(team, "pipeline"), pytest.raises(Exception, match="immutable|403"):
+        client.log_model_artifacts(logged.model_id, str(swapped))
+    route = f"/api/2.0/mlflow-artifacts/artifacts/{experiment}/models/{logged.model_id}/artifacts/MLmodel"
+    for method in ("PUT", "DELETE"):
+        status, message = mlflow_request(team, "pipeline", method, route, b"swapped", "application/octet-stream")
+        assert status == 403 and f"{name} v{version.version}" in message and "immutable" in message, message
+    with signed_in(team, "alice"):
+        assert client.get_model_version_download_uri(name, version.version) == logged.artifact_location
+    assert mlflow_request(team, "alice", "GET", route) == (200, "flavors: {}\n")  # what a download gets
 
 
 def test_each_service_has_its_own_least_identity_and_no_secret_is_on_a_command_line(users):
