@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from components.applications.catalog import application  # noqa: E402
-from components.kinds.registry import load_application_params  # noqa: E402
+from components.applications.kind import load_application_params  # noqa: E402
 
 
 def text_baseline(ws: Path, app: str) -> str:

@@ -26,20 +26,18 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stage_resources import profile_params  # noqa: E402
-
+from components.applications.overrides import profile_params  # noqa: E402
 from components.engine.device import pick_device  # noqa: E402
 from components.kinds.images.evaluation.classifier import load_classifier, predict  # noqa: E402
 from components.kinds.images.evaluation.metrics import fid, kid  # noqa: E402
 from components.kinds.images.models.factory import build_image_model  # noqa: E402
-from components.kinds.images.params import image_params_from_dict  # noqa: E402
 from components.kinds.images.training.loop import ImageArrays, image_batch, train_image_model  # noqa: E402
 
 APP = "images"
 
 
 def load(params_file: Path, profile: str, overrides: list[str]):
-    return profile_params(params_file, APP, profile, overrides, image_params_from_dict)
+    return profile_params(params_file, APP, profile, overrides)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from components.kinds.registry import kind_named  # noqa: E402
+from components.applications.kind import kind_named  # noqa: E402
 from components.registry.register import code_paths  # noqa: E402
 
 

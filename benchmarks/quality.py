@@ -29,12 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from components.applications.catalog import application  # noqa: E402
-from components.core.params import ParamsError, choose_application, parse_assignment  # noqa: E402
+from components.applications.overrides import profile_params  # noqa: E402
+from components.core.params import ParamsError, choose_application  # noqa: E402
 from components.data.batches import TokenArrays  # noqa: E402
 from components.engine.device import pick_device  # noqa: E402
 from components.kinds.text.evaluation.metrics import evaluate_model  # noqa: E402
 from components.kinds.text.models.factory import load_model, save_model  # noqa: E402
-from components.kinds.text.params import params_from_dict  # noqa: E402
 from components.kinds.text.training.loop import train_model  # noqa: E402
 
 COLUMNS = [
@@ -53,14 +53,9 @@ def load_with_overrides(path: Path, app: str | None, overrides: list[str]):
     """One application's params with `section.key=value` overrides, read and checked as the flow's --set reads them."""
     if not path.is_file():
         raise SystemExit(f"error: {path}: parameters file not found")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     try:
-        app = choose_application(raw, app)
-        for item in overrides:
-            key, value = parse_assignment(item)
-            section, _, name = key.partition(".")
-            raw[app].setdefault(section, {})[name] = value
-        return params_from_dict(raw, app)
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return profile_params(path, choose_application(raw, app), None, overrides)
     except ParamsError as err:
         raise SystemExit(f"error: {path} with {overrides}: {err}") from err
 

@@ -25,6 +25,10 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from components.applications.overrides import write_profile  # noqa: E402
+
 BIN = Path(sys.executable).parent
 
 
@@ -42,33 +46,6 @@ def scratch_copy(dest: Path) -> None:
         ["git", "-c", "user.email=bench@example.invalid", "-c", "user.name=bench", "commit", "-q", "-m", "bench"],
     ):
         subprocess.run(cmd, cwd=dest, check=True, capture_output=True)
-
-
-def apply_profile(params_file: Path, app: str, profile: str, sets: list[str] = ()) -> None:
-    """The profile's knobs, then `section.key=value` overrides, written into the application's params."""
-    raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
-    for section, knobs in raw[app]["profiles"][profile].items():
-        raw[app][section].update(knobs)
-    set_values(raw[app], sets)
-    params_file.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-
-
-def profile_params(params_file: Path, app: str, profile: str, sets: list[str], from_dict):
-    """One application's params as a run with `profile` and `section.key=value` overrides would read them,
-    without writing params.yaml: `from_dict(raw, app)` builds and checks them."""
-    raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
-    for section, knobs in raw[app]["profiles"][profile].items():
-        raw[app][section].update(knobs)
-    set_values(raw[app], sets)
-    return from_dict(raw, app)
-
-
-def set_values(sections: dict, items) -> None:
-    """`section.key=value` assignments (values parsed as YAML) into one application's sections."""
-    for item in items:
-        key, value = item.split("=", 1)
-        section, name = key.split(".", 1)
-        sections[section][name] = yaml.safe_load(value)
 
 
 def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
@@ -93,7 +70,7 @@ def main() -> int:
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="stage-resources-"))
     work.mkdir(parents=True, exist_ok=False) if args.keep else None
     scratch_copy(work)
-    apply_profile(work / "params.yaml", args.app, args.profile, args.sets)
+    write_profile(work, args.app, args.profile, args.sets)  # as the flow writes it
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "DVC_NO_ANALYTICS": "1"}
     stages = [s for s in yaml.safe_load((work / "dvc.yaml").read_text())["stages"] if s.startswith(f"{args.app}-")]
 

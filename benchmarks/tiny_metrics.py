@@ -27,7 +27,8 @@ def repro_metrics(checkout: Path) -> dict[str, dict[str, float]]:
         subprocess.run(["git", "clone", "-q", str(checkout), str(copy)], check=True)
         script = (
             "import sys, yaml; from pathlib import Path; sys.path.insert(0, '.');"
-            "from flows.retrain import apply_overrides, resolve_overrides;"
+            "exec('try: from components.applications.overrides import apply_overrides, resolve_overrides\\n"
+            "except ImportError: from flows.retrain import apply_overrides, resolve_overrides');"  # older commits
             "from components.core.params import application_names;"
             "raw = yaml.safe_load(Path('params.yaml').read_text());"
             "[apply_overrides(Path('params.yaml'), resolve_overrides(yaml.safe_load(Path('params.yaml').read_text()),"

@@ -34,6 +34,7 @@ from components.data.batches import TokenArrays, bucketed_batches  # noqa: E402
 from components.data.tokenizer import encode, train_tokenizer  # noqa: E402
 from components.engine.distributed import DistContext  # noqa: E402
 from components.engine.engine import EngineSettings, train_step  # noqa: E402
+from components.kinds.text.models.families import with_knobs  # noqa: E402
 from components.kinds.text.params import ModelParams, load_params  # noqa: E402
 from components.kinds.text.training.loop import TextTask  # noqa: E402
 
@@ -180,7 +181,7 @@ def main() -> None:
     results = []
     for family in args.families:
         # The VQ-VAE quantises from the first step here (no warm-up): the steady state is what is timed.
-        mp = dataclasses.replace(
+        mp = with_knobs(
             SHIPPED.model,
             family=family,
             embed_dim=args.embed_dim,

@@ -28,8 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stage_resources import profile_params  # noqa: E402
-
+from components.applications.overrides import profile_params  # noqa: E402
 from components.engine.device import pick_device  # noqa: E402
 from components.kinds.translation.evaluation.metrics import (  # noqa: E402
     bleu_scores,
@@ -40,14 +39,13 @@ from components.kinds.translation.evaluation.metrics import (  # noqa: E402
     translate_split,
 )
 from components.kinds.translation.models.factory import build_translator  # noqa: E402
-from components.kinds.translation.params import translation_params_from_dict  # noqa: E402
 from components.kinds.translation.training.loop import ParallelArrays, distilled_targets, train_translator  # noqa: E402
 
 APP = "translation"
 
 
 def load(params_file: Path, profile: str, overrides: list[str]):
-    return profile_params(params_file, APP, profile, overrides, translation_params_from_dict)
+    return profile_params(params_file, APP, profile, overrides)
 
 
 def main() -> None:

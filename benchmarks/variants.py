@@ -4,7 +4,7 @@ Prints one Markdown table of the evaluate stage's metrics (and appends each run 
 
     python benchmarks/variants.py --app conditional --profile default --keep /tmp/cond-default \
         --variant "BS-VAE=model.family=bsvae" --variant "LSTM LM=model.family=lm" \
-        --variant "BS-VAE, learned p(z|y)=model.family=bsvae,model.label_prior=learned"
+        --variant "BS-VAE, learned p(z|y)=model.family=bsvae,model.bsvae.label_prior=learned"
 
 A variant is NAME=key=value[,key=value...] over the application's params (section.key). With --keep and an
 existing directory, the copy is reused (its data stages are then up to date). Run with nothing else on the machine.
@@ -21,10 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stage_resources import BIN, apply_profile, scratch_copy, set_values  # noqa: E402
+from stage_resources import BIN, scratch_copy  # noqa: E402
+
+from components.applications.overrides import write_profile  # noqa: E402
 
 COLUMNS = [
     ("NLL", "nll", "{:.2f}"),
@@ -39,12 +39,6 @@ COLUMNS = [
     ("recon BLEU", "recon_bleu", "{:.1f}"),
     ("train s", "train_seconds", "{:.0f}"),
 ]
-
-
-def set_params(params_file: Path, app: str, assignments: str) -> None:
-    raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
-    set_values(raw[app], filter(None, assignments.split(",")))
-    params_file.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
 
 
 def table(rows: list[dict]) -> str:
@@ -68,14 +62,14 @@ def main() -> int:
     if not (work / "dvc.yaml").is_file():
         work.mkdir(parents=True, exist_ok=True)
         scratch_copy(work)
-        apply_profile(work / "params.yaml", args.app, args.profile)
+        write_profile(work, args.app, args.profile)
     base = (work / "params.yaml").read_text(encoding="utf-8")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "DVC_NO_ANALYTICS": "1"}
     rows = []
     for variant in args.variant:
         name, _, assignments = variant.partition("=")
         (work / "params.yaml").write_text(base, encoding="utf-8")
-        set_params(work / "params.yaml", args.app, assignments)
+        write_profile(work, args.app, None, list(filter(None, assignments.split(","))))
         started = time.perf_counter()
         proc = subprocess.run(
             [str(BIN / "dvc"), "repro", f"{args.app}-evaluate"], cwd=work, env=env, capture_output=True, text=True

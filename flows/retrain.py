@@ -12,15 +12,13 @@ the UI shows each), the gate decision, MLflow registration and a Markdown report
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 # The embedded Prefect server's telemetry heartbeat races the flow for its SQLite file; it sends nothing we need.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -34,149 +32,28 @@ from prefect.exceptions import MissingContextError
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
 from components.applications.catalog import application
+from components.applications.kind import (
+    AcceptsData,
+    FineTunes,
+    WarmStarts,
+    application_kind,
+    load_application_params,
+)
+from components.applications.overrides import profile_in_force, write_profile
 from components.core.errors import StageError, error_line, redact
 from components.core.params import (
     PARAMS_FILE,
     ParamsError,
-    application_names,
     choose_application,
-    flatten,
-    parse_assignment,
     read_params_file,
 )
 from components.evaluation.gate import enforce, write_report
-from components.kinds.registry import application_kind, application_params, load_application_params
 from components.registry.tracking import REFUSED, check_server_access, describe_server_error
 from components.versioning import dvc
 from components.versioning.dvc import DvcFailed, require_dvc_project
 from flows.console import quiet_console, send_tracebacks_to
 from flows.prefect_access import check_prefect_access
 from flows.workspace_lock import WorkspaceBusy, workspace_lock
-
-# --- parameters ------------------------------------------------------------------------
-DEFAULT_PROFILE = "default"
-"""The profile that is no preset: every knob a profile names at its value in the committed params.yaml."""
-
-
-def resolve_overrides(
-    raw: dict, app: str | None, corpus: str | None, profile: str | None, sets: list[str], defaults: dict | None = None
-) -> dict[str, Any]:
-    """Dotted keys to write, each under its application (sentences.train.epochs): the profile's knobs, then the
-    corpus, then explicit --set (last wins). A --set key is the application's (train.epochs) unless it names a
-    top-level section itself (orchestrate.retries, sentences.train.epochs).
-
-    A profile holds only what it changes. Applying one first puts every knob any profile names back to its value in
-    `defaults` (the committed params.yaml; `raw` when there is none), so switching between profiles, or back to
-    `default`, leaves no knob of the previous one behind."""
-    app = choose_application(raw, app)
-    changes: dict[str, Any] = {}
-    if profile is not None:
-        profiles = raw[app].get("profiles") or {}
-        if profile != DEFAULT_PROFILE and profile not in profiles:
-            raise ParamsError(
-                f"{PARAMS_FILE}: {app} has no profile {profile!r} (have {[DEFAULT_PROFILE, *sorted(profiles)]})"
-            )
-        base = flatten({k: v for k, v in raw[app].items() if k != "profiles"})
-        base |= flatten({k: v for k, v in ((defaults or {}).get(app) or {}).items() if k != "profiles"})
-        named = {key for knobs in profiles.values() for key in flatten(knobs or {})}
-        changes.update({f"{app}.{key}": base[key] for key in sorted(named) if key in base})
-        changes.update(flatten(profiles.get(profile) or {}, f"{app}."))
-    if corpus is not None:
-        changes[f"{app}.data.corpus"] = corpus
-    for key, value in (parse_assignment(s) for s in sets):
-        changes[key if key.split(".")[0] in raw else f"{app}.{key}"] = value
-    return changes
-
-
-def committed_params(workspace: Path) -> dict | None:
-    """params.yaml as the workspace's last git commit holds it (the defaults a profile is applied over); None when
-    there is no such commit."""
-    result = subprocess.run(
-        ["git", "-C", str(workspace), "show", f"HEAD:{PARAMS_FILE}"], capture_output=True, text=True, check=False
-    )
-    if result.returncode:
-        return None
-    try:
-        committed = yaml.safe_load(result.stdout)
-    except yaml.YAMLError:
-        return None
-    return committed if isinstance(committed, dict) else None
-
-
-def apply_overrides(params_path: Path, changes: dict[str, Any]) -> None:
-    """Write `changes` (full dotted keys) into params.yaml; refuse (file untouched) if any application's params would
-    be invalid. Only the changed values' text changes: every other byte (comments, quotes, nulls, wrapped flow
-    mappings) stays as it was, so `git diff params.yaml` shows what a run changed and nothing else."""
-    if not changes:
-        return
-    text = params_path.read_text(encoding="utf-8")
-    plain = yaml.safe_load(text)
-    changed = {}
-    for key, value in changes.items():
-        *parents, leaf = key.split(".")
-        node = plain
-        for part in parents:
-            if not isinstance(node.get(part), dict):
-                raise ParamsError(f"{params_path}: unknown parameter {key!r}")
-            node = node[part]
-        if leaf not in node:
-            raise ParamsError(f"{params_path}: unknown parameter {key!r}")
-        if node[leaf] != value or type(node[leaf]) is not type(value):
-            node[leaf] = changed[key] = value
-    for app in application_names(plain):  # raises with the offending key before anything is written
-        application_params(plain, app)
-    from components.core.atomic import write_text
-
-    if changed:
-        write_text(params_path, set_values(text, changed, params_path))
-
-
-def set_values(text: str, changes: dict[str, Any], where: Path) -> str:
-    """`text` with the value of each dotted key replaced in place (a scalar or a one-line list)."""
-    from ruamel.yaml import YAML  # DVC's own YAML library: it knows where each value sits in the file
-
-    doc = YAML().load(text)
-    lines = text.split("\n")
-    for key, value in changes.items():
-        *parents, leaf = key.split(".")
-        node = doc
-        for part in parents:
-            node = node[part]
-        if isinstance(node[leaf], dict):
-            raise ParamsError(f"{where}: {key} is a section, not a value")
-        line, column = node.lc.value(leaf)
-        rest = lines[line][column:]
-        after = rest[value_end(rest, where, key) :]
-        head = lines[line][:column] + yaml_scalar(value)
-        if after.strip().startswith("#"):  # keep the comment where it was when the value leaves room
-            comment_at = len(lines[line]) - len(after.lstrip())
-            after = " " * max(comment_at - len(head), 1) + after.lstrip()
-        lines[line] = head + after
-    return "\n".join(lines)
-
-
-def value_end(rest: str, where: Path, key: str) -> int:
-    """Where the value that starts `rest` ends: its closing quote or bracket, or the comment after it."""
-    if rest[:1] in ("'", '"'):
-        close = rest.find(rest[0], 1)
-        while close > 0 and rest[0] == "'" and rest[close + 1 : close + 2] == "'":  # '' inside a single-quoted string
-            close = rest.find("'", close + 2)
-        if close > 0:
-            return close + 1
-    elif rest[:1] in ("[", "{"):
-        close = rest.find("]" if rest[0] == "[" else "}")
-        if close > 0:
-            return close + 1
-    else:
-        comment = rest.find(" #")
-        return len(rest[:comment].rstrip()) if comment >= 0 else len(rest.rstrip())
-    raise ParamsError(f"{where}: {key}'s value runs over several lines; edit it by hand")
-
-
-def yaml_scalar(value: Any) -> str:
-    """One value as YAML writes it on one line (strings quoted only where they must be, lists in flow style)."""
-    dumped = yaml.safe_dump(value, default_flow_style=True, width=10**6, allow_unicode=True)
-    return dumped.removesuffix("\n").removesuffix("\n...").strip()
 
 
 def retry_if_transient(task, task_run, state) -> bool:
@@ -367,23 +244,31 @@ def register_task(workspace: str, app: str, gate: dict) -> dict:
 check_workspace = require_dvc_project  # one StageError naming the directory
 
 
-def prepare_workspace(
-    workspace: str, app: str | None, corpus: str | None, profile: str | None, overrides: list[str]
-) -> tuple[Path, str]:
-    """Check the inputs and write profile, corpus and overrides into params.yaml; errors name what is wrong.
-    Returns the workspace and the application's name."""
+def preflight(workspace: str, app: str | None):
+    """What must hold before anything runs or changes, checked once: a DVC project, the MLflow server accepting
+    the credentials (or no server), the DVC remote when the run pushes. The application's params as they stand."""
     ws = check_workspace(workspace)
-    params_path = ws / PARAMS_FILE
+    check_server_access(ws)
+    params = load_application_params(ws / PARAMS_FILE, app)
+    if params.orchestrate.push:
+        dvc.check_remote(ws)
+    return ws, params
+
+
+def prepare_workspace(
+    ws: Path, app: str | None, corpus: str | None, profile: str | None, overrides: list[str]
+) -> tuple[str, Any]:
+    """Write profile, corpus and overrides into params.yaml (checked first; errors name what is wrong); the
+    application's name and its params as the run will read them."""
     if corpus is not None:
         corpus_path = Path(corpus).resolve()
         if not corpus_path.exists():
             raise StageError(f"{corpus}: corpus not found (a file or a directory of files)")
         corpus = str(corpus_path.relative_to(ws)) if corpus_path.is_relative_to(ws) else str(corpus_path)
-    raw = read_params_file(params_path)
-    app = application(choose_application(raw, app), params_path).name  # one in params.yaml and one the code knows
-    defaults = committed_params(ws) if profile is not None else None
-    apply_overrides(params_path, resolve_overrides(raw, app, corpus, profile, overrides, defaults))
-    load_application_params(params_path, app)
+    params_path = ws / PARAMS_FILE
+    app = application(choose_application(read_params_file(params_path), app), params_path).name  # one the code knows
+    write_profile(ws, app, profile, overrides, corpus)
+    params = load_application_params(params_path, app)
     in_force = profile_in_force(read_params_file(params_path), app)
     if in_force:  # never silently: a profile stays written in params.yaml
         message = (
@@ -394,18 +279,18 @@ def prepare_workspace(
             get_run_logger().warning(message)
         except MissingContextError:  # before the flow starts (the command line checks its input first)
             print(f"warning: retrain: {message}", file=sys.stderr)
-    return ws, app
+    return app, params
 
 
-def profile_in_force(raw: dict, app: str) -> str | None:
-    """The profile whose every knob params.yaml's section now holds (None when none does)."""
-    section = raw.get(app) or {}
-    values = flatten({k: v for k, v in section.items() if k != "profiles"})
-    for name, knobs in (section.get("profiles") or {}).items():
-        knobs = flatten(knobs or {})
-        if knobs and all(values.get(key) == value for key, value in knobs.items()):
-            return name
-    return None
+@contextlib.contextmanager
+def prepared(workspace: str, app: str | None, corpus: str | None, profile: str | None, overrides: list[str]):
+    """Preflight, then the workspace lock (held from before params.yaml is touched until the run has pushed: a
+    second run waits orchestrate.lock_timeout_s, then is refused with WorkspaceBusy), then params.yaml written.
+    Yields (workspace, application, its params)."""
+    ws, params = preflight(workspace, app)
+    with workspace_lock(ws, params.orchestrate.lock_timeout_s):
+        app, params = prepare_workspace(ws, app, corpus, profile, overrides)
+        yield ws, app, params
 
 
 @task(name="accept data")
@@ -462,46 +347,51 @@ def retrain(
     corpus: str | None = None,
     profile: str | None = None,
     overrides: list[str] | None = None,
+    prepare: bool = True,
 ) -> dict:
     """Pick up new data, run the application's DVC stages, gate the evaluated model, register it, push the artifacts.
 
     `app` names the application (its section of params.yaml and its stages in dvc.yaml); None means the
-    only one params.yaml has.
-
-    The whole run holds the workspace lock: a second run on the same workspace waits
-    orchestrate.lock_timeout_s for it, then is refused with WorkspaceBusy.
+    only one params.yaml has. With `prepare` (the default) the flow checks its inputs, takes the workspace lock and
+    writes the profile and overrides itself; the command line does that before a Prefect server starts and runs
+    the flow with prepare=False, under its lock.
     """
-    ws = check_workspace(workspace)
-    check_server_access(ws)  # refused credentials or no server: before anything runs or changes
-    if load_application_params(ws / PARAMS_FILE, app).orchestrate.push:
-        dvc.check_remote(ws)
-    with workspace_lock(ws, load_application_params(ws / PARAMS_FILE, app).orchestrate.lock_timeout_s):
-        ws, app = prepare_workspace(workspace, app, corpus, profile, overrides or [])
-        unit, kind = application(app, ws / PARAMS_FILE), application_kind(ws / PARAMS_FILE, app)
-        o = load_application_params(ws / PARAMS_FILE, app).orchestrate
-        # Tasks that talk to MLflow or a DVC remote retry with exponential backoff; their retry
-        # conditions keep deterministic failures (a failed gate, a corrupt cache) from retrying.
-        backoff = {"retries": o.retries, "retry_delay_seconds": [o.retry_delay_s * 4**i for i in range(o.retries)]}
-        sources = update_sources_task.with_options(**backoff)(str(ws)) if o.update_imports else []
-        stages, started_from = {}, None
-        based_on = base_model_task.with_options(**backoff)(str(ws), app) if kind.prepare_base else None
-        needed = set(unit.stages) | dvc.stages_needed(ws, unit.stages[-1])  # and the stages it reads from others
-        for stage in dvc.stage_order(ws):  # DVC's order
-            if stage not in needed:
-                continue
-            if kind.prepare_warm_start and stage == unit.stage(unit.train_step):
-                started_from = warm_start_task.with_options(**backoff)(str(ws), app)
-            stages[stage] = run_stage.with_options(name=f"dvc repro {stage}")(str(ws), stage)
-        gate = gate_task.with_options(**backoff)(str(ws), app)
-        registered = register_task.with_options(**backoff)(str(ws), app, gate)
-        if kind.accept_data is not None:
-            accept_data_task(str(ws), app)
-            # The reference is a dependency of the check stage: re-check now, so dvc.lock records the new
-            # reference and a `dvc repro` right after this run has nothing to do (only the check report changes).
-            check = unit.stage("check")
-            run_stage.with_options(name=f"dvc repro {check} (accepted reference)")(str(ws), check)
-        pushed = push_task.with_options(**backoff)(str(ws)) if o.push else "off"
-        publish_summary(ws, app, registered, gate)
+    if not prepare:
+        ws = check_workspace(workspace)
+        params = load_application_params(ws / PARAMS_FILE, app)
+        return run_pipeline(ws, params.application, params)
+    with prepared(workspace, app, corpus, profile, overrides or []) as (ws, app, params):
+        return run_pipeline(ws, app, params)
+
+
+def run_pipeline(ws: Path, app: str, params) -> dict:
+    """The flow's body, inside its lock with params.yaml written: the stages in DVC's order, gate, register, accept
+    the data, push, publish."""
+    unit, kind = application(app, ws / PARAMS_FILE), application_kind(ws / PARAMS_FILE, app)
+    o = params.orchestrate
+    # Tasks that talk to MLflow or a DVC remote retry with exponential backoff; their retry
+    # conditions keep deterministic failures (a failed gate, a corrupt cache) from retrying.
+    backoff = {"retries": o.retries, "retry_delay_seconds": [o.retry_delay_s * 4**i for i in range(o.retries)]}
+    sources = update_sources_task.with_options(**backoff)(str(ws)) if o.update_imports else []
+    stages, started_from = {}, None
+    based_on = base_model_task.with_options(**backoff)(str(ws), app) if isinstance(kind, FineTunes) else None
+    needed = set(unit.stages) | dvc.stages_needed(ws, unit.stages[-1])  # and the stages it reads from others
+    for stage in dvc.stage_order(ws):  # DVC's order
+        if stage not in needed:
+            continue
+        if isinstance(kind, WarmStarts) and stage == unit.stage(unit.train_step):
+            started_from = warm_start_task.with_options(**backoff)(str(ws), app)
+        stages[stage] = run_stage.with_options(name=f"dvc repro {stage}")(str(ws), stage)
+    gate = gate_task.with_options(**backoff)(str(ws), app)
+    registered = register_task.with_options(**backoff)(str(ws), app, gate)
+    if isinstance(kind, AcceptsData):
+        accept_data_task(str(ws), app)
+        # The reference is a dependency of the check stage: re-check now, so dvc.lock records the new
+        # reference and a `dvc repro` right after this run has nothing to do (only the check report changes).
+        check = unit.stage("check")
+        run_stage.with_options(name=f"dvc repro {check} (accepted reference)")(str(ws), check)
+    pushed = push_task.with_options(**backoff)(str(ws)) if o.push else "off"
+    publish_summary(ws, app, registered, gate)
     return {
         "application": app,
         "stages": stages,
@@ -554,30 +444,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     log_file = None
     try:
-        ws = check_workspace(args.workspace)
         check_prefect_access()
-        check_server_access(ws)
-        params = load_application_params(ws / PARAMS_FILE, args.app)
-        if params.orchestrate.push:
-            dvc.check_remote(ws)
-        orchestrate = params.orchestrate
-        # The lock is held from before params.yaml is touched until the flow has pushed: a second run is
-        # refused (or waits) before it changes anything. Bad input is answered before a Prefect server starts.
-        with workspace_lock(ws, orchestrate.lock_timeout_s):
-            log_file = ws / application(params.application, ws / PARAMS_FILE).reports("retrain.log")
+        # Bad input is answered, and params.yaml written under the workspace lock (held until the flow has pushed),
+        # before a Prefect server starts; the flow then runs what was prepared.
+        with prepared(args.workspace, args.app, args.corpus, args.profile, args.overrides) as (ws, app, params):
+            log_file = ws / application(app, ws / PARAMS_FILE).reports("retrain.log")
             send_tracebacks_to(log_file)
-            prepare_workspace(args.workspace, args.app, args.corpus, args.profile, args.overrides)
-            with temporary_settings(
-                updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: orchestrate.server_startup_timeout_s}
-            ):
+            timeout = params.orchestrate.server_startup_timeout_s
+            with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: timeout}):
                 try:
-                    result = retrain(
-                        workspace=args.workspace,
-                        app=args.app,
-                        corpus=args.corpus,
-                        profile=args.profile,
-                        overrides=args.overrides,
-                    )
+                    result = retrain(workspace=str(ws), app=app, prepare=False)
                 finally:
                     quiet_console()
     except (StageError, ParamsError, WorkspaceBusy) as err:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from prefect.schedules import Cron
 
+from components.applications.kind import load_application_params
 from components.core.errors import StageError, error_line
 from components.core.params import PARAMS_FILE, ParamsError
-from components.kinds.registry import load_application_params
 from flows.prefect_access import check_prefect_access
 from flows.retrain import check_workspace, retrain
 

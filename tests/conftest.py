@@ -72,7 +72,16 @@ def params_for(section: str, app: str | None = None, **overrides: Any) -> Any:
     train.min_steps (1,000 steps, for small real corpora) is 0 unless the test sets it."""
     if section == "train":
         overrides = {"min_steps": 0, **overrides}
+    if section == "model":
+        return model_params(shipped_params(app).model, **overrides)
     return dataclasses.replace(getattr(shipped_params(app), section), **overrides)
+
+
+def model_params(base: Any, **overrides: Any) -> Any:
+    """A model section with overrides, each family knob (latent_dim, codes, ...) into its family's section."""
+    from components.kinds.text.models.families import with_knobs
+
+    return with_knobs(base, **overrides)
 
 
 def tiny_model(vocab: int = 50, **overrides: Any) -> BSVAE:
@@ -216,7 +225,7 @@ def make_workspace(path: Path, corpus_lines: list[str]) -> Path:
     corpus.parent.mkdir(parents=True, exist_ok=True)
     corpus.write_text("\n".join(corpus_lines) + "\n", encoding="utf-8")
     (path / "data" / "raw" / LEXNAMES.name).write_text(labelled_slice(), encoding="utf-8")
-    from flows.retrain import apply_overrides, resolve_overrides
+    from components.applications.overrides import apply_overrides, resolve_overrides
 
     params = path / "params.yaml"
     write_multi30k_slice(path / "data" / "raw" / "multi30k")
@@ -329,15 +338,16 @@ def trained_workspace(_trained_once, tmp_path_factory) -> tuple[Path, dict]:
 
 
 def assert_up_to_date_and_rebuilt(ws: Path, app: str, name: str, version: str, scratch: Path) -> None:
-    """Right after a flow: `dvc repro <app>-evaluate` has nothing to do (the accepted-data reference the flow wrote
-    was re-checked), and `reproduce` rebuilds the registered version bit for bit (weights, every output, metrics)."""
+    """Right after a flow: `dvc repro <app>-evaluate` has nothing to do, upstream stages included (the accepted-data
+    reference the flow wrote was re-checked, and no stage reads a figure measured against it), and `reproduce`
+    rebuilds the registered version bit for bit (weights, every output, metrics)."""
     import json as json_
 
     from components.registry.reproduce import reproduce
     from components.versioning.dvc import dvc_env
 
     proc = subprocess.run(
-        [sys.executable, "-m", "dvc", "status", "--json", f"{app}-evaluate"],
+        [sys.executable, "-m", "dvc", "status", "--json", "--with-deps", f"{app}-evaluate"],
         cwd=ws,
         capture_output=True,
         text=True,

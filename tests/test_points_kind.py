@@ -145,7 +145,46 @@ def test_the_registered_toy_model_is_served_through_pyfunc(points_run, tmp_path)
         env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip().splitlines()[-1] == "['x', 'y'] 5 True"
+    assert proc.stdout.strip().splitlines()[-1] == "['input', 'x', 'y'] 5 True"
+
+
+def test_the_toy_kind_is_served_by_generate_and_predict(points_run, tmp_path):
+    """The commands a person runs ask the model's kind (recorded at registration) for its options and its answer's
+    shape: the toy kind takes the defaults (--n, every column printed) with no edit to any command."""
+    ws, _ = points_run
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the project's code; points_kind comes with the logged model
+    model = ["--workspace", str(ws), "--model", "models:/points-vae@challenger"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "components.commands.generate", *model, "--n", "3"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].split("\t") == ["input", "x", "y"] and len(lines) == 4
+    proc = subprocess.run(
+        [sys.executable, "-m", "components.commands.generate", *model, "--translate", "Ein Hund."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 1 and proc.stderr.startswith("error: generate: models:/points-vae@challenger is a points")
+    assert "--translate" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    (tmp_path / "requests.jsonl").write_text('{"n": 2}\n{"n": 1}\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "components.commands.predict", *model, "--input", "requests.jsonl"]
+        + ["--output", "points.csv"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    answers = pd.read_csv(tmp_path / "points.csv")
+    assert list(answers.columns) == ["input", "x", "y"] and answers["input"].tolist() == [0, 0, 1]
 
 
 def test_no_shared_module_names_the_toy_kind():

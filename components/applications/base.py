@@ -26,10 +26,15 @@ class Application:
     description: str
     steps: tuple[str, ...]
     """Its stages in dvc.yaml, in pipeline order, without the `<name>-` prefix."""
-    families: tuple[str, ...]
-    """The model families (model.family) it can train."""
+    families: tuple[str, ...] = ()
+    """The model families (model.family) it can train, when the application lists them (see model_families)."""
     train_step: str = "train"
     """The step whose dependency warm_start/<name>/ the flow fills before it runs."""
+
+    def model_families(self) -> tuple[str, ...]:
+        """The model families (model.family) it can train: its own list by default; a kind with a family registry
+        asks it."""
+        return self.families
 
     # --- stages -------------------------------------------------------------
     def stage(self, step: str) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.applications.base import Application
+from components.applications.kind import BUILT_IN, kind_named, kind_of
 from components.core.errors import StageError
 from components.core.params import PARAMS_FILE, read_params_file
-from components.kinds.registry import BUILT_IN, kind_named, kind_of
 
 APPLICATIONS: dict[str, Application] = {app.name: app for kind in BUILT_IN for app in kind_named(kind).shipped}
 
@@ -26,7 +26,5 @@ def application(name: str, params_path: str | Path | None = None) -> Application
     raw = read_params_file(path) if path.is_file() else {}
     section = raw.get(name)
     if isinstance(section, dict) and section.get("kind"):
-        kind = kind_of(raw, name)
-        if kind.application is not None:
-            return kind.application(name)
+        return kind_of(raw, name).application(name)
     raise StageError(f"no application {name!r} (have {sorted(APPLICATIONS)} and the sections of {path} with a kind)")

@@ -22,9 +22,9 @@ import os
 import sys
 from pathlib import Path
 
+from components.applications.kind import load_application_params
 from components.core.errors import error_line
 from components.core.params import PARAMS_FILE, ParamsError, application_names, read_params_file
-from components.kinds.registry import load_application_params
 
 ROLES = {"pipeline": ("EDIT", "EDIT"), "manager": ("MANAGE", "READ"), "reader": ("READ", "READ")}
 """Role -> (permission on the registered model, permission on the experiment)."""

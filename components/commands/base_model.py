@@ -11,9 +11,9 @@ import os
 import sys
 from pathlib import Path
 
+from components.applications.kind import FineTunes, application_kind, load_application_params
 from components.core.errors import StageError, error_line
 from components.core.params import PARAMS_FILE, ParamsError
-from components.kinds.registry import application_kind, load_application_params
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = load_application_params(ws / PARAMS_FILE, args.app)
         kind = application_kind(ws / PARAMS_FILE, args.app)
-        if kind.prepare_base is None:
+        if not isinstance(kind, FineTunes):
             raise StageError(f"application {args.app!r} ({kind.name} kind) has no fine-tuning (train.init_from)")
         client = None
         if params.train.init_from:

@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 from components.applications.catalog import application
+from components.applications.kind import application_kind, load_application_params
 from components.core.entrypoint import stage_main, stage_parser
 from components.core.errors import StageError
 from components.evaluation.gate import enforce, write_report
-from components.kinds.registry import application_kind, load_application_params
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ python -m components.commands.parameters_doc           # rewrite docs/parameters
 python -m components.commands.parameters_doc --check   # exit 1 when it differs from what the schema says
 
 The kinds are found the way every stage finds them: by building each application of params.yaml through its kind
-(components/kinds/registry.py), so a kind defined outside components/ is documented once it is named there.
+(components/applications/kind.py), so a kind defined outside components/ is documented once it is named there.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ into the sections, and `--set section.key=VALUE` writes one knob (both checked a
 
 
 def markdown(params_path: Path) -> str:
+    from components.applications.kind import application_params
     from components.core.params import EngineParams, OrchestrateParams, RegisterParams, SplitParams, read_params_file
     from components.core.schema_doc import parameters_markdown
-    from components.kinds.registry import application_params
 
     raw = read_params_file(params_path)
     kinds: dict[str, tuple[type, list[str]]] = {}

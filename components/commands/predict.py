@@ -9,12 +9,12 @@
 
 The input is a table (.csv, .tsv, .jsonl, .parquet: its columns are the model's input columns) or a plain text
 file (either may be gzipped) whose every line is one value of `--column` (a source sentence, a prefix, a label,
-an image path). An `image` value that names a file (absolute, or relative to the input file's folder) is read
-from it. The output (.csv, .tsv, .jsonl or .parquet) holds the model's answer to every row, `input` being the
-row's number in the input (from 0). Memory stays bounded by `--batch-rows` whatever the file's length; progress
-(rows/s and the time left) goes to the console; the output appears only when every row is answered (a failure
-leaves no partial file). The same rows give the same answers for the same `--batch-rows`: the chunk starting at
-row r gets seed + r.
+an image path). The model's kind reads a value that names a file (an image model's `image`, absolute or relative
+to the input file's folder) from it. The output (.csv, .tsv, .jsonl or .parquet) holds the model's answer to every
+row, `input` being the row's number in the input (from 0). Memory stays bounded by `--batch-rows` whatever the
+file's length; progress (rows/s and the time left) goes to the console; the output appears only when every row is
+answered (a failure leaves no partial file). The same rows give the same answers for the same `--batch-rows`: the
+chunk starting at row r gets seed + r.
 
 MLflow's own `mlflow models predict -m models:/NAME@champion -i in.csv -o out.csv -t csv` does the same in
 one pass over the whole file (in memory), in a fresh environment.
@@ -23,7 +23,6 @@ one pass over the whole file (in memory), in a fresh environment.
 from __future__ import annotations
 
 import argparse
-import base64
 import gzip
 import json
 import sys
@@ -102,19 +101,6 @@ def text_lines(path: Path, column: str, rows: int) -> Iterator[pd.DataFrame]:
                 values = []
     if values:
         yield pd.DataFrame({column: values})
-
-
-def read_image_files(chunk: pd.DataFrame, folder: Path) -> pd.DataFrame:
-    """An `image` column of file paths (absolute, or relative to the input's folder) as the base64 the model reads;
-    a value naming no file is left as it is (already base64)."""
-    if "image" not in chunk.columns:
-        return chunk
-    images = []
-    for value in chunk["image"]:
-        path = Path(str(value)) if Path(str(value)).is_absolute() else folder / str(value)
-        is_file = len(str(value)) < 4096 and path.is_file()
-        images.append(base64.b64encode(path.read_bytes()).decode("ascii") if is_file else value)
-    return chunk.assign(image=images)
 
 
 def answers(out: pd.DataFrame, chunk_rows: int, first_row: int) -> pd.DataFrame:
@@ -208,10 +194,12 @@ def run(args: argparse.Namespace) -> int:
     if target.suffix.lower() not in OUTPUTS:
         raise InputError(f"{target}: the output must end in one of {', '.join(OUTPUTS)}")
     params = parse_params(args.param)
+    from components.applications.kind import served_kind
     from components.registry.model_files import load_pyfunc
     from components.registry.tracking import connect
 
     model = load_pyfunc(args.model, connect(Path(args.workspace)))
+    kind = served_kind(model)  # how its request values are read from files (an image's path)
     schema = model.metadata.get_params_schema()
     known = {p.name: p.default for p in schema.params} if schema else {}
     unknown = sorted(set(params) - set(known))
@@ -226,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
             if "seed" in known:  # the chunk starting at row r draws with seed + r
                 chunk_params["seed"] = int(params.get("seed", known["seed"])) + done
             try:
-                out = model.predict(read_image_files(chunk, source.parent), params=chunk_params)
+                out = model.predict(kind.read_request_files(chunk, source.parent), params=chunk_params)
             except Exception as err:  # the model's refusal, as one line naming the rows
                 reason = (str(getattr(err, "message", err)).strip().splitlines() or [type(err).__name__])[0]
                 raise InputError(f"rows {done}-{done + len(chunk) - 1} of {source}: {reason}") from None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from components.applications.kind import load_application_params
 from components.core.entrypoint import stage_main, stage_parser
-from components.kinds.registry import load_application_params
 from components.registry.register import register_model
 
 

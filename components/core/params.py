@@ -316,7 +316,10 @@ def check_value(params_cls: type, dotted: str, value: Any, where: str) -> None:
     section_name, _, name = dotted.partition(".")
     hints = schema(params_cls)
     section = section_type(hints[section_name])[0] if section_name in hints else None
-    if section is None or section_name in SHARED_SECTIONS or name not in {f.name for f in dataclasses.fields(section)}:
+    fields = {f.name for f in dataclasses.fields(section)} if section is not None else set()
+    if section is not None and getattr(section, "open_sections", None) and name.partition(".")[0] not in fields:
+        return  # a registry's sub-section (model.bsvae.latent_dim): the registry checks it
+    if section is None or section_name in SHARED_SECTIONS or name not in fields:
         raise ParamsError(f"{where}: unknown parameter {dotted!r}")
     checked(schema(section)[name], value, f"{where}.{dotted}")
 

@@ -70,6 +70,17 @@ class Section:
     """Base of every section: checks each field against its annotation after construction, so a section built by
     hand (a test, `dataclasses.replace`) is held to the schema as one read from params.yaml is."""
 
+    open_sections: typing.ClassVar[str | None] = None
+    """The name of a `dict[str, dict]` field that collects sub-sections a registry names rather than the schema
+    (a text model's family sections: model.bsvae, model.vqvae). `build` keeps them as read; the registry checks them
+    when the code that uses them asks (it may import what the section's other readers must not), and
+    `open_section_types` names them for the generated reference."""
+
+    @classmethod
+    def open_section_types(cls) -> dict[str, type]:
+        """The sub-sections `open_sections` may hold, by name (their schema classes; None for one with no knobs)."""
+        return {}
+
     def __post_init__(self) -> None:
         hints = schema(type(self))
         for f in dataclasses.fields(self):
@@ -132,10 +143,13 @@ def build(cls: type, raw: Any, where: str, given: dict[str, Any] | None = None) 
     holds fields that do not come from the file (the application's name). An `X | None` section may be absent."""
     if not isinstance(raw, dict):
         raise ParamsError(f"{where}: expected a mapping of parameters, got {type(raw).__name__}")
-    given = given or {}
+    given = dict(given or {})
     hints = schema(cls)
+    open_field = getattr(cls, "open_sections", None)
+    if open_field:  # mappings the schema does not name: a registry's sub-sections, kept as read (build_open_section)
+        given[open_field] = {k: v for k, v in raw.items() if k not in schema(cls) and isinstance(v, dict)}
     names = [f.name for f in dataclasses.fields(cls) if f.name not in given]
-    unknown = sorted(set(raw) - set(names))
+    unknown = sorted(set(raw) - set(names) - set(given.get(open_field, ())))
     if unknown:
         raise ParamsError(f"{where}: unknown parameter(s) {unknown}")
     missing = [f"{where}.{name}" for name in names if name not in raw and not all(section_type(hints[name]))]

@@ -110,5 +110,14 @@ def parameters_markdown(kinds: dict[str, tuple[type, list[str]]], shared: dict[s
                 base_name = next(n for n, c in shared.items() if c is base)
                 out += [f"Every key of the shared [`{base_name}`](#shared-{base_name}), and:", ""]
             skip = {f.name for f in dataclasses.fields(base)} if base is not None else set()
+            if getattr(cls, "open_sections", None):
+                skip.add(cls.open_sections)
             out += [section_table(cls, skip), ""]
+            for sub_name, sub in (cls.open_section_types() if getattr(cls, "open_sections", None) else {}).items():
+                if sub is None:
+                    continue
+                out += [f"### {kind} `{name}.{sub_name}`", ""]
+                if doc := class_doc(sub):
+                    out += [doc, ""]
+                out += [section_table(sub), ""]
     return "\n".join(out).rstrip() + "\n"

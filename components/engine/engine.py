@@ -35,6 +35,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -240,6 +241,44 @@ def reduce_gradients(parameters: list[nn.Parameter], world: int) -> None:
         offset += g.numel()
 
 
+@dataclass
+class Run:
+    """One training run's state: what a checkpoint saves and a resumed run restores."""
+
+    task: Task
+    settings: EngineSettings
+    device: torch.device
+    ctx: distributed.DistContext
+    model: nn.Module
+    net: nn.Module
+    """The model, compiled when train.compile is on."""
+    autocast: Any
+    precision: str
+    optimizers: list[torch.optim.Optimizer]
+    schedulers: list[torch.optim.lr_scheduler.LambdaLR]
+    epochs: int
+    total: int
+    """Optimiser steps in all."""
+    every: int
+    """Steps between checkpoints (0: none but at epoch ends)."""
+    fingerprint: str
+    checkpoint: Path | None
+    rng: np.random.Generator
+    """The batch order: the same on every rank."""
+    history: list[dict] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    best: float = math.inf
+    best_state: dict | None = None
+    best_epoch: int = 0
+    step: int = 0
+    first_epoch: int = 1
+    skip: int = 0
+    """Batches of the first epoch already trained (resuming mid-epoch)."""
+    sums: dict = field(default_factory=dict)
+    count: int = 0
+    resumed: dict | None = None
+
+
 def fit(
     make_task: Callable[[], Task], settings: EngineSettings, device: torch.device, checkpoint: Path | None = None
 ) -> Trained:
@@ -248,11 +287,34 @@ def fit(
     With `checkpoint`, the full training state is saved every few steps (checkpoint_interval) and at each epoch
     end; a run killed part-way resumes from it and ends with the same weights as an uninterrupted run.
     """
-    s, ctx = settings, distributed.current()
+    run = start(make_task, settings, device, checkpoint)
+    progress = Progress(run.total, run.step)
+    for epoch in range(run.first_epoch, run.epochs + 1):
+        if not train_epoch(run, epoch, progress):
+            break  # no step left in this run
+        if close_epoch(run, epoch):
+            break  # patience ran out, or the task asked to stop
+    if run.best_state is None:
+        raise StageError("no training step ran: the train split or train.max_steps is empty")
+    run.model.load_state_dict(run.best_state)
+    return Trained(
+        model=run.model.eval(),
+        history=run.history,
+        best_epoch=run.best_epoch,
+        epoch_seconds=run.epoch_seconds,
+        ctx=run.ctx,
+        precision=run.precision,
+    )
+
+
+def start(make_task: Callable[[], Task], s: EngineSettings, device: torch.device, checkpoint: Path | None) -> Run:
+    """Seed, build the task (so its initial weights are the seed's), its optimisers and schedules, the step
+    budget and the checkpoint fingerprint; then resume from `checkpoint` when it is this run's."""
+    ctx = distributed.current()
     seed_everything(s.seed, device)
     task = make_task()
     model = task.model.to(device)
-    rng = np.random.default_rng(s.seed)  # the batch order: the same on every rank
+    rng = np.random.default_rng(s.seed)
     if ctx.active:
         torch.manual_seed(s.seed + ctx.rank)  # dropout and sampling noise differ across ranks' rows
         distributed.broadcast_tensors(model.state_dict().values())  # one start, whatever a rank's init drew
@@ -273,136 +335,172 @@ def fit(
         for path in (Path(inspect.getfile(type(task))).resolve(), Path(inspect.getfile(type(model))).resolve())
         if components not in path.parents
     )
-    fingerprint = run_fingerprint(s, task.fingerprint(), ctx.world, outside)
-    every = checkpoint_interval(total, s.checkpoint_every, s.min_checkpoints)
-
-    history: list[dict] = []
-    epoch_seconds: list[float] = []
-    best, best_state, best_epoch, step = math.inf, None, 0, 0
-    first_epoch, skip, sums, count = 1, 0, {}, 0
-    resumed = load_checkpoint(checkpoint, fingerprint) if checkpoint else None
-    if resumed:
-        model.load_state_dict(resumed["model"])
-        for opt, state in zip(optimizers, resumed["optimizers"], strict=True):
-            opt.load_state_dict(state)
-        for sched, state in zip(schedulers, resumed["schedulers"], strict=True):
-            sched.load_state_dict(state)
-        history, best, best_epoch, step = resumed["history"], resumed["best"], resumed["best_epoch"], resumed["step"]
-        best_state = resumed["best_state"] or None
-        first_epoch, skip, sums, count = resumed["epoch"], resumed["batch_in_epoch"], resumed["sums"], resumed["count"]
-        rng.bit_generator.state = json.loads(resumed["epoch_rng"])
-        log.info("resuming from %s at step %d (epoch %d, batch %d)", checkpoint, step, first_epoch, skip)
-
-    def snapshot(epoch: int, batch_in_epoch: int, epoch_rng: str) -> None:
-        rng_states = distributed.all_gather_object(torch_rng_state(device))  # every rank's own noise
-        if not ctx.is_main:
-            return
-        save_checkpoint(
-            checkpoint,
-            {
-                "fingerprint": fingerprint,
-                "model": model.state_dict(),
-                "optimizers": [opt.state_dict() for opt in optimizers],
-                "schedulers": [sched.state_dict() for sched in schedulers],
-                "torch_rng": rng_states,
-                "epoch_rng": epoch_rng,
-                "history": history,
-                "best": best,
-                "best_epoch": best_epoch,
-                "best_state": best_state or {},
-                "step": step,
-                "epoch": epoch,
-                "batch_in_epoch": batch_in_epoch,
-                "sums": sums,
-                "count": count,
-            },
-        )
-
-    progress = Progress(total, step)
-    for epoch in range(first_epoch, epochs + 1):
-        model.train()
-        epoch_rng = json.dumps(rng.bit_generator.state)  # the epoch's batch order can be rebuilt from this
-        batches = task.batches(rng)
-        if resumed and epoch == first_epoch:
-            set_torch_rng_state(resumed["torch_rng"][ctx.rank], device)
-        else:
-            skip, sums, count = 0, {}, 0
-        if skip == 0:  # an epoch that starts afresh (resuming mid-epoch: its start already happened)
-            task.start_epoch(epoch, optimizers)
-        started = time.perf_counter()
-        for batch_in_epoch, index in enumerate(batches[skip:], start=skip):
-            if step >= total:
-                break
-            if len(index) < ctx.world * s.grad_accum:
-                continue  # a tail batch too small to give every rank and micro-batch a row (same on all ranks)
-            figures = train_step(task, net, optimizers, index, step, total, s, ctx, autocast, device)
-            nonfinite = figures.pop(NONFINITE, 0.0)
-            if nonfinite or not all(math.isfinite(v) for v in figures.values()):
-                loss = figures.get("loss", math.nan)
-                grads = ", gradients not finite" if math.isfinite(loss) else ""
-                raise StageError(
-                    f"training diverged: loss is {loss} at step {step} (epoch {epoch}){grads}; {task.divergence_hint}"
-                )
-            for sched in schedulers:
-                sched.step()
-            step += 1
-            count += 1
-            for key, value in figures.items():
-                sums[key] = sums.get(key, 0.0) + value
-            progress.maybe_log(step, figures)
-            if checkpoint and every and step % every == 0:
-                snapshot(epoch, batch_in_epoch + 1, epoch_rng)
-        if count == 0:
-            break
-        epoch_seconds.append(time.perf_counter() - started)
-        row = {
-            "epoch": epoch,
-            "step": step,
-            **task.step_figures(step - 1, total),
-            "lr": schedulers[0].get_last_lr()[0],
-            **{f"train_{k}": v / count for k, v in sums.items()},
-            # rank 0 validates; every rank gets its figures, so all take the same early-stopping decision
-            **{
-                f"valid_{k}": v
-                for k, v in (distributed.broadcast(validate(task, autocast) if ctx.is_main else None)).items()
-            },
-        }
-        # rank 0 decides (a time limit read from each rank's clock could split the ranks)
-        row, stop = distributed.broadcast((row, task.end_epoch(row)) if ctx.is_main else None)
-        history.append(row)
-        log.info(
-            "epoch %d step %d (%.1f s): %s",
-            epoch,
-            step,
-            epoch_seconds[-1],
-            {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()},
-        )
-        if epoch >= task.kept_from:
-            value = row[f"valid_{task.monitor}"] if task.monitor else -float(epoch)
-            if value < best:
-                best, best_epoch = value, epoch
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        sums, count = {}, 0
-        patience_out = (
-            s.patience and epoch >= task.kept_from and epoch - max(best_epoch, task.kept_from - 1) >= s.patience
-        )
-        if patience_out:
-            log.info("early stop: valid_%s has not improved for %d epochs", task.monitor, s.patience)
-        if checkpoint:  # a run that stops here is saved as finished: resuming it trains no further epoch
-            snapshot(epochs + 1 if patience_out or stop else epoch + 1, 0, json.dumps(rng.bit_generator.state))
-        if patience_out or stop:
-            break
-    if best_state is None:
-        raise StageError("no training step ran: the train split or train.max_steps is empty")
-    model.load_state_dict(best_state)
-    return Trained(
-        model=model.eval(),
-        history=history,
-        best_epoch=best_epoch,
-        epoch_seconds=epoch_seconds,
+    run = Run(
+        task=task,
+        settings=s,
+        device=device,
         ctx=ctx,
+        model=model,
+        net=net,
+        autocast=autocast,
         precision=precision,
+        optimizers=optimizers,
+        schedulers=schedulers,
+        epochs=epochs,
+        total=total,
+        every=checkpoint_interval(total, s.checkpoint_every, s.min_checkpoints),
+        fingerprint=run_fingerprint(s, task.fingerprint(), ctx.world, outside),
+        checkpoint=checkpoint,
+        rng=rng,
     )
+    resume(run)
+    return run
+
+
+def resume(run: Run) -> None:
+    """Restore the state `run.checkpoint` saved, when it exists and is this run's (its fingerprint matches)."""
+    resumed = load_checkpoint(run.checkpoint, run.fingerprint) if run.checkpoint else None
+    if not resumed:
+        return
+    run.model.load_state_dict(resumed["model"])
+    for opt, state in zip(run.optimizers, resumed["optimizers"], strict=True):
+        opt.load_state_dict(state)
+    for sched, state in zip(run.schedulers, resumed["schedulers"], strict=True):
+        sched.load_state_dict(state)
+    run.history, run.best, run.best_epoch, run.step = (
+        resumed["history"],
+        resumed["best"],
+        resumed["best_epoch"],
+        resumed["step"],
+    )
+    run.best_state = resumed["best_state"] or None
+    run.first_epoch, run.skip, run.sums, run.count = (
+        resumed["epoch"],
+        resumed["batch_in_epoch"],
+        resumed["sums"],
+        resumed["count"],
+    )
+    run.rng.bit_generator.state = json.loads(resumed["epoch_rng"])
+    run.resumed = resumed
+    log.info("resuming from %s at step %d (epoch %d, batch %d)", run.checkpoint, run.step, run.first_epoch, run.skip)
+
+
+def snapshot(run: Run, epoch: int, batch_in_epoch: int, epoch_rng: str) -> None:
+    """Save the whole training state atomically (rank 0; every rank's own RNG state gathered first)."""
+    rng_states = distributed.all_gather_object(torch_rng_state(run.device))  # every rank's own noise
+    if not run.ctx.is_main:
+        return
+    save_checkpoint(
+        run.checkpoint,
+        {
+            "fingerprint": run.fingerprint,
+            "model": run.model.state_dict(),
+            "optimizers": [opt.state_dict() for opt in run.optimizers],
+            "schedulers": [sched.state_dict() for sched in run.schedulers],
+            "torch_rng": rng_states,
+            "epoch_rng": epoch_rng,
+            "history": run.history,
+            "best": run.best,
+            "best_epoch": run.best_epoch,
+            "best_state": run.best_state or {},
+            "step": run.step,
+            "epoch": epoch,
+            "batch_in_epoch": batch_in_epoch,
+            "sums": run.sums,
+            "count": run.count,
+        },
+    )
+
+
+def train_epoch(run: Run, epoch: int, progress: Progress) -> bool:
+    """One epoch's optimiser steps (from where a resumed run stopped); False when none ran (the budget is spent)."""
+    s, task = run.settings, run.task
+    run.model.train()
+    epoch_rng = json.dumps(run.rng.bit_generator.state)  # the epoch's batch order can be rebuilt from this
+    batches = task.batches(run.rng)
+    if run.resumed and epoch == run.first_epoch:
+        set_torch_rng_state(run.resumed["torch_rng"][run.ctx.rank], run.device)
+    else:
+        run.skip, run.sums, run.count = 0, {}, 0
+    if run.skip == 0:  # an epoch that starts afresh (resuming mid-epoch: its start already happened)
+        task.start_epoch(epoch, run.optimizers)
+    started = time.perf_counter()
+    for batch_in_epoch, index in enumerate(batches[run.skip :], start=run.skip):
+        if run.step >= run.total:
+            break
+        if len(index) < run.ctx.world * s.grad_accum:
+            continue  # a tail batch too small to give every rank and micro-batch a row (same on all ranks)
+        figures = train_step(
+            task, run.net, run.optimizers, index, run.step, run.total, s, run.ctx, run.autocast, run.device
+        )
+        stop_if_diverged(figures, task, run.step, epoch)
+        for sched in run.schedulers:
+            sched.step()
+        run.step += 1
+        run.count += 1
+        for key, value in figures.items():
+            run.sums[key] = run.sums.get(key, 0.0) + value
+        progress.maybe_log(run.step, figures)
+        if run.checkpoint and run.every and run.step % run.every == 0:
+            snapshot(run, epoch, batch_in_epoch + 1, epoch_rng)
+    if run.count == 0:
+        return False
+    run.epoch_seconds.append(time.perf_counter() - started)
+    return True
+
+
+def stop_if_diverged(figures: dict[str, float], task: Task, step: int, epoch: int) -> None:
+    """A StageError naming the step when a loss or gradient norm turned non-finite (on every rank at once: the
+    figures are all-reduced), so such weights are never saved."""
+    nonfinite = figures.pop(NONFINITE, 0.0)
+    if nonfinite or not all(math.isfinite(v) for v in figures.values()):
+        loss = figures.get("loss", math.nan)
+        grads = ", gradients not finite" if math.isfinite(loss) else ""
+        raise StageError(
+            f"training diverged: loss is {loss} at step {step} (epoch {epoch}){grads}; {task.divergence_hint}"
+        )
+
+
+def close_epoch(run: Run, epoch: int) -> bool:
+    """The epoch's history row (train means, validation on rank 0, broadcast), the best weights so far, patience
+    and the epoch-end checkpoint; True when training stops here."""
+    s, task = run.settings, run.task
+    row = {
+        "epoch": epoch,
+        "step": run.step,
+        **task.step_figures(run.step - 1, run.total),
+        "lr": run.schedulers[0].get_last_lr()[0],
+        **{f"train_{k}": v / run.count for k, v in run.sums.items()},
+        # rank 0 validates; every rank gets its figures, so all take the same early-stopping decision
+        **{
+            f"valid_{k}": v
+            for k, v in (distributed.broadcast(validate(task, run.autocast) if run.ctx.is_main else None)).items()
+        },
+    }
+    # rank 0 decides (a time limit read from each rank's clock could split the ranks)
+    row, stop = distributed.broadcast((row, task.end_epoch(row)) if run.ctx.is_main else None)
+    run.history.append(row)
+    log.info(
+        "epoch %d step %d (%.1f s): %s",
+        epoch,
+        run.step,
+        run.epoch_seconds[-1],
+        {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()},
+    )
+    if epoch >= task.kept_from:
+        value = row[f"valid_{task.monitor}"] if task.monitor else -float(epoch)
+        if value < run.best:
+            run.best, run.best_epoch = value, epoch
+            run.best_state = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
+    run.sums, run.count = {}, 0
+    patience_out = (
+        s.patience and epoch >= task.kept_from and epoch - max(run.best_epoch, task.kept_from - 1) >= s.patience
+    )
+    if patience_out:
+        log.info("early stop: valid_%s has not improved for %d epochs", task.monitor, s.patience)
+    if run.checkpoint:  # a run that stops here is saved as finished: resuming it trains no further epoch
+        snapshot(run, run.epochs + 1 if patience_out or stop else epoch + 1, 0, json.dumps(run.rng.bit_generator.state))
+    return bool(patience_out or stop)
 
 
 def train_step(

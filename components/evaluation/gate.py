@@ -149,6 +149,57 @@ def beats_baseline(name: str, metrics: dict, metric: str, baseline: str, margin:
     )
 
 
+def versus_champion(
+    metrics: dict,
+    champion: Champion,
+    lineage: dict[str, str] | None,
+    comparable: tuple[str, ...],
+    metric: str,
+    op: str,
+    slack: float,
+    key: str,
+    across_data: bool = False,
+) -> tuple[Check, float | None]:
+    """The no-regression check against the champion, the same for every kind: `metric` (lower is better for "<=",
+    higher for ">=") within `slack` of the champion's, when both were scored on the same data (the `comparable`
+    lineage tags agree: same splits and tokenizer or classifier) or `across_data` says compare anyway; a skipped,
+    passing check otherwise. With it, by how much the candidate beats the champion (None when not compared)."""
+    same_data = all((lineage or {}).get(k) == champion.lineage.get(k) for k in comparable)
+    scored = metric in champion.metrics
+    limit = None
+    if scored:
+        limit = champion.metrics[metric] + slack if op == "<=" else champion.metrics[metric] - slack
+    if scored and (same_data or across_data):
+        note = f"champion v{champion.version}" + ("" if same_data else " (scored on other data)")
+        check = check_metric(
+            "no regression vs champion", metrics, metric, op, limit, note, zero_disables=False, key=key
+        )
+        value, best = float(metrics[metric]), champion.metrics[metric]
+        return check, (best - value if op == "<=" else value - best)
+    skipped = Check(
+        "no regression vs champion",
+        metric,
+        metric_value(metrics, metric),
+        op,
+        limit,
+        True,
+        f"skipped: champion v{champion.version} was scored on other data ({', '.join(comparable)}) "
+        + ("" if scored else f"or has no {metric}"),
+        key=key,
+    )
+    return skipped, None
+
+
+def gate_report(checks: list[Check], champion: Champion | None = None, beats_champion_by: float | None = None):
+    """Every kind's report: passed when every check did, with the champion it was held against."""
+    return GateReport(
+        passed=all(c.passed for c in checks),
+        checks=checks,
+        beats_champion_by=beats_champion_by,
+        champion=champion.version if champion else None,
+    )
+
+
 def enforce(report: GateReport) -> GateReport:
     """The report if it passed; GateFailed naming every failed check otherwise (nothing may be registered)."""
     if not report.passed:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from components.applications.base import Application
 from components.applications.catalog import application
+from components.applications.kind import load_application_params
 from components.core.params import flatten
-from components.kinds.registry import load_application_params
 from components.registry.register import scalar_metrics
 from components.registry.tracking import connect
 from components.versioning.dvc import require_dvc_project

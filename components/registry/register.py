@@ -20,10 +20,10 @@ from pathlib import Path
 import yaml
 
 from components.applications.catalog import application
+from components.applications.kind import KIND_METADATA, application_kind
 from components.core.atomic import file_digest
 from components.core.params import flatten
 from components.evaluation.gate import Champion, GateReport
-from components.kinds.registry import application_kind
 from components.models.store import WEIGHTS_FILE
 from components.registry.lineage import base_model_source, dvc_lineage, git_commit, uncommitted_patch, warm_start_source
 from components.registry.model_files import FILES_TAG, logged_files_digest
@@ -124,7 +124,7 @@ def code_paths(kind, python_model: str, destination: Path) -> list[str]:
         target = destination / path.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-    top = importlib.import_module(kind.served_model.__module__.split(".")[0])
+    top = importlib.import_module(type(kind).__module__.split(".")[0])
     path = Path(top.__file__).resolve()
     code = path.parent if path.name == "__init__.py" else path  # a package whole, or a one-file module alone
     return [str(destination / COMPONENTS.name)] + ([] if code.is_relative_to(COMPONENTS) else [str(code)])
@@ -203,9 +203,10 @@ def register_model(workspace: Path, params, params_path: Path, report: GateRepor
         for report_file in [*app.report_files(workspace), *gate_files]:
             if report_file.is_file():
                 mlflow.log_artifact(str(report_file), artifact_path="reports")
-        for path, folder in kind.run_artifacts(workspace, app, history) if kind.run_artifacts else []:
+        for path, folder in kind.run_artifacts(workspace, app, history):
             mlflow.log_artifact(str(path), artifact_path=folder)
         served = kind.served_model(workspace, app, params, weights_sha)
+        served["metadata"] = {**served.get("metadata", {}), KIND_METADATA: params.kind}
         with tempfile.TemporaryDirectory() as code:
             paths = code_paths(kind, served["python_model"], Path(code))
             info = mlflow.pyfunc.log_model(

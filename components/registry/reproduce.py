@@ -25,9 +25,9 @@ import yaml
 
 from components.applications.base import Application
 from components.applications.catalog import application
+from components.applications.kind import FineTunes, application_kind, load_application_params
 from components.core.atomic import file_digest
 from components.core.errors import StageError
-from components.kinds.registry import application_kind, load_application_params
 from components.models.store import WEIGHTS_FILE
 from components.registry.artifacts import download_weights
 from components.registry.model_files import download_verified
@@ -131,6 +131,8 @@ def reproduce(workspace: Path, name: str, version: str, scratch: Path) -> list[C
     base = mv.tags.get("base_model", "none")
     if base != "none":  # the version the run fine-tuned, whatever its alias names today
         kind = application_kind(scratch / "params.yaml", app.name)
+        if not isinstance(kind, FineTunes):
+            raise StageError(f"{mv.name} v{mv.version} names a base model, but the {kind.name} kind fine-tunes none")
         kind.prepare_base(
             scratch, load_application_params(scratch / "params.yaml", app.name), client, base.rsplit(" v", 1)[1]
         )

@@ -46,7 +46,7 @@ def score_version(workspace: Path, uri: str, data: Path, params_path: Path, data
     from mlflow.data import from_pandas
     from mlflow.entities import LoggedModelInput
 
-    from components.kinds.registry import application_kind, load_application_params
+    from components.applications.kind import Scores, application_kind, load_application_params
     from components.registry.tracking import connect
 
     for part in str(data).split(","):  # translation: two aligned files, "a.de,a.en"
@@ -62,7 +62,7 @@ def score_version(workspace: Path, uri: str, data: Path, params_path: Path, data
         raise StageError(f"{version.name} v{version.version}: no application tag (registered by another tool?)")
     params = load_application_params(params_path, app)
     kind = application_kind(params_path, app)
-    if kind.score is None:
+    if not isinstance(kind, Scores):
         raise StageError(f"{version.name} v{version.version}: the {kind.name} kind cannot score new data")
     served = mlflow.pyfunc.load_model(str(local)).unwrap_python_model()
     metrics, rows = kind.score(served, params, data)

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from components.applications.kind import application_params
 from components.core.params import read_params_file
 from components.core.schema import schema, section_type
 from components.core.schema_doc import field_docs, sections
-from components.kinds.registry import application_params
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -63,13 +63,6 @@ def test_answers_are_numbered_over_the_whole_file():
         predict.answers(one_each, 3, 0)
 
 
-def test_image_paths_are_read_relative_to_the_input_file(tmp_path):
-    (tmp_path / "shirt.png").write_bytes(b"\x89PNG fake")
-    chunk = pd.DataFrame({"image": ["shirt.png", "aGVsbG8="]})
-    read = predict.read_image_files(chunk, tmp_path)
-    assert read["image"].tolist() == ["iVBORyBmYWtl", "aGVsbG8="]
-
-
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
 def test_the_writer_appends_chunks_and_shows_the_file_only_when_committed(tmp_path, suffix):
     out = tmp_path / f"answers{suffix}"

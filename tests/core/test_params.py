@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.applications.kind import application_params
 from components.core.params import ParamsError, flatten
 from components.kinds.text.params import load_params, params_from_dict
 
@@ -25,9 +26,12 @@ def test_shipped_profiles_hold_only_what_they_change_and_each_is_valid_written()
             assert not restated, f"{app}.profiles.{name} restates the committed {restated}"
             applied = copy.deepcopy(raw)
             for key, value in knobs.items():
-                section, leaf = key.split(".")
-                applied[app][section][leaf] = value
-            assert params_from_dict(applied, app)  # each profile, written into the sections, is valid params
+                *parents, leaf = key.split(".")
+                node = applied[app]
+                for part in parents:
+                    node = node[part]
+                node[leaf] = value
+            assert application_params(applied, app)  # each profile, written into the sections, is valid params
 
 
 def test_a_key_missing_from_params_is_one_error_naming_it():
@@ -107,16 +111,17 @@ def test_a_transformer_needs_a_position_for_every_token_train_max_len_allows():
     import yaml
 
     raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    raw["pretrain"]["model"].update(encoder="transformer", decoder="transformer", max_positions=256)
+    raw["pretrain"]["model"].update(max_positions=256)
+    raw["pretrain"]["model"]["bsvae"].update(encoder="transformer", decoder="transformer")
     raw["pretrain"]["train"]["max_len"] = 256
     with pytest.raises(
         ParamsError,
         match=r"pretrain.model.max_positions \(256\) must be at least train.max_len \+ 1 "
         r"\(257\) for a Transformer",
     ):
-        params_from_dict(raw, "pretrain")
+        application_params(raw, "pretrain")  # the flow's check: the schema, then the model family's rules
     raw["pretrain"]["model"]["max_positions"] = 257
-    assert params_from_dict(raw, "pretrain").model.max_positions == 257
+    assert application_params(raw, "pretrain").model.max_positions == 257
 
 
 def test_a_launcher_is_the_interpreter_or_torchrun_with_its_own_options():

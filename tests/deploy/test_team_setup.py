@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.retrain import apply_overrides
+from components.applications.overrides import apply_overrides
 from tests.compose import ROOT, command_and_env, on_loopback
 from tests.conftest import git
 from tests.services import (
@@ -517,7 +517,7 @@ def test_a_version_registered_from_a_logged_model_without_a_run_is_immutable_too
     whoever downloads the version gets the files that were registered."""
     import mlflow
 
-    from components.kinds.registry import load_application_params
+    from components.applications.kind import load_application_params
 
     team, name = users, "sentences-by-hand"
     client = mlflow.MlflowClient(team.mlflow_url, team.mlflow_url)

@@ -12,8 +12,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from components.applications.overrides import apply_overrides
 from components.versioning.dvc import dvc_env
-from flows.retrain import apply_overrides
 
 pytestmark = pytest.mark.slow
 

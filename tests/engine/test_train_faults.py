@@ -12,8 +12,8 @@ import time
 import pytest
 import yaml
 
+from components.applications.overrides import apply_overrides
 from components.versioning.dvc import dvc_env
-from flows.retrain import apply_overrides
 
 pytestmark = pytest.mark.slow
 

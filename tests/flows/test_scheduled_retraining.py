@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from flows.retrain import apply_overrides
+from components.applications.overrides import apply_overrides
 from tests.conftest import tracking
 from tests.services import PrefectServer, stop_process_group
 

@@ -7,7 +7,7 @@ import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 
-from flows.retrain import apply_overrides
+from components.applications.overrides import apply_overrides
 from flows.serve import build_deployment, deploy_to_pool, main
 
 

@@ -1,8 +1,10 @@
-"""The toy kind's served model (MLflow models-from-code): {"n": [k]} in, k sampled points out."""
+"""The toy kind's served model (MLflow models-from-code): {"n": [k]} in, k sampled points out, each with the
+request row it answers."""
 
 from __future__ import annotations
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
@@ -19,9 +21,9 @@ class PointsPyfunc(PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         import torch
 
-        n = int(model_input["n"].sum())
-        points = self.model.sample(n, torch.Generator().manual_seed(0)).numpy()
-        return pd.DataFrame({"x": points[:, 0], "y": points[:, 1]})
+        counts = model_input["n"].astype(int).to_numpy()
+        points = self.model.sample(int(counts.sum()), torch.Generator().manual_seed(0)).numpy()
+        return pd.DataFrame({"input": np.repeat(np.arange(len(counts)), counts), "x": points[:, 0], "y": points[:, 1]})
 
 
 mlflow.models.set_model(PointsPyfunc())

@@ -3,7 +3,15 @@ optional absolute bounds, then no regression against the champion."""
 
 from __future__ import annotations
 
-from components.evaluation.gate import Champion, Check, GateReport, beats_baseline, check_metric, setting
+from components.evaluation.gate import (
+    Champion,
+    GateReport,
+    beats_baseline,
+    check_metric,
+    gate_report,
+    setting,
+    versus_champion,
+)
 from components.kinds.images.params import ImageGateParams
 
 IMAGE_COMPARABLE_LINEAGE = ("data.splits_md5", "classifier.md5")
@@ -58,45 +66,15 @@ def image_gate_metrics(
         ),
     ]
     beats_by = None
-    if champion is not None:
+    if champion is not None:  # in bits/dim for a likelihood model, in FID for the GAN
         metric, slack, name = (
             ("bpd", p.max_bpd_regression, "max_bpd_regression")
             if likelihood
             else ("fid", p.max_fid_regression, "max_fid_regression")
         )
         key = setting(f"gate.{name}", slack)
-        same = all((lineage or {}).get(k) == champion.lineage.get(k) for k in IMAGE_COMPARABLE_LINEAGE)
-        if same and metric in champion.metrics:
-            checks.append(
-                check_metric(
-                    "no regression vs champion",
-                    metrics,
-                    metric,
-                    "<=",
-                    champion.metrics[metric] + slack,
-                    f"champion v{champion.version}",
-                    zero_disables=False,
-                    key=key,
-                )
-            )
-            beats_by = champion.metrics[metric] - float(metrics[metric])
-        else:
-            checks.append(
-                Check(
-                    "no regression vs champion",
-                    metric,
-                    float(metrics[metric]),
-                    "<=",
-                    None,
-                    True,
-                    f"skipped: champion v{champion.version} was scored on another test set, classifier "
-                    "or kind of metric",
-                    key=key,
-                )
-            )
-    return GateReport(
-        passed=all(c.passed for c in checks),
-        checks=checks,
-        beats_champion_by=beats_by,
-        champion=champion.version if champion else None,
-    )
+        check, beats_by = versus_champion(
+            metrics, champion, lineage, IMAGE_COMPARABLE_LINEAGE, metric, "<=", slack, key
+        )
+        checks.append(check)
+    return gate_report(checks, champion, beats_by)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.applications.base import Application
+from components.kinds.text.params import FAMILY_REGISTRY
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,13 @@ class TextApplication(Application):
     `labelled`, a label vocabulary versioned with the tokenizer and a label classifier."""
 
     labelled: bool = False
+
+    def model_families(self) -> tuple[str, ...]:
+        """Every registered text family (components/kinds/text/models/families.py), found by name so that the
+        catalog, which lists this application, imports no model code."""
+        import importlib
+
+        return tuple(importlib.import_module(FAMILY_REGISTRY).FAMILIES)
 
     def tokenizer(self, workspace: str | Path) -> Path:
         return Path(workspace) / self.output(workspace, "tokenize", "--tokenizer")

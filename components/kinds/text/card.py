@@ -8,35 +8,10 @@ from components.kinds.text.params import Params
 
 
 def describe_family(params: Params) -> str:
-    m, t = params.model, params.train
-    if m.family == "bsvae":
-        names = {"lstm": "LSTM", "transformer": "Transformer"}
-        return (
-            f"A BS-VAE sentence model ({names[m.encoder]} encoder, {names[m.decoder]} decoder, "
-            f"{m.latent_dim}-d Gaussian latent, beta schedule `{t.beta_schedule}`, free bits {t.free_bits}). "
-            "Generates sentences by sampling z from N(0, I) and decoding."
-        )
-    if m.family == "vqvae":
-        books = (
-            f"a {m.codebook_size}-entry EMA codebook"
-            if m.codebook_levels == 1
-            else f"the sum of {m.codebook_levels} residual {m.codebook_size}-entry EMA codebooks"
-        )
-        return (
-            f"A VQ-VAE sentence model: {m.codes} discrete codes per sentence, each from {books} "
-            f"(LSTM encoder and decoder), with a {m.layers}-block Transformer prior over the codes. "
-            "Generates sentences by sampling codes from the prior and decoding them; its NLL is the bound "
-            "-log p(x|codes) - log p(codes)."
-        )
-    if m.family == "transformer_lm":
-        return (
-            f"A causal Transformer language model ({m.layers} blocks, {m.heads} heads, width {m.embed_dim}, "
-            f"feed-forward {m.hidden_dim}, no latent): a likelihood baseline. Generates by ancestral sampling."
-        )
-    return (
-        f"An LSTM language model (embedding {m.embed_dim}, hidden {m.hidden_dim}, no latent): the likelihood "
-        "baseline for the latent models. Generates by ancestral sampling."
-    )
+    """The card's first paragraph: the family says what it is (components/kinds/text/models/families.py)."""
+    from components.kinds.text.models.families import family_named, family_params
+
+    return family_named(params.model.family).describe(params.model, family_params(params.model), params.train)
 
 
 def nll_kind(metrics: dict) -> str:

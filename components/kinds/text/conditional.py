@@ -16,6 +16,5 @@ CONDITIONAL = TextApplication(
     name="conditional",
     description="label-conditioned text generation and prompted continuation",
     steps=("ingest", "validate", "split", "check", "tokenize", "classifier", "train", "evaluate"),
-    families=("bsvae", "vqvae", "lm", "transformer_lm"),
     labelled=True,
 )

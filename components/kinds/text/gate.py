@@ -4,7 +4,16 @@ perplexity bounds are optional (they depend on the corpus's sentence length)."""
 
 from __future__ import annotations
 
-from components.evaluation.gate import Champion, Check, GateReport, beats_baseline, check_metric, setting
+from components.evaluation.gate import (
+    Champion,
+    Check,
+    GateReport,
+    beats_baseline,
+    check_metric,
+    gate_report,
+    setting,
+    versus_champion,
+)
 from components.kinds.text.params import GateParams
 
 COMPARABLE_LINEAGE = ("data.splits_md5", "tokenizer.md5")
@@ -66,33 +75,17 @@ def gate_metrics(
         ]
     beats_by = None
     if champion is not None and p.max_nll_regression is not None:
-        same_data = all((lineage or {}).get(k) == champion.lineage.get(k) for k in COMPARABLE_LINEAGE)
-        limit = champion.metrics["nll"] + p.max_nll_regression
         key = setting("gate.max_nll_regression", p.max_nll_regression)
-        if same_data or p.compare_across_data:
-            note = f"champion v{champion.version}" + ("" if same_data else " (other data/tokenizer)")
-            checks.append(
-                check_metric(
-                    "no regression vs champion", metrics, "nll", "<=", limit, note, zero_disables=False, key=key
-                )
-            )
-            beats_by = champion.metrics["nll"] - float(metrics["nll"])
-        else:
-            checks.append(
-                Check(
-                    "no regression vs champion",
-                    "nll",
-                    float(metrics["nll"]),
-                    "<=",
-                    limit,
-                    True,
-                    f"skipped: champion v{champion.version} was scored on other data or tokenizer",
-                    key=key,
-                )
-            )
-    return GateReport(
-        passed=all(c.passed for c in checks),
-        checks=checks,
-        beats_champion_by=beats_by,
-        champion=champion.version if champion else None,
-    )
+        check, beats_by = versus_champion(
+            metrics,
+            champion,
+            lineage,
+            COMPARABLE_LINEAGE,
+            "nll",
+            "<=",
+            p.max_nll_regression,
+            key,
+            p.compare_across_data,
+        )
+        checks.append(check)
+    return gate_report(checks, champion, beats_by)

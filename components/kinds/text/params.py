@@ -4,7 +4,8 @@ pretrain). The shared sections, the reader and the checker are components/core/p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -126,18 +127,20 @@ class TokenizeParams(Section):
     """punct splits words from punctuation; whitespace keeps pre-tokenised corpora (PTB) as they are."""
 
 
+FAMILY_REGISTRY = "components.kinds.text.models.families"
+
+
 @dataclass(frozen=True)
 class ModelParams(Section):
-    family: Literal["bsvae", "vqvae", "lm", "transformer_lm"]
+    family: str
     """bsvae (Gaussian sentence VAE), vqvae (VQ-VAE with a Transformer prior over its codes), lm (LSTM
     language-model baseline, same sizes, no latent) or transformer_lm (a causal Transformer baseline: embed_dim
-    wide, hidden_dim feed-forward, `layers` blocks of `heads` heads)."""
+    wide, hidden_dim feed-forward, `layers` blocks of `heads` heads); or the module path of a family defined
+    elsewhere (components/kinds/text/models/families.py). Its own knobs are in the section of its name."""
     embed_dim: Positive
     """Token embedding width (a Transformer's model width)."""
     hidden_dim: Positive
     """LSTM state width (a Transformer's feed-forward width)."""
-    latent_dim: Positive
-    """bsvae: Gaussian latent dimensions."""
     word_dropout: Rate
     """Probability of replacing a decoder input token by <unk>, forcing use of the latent (bsvae, vqvae)."""
     layers: Positive
@@ -148,55 +151,21 @@ class ModelParams(Section):
     """Dropout inside the Transformer blocks (bsvae's Transformer halves, transformer_lm, vqvae's prior)."""
     max_positions: Positive
     """Longest token sequence a Transformer (bsvae's halves, transformer_lm) has positions for."""
-    encoder: Literal["lstm", "transformer"]
-    """bsvae: a bidirectional LSTM or a Transformer encoder."""
-    decoder: Literal["lstm", "transformer"]
-    """bsvae: an LSTM or a causal Transformer decoder."""
-    codes: Positive
-    """vqvae: discrete codes per sentence."""
-    codebook_size: Annotated[int, Range(ge=2)]
-    """vqvae: codes in each codebook."""
-    code_dim: Positive
-    """vqvae: width of each code vector."""
-    codebook_levels: Positive
-    """vqvae: residual quantisation depth, codebooks per code position (each quantises what the ones before it
-    missed); the prior then models codes x levels indices per sentence."""
-    commitment: NonNegative
-    """vqvae: weight of the commitment loss."""
-    ema_decay: Rate
-    """vqvae: decay of the codebook's moving averages."""
-    dead_code_threshold: NonNegative
-    """vqvae: restart a code used less than this share of a uniformly used code (0: never)."""
-    codebook_init: Literal["kmeans", "data"]
-    """vqvae: kmeans (over the first batch's encoder outputs) or data (random encoder outputs)."""
-    codebook_metric: Literal["euclidean", "cosine"]
-    """vqvae: euclidean, or cosine (encoder outputs and codes l2-normalised: more even code use)."""
-    codebook_warmup: Count
-    """vqvae: training (micro-)batches with the quantiser bypassed (a continuous autoencoder) before the codebook is
-    initialised from the then-trained encoder's outputs; 0: quantise from the first batch."""
     conditional: bool
     """Condition on each sentence's label (data.label_column): a learned label vector joins every token embedding
     of the encoder and decoder; vqvae's code prior starts from the label; the label vocabulary comes from the
     tokenize stage (labels.json) and is saved with the model."""
-    label_prior: Literal["standard", "learned"]
-    """bsvae with conditional: standard (p(z) = N(0, I)) or learned (p(z|y) = N(mu_y, diag sigma_y^2))."""
+    families: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each family's own section (model.bsvae, model.vqvae: the knobs only that family has), as read; the family
+    registry checks them when a model is built or the flow checks params (components/kinds/text/models/families.py)."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.attends and self.embed_dim % self.heads:
-            raise ParamsError(f"embed_dim {self.embed_dim} must be a multiple of model.heads {self.heads}")
+    open_sections = "families"
 
-    @property
-    def attends(self) -> bool:
-        """Whether the family (or bsvae's chosen halves) has Transformer blocks."""
-        return self.family in ("transformer_lm", "vqvae") or self.positional
-
-    @property
-    def positional(self) -> bool:
-        """Whether sequences are bounded by max_positions (transformer_lm, bsvae's Transformer halves)."""
-        return self.family == "transformer_lm" or (
-            self.family == "bsvae" and "transformer" in (self.encoder, self.decoder)
-        )
+    @classmethod
+    def open_section_types(cls) -> dict[str, type]:
+        # Found by name, as a kind is: the stages that read this section but build no model (ingest ... tokenize)
+        # then neither import the families' code nor list it among their DVC deps.
+        return importlib.import_module(FAMILY_REGISTRY).section_types()
 
 
 @dataclass(frozen=True)
@@ -350,17 +319,12 @@ class Params(ApplicationParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        m, train = self.model, self.train
+        m = self.model
         if m.conditional and not self.classifier:
             raise ParamsError("model.conditional needs a classifier section (it judges control accuracy)")
         if m.conditional and self.evaluate.samples_per_label < 1:
             raise ParamsError(
                 "evaluate.samples_per_label must be at least 1 for a conditional model (control accuracy)"
-            )
-        if m.positional and train.max_len + 1 > m.max_positions:  # <bos> + max_len tokens, or tokens + <eos>
-            raise ParamsError(
-                f"model.max_positions ({m.max_positions}) must be at least train.max_len + 1 ({train.max_len + 1}) for "
-                "a Transformer: raise model.max_positions"
             )
 
 

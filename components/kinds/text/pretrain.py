@@ -16,5 +16,4 @@ PRETRAIN = TextApplication(
     name="pretrain",
     description="pretraining on a dictionary (GCIDE) for fine-tuning",
     steps=("ingest", "validate", "split", "check", "tokenize", "train", "evaluate"),
-    families=("bsvae", "vqvae", "lm", "transformer_lm"),
 )

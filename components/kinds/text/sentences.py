@@ -17,5 +17,4 @@ SENTENCES = TextApplication(
     name="sentences",
     description="unconditional sentence generation",
     steps=("ingest", "validate", "split", "check", "tokenize", "train", "evaluate"),
-    families=("bsvae", "vqvae", "lm", "transformer_lm"),
 )

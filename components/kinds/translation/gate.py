@@ -3,7 +3,15 @@ against the champion on the same test set."""
 
 from __future__ import annotations
 
-from components.evaluation.gate import Champion, Check, GateReport, check_metric, metric_value, setting
+from components.evaluation.gate import (
+    Champion,
+    GateReport,
+    check_metric,
+    gate_report,
+    metric_value,
+    setting,
+    versus_champion,
+)
 from components.kinds.translation.params import TranslationGateParams
 
 COMPARABLE_LINEAGE = ("data.splits_md5", "tokenizer.md5")
@@ -41,39 +49,9 @@ def translation_gate_metrics(
     ]
     beats_by = None
     if champion is not None:
-        same_data = all((lineage or {}).get(k) == champion.lineage.get(k) for k in COMPARABLE_LINEAGE)
-        limit = champion.metrics["bleu"] - p.max_bleu_regression
         key = setting("gate.max_bleu_regression", p.max_bleu_regression)
-        if same_data:
-            checks.append(
-                check_metric(
-                    "no regression vs champion",
-                    metrics,
-                    "bleu",
-                    ">=",
-                    limit,
-                    f"champion v{champion.version}",
-                    zero_disables=False,
-                    key=key,
-                )
-            )
-            beats_by = float(metrics["bleu"]) - champion.metrics["bleu"]
-        else:
-            checks.append(
-                Check(
-                    "no regression vs champion",
-                    "bleu",
-                    float(metrics["bleu"]),
-                    ">=",
-                    limit,
-                    True,
-                    f"skipped: champion v{champion.version} was scored on another test set or tokenizer",
-                    key=key,
-                )
-            )
-    return GateReport(
-        passed=all(c.passed for c in checks),
-        checks=checks,
-        beats_champion_by=beats_by,
-        champion=champion.version if champion else None,
-    )
+        check, beats_by = versus_champion(
+            metrics, champion, lineage, COMPARABLE_LINEAGE, "bleu", ">=", p.max_bleu_regression, key
+        )
+        checks.append(check)
+    return gate_report(checks, champion, beats_by)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -14,7 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
+from components.applications.overrides import apply_overrides, resolve_overrides
 from components.core.errors import StageError
 from components.kinds.images.data.images import (
     assign_image_splits,
@@ -147,7 +150,7 @@ def test_a_fair_split_passes_the_balance_checks_and_a_test_split_of_one_kind_of_
     assert any("dataset.label_shift_p=0.001" in f for f in failures)  # bright images are a few classes
 
 
-def test_unsplit_images_are_hash_split_and_one_provided_file_alone_says_how_to_declare_it_unsplit():
+def test_unsplit_images_are_hash_split_and_one_provided_file_alone_says_how_to_declare_it_unsplit(tmp_path):
     images, labels = fashion(200)
     pixels = [im[:, :, None].tobytes() for im in images]
     unsplit = pd.DataFrame(
@@ -156,12 +159,15 @@ def test_unsplit_images_are_hash_split_and_one_provided_file_alone_says_how_to_d
     counts = assign_image_splits(unsplit, 0.1, 0.1, "salt")["split"].value_counts()
     assert set(counts.index) == {"train", "valid", "test"}
     only_test = unsplit.assign(split=pd.Series(["test"] * 200, dtype="string"))
-    with pytest.raises(
-        StageError,
-        match=r"\{'test': 200\} came as provided splits \(data.idx_splits=.*declare it "
-        r"unsplit \(data.idx_splits: \{none: PREFIX\}\)",
-    ):
+    with pytest.raises(StageError, match=r"\{'test': 200\} came as provided splits") as refused:
         assign_image_splits(only_test, 0.1, 0.1, "salt", {"train": "train", "test": "t10k"})
+    # the advice, followed from the command line as written, is a valid change of params.yaml
+    advice = re.search(r"--set '([^']+)'", str(refused.value)).group(1)
+    assert advice == "data.idx_splits={none: t10k}"
+    params = tmp_path / "params.yaml"
+    params.write_text((ROOT / "params.yaml").read_text())
+    apply_overrides(params, resolve_overrides(yaml.safe_load(params.read_text()), "images", None, None, [advice]))
+    assert yaml.safe_load(params.read_text())["images"]["data"]["idx_splits"] == {"none": "t10k"}
 
 
 # --- models ---------------------------------------------------------------------------------
@@ -333,3 +339,13 @@ def test_a_conditional_image_model_asked_without_a_label_says_it_needs_one():
     with pytest.raises(ValueError, match=r"unknown label\(s\) \['d'\]"):
         generator.sample(2, label="d")
     assert generator.sample(2, label="b", seed=0).shape == (2, 1, 28, 28)
+
+
+def test_image_paths_in_a_predict_input_are_read_relative_to_the_input_file(tmp_path):
+    from components.applications.kind import kind_named
+
+    (tmp_path / "shirt.png").write_bytes(b"\x89PNG fake")
+    chunk = pd.DataFrame({"image": ["shirt.png", "aGVsbG8="]})
+    read = kind_named("images").read_request_files(chunk, tmp_path)
+    assert read["image"].tolist() == ["iVBORyBmYWtl", "aGVsbG8="]
+    assert kind_named("text").read_request_files(chunk, tmp_path) is chunk  # a text model reads values as given

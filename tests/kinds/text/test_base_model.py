@@ -13,6 +13,7 @@ from components.core.errors import StageError
 from components.core.params import ParamsError
 from components.kinds.text.base_model import check_base, merge_base, parse_model_uri
 from components.kinds.text.models.factory import build_model
+from tests.conftest import model_params as conftest_model_params
 from tests.conftest import params_for
 
 
@@ -37,7 +38,7 @@ def test_a_conditional_model_takes_every_shared_tensor_from_an_unconditional_bas
     torch.manual_seed(0)
     base = build_model(300, dataclasses.replace(model_params, conditional=False)).state_dict()
     torch.manual_seed(1)
-    model = build_model(300, dataclasses.replace(model_params, label_prior="learned"), num_labels=5)
+    model = build_model(300, conftest_model_params(model_params, label_prior="learned"), num_labels=5)
     merged, fresh = merge_base(model.state_dict(), base, "train.init_from")
     assert set(fresh) == {"label_embed.weight", "prior_mu.weight", "prior_logvar.weight"}  # the label's own
     assert all(torch.equal(merged[k], base[k]) for k in merged if k not in fresh)

@@ -1,5 +1,7 @@
 """The Transformer LM baseline: causal, exact likelihood through the shared evaluation, trains and round-trips."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -66,5 +68,11 @@ def test_trains_saves_loads_and_samples(tmp_path):
 
 
 def test_width_must_divide_into_heads():
-    with pytest.raises(ParamsError, match="multiple of model.heads"):
-        params_for("model", family="transformer_lm", embed_dim=30, heads=4)
+    from components.kinds.text.models.families import check_families
+    from tests.conftest import shipped_params
+
+    params = dataclasses.replace(
+        shipped_params(), model=params_for("model", family="transformer_lm", embed_dim=30, heads=4)
+    )
+    with pytest.raises(ParamsError, match="sentences.model.embed_dim 30 must be a multiple of model.heads"):
+        check_families(params)

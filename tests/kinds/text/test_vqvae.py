@@ -9,6 +9,7 @@ from components.engine.precision import bf16_failure
 from components.kinds.text.evaluation.metrics import evaluate_model
 from components.kinds.text.gate import gate_metrics
 from components.kinds.text.models.factory import build_model, load_model, save_model
+from components.kinds.text.models.families import family_params
 from components.kinds.text.models.vqvae import VQVAE
 from components.kinds.text.serving.generator import TextGenerator
 from components.kinds.text.training.loop import train_model
@@ -147,18 +148,18 @@ def test_text_generator_samples_from_the_prior(tmp_path):
 
 
 def test_params_are_checked():
-    with pytest.raises(ParamsError, match="^codebook_size: must be"):
-        params_for("model", family="vqvae", codebook_size=1)
-    with pytest.raises(ParamsError, match="^ema_decay: must be"):
-        params_for("model", family="vqvae", ema_decay=1.0)
-    with pytest.raises(ParamsError, match="^codebook_init: must be"):
-        params_for("model", family="vqvae", codebook_init="random")
-    with pytest.raises(ParamsError, match="^codebook_metric: must be"):
-        params_for("model", family="vqvae", codebook_metric="manhattan")
-    with pytest.raises(ParamsError, match="^codebook_warmup: must be"):
-        params_for("model", family="vqvae", codebook_warmup=-1)
-    with pytest.raises(ParamsError, match="^codebook_levels: must be"):
-        params_for("model", family="vqvae", codebook_levels=0)
+    with pytest.raises(ParamsError, match="^model.vqvae.codebook_size: must be"):
+        family_params(params_for("model", family="vqvae", codebook_size=1))
+    with pytest.raises(ParamsError, match="^model.vqvae.ema_decay: must be"):
+        family_params(params_for("model", family="vqvae", ema_decay=1.0))
+    with pytest.raises(ParamsError, match="^model.vqvae.codebook_init: must be"):
+        family_params(params_for("model", family="vqvae", codebook_init="random"))
+    with pytest.raises(ParamsError, match="^model.vqvae.codebook_metric: must be"):
+        family_params(params_for("model", family="vqvae", codebook_metric="manhattan"))
+    with pytest.raises(ParamsError, match="^model.vqvae.codebook_warmup: must be"):
+        family_params(params_for("model", family="vqvae", codebook_warmup=-1))
+    with pytest.raises(ParamsError, match="^model.vqvae.codebook_levels: must be"):
+        family_params(params_for("model", family="vqvae", codebook_levels=0))
 
 
 def test_residual_levels_give_each_position_a_code_per_level_in_the_priors_order():
@@ -232,7 +233,7 @@ def test_a_warm_up_longer_than_the_run_is_refused():
         heads=2,
         codebook_warmup=10,
     )
-    with pytest.raises(StageError, match="model.codebook_warmup is 10 batches but this run trains only 4 steps"):
+    with pytest.raises(StageError, match="model.vqvae.codebook_warmup is 10 batches but this run trains only 4 steps"):
         train_model(
             toy_arrays(),
             toy_arrays(seed=1),

@@ -13,10 +13,10 @@ import pytest
 import torch
 import yaml
 
+from components.applications.kind import application_params
 from components.core.errors import StageError
 from components.core.params import ParamsError
 from components.data.batches import TokenArrays, pad_batch
-from components.kinds.registry import application_params
 from components.kinds.text.params import load_params
 from components.kinds.translation.data.checks import dataset_report, failed_checks
 from components.kinds.translation.data.parallel import assign_pair_splits, pair_violations, read_pairs

@@ -249,20 +249,29 @@ def assign_image_splits(
     )
     counts = {s: int((out["split"] == s).sum()) for s in ("train", "valid", "test")}
     if min(counts.values()) == 0:
-        provided = {name: int(flags.sum()) for name, flags in is_given.items() if flags.any()}
-        how = (
-            f"; {provided} came as provided splits (data.idx_splits={idx_splits}): to take a file as the whole "
-            "data set, declare it unsplit (data.idx_splits: {none: PREFIX})"
-            if provided and idx_splits
-            else f"; {provided} came as provided splits"
-            if provided
-            else ""
-        )
         raise StageError(
-            f"too few images for three splits: {counts}{how}; add data or raise split.valid_fraction "
-            f"({valid_fraction}) / split.test_fraction ({test_fraction})"
+            f"too few images for three splits: {counts}{provided_splits_advice(is_given, idx_splits)}; add data or "
+            f"raise split.valid_fraction ({valid_fraction}) / split.test_fraction ({test_fraction})"
         )
     return out.astype({"split": "string"})
+
+
+def provided_splits_advice(is_given: dict[str, np.ndarray], idx_splits: dict[str, str] | None) -> str:
+    """What to do when provided splits leave one empty (a test file alone taken as a whole data set): declare the
+    file unsplit, spelled as the flow's --set takes it. Refused rather than hash-split quietly: a file named as a
+    provided split is one the user said was a split, and the fix is one flag."""
+    provided = {name: int(flags.sum()) for name, flags in is_given.items() if flags.any()}
+    if not provided:
+        return ""
+    if not idx_splits:
+        return f"; {provided} came as provided splits"
+    prefixes = sorted({idx_splits[name] for name in provided if name in idx_splits})
+    prefix = prefixes[0] if len(prefixes) == 1 else "PREFIX"
+    return (
+        f"; {provided} came as provided splits (data.idx_splits={idx_splits}): to take the file as the whole data "
+        f"set, declare it unsplit: --set 'data.idx_splits={{none: {prefix}}}' (params.yaml: "
+        f"idx_splits: {{none: {prefix}}})"
+    )
 
 
 def intensity_histogram(frame: pd.DataFrame) -> list[float]:

@@ -2,7 +2,8 @@
 
 A family is a `TextModel`: one training loop, one evaluation, one gate and one served model
 drive every family through these methods alone, so a new family plugs in by implementing
-them (and registering its config in `factory.py`); no family imports another.
+them and registering a `Family` (its name, model and config classes, its own params section and the lines of
+its model card) in `families.py`; no family imports another.
 
 What a family provides:
 - training: `forward(tokens, lengths)` -> `ModelOutput`, the per-sentence loss terms;
@@ -25,13 +26,15 @@ importance-weighted NLL scores against. `generate` also takes a `prefix` of toke
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from components.core.schema import ParamsError
 from components.data.batches import BOS_ID, EOS_ID, PAD_ID, UNK_ID, with_bos_eos  # noqa: F401 (re-exported)
 
 Labels = torch.Tensor | None
@@ -142,6 +145,10 @@ class TextModel(nn.Module, ABC):
         """The modules autoencoder pretraining re-initialises before the VAE phase; none by default."""
         return []
 
+    def check_budget(self, steps: int, grad_accum: int) -> None:
+        """Refuse (StageError) a run too short for what the family does over its first batches (the VQ-VAE's
+        codebook warm-up); any run will do by default."""
+
     def reset_decoder(self) -> None:
         for module in self.decoder_modules():
             module.reset_parameters()
@@ -168,3 +175,39 @@ def label_vectors(table: nn.Embedding, labels: torch.Tensor) -> torch.Tensor:
     which so trains the model's unconditional part."""
     known = labels >= 0
     return table(labels.clamp(min=0)) * known.unsqueeze(-1).to(table.weight.dtype)
+
+
+def no_check(model_params: Any, own: Any, train: Any) -> None:
+    """A family without rules across sections."""
+
+
+@dataclass(frozen=True)
+class Family:
+    """A text model family, registered once (components/kinds/text/models/families.py): what the factory, the
+    params check, the training loop and the model card ask of it."""
+
+    name: str
+    """model.family's value, the registered model's suffix and the name of its own params section."""
+    model: type[TextModel]
+    config: type
+    """Its config dataclass: built from the model section's shared knobs and its own section's, by field name."""
+    describe: Callable[[Any, Any, Any], str]
+    """(model params, its own section or None, train params) -> the model card's first paragraph."""
+    params: type | None = None
+    """Its own knobs (model.<name> in params.yaml), a schema Section; None: it has none."""
+    check: Callable[[Any, Any, Any], None] = no_check
+    """(model params, its own section, train params): rules across sections (a Transformer's width a multiple of
+    its heads, ...); a ParamsError names the key."""
+
+
+def check_attention(model_params: Any, train: Any, positional: bool) -> None:
+    """A Transformer's rules: embed_dim a multiple of model.heads and, when it has positions, room for the longest
+    sentence (<bos> + train.max_len tokens, or the tokens + <eos>)."""
+    m = model_params
+    if m.embed_dim % m.heads:
+        raise ParamsError(f"model.embed_dim {m.embed_dim} must be a multiple of model.heads {m.heads}")
+    if positional and train.max_len + 1 > m.max_positions:
+        raise ParamsError(
+            f"model.max_positions ({m.max_positions}) must be at least train.max_len + 1 ({train.max_len + 1}) for "
+            "a Transformer: raise model.max_positions"
+        )

@@ -13,12 +13,22 @@ per label (a label-conditioned prior; benchmarks/README.md compares the two).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import torch
 from torch import nn
 
+from components.core.schema import Positive, Section
 from components.data.batches import PAD_ID
-from components.kinds.text.models.base import ModelOutput, TextModel, drop_words, label_vectors, with_bos_eos
+from components.kinds.text.models.base import (
+    Family,
+    ModelOutput,
+    TextModel,
+    check_attention,
+    drop_words,
+    label_vectors,
+    with_bos_eos,
+)
 from components.kinds.text.models.decoding import decode_loop
 from components.models.blocks import check_length, transformer_blocks
 
@@ -187,3 +197,34 @@ class BSVAE(TextModel):
         """Decode token ids for each row of z, stopping at <eos> or max_len (ids exclude bos/eos)."""
         state = self.initial_state(z) if self.config.decoder == "lstm" else None
         return decode_loop(self, z, max_len, temperature, top_p, generator, greedy, state, labels, prefix)
+
+
+@dataclass(frozen=True)
+class BSVAEParams(Section):
+    """The BS-VAE's own knobs (model.bsvae)."""
+
+    latent_dim: Positive
+    """Gaussian latent dimensions."""
+    encoder: Literal["lstm", "transformer"]
+    """A bidirectional LSTM or a Transformer encoder."""
+    decoder: Literal["lstm", "transformer"]
+    """An LSTM or a causal Transformer decoder."""
+    label_prior: Literal["standard", "learned"]
+    """With model.conditional: standard (p(z) = N(0, I)) or learned (p(z|y) = N(mu_y, diag sigma_y^2))."""
+
+
+def describe(m, own: BSVAEParams, train) -> str:
+    names = {"lstm": "LSTM", "transformer": "Transformer"}
+    return (
+        f"A BS-VAE sentence model ({names[own.encoder]} encoder, {names[own.decoder]} decoder, "
+        f"{own.latent_dim}-d Gaussian latent, beta schedule `{train.beta_schedule}`, free bits {train.free_bits}). "
+        "Generates sentences by sampling z from N(0, I) and decoding."
+    )
+
+
+def check(m, own: BSVAEParams, train) -> None:
+    if "transformer" in (own.encoder, own.decoder):
+        check_attention(m, train, positional=True)
+
+
+FAMILY = Family(name="bsvae", model=BSVAE, config=BSVAEConfig, params=BSVAEParams, describe=describe, check=check)

@@ -1,8 +1,9 @@
-"""One place that maps params.yaml's model section to a model: the families and their configs.
+"""params.yaml's model section to a model, through the family registry (families.py).
 
-A family's config takes, by name, the model.* parameters it declares (plus the vocabulary size,
-which comes from the tokenizer, and the number of labels, from the label vocabulary when
-model.conditional is set), so a value is never copied by hand and never defaulted in code.
+A family's config takes, by name, the model section's knobs it declares, shared (embed_dim, hidden_dim, ...) or its
+own section's (model.bsvae.latent_dim), plus the vocabulary size, which comes from the tokenizer, and the number of
+labels, from the label vocabulary when model.conditional is set; so a value is never copied by hand and never
+defaulted in code.
 """
 
 from __future__ import annotations
@@ -14,54 +15,37 @@ from typing import Any
 import torch
 
 from components.kinds.text.models.base import TextModel
-from components.kinds.text.models.bsvae import BSVAE, BSVAEConfig
-from components.kinds.text.models.lstm_lm import LSTMLM, LSTMLMConfig
-from components.kinds.text.models.transformer_lm import TransformerLM, TransformerLMConfig
-from components.kinds.text.models.vqvae import VQVAE, VQVAEConfig
+from components.kinds.text.models.families import FAMILIES, config_values, family_named
 from components.kinds.text.params import ModelParams
 from components.models.store import load_model_dir, save_model_dir
 
-FAMILIES: dict[str, tuple[type[TextModel], type]] = {
-    model.family: (model, config)
-    for model, config in (
-        (BSVAE, BSVAEConfig),
-        (VQVAE, VQVAEConfig),
-        (LSTMLM, LSTMLMConfig),
-        (TransformerLM, TransformerLMConfig),
-    )
-}
-
-
-def family_classes(family: str) -> tuple[type[TextModel], type]:
-    if family not in FAMILIES:
-        raise ValueError(f"unknown model family {family!r} (have {sorted(FAMILIES)})")
-    return FAMILIES[family]
-
+__all__ = ["FAMILIES", "build_model", "load_model", "model_config", "model_from_config", "save_model"]
 
 FROM_DATA = ("vocab_size", "num_labels")
 """Config fields that come from the data (the tokenizer, the label vocabulary), not from params.yaml."""
 
 
 def model_config(vocab_size: int, mp: ModelParams, num_labels: int = 0) -> Any:
-    """The config model.family's class is built from: its fields, filled from params by name."""
-    _, config_cls = family_classes(mp.family)
+    """The config model.family's class is built from: its fields, filled by name from the model section's shared
+    knobs and the family's own section."""
+    config_cls = family_named(mp.family).config
     if mp.conditional and num_labels < 1:
         raise ValueError("model.conditional is true but there are no labels (the tokenize stage's labels.json)")
-    values = {f.name: getattr(mp, f.name) for f in dataclasses.fields(config_cls) if f.name not in FROM_DATA}
+    known = config_values(mp)
+    values = {f.name: known[f.name] for f in dataclasses.fields(config_cls) if f.name not in FROM_DATA}
     return config_cls(vocab_size=vocab_size, num_labels=num_labels if mp.conditional else 0, **values)
 
 
 def build_model(vocab_size: int, mp: ModelParams, num_labels: int = 0) -> TextModel:
     """A freshly initialised model of model.family (torch's RNG decides the initial weights)."""
-    model_cls, _ = family_classes(mp.family)
-    return model_cls(model_config(vocab_size, mp, num_labels))
+    return family_named(mp.family).model(model_config(vocab_size, mp, num_labels))
 
 
 def model_from_config(raw: dict[str, Any]) -> TextModel:
     """A freshly initialised model from a saved config.json ({"family": ..., **fields})."""
     raw = upgrade_saved_config(dict(raw))
-    model_cls, config_cls = family_classes(raw.pop("family"))
-    return model_cls(config_cls(**raw))
+    family = family_named(raw.pop("family"))
+    return family.model(family.config(**raw))
 
 
 def upgrade_saved_config(raw: dict[str, Any]) -> dict[str, Any]:

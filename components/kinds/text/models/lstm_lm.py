@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from components.data.batches import PAD_ID
+from components.kinds.text.models.base import Family
 from components.kinds.text.models.no_latent import NoLatentLM
 
 
@@ -41,3 +42,14 @@ class LSTMLM(NoLatentLM):
     def decode_logits(self, z: torch.Tensor, inputs: torch.Tensor, state=None, labels=None):
         out, state = self.decoder(self.embed_tokens(inputs, labels), state)
         return self.out(out), state
+
+
+FAMILY = Family(
+    name="lm",
+    model=LSTMLM,
+    config=LSTMLMConfig,
+    describe=lambda m, own, train: (
+        f"An LSTM language model (embedding {m.embed_dim}, hidden {m.hidden_dim}, no latent): the likelihood "
+        "baseline for the latent models. Generates by ancestral sampling."
+    ),
+)

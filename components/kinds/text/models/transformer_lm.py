@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from components.data.batches import PAD_ID
+from components.kinds.text.models.base import Family, check_attention
 from components.kinds.text.models.no_latent import NoLatentLM
 from components.models.blocks import check_length, transformer_blocks
 
@@ -57,3 +58,15 @@ class TransformerLM(NoLatentLM):
         hidden = self.blocks(self.embed_tokens(seq, labels) + self.positions(positions), mask=causal, is_causal=True)
         logits = self.out(self.norm(hidden))
         return logits[:, -inputs.shape[1] :], seq
+
+
+FAMILY = Family(
+    name="transformer_lm",
+    model=TransformerLM,
+    config=TransformerLMConfig,
+    describe=lambda m, own, train: (
+        f"A causal Transformer language model ({m.layers} blocks, {m.heads} heads, width {m.embed_dim}, "
+        f"feed-forward {m.hidden_dim}, no latent): a likelihood baseline. Generates by ancestral sampling."
+    ),
+    check=lambda m, own, train: check_attention(m, train, positional=True),
+)

@@ -25,13 +25,23 @@ encodings walks through codebook entries), `sample_latent` draws from the prior.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from components.core.errors import StageError
+from components.core.schema import Count, NonNegative, Positive, Range, Rate, Section
 from components.data.batches import PAD_ID
-from components.kinds.text.models.base import ModelOutput, TextModel, drop_words, with_bos_eos
+from components.kinds.text.models.base import (
+    Family,
+    ModelOutput,
+    TextModel,
+    check_attention,
+    drop_words,
+    with_bos_eos,
+)
 from components.kinds.text.models.decoding import decode_loop, sample_top_p
 from components.models.blocks import transformer_blocks
 from components.models.codebook import ResidualCodebook
@@ -163,6 +173,13 @@ class VQVAE(TextModel):
             c.codebook_size, c.code_sequence_length, c.embed_dim, c.layers, c.heads, c.dropout, c.num_labels
         )
 
+    def check_budget(self, steps: int, grad_accum: int) -> None:
+        if self.config.codebook_warmup >= steps * grad_accum:
+            raise StageError(
+                f"model.vqvae.codebook_warmup is {self.config.codebook_warmup} batches but this run trains only "
+                f"{steps} steps x {grad_accum} micro-batches: the codebook would never start"
+            )
+
     @property
     def latent_dim(self) -> int:
         """Width of the flattened quantised vectors, the model's continuous `z`."""
@@ -284,3 +301,55 @@ class VQVAE(TextModel):
             labels,
             prefix,
         )
+
+
+@dataclass(frozen=True)
+class VQVAEParams(Section):
+    """The VQVAE-LM's own knobs (model.vqvae)."""
+
+    codes: Positive
+    """Discrete codes per sentence."""
+    codebook_size: Annotated[int, Range(ge=2)]
+    """Codes in each codebook."""
+    code_dim: Positive
+    """Width of each code vector."""
+    codebook_levels: Positive
+    """Residual quantisation depth, codebooks per code position (each quantises what the ones before it missed); the
+    prior then models codes x levels indices per sentence."""
+    commitment: NonNegative
+    """Weight of the commitment loss."""
+    ema_decay: Rate
+    """Decay of the codebook's moving averages."""
+    dead_code_threshold: NonNegative
+    """Restart a code used less than this share of a uniformly used code (0: never)."""
+    codebook_init: Literal["kmeans", "data"]
+    """kmeans (over the first batch's encoder outputs) or data (random encoder outputs)."""
+    codebook_metric: Literal["euclidean", "cosine"]
+    """euclidean, or cosine (encoder outputs and codes l2-normalised: more even code use)."""
+    codebook_warmup: Count
+    """Training (micro-)batches with the quantiser bypassed (a continuous autoencoder) before the codebook is
+    initialised from the then-trained encoder's outputs; 0: quantise from the first batch."""
+
+
+def describe(m, own: VQVAEParams, train) -> str:
+    books = (
+        f"a {own.codebook_size}-entry EMA codebook"
+        if own.codebook_levels == 1
+        else f"the sum of {own.codebook_levels} residual {own.codebook_size}-entry EMA codebooks"
+    )
+    return (
+        f"A VQ-VAE sentence model: {own.codes} discrete codes per sentence, each from {books} "
+        f"(LSTM encoder and decoder), with a {m.layers}-block Transformer prior over the codes. "
+        "Generates sentences by sampling codes from the prior and decoding them; its NLL is the bound "
+        "-log p(x|codes) - log p(codes)."
+    )
+
+
+FAMILY = Family(
+    name="vqvae",
+    model=VQVAE,
+    config=VQVAEConfig,
+    params=VQVAEParams,
+    describe=describe,
+    check=lambda m, own, train: check_attention(m, train, positional=False),  # its prior: attention, no positions
+)

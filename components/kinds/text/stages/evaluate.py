@@ -21,6 +21,7 @@ from components.kinds.text.evaluation.label_classifier import load_classifier
 from components.kinds.text.evaluation.metrics import evaluate_model
 from components.kinds.text.evaluation.samples_report import decode_split, samples_report
 from components.kinds.text.evaluation.text_metrics import reconstruction_scores, sample_scores
+from components.kinds.text.models.families import check_families
 from components.kinds.text.params import load_params
 from components.kinds.text.serving.generator import TextGenerator
 
@@ -39,6 +40,7 @@ def main() -> None:
 
     def run(args):
         params = load_params(args.params, args.app)
+        check_families(params)  # the family this stage builds: its own section and rules
         p = params.evaluate
         generator = TextGenerator.from_files(args.model_dir, args.tokenizer)
         generator.max_len = params.train.max_len

@@ -18,6 +18,7 @@ from components.engine.engine import finish_run, training_session
 from components.kinds.text.base_model import check_base
 from components.kinds.text.data.labels import LABELS_FILE, read_labels, write_labels
 from components.kinds.text.models.factory import save_model
+from components.kinds.text.models.families import check_families
 from components.kinds.text.params import load_params
 from components.kinds.text.training.loop import train_model
 from components.kinds.text.training.warm_start import warm_start_state
@@ -47,6 +48,7 @@ def main() -> None:
 
     def run(args):
         params = load_params(args.params, args.app)
+        check_families(params)  # the family this stage builds: its own section and rules
         with training_session(params.train, params.train.device) as (ctx, device):  # torchrun: one of several
             train_and_save(args, params, ctx, device)
 

@@ -103,11 +103,7 @@ class TextTask(Task):
         self._fingerprint = text_fingerprint(vocab_size, train, mp, p, init_state)
         total = self.steps_per_epoch() * self.epochs
         total = total if p.max_steps == 0 else min(p.max_steps, total)
-        if mp.family == "vqvae" and mp.codebook_warmup >= total * p.grad_accum:
-            raise StageError(
-                f"model.codebook_warmup is {mp.codebook_warmup} batches but this run trains only "
-                f"{total} steps x {p.grad_accum} micro-batches: the codebook would never start"
-            )
+        self.model.check_budget(total, p.grad_accum)
 
     @property
     def epochs(self) -> int:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.core.params import ParamsError
+from components.applications.overrides import apply_overrides, resolve_overrides
+from components.core.params import ParamsError, parse_assignment
 from components.kinds.text.params import load_params
-from flows.retrain import apply_overrides, parse_assignment, resolve_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,7 +115,7 @@ def test_switching_profiles_leaves_no_knob_of_the_previous_one_behind(params_cop
 
 
 def test_the_committed_params_are_the_defaults(tmp_path):
-    from flows.retrain import committed_params
+    from components.applications.overrides import committed_params
 
     assert committed_params(tmp_path) is None  # no git repository: the file itself is the defaults
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
@@ -129,7 +129,7 @@ def test_the_committed_params_are_the_defaults(tmp_path):
 
 
 def test_the_profile_in_force_is_named_so_none_stays_silently(params_copy):
-    from flows.retrain import profile_in_force
+    from components.applications.overrides import profile_in_force
 
     raw = yaml.safe_load(params_copy.read_text())
     assert {app: profile_in_force(raw, app) for app in ("sentences", "conditional", "pretrain")} == {
@@ -142,3 +142,27 @@ def test_the_profile_in_force_is_named_so_none_stays_silently(params_copy):
     assert profile_in_force(raw, "pretrain") == "tiny" and profile_in_force(raw, "sentences") is None
     apply_overrides(params_copy, resolve_overrides(raw, "pretrain", None, None, ["model.hidden_dim=48"]))
     assert profile_in_force(yaml.safe_load(params_copy.read_text()), "pretrain") is None
+
+
+def test_a_mapping_or_list_knob_takes_a_value_in_yaml_flow_syntax(params_copy):
+    """The images check's advice for a test file alone (declare it unsplit) is followed from the command line as
+    written: the value replaces the one-line mapping in place and is checked by the schema like any value."""
+    before = params_copy.read_text()
+    raw = yaml.safe_load(before)
+    apply_overrides(
+        params_copy,
+        resolve_overrides(raw, "images", None, None, ["data.idx_splits={none: t10k}", "train.epochs=7"]),
+    )
+    after = yaml.safe_load(params_copy.read_text())
+    assert after["images"]["data"]["idx_splits"] == {"none": "t10k"} and after["images"]["train"]["epochs"] == 7
+    changed = [(a, b) for a, b in zip(before.splitlines(), params_copy.read_text().splitlines()) if a != b]
+    assert len(changed) == 2 and changed[0][1].startswith("    idx_splits: {none: t10k}")
+    assert "# IDX file prefixes" in changed[0][1]  # the comment stays
+    apply_overrides(params_copy, resolve_overrides(after, "translation", None, None, ["evaluate.decoders=[greedy]"]))
+    assert yaml.safe_load(params_copy.read_text())["translation"]["evaluate"]["decoders"] == ["greedy"]
+    for bad, message in (
+        ("data.idx_splits={validation: t10k}", "idx_splits"),  # not a split the schema knows
+        ("data={corpus: x}", "missing parameter"),  # a section is set key by key: the rest would be lost
+    ):
+        with pytest.raises(ParamsError, match=message):
+            apply_overrides(params_copy, resolve_overrides(after, "images", None, None, [bad]))
