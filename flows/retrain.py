@@ -269,6 +269,7 @@ def prepare_workspace(
     app = application(choose_application(read_params_file(params_path), app), params_path).name  # one the code knows
     write_profile(ws, app, profile, overrides, corpus)
     params = load_application_params(params_path, app)
+    application_kind(params_path, app).check_params(params)  # what the schema alone cannot check (a model family)
     in_force = profile_in_force(read_params_file(params_path), app)
     if in_force:  # never silently: a profile stays written in params.yaml
         message = (

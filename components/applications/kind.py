@@ -92,6 +92,11 @@ class Kind(ABC):
     ) -> str:
         """The registered version's Markdown description."""
 
+    def check_params(self, params: ApplicationParams) -> None:  # noqa: B027 (optional: nothing by default)
+        """The checks beyond the schema that need the kind's own code (a text application's model family and its
+        section), when they cost an import the schema's readers must not pay (torch): the flow calls it before it
+        writes or runs anything, and the stages that build a model call their kind's. Nothing by default."""
+
     def run_artifacts(self, workspace: Path, app: Application, history: list[dict]) -> list[tuple[Path, str]]:
         """Extra files for the MLflow run, as (path, artifact folder): plots of the training history. None by
         default."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from components.applications.kind import application_params
+from components.applications.kind import application_params, kind_of
 from components.core.params import (
     PARAMS_FILE,
     ParamsError,
@@ -107,7 +107,9 @@ def overridden(plain: dict, changes: dict[str, Any], where: str | Path = PARAMS_
         if node[leaf] != value or type(node[leaf]) is not type(value):
             node[leaf] = changed[key] = value
     for app in application_names(plain):  # raises with the offending key before anything is written
-        application_params(plain, app)
+        params = application_params(plain, app)
+        if any(key.startswith(f"{app}.") for key in changed):  # what the kind alone can check of what changed
+            kind_of(plain, app).check_params(params)
     return plain, changed
 
 
@@ -214,4 +216,6 @@ def profile_params(params_path: Path, app: str, profile: str | None, sets: list[
     would read them, without writing params.yaml (benchmarks that train outside DVC)."""
     raw = yaml.safe_load(params_path.read_text(encoding="utf-8"))
     plain, _ = overridden(raw, resolve_overrides(raw, app, None, profile, list(sets)), params_path)
-    return application_params(plain, app)
+    params = application_params(plain, app)
+    kind_of(plain, app).check_params(params)
+    return params

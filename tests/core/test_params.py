@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.applications.kind import application_params
+from components.applications.kind import application_params, kind_of
 from components.core.params import ParamsError, flatten
 from components.kinds.text.params import load_params, params_from_dict
 
@@ -31,7 +31,7 @@ def test_shipped_profiles_hold_only_what_they_change_and_each_is_valid_written()
                 for part in parents:
                     node = node[part]
                 node[leaf] = value
-            assert application_params(applied, app)  # each profile, written into the sections, is valid params
+            kind_of(applied, app).check_params(application_params(applied, app))  # each profile, written in, is valid
 
 
 def test_a_key_missing_from_params_is_one_error_naming_it():
@@ -119,9 +119,9 @@ def test_a_transformer_needs_a_position_for_every_token_train_max_len_allows():
         match=r"pretrain.model.max_positions \(256\) must be at least train.max_len \+ 1 "
         r"\(257\) for a Transformer",
     ):
-        application_params(raw, "pretrain")  # the flow's check: the schema, then the model family's rules
+        kind_of(raw, "pretrain").check_params(application_params(raw, "pretrain"))  # the flow's: the family's rules
     raw["pretrain"]["model"]["max_positions"] = 257
-    assert application_params(raw, "pretrain").model.max_positions == 257
+    kind_of(raw, "pretrain").check_params(application_params(raw, "pretrain"))
 
 
 def test_a_launcher_is_the_interpreter_or_torchrun_with_its_own_options():

@@ -126,12 +126,12 @@ def test_a_vqvae_trains_under_torchrun_with_one_codebook(tokenized):
         tokenized / "params.yaml",
         {
             "sentences.model.family": "vqvae",
-            "sentences.model.codes": 4,
-            "sentences.model.codebook_size": 32,
-            "sentences.model.code_dim": 8,
+            "sentences.model.vqvae.codes": 4,
+            "sentences.model.vqvae.codebook_size": 32,
+            "sentences.model.vqvae.code_dim": 8,
             "sentences.model.word_dropout": 0.0,
-            "sentences.model.codebook_warmup": 10,
-            "sentences.model.codebook_levels": 2,
+            "sentences.model.vqvae.codebook_warmup": 10,
+            "sentences.model.vqvae.codebook_levels": 2,
         },
     )
     one = train(tokenized, "vq_single", [sys.executable])

@@ -41,7 +41,7 @@ KINDS = {
         {
             "sentences.model.embed_dim": 32,
             "sentences.model.hidden_dim": 64,
-            "sentences.model.latent_dim": 8,
+            "sentences.model.bsvae.latent_dim": 8,
             "sentences.dataset.max_oov_rate": 0.5,
             "sentences.train.epochs": 3,
             "sentences.train.max_steps": 0,

@@ -109,7 +109,7 @@ def test_two_runs_started_a_second_apart_never_mix_their_parameters(trained_work
     workspace = trained_workspace[0]
 
     cli = [sys.executable, "-m", "flows.retrain", "--workspace", str(workspace), "--profile", "tiny"]
-    sets = {"a": ["train.seed=11"], "b": ["train.lr=0.0005", "model.latent_dim=4"]}
+    sets = {"a": ["train.seed=11"], "b": ["train.lr=0.0005", "model.bsvae.latent_dim=4"]}
     runs = {
         "a": subprocess.Popen(
             [*cli, *(f"--set={s}" for s in sets["a"])],
@@ -140,7 +140,7 @@ def test_two_runs_started_a_second_apart_never_mix_their_parameters(trained_work
     tiny = {
         "sentences.train.seed": str(shipped.train.seed),
         "sentences.train.lr": str(shipped.train.lr),
-        "sentences.model.latent_dim": str(shipped.profiles["tiny"]["model"]["latent_dim"]),
+        "sentences.model.bsvae.latent_dim": str(shipped.profiles["tiny"]["model"]["bsvae"]["latent_dim"]),
     }
     expected = {**tiny, **{f"sentences.{k}": v for k, v in (s.split("=") for s in sets[won])}}
     assert {k: recorded[k] for k in expected} == expected, won

@@ -21,15 +21,16 @@ class TextKind(Kind, AcceptsData, WarmStarts, FineTunes, Scores):
     shipped = (SENTENCES, CONDITIONAL, PRETRAIN)
 
     def params_from_dict(self, raw, app):
-        """The schema's check, then the model families' (model.family known, each family's own section valid): what
-        the flow and the commands read. The stages read the schema's alone, and the ones that build a model check
-        their family when they build it."""
-        from components.kinds.text.models.families import check_families
         from components.kinds.text.params import params_from_dict as build
 
-        params = build(raw, app)
+        return build(raw, app)
+
+    def check_params(self, params) -> None:
+        """model.family is known and its own section (model.bsvae, ...) valid, with the family's rules across
+        sections; imports the families' code (torch), which the schema's readers do not."""
+        from components.kinds.text.models.families import check_families
+
         check_families(params)
-        return params
 
     def application(self, name: str):
         from components.kinds.text.application import TextApplication

@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from components.applications.kind import application_params
+from components.applications.kind import application_params, kind_of
 from components.core.params import ParamsError
 from components.kinds.text.card import describe_family
 from components.kinds.text.models.factory import build_model, load_model, save_model
@@ -17,6 +17,13 @@ from components.kinds.text.models.families import FAMILIES, family_params
 from components.kinds.text.training.loop import train_model
 from tests.conftest import ROOT, counting_arrays, params_for
 from tests.kinds.text import toy_family
+
+
+def checked(raw: dict):
+    """What the flow checks before it runs: the schema, then the kind's own check (the model family)."""
+    params = application_params(raw, "sentences")
+    kind_of(raw, "sentences").check_params(params)
+    return params
 
 
 def with_toy(width) -> dict:
@@ -27,7 +34,7 @@ def with_toy(width) -> dict:
 
 
 def test_a_family_outside_components_is_checked_trained_saved_loaded_and_described(tmp_path):
-    params = application_params(with_toy(8), "sentences")  # the flow's check: the schema, then the family's
+    params = checked(with_toy(8))
     assert family_params(params.model) == toy_family.BigramParams(width=8) and toy_family.NAME not in FAMILIES
     p = params_for("train", epochs=3, batch_size=16, warmup_steps=0)
     result = train_model(counting_arrays(), counting_arrays(64, seed=1), 50, params.model, p, torch.device("cpu"))
@@ -52,4 +59,4 @@ def test_family_knobs_are_checked_in_their_own_section(change, message):
     raw = copy.deepcopy(with_toy(8))
     change(raw)
     with pytest.raises(ParamsError, match=message):
-        application_params(raw, "sentences")
+        checked(raw)
