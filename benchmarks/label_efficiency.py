@@ -47,6 +47,7 @@ from components.kinds.text.evaluation.control import control_metrics, samples_by
 from components.kinds.text.evaluation.label_classifier import train_classifier  # noqa: E402
 from components.kinds.text.evaluation.metrics import evaluate_model  # noqa: E402
 from components.kinds.text.evaluation.samples_report import decode_split  # noqa: E402
+from components.kinds.text.models.families import with_knobs  # noqa: E402
 from components.kinds.text.params import load_params  # noqa: E402
 from components.kinds.text.serving.generator import TextGenerator  # noqa: E402
 from components.kinds.text.training.loop import train_model  # noqa: E402
@@ -85,6 +86,9 @@ def train_and_score(
     base_state,
     classifier,
     device,
+    conditioning: str = "tokens",
+    seed: int | None = None,
+    base_lr_scale: float = 1.0,
 ) -> dict:
     p = dataclasses.replace(
         params.train,
@@ -94,8 +98,10 @@ def train_and_score(
         patience=0,
         init_from="",
         warm_start="scratch",
+        base_lr_scale=base_lr_scale,
+        **({"seed": seed} if seed is not None else {}),
     )
-    mp = dataclasses.replace(params.model, conditional=bool(labels))
+    mp = with_knobs(params.model, conditional=bool(labels), conditioning=conditioning)
     started = time.perf_counter()
     trained = train_model(
         train,
@@ -112,13 +118,20 @@ def train_and_score(
     seconds = time.perf_counter() - started
     e = params.evaluate
     metrics = evaluate_model(trained.model, test, e, p.max_len, labels or None)
+    best = trained.history[trained.best_epoch - 1] if trained.best_epoch else trained.history[-1]
     out = {
         "nll": metrics["nll"],
         "kl": metrics["kl"],
         "train_seconds": seconds,
         "steps": steps,
+        "kept_step": best["step"],
+        "kept_valid_nelbo": best["valid_nelbo"],
+        "last_valid_nelbo": trained.history[-1]["valid_nelbo"],
         "history": [{k: h[k] for k in ("epoch", "step", "valid_nelbo")} for h in trained.history],
     }
+    if labels:  # how much the model uses its label: the NLL of test sentences given another sentence's label
+        shuffled = dataclasses.replace(test, labels=np.random.default_rng(0).permutation(test.labels))
+        out["nll_shuffled_labels"] = evaluate_model(trained.model, shuffled, e, p.max_len, labels)["nll"]
     if not labels:  # what an unconditional model writes, for the report
         out["samples"] = TextGenerator(trained.model, tokenizer, p.max_len).sample(3, temperature=0.7, seed=e.seed)
     if labels:
@@ -128,7 +141,8 @@ def train_and_score(
         control = control_metrics(
             classifier, by_label, decode_split(generator, test, len(test)), test_labels, e.control_temperature
         )
-        out["control_accuracy"] = control["control_accuracy"]
+        for key in ("control_accuracy", "classifier_test_accuracy", "control_samples", "control_accuracy_per_label"):
+            out[key] = control[key]
     return out
 
 
@@ -146,11 +160,17 @@ def conditional_curve(args, params, base_state, base_tokenizer, device, emit) ->
         steps = int(steps * args.steps_scale)
         labelled = train_rows[share < fraction]
         rest = train_rows[share >= fraction]
-        for start in ("scratch", "fine-tuned", "fine-tuned + unlabelled"):
-            if (start == "fine-tuned + unlabelled" and rest.empty) or (args.starts and start not in args.starts):
+        for start, conditioning, seed in (
+            (st, c, sd)
+            for st in ("scratch", "fine-tuned", "fine-tuned + unlabelled", "scratch + unlabelled")
+            for c in args.conditioning
+            for sd in args.seeds
+        ):
+            if ("unlabelled" in start and rest.empty) or (args.starts and start not in args.starts):
                 continue
+            texts_seen = labelled["text"].tolist() + (rest["text"].tolist() if "unlabelled" in start else [])
             tokenizer = (
-                base_tokenizer if start != "scratch" else train_tokenizer(labelled["text"].tolist(), params.tokenize)
+                base_tokenizer if start.startswith("fine-tuned") else train_tokenizer(texts_seen, params.tokenize)
             )
             texts = labelled["text"].tolist() + (rest["text"].tolist() if "unlabelled" in start else [])
             ids = np.concatenate(
@@ -160,7 +180,9 @@ def conditional_curve(args, params, base_state, base_tokenizer, device, emit) ->
                 ]
             )
             start_state = (
-                None if start == "scratch" else with_label_init(base_state, params, len(labels), args.label_init)
+                with_label_init(base_state, params, len(labels), args.label_init, conditioning)
+                if start.startswith("fine-tuned")
+                else None
             )
             result = train_and_score(
                 params,
@@ -173,10 +195,16 @@ def conditional_curve(args, params, base_state, base_tokenizer, device, emit) ->
                 start_state,
                 classifier,
                 device,
+                conditioning,
+                seed,
+                args.base_lr_scale if start.startswith("fine-tuned") else 1.0,
             )
             emit(
                 {
                     "corpus": "conditional",
+                    "conditioning": conditioning,
+                    "seed": seed,
+                    "base_lr_scale": args.base_lr_scale if start.startswith("fine-tuned") else 1.0,
                     "labelled_fraction": fraction,
                     "labelled_rows": len(labelled),
                     "unlabelled_rows": len(rest) if "unlabelled" in start else 0,
@@ -188,10 +216,11 @@ def conditional_curve(args, params, base_state, base_tokenizer, device, emit) ->
             )
 
 
-def with_label_init(base_state: dict, params, labels: int, how: str) -> dict:
+def with_label_init(base_state: dict, params, labels: int, how: str, conditioning: str = "tokens") -> dict:
     """The base weights, plus zero label vectors when `how` is zero (a fine-tuned model then starts exactly as the
-    base model and learns the label's effect from nothing; `random`: the fresh vectors as a new model draws them)."""
-    if how == "random":
+    base model and learns the label's effect from nothing; `random`: the fresh vectors as a new model draws them).
+    Latent conditioning has no label vectors: the base weights alone."""
+    if how == "random" or conditioning == "latent":
         return base_state
     return {**base_state, "label_embed.weight": torch.zeros(labels, params.model.embed_dim)}
 
@@ -255,12 +284,24 @@ def main() -> None:
         help="fine-tuning: the fresh label vectors as drawn, or zero",
     )
     parser.add_argument("--word-dropout", type=float, help="model.word_dropout for every run (an experiment)")
+    parser.add_argument(
+        "--conditioning", nargs="+", default=["tokens"], choices=["tokens", "latent"], help="model.bsvae.conditioning"
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1234], help="train.seed of each run")
+    parser.add_argument("--samples-per-label", type=int, help="evaluate.samples_per_label (control accuracy)")
+    parser.add_argument(
+        "--base-lr-scale", type=float, default=1.0, help="fine-tuning: train.base_lr_scale (the base's weights)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="JSON lines, one per run (appended)")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     params = load_params(args.params, "conditional")
     if args.word_dropout is not None:
         params = dataclasses.replace(params, model=dataclasses.replace(params.model, word_dropout=args.word_dropout))
+    if args.samples_per_label is not None:
+        params = dataclasses.replace(
+            params, evaluate=dataclasses.replace(params.evaluate, samples_per_label=args.samples_per_label)
+        )
     base_state, base_tokenizer = base_files(args.base_model, args.base_tokenizer)
     rows = []
 
@@ -274,8 +315,8 @@ def main() -> None:
         conditional_curve(args, params, base_state, base_tokenizer, device, emit)
     if args.only != "conditional":
         caption_curve(args, params, base_state, base_tokenizer, device, emit)
-    print("| corpus | rows | start | steps | train s | NLL (nats/sentence) | control accuracy |")
-    print("|---|---|---|---:|---:|---:|---:|")
+    print("| corpus | rows | start | conditioning | seed | steps | train s | NLL (nats/sentence) | control accuracy |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
         size = (
             f"{r['labelled_fraction']:.0%} labelled ({r['labelled_rows']:,})"
@@ -285,8 +326,8 @@ def main() -> None:
         )
         control = f"{r['control_accuracy']:.3f}" if "control_accuracy" in r else "-"
         print(
-            f"| {r['corpus']} | {size} | {r['start']} | {r['steps']} | {r['train_seconds']:.0f} | {r['nll']:.2f} | "
-            f"{control} |"
+            f"| {r['corpus']} | {size} | {r['start']} | {r.get('conditioning', '-')} | {r.get('seed', '-')} | "
+            f"{r['steps']} | {r['train_seconds']:.0f} | {r['nll']:.2f} | {control} |"
         )
 
 

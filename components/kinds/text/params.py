@@ -195,6 +195,10 @@ class TrainParams(EngineParams):
     init_from: str
     """Fine-tune a registered (pretrained) model: `models:/NAME@ALIAS` or `models:/NAME/VERSION`; empty: none. Its
     tokenizer is adopted and its weights start every parameter the two models share (kinds/text/base_model.py)."""
+    base_lr_scale: Fraction
+    """Fine-tuning: the learning rate of the weights loaded from the base model, as a share of train.lr (the fresh
+    ones, label vectors or a label prior, learn at train.lr): small, so a few labelled rows do not undo what the
+    base learned while the new parts are still finding their place. 1: one rate for all."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

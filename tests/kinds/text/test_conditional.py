@@ -5,6 +5,8 @@ and control accuracy; the served generator's answers to bad requests."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -204,16 +206,13 @@ def test_a_row_without_a_label_trains_the_unconditional_part_and_leaves_the_labe
     assert any(p.grad is not None and p.grad.any() for name, p in model.named_parameters() if "label" not in name)
 
 
-def test_limited_labels_keep_unlabelled_train_rows_and_score_labelled_valid_and_test_rows_only(tmp_path):
-    import subprocess
-    import sys
-
+def run_data_stages(tmp_path, frame) -> tuple[dict[str, str], subprocess.CompletedProcess]:
+    """The conditional application's data stages, ingest to tokenize, over `frame` (rows without a label allowed);
+    the outputs' paths and the last stage's process (the first that failed, if one did)."""
     import yaml
 
     from tests.conftest import ROOT
 
-    frame = labelled_glosses(per_label=30)
-    frame.loc[frame.index % 3 != 0, "label"] = ""  # two rows in three without a label
     corpus = tmp_path / "corpus.tsv"
     frame.to_csv(corpus, sep="\t", index=False)
     raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
@@ -227,49 +226,30 @@ def test_limited_labels_keep_unlabelled_train_rows_and_score_labelled_valid_and_
     }
     steps = [
         ["ingest", "--out", out["c.parquet"]],
-        [
-            "validate",
-            "--corpus",
-            out["c.parquet"],
-            "--out",
-            out["v.parquet"],
-            "--quarantine",
-            out["q.parquet"],
-            "--metrics",
-            out["m.json"],
-        ],
+        ["validate", "--corpus", out["c.parquet"], "--out", out["v.parquet"], "--quarantine", out["q.parquet"]]
+        + ["--metrics", out["m.json"]],
         ["split", "--validated", out["v.parquet"], "--out", out["s.parquet"], "--metrics", out["m.json"]],
-        [
-            "tokenize",
-            "--splits",
-            out["s.parquet"],
-            "--tokenizer",
-            out["tok.json"],
-            "--out-dir",
-            out["tokens"],
-            "--metrics",
-            out["m.json"],
-            "--labels",
-            out["labels.json"],
-        ],
+        ["tokenize", "--splits", out["s.parquet"], "--tokenizer", out["tok.json"], "--out-dir", out["tokens"]]
+        + ["--metrics", out["m.json"], "--labels", out["labels.json"]],
     ]
     for step in steps:
         proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                f"components.kinds.text.stages.{step[0]}",
-                "--params",
-                str(params),
-                "--app",
-                "conditional",
-                *step[1:],
-            ],
+            [sys.executable, "-m", f"components.kinds.text.stages.{step[0]}", "--params", str(params)]
+            + ["--app", "conditional", *step[1:]],
             capture_output=True,
             text=True,
             cwd=ROOT,
         )
-        assert proc.returncode == 0, proc.stderr
+        if proc.returncode:
+            break
+    return out, proc
+
+
+def test_limited_labels_keep_unlabelled_train_rows_and_score_labelled_valid_and_test_rows_only(tmp_path):
+    frame = labelled_glosses(per_label=30)
+    frame.loc[frame.index % 3 != 0, "label"] = ""  # two rows in three without a label
+    out, proc = run_data_stages(tmp_path, frame)
+    assert proc.returncode == 0, proc.stderr
     import json
 
     summary = json.loads(Path(out["m.json"]).read_text())
@@ -278,6 +258,17 @@ def test_limited_labels_keep_unlabelled_train_rows_and_score_labelled_valid_and_
     assert (train >= 0).sum() > 0 and summary["valid_rows_unlabelled"] > 0
     for split in ("valid", "test"):
         assert (np.load(Path(out["tokens"]) / f"{split}.labels.npy") >= 0).all()
+
+
+def test_a_conditional_corpus_whose_labels_are_all_missing_stops_with_one_line(tmp_path):
+    frame = labelled_glosses(per_label=10).assign(label="")
+    out, proc = run_data_stages(tmp_path, frame)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert errors == [
+        "error: tokenize: the train split has no labels: a conditional application needs data.label_column"
+    ]
+    assert not Path(out["tokens"]).exists() and not Path(out["labels.json"]).exists()  # nothing half-written
 
 
 # --- classifier and control --------------------------------------------------------------------------

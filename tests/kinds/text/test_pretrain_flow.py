@@ -1,6 +1,8 @@
 """Pretrain once, fine-tune with lineage, on the real stack: the flow pretrains on a real GCIDE slice and registers
-`pretrain-bsvae`; the conditional application fine-tuned from it (train.init_from) adopts its tokenizer, loads its
-weights, is tagged and carded with the base version, and rebuilds bit for bit from its lineage."""
+`pretrain-bsvae`; the conditional application fine-tuned from it (train.init_from) with latent conditioning (the
+label reaches the model through a p(z|y) fitted in the pretrained latent space) adopts its tokenizer, loads its
+weights, is tagged and carded with the base version, is gated, served with `label`, and rebuilds bit for bit from
+its lineage."""
 
 from __future__ import annotations
 
@@ -24,7 +26,12 @@ def runs(tmp_path_factory, prefect_api):
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         mp.delenv("MLFLOW_REGISTRY_URI", raising=False)
         pretrained = retrain(workspace=str(ws), app="pretrain", profile="tiny")
-        tuned = retrain(workspace=str(ws), app="conditional", profile="tiny", overrides=[f"train.init_from={BASE}"])
+        tuned = retrain(
+            workspace=str(ws),
+            app="conditional",
+            profile="tiny",
+            overrides=[f"train.init_from={BASE}", "model.bsvae.conditioning=latent"],
+        )
     return ws, pretrained, tuned
 
 
@@ -60,6 +67,25 @@ def test_the_fine_tuned_version_adopts_the_base_tokenizer_and_names_its_base(run
 
     example = mlflow.models.Model.load(f"models:/conditional-bsvae/{version.version}").load_input_example()
     assert "label" in example.columns  # a conditional model's example names a label it knows, so it validates
+
+
+def test_the_latent_conditioned_version_is_gated_and_served_by_label(runs):
+    """No label vectors in the weights (the label enters through the fitted p(z|y)); the gate judged its control
+    and the served model answers a label it knows and refuses one it does not."""
+    import mlflow
+    import pandas as pd
+    from safetensors.torch import load_file
+
+    ws, _, tuned = runs
+    assert tuned["gate"]["passed"] and any(c["metric"] == "control_accuracy" for c in tuned["gate"]["checks"])
+    weights = load_file(str(ws / "models/conditional/bsvae/model.safetensors"))
+    assert "fitted_mu" in weights and not any(name.startswith("label_embed") for name in weights)
+    tracking(ws)
+    model = mlflow.pyfunc.load_model(f"models:/conditional-bsvae/{tuned['registered']['version']}")
+    out = model.predict(pd.DataFrame({"label": ["noun.animal"], "n": [3]}), params={"seed": 1})
+    assert len(out) == 3 and all(isinstance(t, str) for t in out["text"])
+    with pytest.raises(Exception, match="unknown label"):
+        model.predict(pd.DataFrame({"label": ["noun.nonsense"], "n": [1]}))
 
 
 def test_the_fine_tuned_version_rebuilds_bit_for_bit_from_the_base_version_it_recorded(runs, tmp_path):

@@ -124,8 +124,9 @@ class TextModel(nn.Module, ABC):
 
     # --- conditioning ----------------------------------------------------------
     def init_labels(self, width: int) -> None:
-        """The label vectors `embed_tokens` adds (none for an unconditional model: its weights stay as before)."""
-        self.label_embed = nn.Embedding(self.num_labels, width) if self.num_labels else None
+        """The label vectors `embed_tokens` adds (none for an unconditional model, or with `width` 0 one conditioned
+        elsewhere: its weights stay as before)."""
+        self.label_embed = nn.Embedding(self.num_labels, width) if self.num_labels and width else None
 
     def check_labels(self, labels: Labels, batch: int) -> None:
         if self.num_labels and labels is None:
@@ -139,11 +140,18 @@ class TextModel(nn.Module, ABC):
         """Token embeddings (B, T, E), plus the label's vector at every position when conditional."""
         self.check_labels(labels, tokens.shape[0])
         emb = self.embed(tokens)
-        return emb if labels is None else emb + label_vectors(self.label_embed, labels).unsqueeze(1)
+        if labels is None or self.label_embed is None:  # unconditional, or conditioned elsewhere (the prior)
+            return emb
+        return emb + label_vectors(self.label_embed, labels).unsqueeze(1)
 
     def decoder_modules(self) -> list[nn.Module]:
         """The modules autoencoder pretraining re-initialises before the VAE phase; none by default."""
         return []
+
+    def after_training(self, data, batch_size: int, max_len: int, device: torch.device) -> dict[str, float]:
+        """What the family fits once its weights are trained, from the train split (`data`: TokenArrays), before it
+        is saved: the BS-VAE's label prior under latent conditioning. Figures about it; nothing by default."""
+        return {}
 
     def check_budget(self, steps: int, grad_accum: int) -> None:
         """Refuse (StageError) a run too short for what the family does over its first batches (the VQ-VAE's

@@ -56,6 +56,9 @@ class BSVAEConfig:
     """0: unconditional; else the size of the label vocabulary (tokenize stage)."""
     label_prior: str
     """standard or learned (conditional only)."""
+    conditioning: str
+    """tokens (the label's vector joins every token embedding) or latent (the networks never see the label; p(z|y)
+    is fitted after training to the labelled rows' posteriors)."""
 
     def to_dict(self) -> dict:
         return {"family": "bsvae", **asdict(self)}
@@ -72,10 +75,16 @@ class BSVAE(TextModel):
             if getattr(c, part) not in ("lstm", "transformer"):
                 raise ValueError(f"{part} must be lstm or transformer, got {getattr(c, part)!r}")
         self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_ID)
-        self.init_labels(c.embed_dim)
         if c.label_prior not in ("standard", "learned"):
             raise ValueError(f"label_prior must be standard or learned, got {c.label_prior!r}")
-        self.learned_prior = bool(c.num_labels) and c.label_prior == "learned"
+        if c.conditioning not in ("tokens", "latent"):
+            raise ValueError(f"conditioning must be tokens or latent, got {c.conditioning!r}")
+        self.latent_conditioning = bool(c.num_labels) and c.conditioning == "latent"
+        self.init_labels(0 if self.latent_conditioning else c.embed_dim)
+        self.learned_prior = bool(c.num_labels) and c.label_prior == "learned" and not self.latent_conditioning
+        if self.latent_conditioning:  # p(z|y) = N(mu_y, diag exp(logvar_y)): N(0, I) until fit_label_prior
+            self.register_buffer("fitted_mu", torch.zeros(c.num_labels, c.latent_dim))
+            self.register_buffer("fitted_logvar", torch.zeros(c.num_labels, c.latent_dim))
         if self.learned_prior:  # starts as N(0, I) for every label
             self.prior_mu = nn.Embedding(c.num_labels, c.latent_dim)
             self.prior_logvar = nn.Embedding(c.num_labels, c.latent_dim)
@@ -154,7 +163,8 @@ class BSVAE(TextModel):
         return self.out(out), state
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True, labels=None) -> ModelOutput:
-        """Reconstruction NLL from z ~ q(z|x) (or z = mu with sample=False) and the analytic KL to the prior."""
+        """Reconstruction NLL from z ~ q(z|x) (or z = mu with sample=False) and the analytic KL to the prior (with
+        latent conditioning, to N(0, I): the networks train as an unconditional VAE on every row)."""
         mu, logvar = self.encode(tokens, lengths, labels)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
         inputs, targets = with_bos_eos(tokens, lengths)
@@ -169,11 +179,28 @@ class BSVAE(TextModel):
         return ModelOutput(rec_nll=rec_nll, kl=kl, mu=mu, logvar=logvar)
 
     def prior_params(self, z: torch.Tensor, labels=None) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.latent_conditioning:
+            self.check_labels(labels, z.shape[0])
+            known = (labels >= 0).unsqueeze(-1).to(z.dtype)  # a row without a label: the standard prior
+            rows = labels.clamp(min=0)
+            return self.fitted_mu[rows] * known, self.fitted_logvar[rows] * known
         if not self.learned_prior:
             return torch.zeros_like(z), torch.zeros_like(z)
         self.check_labels(labels, z.shape[0])
         # label_vectors: a row without a label gets the standard prior's zeros
         return label_vectors(self.prior_mu, labels), label_vectors(self.prior_logvar, labels).clamp(-10.0, 10.0)
+
+    @torch.no_grad()
+    def after_training(self, data, batch_size: int, max_len: int, device: torch.device) -> dict[str, float]:
+        """Latent conditioning: fit p(z|y) to the training rows' posteriors (fit_label_prior), the labelled rows
+        as anchors and the unlabelled ones assigned by EM; nothing to do otherwise."""
+        if not self.latent_conditioning:
+            return {}
+        mus, logvars, labels = posteriors(self, data, batch_size, max_len, device)
+        mu, logvar, figures = fit_label_prior(mus, logvars, labels, self.config.num_labels)
+        self.fitted_mu.copy_(mu.to(self.fitted_mu.device))
+        self.fitted_logvar.copy_(logvar.to(self.fitted_logvar.device))
+        return figures
 
     @torch.no_grad()
     def sample_latent(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
@@ -199,6 +226,67 @@ class BSVAE(TextModel):
         return decode_loop(self, z, max_len, temperature, top_p, generator, greedy, state, labels, prefix)
 
 
+EM_ROUNDS = 10
+"""EM rounds over the unlabelled rows' posterior means (a few suffice: the labelled anchors fix the components)."""
+
+
+@torch.no_grad()
+def posteriors(model: BSVAE, data, batch_size: int, max_len: int, device: torch.device):
+    """(mu, logvar, label) of every row of `data` (TokenArrays with labels, -1 for a row without one), in order."""
+    from components.data.batches import batch_labels, length_sorted_batches, pad_batch
+
+    model.eval()
+    mus, logvars, order = [], [], []
+    for index in length_sorted_batches(data.lengths, batch_size):
+        tokens, lengths = pad_batch(data, index, max_len)
+        mu, logvar = model.encode(tokens.to(device), lengths.to(device), batch_labels(data, index).to(device))
+        mus.append(mu.float().cpu())
+        logvars.append(logvar.float().cpu())
+        order.append(torch.as_tensor(index))
+    position = torch.cat(order).argsort()
+    labels = torch.as_tensor(data.labels, dtype=torch.long)
+    return torch.cat(mus)[position], torch.cat(logvars)[position], labels
+
+
+def fit_label_prior(
+    mus: torch.Tensor, logvars: torch.Tensor, labels: torch.Tensor, num_labels: int, rounds: int = EM_ROUNDS
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+    """p(z|y) = N(m_y, diag v_y) for each label: the moments of the aggregate posterior of the rows with label y,
+    m_y = mean(mu_i), v_y = mean(var_i + mu_i^2) - m_y^2 (so sampling from it matches where the encoder puts that
+    label's sentences). Rows without a label (-1) take part through EM: each is given to the labels in proportion
+    to how likely its posterior mean is under each fitted Gaussian (and the label's share of the labelled rows),
+    the labelled rows staying where their label puts them. A label with no labelled row keeps N(0, I)."""
+    var = logvars.exp()
+    dim = mus.shape[1]
+    labelled = labels >= 0
+    anchor = torch.zeros(len(labels), num_labels, dtype=torch.float64)
+    anchor[labelled.nonzero().squeeze(1), labels[labelled]] = 1.0
+    present = anchor.sum(0) > 0
+    weights = anchor.clone()
+    m, v = moments(mus, var, weights, present, dim)
+    unlabelled = ~labelled
+    if unlabelled.any() and present.any():
+        prior = (anchor.sum(0) / anchor.sum()).clamp(min=1e-12).log()
+        x = mus[unlabelled].double()
+        for _ in range(rounds):
+            log_p = -0.5 * (((x[:, None, :] - m[None]) ** 2) / v[None] + v.log()[None]).sum(-1) + prior
+            log_p[:, ~present] = -torch.inf
+            weights[unlabelled] = torch.softmax(log_p, dim=1)
+            m, v = moments(mus, var, weights, present, dim)
+    labelled_share = float(labelled.float().mean())
+    return m.float(), v.log().float(), {"label_prior_rows": float(len(labels)), "labelled_share": labelled_share}
+
+
+def moments(mus, var, weights, present, dim):
+    """Each label's weighted aggregate-posterior mean and variance (N(0, I) for a label without rows)."""
+    total = weights.sum(0).clamp(min=1e-12)[:, None]
+    m = weights.T @ mus.double() / total
+    second = weights.T @ (var.double() + mus.double() ** 2) / total
+    v = (second - m**2).clamp(min=1e-4)
+    m[~present], v[~present] = 0.0, 1.0
+    return m, v
+
+
 @dataclass(frozen=True)
 class BSVAEParams(Section):
     """The BS-VAE's own knobs (model.bsvae)."""
@@ -210,7 +298,13 @@ class BSVAEParams(Section):
     decoder: Literal["lstm", "transformer"]
     """An LSTM or a causal Transformer decoder."""
     label_prior: Literal["standard", "learned"]
-    """With model.conditional: standard (p(z) = N(0, I)) or learned (p(z|y) = N(mu_y, diag sigma_y^2))."""
+    """With model.conditional and tokens conditioning: standard (p(z) = N(0, I)) or learned (p(z|y) = N(mu_y, diag
+    sigma_y^2), trained with the rest)."""
+    conditioning: Literal["tokens", "latent"]
+    """With model.conditional: tokens (a label vector joins every token embedding of encoder and decoder) or latent
+    (the networks never see the label and train as a VAE on every row, labelled or not; after training p(z|y) is
+    fitted to the posteriors of the labelled rows, unlabelled ones joining by EM, and samples given a label decode
+    z drawn from it)."""
 
 
 def describe(m, own: BSVAEParams, train) -> str:

@@ -62,6 +62,7 @@ def upgrade_saved_config(raw: dict[str, Any]) -> dict[str, Any]:
     raw.setdefault("num_labels", 0)  # saved before conditioning existed
     if raw.get("family") == "bsvae":
         raw.setdefault("label_prior", "standard")
+        raw.setdefault("conditioning", "tokens")  # saved before latent conditioning existed
     return raw
 
 

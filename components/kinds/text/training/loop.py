@@ -89,9 +89,11 @@ class TextTask(Task):
                 "model.conditional is true but the token arrays carry no labels (rerun the tokenize stage)"
             )
         self.model = build_model(vocab_size, mp, num_labels)
+        self.loaded: set[str] = set()  # the parameters a base model started (fine-tuning), on their own rate
         if base_state is not None:  # fine-tuning: shared tensors from the base, the rest as just initialised
             init_state, fresh = merge_base(self.model.state_dict(), base_state, "train.init_from")
             log.info("base model: %d tensors loaded, %d fresh %s", len(init_state) - len(fresh), len(fresh), fresh)
+            self.loaded = set(init_state) - set(fresh)
         if init_state:
             try:
                 self.model.load_state_dict(init_state, strict=True)
@@ -113,7 +115,14 @@ class TextTask(Task):
         return math.ceil(len(self.train) / self.p.batch_size)
 
     def optimizers(self):
-        return [torch.optim.Adam(self.model.parameters(), lr=self.p.lr)]
+        """Adam at train.lr; when fine-tuning, the weights the base model started at train.base_lr_scale of it."""
+        named = list(self.model.named_parameters())
+        loaded = [p for name, p in named if name in self.loaded]
+        if not loaded or self.p.base_lr_scale == 1.0:
+            return [torch.optim.Adam(self.model.parameters(), lr=self.p.lr)]
+        fresh = [p for name, p in named if name not in self.loaded]
+        groups = [{"params": loaded, "lr": self.p.lr * self.p.base_lr_scale}, {"params": fresh, "lr": self.p.lr}]
+        return [torch.optim.Adam([g for g in groups if g["params"]], lr=self.p.lr)]
 
     def lr_factor(self, step: int, total: int) -> float:
         return lr_factor(step, total, self.p)
@@ -171,11 +180,17 @@ def train_model(
 
     `checkpoint`: resumable training state (the engine's). `init_state` (warm start) replaces the random initial
     weights. A conditional model (model.conditional) is built for `num_labels` labels and reads each split's labels.
-    `base_state` (train.init_from) starts every tensor the model shares with it; the rest start fresh.
+    `base_state` (train.init_from) starts every tensor the model shares with it; the rest start fresh. What the
+    family fits once trained (a latent-conditioned BS-VAE's p(z|y)) is fitted on the train split at the kept epoch.
     """
-    return fit(
+    trained = fit(
         lambda: TextTask(train, valid, vocab_size, mp, p, device, init_state, num_labels, base_state),
         EngineSettings.of(p),
         device,
         checkpoint,
     )
+    fitted = trained.model.after_training(train, p.batch_size * 2, p.max_len, device)  # at the kept epoch
+    if fitted:
+        log.info("fitted after training: %s", fitted)
+    trained.model.eval()
+    return trained
