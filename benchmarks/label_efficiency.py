@@ -47,6 +47,7 @@ from components.kinds.text.evaluation.control import control_metrics, samples_by
 from components.kinds.text.evaluation.label_classifier import train_classifier  # noqa: E402
 from components.kinds.text.evaluation.metrics import evaluate_model  # noqa: E402
 from components.kinds.text.evaluation.samples_report import decode_split  # noqa: E402
+from components.kinds.text.models.bsvae import fit_label_prior, posteriors  # noqa: E402
 from components.kinds.text.models.families import with_knobs  # noqa: E402
 from components.kinds.text.params import load_params  # noqa: E402
 from components.kinds.text.serving.generator import TextGenerator  # noqa: E402
@@ -135,15 +136,29 @@ def train_and_score(
     if not labels:  # what an unconditional model writes, for the report
         out["samples"] = TextGenerator(trained.model, tokenizer, p.max_len).sample(3, temperature=0.7, seed=e.seed)
     if labels:
-        generator = TextGenerator(trained.model, tokenizer, p.max_len, labels)
-        by_label = samples_by_label(generator, e.samples_per_label, e.seed, e.control_temperature)
-        test_labels = [labels[i] for i in test.labels]
-        control = control_metrics(
-            classifier, by_label, decode_split(generator, test, len(test)), test_labels, e.control_temperature
-        )
-        for key in ("control_accuracy", "classifier_test_accuracy", "control_samples", "control_accuracy_per_label"):
-            out[key] = control[key]
+        out.update(control_of(trained.model, tokenizer, test, labels, classifier, p.max_len, e))
+    if conditioning == "latent" and labels and (train.labels < 0).any():
+        # the same networks, p(z|y) fitted on the labelled rows alone: what EM over the unlabelled rows changed
+        mus, logvars, row_labels = posteriors(trained.model, train, p.batch_size * 2, p.max_len, device)
+        kept = row_labels >= 0
+        mu, logvar, _ = fit_label_prior(mus[kept], logvars[kept], row_labels[kept], len(labels))
+        trained.model.fitted_mu.copy_(mu.to(device))
+        trained.model.fitted_logvar.copy_(logvar.to(device))
+        anchors = control_of(trained.model, tokenizer, test, labels, classifier, p.max_len, e)
+        out["control_accuracy_labelled_prior"] = anchors["control_accuracy"]
     return out
+
+
+def control_of(model, tokenizer, test: TokenArrays, labels, classifier, max_len: int, e) -> dict:
+    """Control accuracy (and the classifier's on real test text, per label) of samples drawn by label."""
+    generator = TextGenerator(model, tokenizer, max_len, labels)
+    by_label = samples_by_label(generator, e.samples_per_label, e.seed, e.control_temperature)
+    test_labels = [labels[i] for i in test.labels]
+    control = control_metrics(
+        classifier, by_label, decode_split(generator, test, len(test)), test_labels, e.control_temperature
+    )
+    keys = ("control_accuracy", "classifier_test_accuracy", "control_samples", "control_accuracy_per_label")
+    return {key: control[key] for key in keys}
 
 
 def conditional_curve(args, params, base_state, base_tokenizer, device, emit) -> None:

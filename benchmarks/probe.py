@@ -28,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,11 +128,8 @@ def probe_accuracy(train_x, train_y, test_x, test_y, classes: int, seed: int) ->
 
 def sample_rows(train_rows, per_class: int, seed: int):
     """`per_class` train rows of every label (all of a label's rows when it has fewer), drawn by `seed`."""
-    return (
-        train_rows.groupby("label", group_keys=False)
-        .apply(lambda g: g.sample(min(per_class, len(g)), random_state=seed))
-        .reset_index(drop=True)
-    )
+    parts = [g.sample(min(per_class, len(g)), random_state=seed) for _, g in train_rows.groupby("label")]
+    return pd.concat(parts).reset_index(drop=True)
 
 
 def scratch_encoder(params, rows, steps: int, device):

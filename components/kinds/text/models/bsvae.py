@@ -204,7 +204,8 @@ class BSVAE(TextModel):
 
     @torch.no_grad()
     def sample_latent(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
-        """z ~ p(z) = N(0, I) (or p(z|y), with a learned label prior) for n sentences."""
+        """z ~ p(z) = N(0, I), or p(z|y) given labels (a learned label prior, or the one fitted under latent
+        conditioning)."""
         noise = torch.randn(n, self.config.latent_dim, generator=generator, device=self.out.weight.device)
         mu, logvar = self.prior_params(noise, labels)
         return mu + noise * (0.5 * logvar).exp()
