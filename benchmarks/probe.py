@@ -38,8 +38,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from label_efficiency import arrays, base_files, labelled_corpus  # noqa: E402
 
 import components  # noqa: E402,F401  (MKL settings before torch computes anything)
-from components.data.batches import TokenArrays, length_sorted_batches, pad_batch  # noqa: E402
+from components.data.batches import TokenArrays  # noqa: E402
 from components.data.tokenizer import train_tokenizer  # noqa: E402
+from components.kinds.text.models.bsvae import posteriors  # noqa: E402
 from components.kinds.text.models.factory import model_from_config  # noqa: E402
 from components.kinds.text.params import load_params  # noqa: E402
 from components.kinds.text.training.loop import train_model  # noqa: E402
@@ -55,16 +56,9 @@ PUBLISHED = [
 the comparison is of shape (does the pretrained encoder's space separate labels with few of them?), not number."""
 
 
-@torch.no_grad()
 def posterior_means(model, data: TokenArrays, batch_size: int, max_len: int, device) -> np.ndarray:
     """The encoder's posterior mean of every row, in order (the probe's features: frozen, no sampling)."""
-    model.eval()
-    out = np.zeros((len(data), model.latent_dim), dtype=np.float32)
-    for index in length_sorted_batches(data.lengths, batch_size):
-        tokens, lengths = pad_batch(data, index, max_len)
-        mu, _ = model.encode(tokens.to(device), lengths.to(device))
-        out[index] = mu.float().cpu().numpy()
-    return out
+    return posteriors(model, data, batch_size, max_len, device)[0].numpy()
 
 
 def tfidf(train_texts: list[str], test_texts: list[str], max_words: int = 20000) -> tuple[np.ndarray, np.ndarray]:

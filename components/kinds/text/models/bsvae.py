@@ -233,19 +233,21 @@ EM_ROUNDS = 10
 
 @torch.no_grad()
 def posteriors(model: BSVAE, data, batch_size: int, max_len: int, device: torch.device):
-    """(mu, logvar, label) of every row of `data` (TokenArrays with labels, -1 for a row without one), in order."""
+    """(mu, logvar, label) of every row of `data` (TokenArrays; label -1 for a row without one, None for data
+    without labels), in order: the fitted prior's input, and the features benchmarks/probe.py reads."""
     from components.data.batches import batch_labels, length_sorted_batches, pad_batch
 
     model.eval()
     mus, logvars, order = [], [], []
     for index in length_sorted_batches(data.lengths, batch_size):
         tokens, lengths = pad_batch(data, index, max_len)
-        mu, logvar = model.encode(tokens.to(device), lengths.to(device), batch_labels(data, index).to(device))
+        labels = batch_labels(data, index)
+        mu, logvar = model.encode(tokens.to(device), lengths.to(device), None if labels is None else labels.to(device))
         mus.append(mu.float().cpu())
         logvars.append(logvar.float().cpu())
         order.append(torch.as_tensor(index))
     position = torch.cat(order).argsort()
-    labels = torch.as_tensor(data.labels, dtype=torch.long)
+    labels = None if data.labels is None else torch.as_tensor(data.labels, dtype=torch.long)
     return torch.cat(mus)[position], torch.cat(logvars)[position], labels
 
 
